@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IContractRegistry} from "./interfaces/IContractRegistry.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {IPoints} from "./interfaces/IPoints.sol";
+import {IPolicyRegistry, IRecordClock} from "./interfaces/IPolicyRegistry.sol";
+import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
+import {LedgerAccess} from "./LedgerAccess.sol";
+import {AwardMath} from "./libraries/AwardMath.sol";
+import {BeijingCalendar} from "./libraries/BeijingCalendar.sol";
+import {
+    AppointmentTitle,
+    ContractKind,
+    MemberKind,
+    MemberStatus,
+    PaymentPlan,
+    PaymentTerms,
+    RuleParams,
+    Settlement
+} from "./libraries/LedgerTypes.sol";
+import {RuleIds} from "./libraries/RuleIds.sol";
+
+/// @title SettlementLedger
+/// @notice Records settlements and attestations exactly once and issues the points they earn,
+/// reading the policy version in force on the fact's date.
+contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
+    IContractRegistry private immutable _registry;
+    IPolicyRegistry private immutable _policy;
+    IPoints private immutable _points;
+
+    mapping(bytes32 ref => bytes32 dataHash) private _recorded;
+    /// @dev Clause 15 basis: cumulative service payments per (rule, member, Beijing year), in fen.
+    mapping(bytes32 ruleMemberYear => uint256 fen) private _yearBasis;
+    mapping(address member => bool) private _startupAwarded;
+    mapping(address member => mapping(AppointmentTitle title => bool)) private _appointmentAwarded;
+    uint40 private _latestRecordedDate;
+
+    constructor(IMembership membership_, IContractRegistry registry_, IPolicyRegistry policy_, IPoints points_)
+        LedgerAccess(membership_)
+    {
+        _registry = registry_;
+        _policy = policy_;
+        _points = points_;
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function record(Settlement calldata settlement) external onlyOperator returns (bool replayed) {
+        return _record(settlement);
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function recordBatch(Settlement[] calldata settlements) external onlyOperator returns (uint256 replays) {
+        if (settlements.length == 0) revert EmptyBatch();
+        for (uint256 i = 0; i < settlements.length; ++i) {
+            if (_record(settlements[i])) ++replays;
+        }
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function attestStartupRevenue(bytes32 attestationId, address member, uint16 year, uint256 revenue, uint40 at)
+        external
+        onlyOperator
+        returns (bool replayed)
+    {
+        bytes32 dataHash = keccak256(abi.encode("startup-revenue", member, year, revenue, at));
+        if (_isReplay(attestationId, dataHash)) return true;
+        IMembership.Member memory m = _membership.memberOf(member);
+        if (m.status == MemberStatus.None) revert NotAMember(member);
+        if (m.kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
+        if (revenue > type(uint48).max) revert AmountTooLarge(revenue);
+        _accept(attestationId, dataHash, at);
+        emit StartupRevenueAttested(attestationId, member, year, revenue, at);
+
+        if (_startupAwarded[member]) return false;
+        (bool found, RuleParams memory p) = _policy.ruleAt(RuleIds.R11_SME, at);
+        if (!found || !_inWindow(p, at) || revenue < p.threshold || p.amount == 0) return false;
+        _startupAwarded[member] = true;
+        if (m.status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R11_SME, p.version, attestationId);
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function attestAppointment(bytes32 attestationId, address member, AppointmentTitle title, uint40 at)
+        external
+        onlyOperator
+        returns (bool replayed)
+    {
+        bytes32 dataHash = keccak256(abi.encode("appointment", member, title, at));
+        if (_isReplay(attestationId, dataHash)) return true;
+        IMembership.Member memory m = _membership.memberOf(member);
+        if (m.status == MemberStatus.None) revert NotAMember(member);
+        _accept(attestationId, dataHash, at);
+        emit AppointmentAttested(attestationId, member, title, at);
+
+        if (_appointmentAwarded[member][title]) return false;
+        (bool found, RuleParams memory p) = _policy.ruleAt(RuleIds.R6_TALENT, at);
+        if (!found || !_inWindow(p, at) || p.amount == 0) return false;
+        _appointmentAwarded[member][title] = true;
+        if (m.status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R6_TALENT, p.version, attestationId);
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function recordedHash(bytes32 ref) external view returns (bytes32) {
+        return _recorded[ref];
+    }
+
+    /// @inheritdoc ISettlementLedger
+    function latestRecordedDate() external view override(ISettlementLedger, IRecordClock) returns (uint40) {
+        return _latestRecordedDate;
+    }
+
+    function _record(Settlement calldata s) private returns (bool replayed) {
+        if (s.ref == bytes32(0)) revert EmptyReference();
+        bytes32 dataHash = keccak256(abi.encode(s));
+        bytes32 existing = _recorded[s.ref];
+        if (existing != bytes32(0)) {
+            if (existing != dataHash) revert DuplicatePayment(s.ref);
+            emit SettlementReplayed(s.ref);
+            return true;
+        }
+        if (s.amount == 0) revert ZeroAmount();
+        if (s.amount > type(uint48).max) revert AmountTooLarge(s.amount);
+        if (s.paidAt > block.timestamp) revert DatedInFuture(s.paidAt, block.timestamp);
+        PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, s.paidAt);
+        _recorded[s.ref] = dataHash;
+        if (s.paidAt > _latestRecordedDate) _latestRecordedDate = s.paidAt;
+        emit SettlementRecorded(
+            s.ref, s.contractId, s.milestone, s.period, s.amount, s.kind, s.paidAt, s.evidenceHash
+        );
+        _awardPayment(s, t);
+        return false;
+    }
+
+    function _awardPayment(Settlement calldata s, PaymentTerms memory t) private {
+        bool landingKind =
+            t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
+        if (landingKind) {
+            IMembership.Member memory seller = _membership.memberOf(t.seller);
+            bool research = seller.kind == MemberKind.University || seller.kind == MemberKind.Institute;
+            if (research && _membership.memberOf(t.buyer).inRegion) {
+                _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, t.receivedAfter, s);
+            }
+        }
+        if (
+            t.kind == ContractKind.License
+                && (t.plan == PaymentPlan.ZeroUpfrontStagedRoyalty || t.plan == PaymentPlan.Deferred)
+        ) {
+            _awardRate(RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, t.receivedAfter, s);
+            _awardRate(RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, t.receivedAfter, s);
+        }
+        if (t.kind == ContractKind.Service) {
+            uint16 year = BeijingCalendar.yearOf(s.paidAt);
+            _awardYearly(RuleIds.R15_USER, t.buyer, year, s);
+            _awardYearly(RuleIds.R15_PROVIDER, t.seller, year, s);
+        }
+        if (t.broker != address(0)) {
+            _awardRate(RuleIds.R16_BROKER, t.broker, t.receivedBefore, t.receivedAfter, s);
+        }
+    }
+
+    function _awardYearly(bytes32 ruleId, address member, uint16 year, Settlement calldata s) private {
+        bytes32 key = keccak256(abi.encode(ruleId, member, year));
+        uint256 before = _yearBasis[key];
+        uint256 after_ = before + s.amount;
+        _yearBasis[key] = after_;
+        _awardRate(ruleId, member, before, after_, s);
+    }
+
+    /// @dev The basis always moves; the award is issued only inside the window, by a version in
+    /// force, to an active member. A suspended member's award is withheld for good.
+    function _awardRate(bytes32 ruleId, address member, uint256 before, uint256 after_, Settlement calldata s)
+        private
+    {
+        (bool found, RuleParams memory p) = _policy.ruleAt(ruleId, s.paidAt);
+        if (!found || !_inWindow(p, s.paidAt)) return;
+        uint256 amount = AwardMath.delta(before, after_, p.rateBps, p.threshold);
+        if (amount == 0 || !_membership.isActive(member)) return;
+        _points.issue(member, amount, ruleId, p.version, s.ref);
+    }
+
+    function _isReplay(bytes32 id, bytes32 dataHash) private returns (bool) {
+        if (id == bytes32(0)) revert EmptyReference();
+        bytes32 existing = _recorded[id];
+        if (existing == bytes32(0)) return false;
+        if (existing != dataHash) revert DuplicateAttestation(id);
+        emit AttestationReplayed(id);
+        return true;
+    }
+
+    function _accept(bytes32 id, bytes32 dataHash, uint40 at) private {
+        if (at > block.timestamp) revert DatedInFuture(at, block.timestamp);
+        _recorded[id] = dataHash;
+        if (at > _latestRecordedDate) _latestRecordedDate = at;
+    }
+
+    function _inWindow(RuleParams memory p, uint256 date) private pure returns (bool) {
+        return date >= p.windowStart && date <= p.windowEnd;
+    }
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MemberKind, MemberStatus} from "../libraries/LedgerTypes.sol";
+
+/// @title Permissioned membership of the technology market
+/// @notice The regulator enrols, suspends and reinstates members and appoints operators.
+/// Roles are OpenZeppelin AccessControl roles: the regulator holds DEFAULT_ADMIN_ROLE.
+interface IMembership {
+    /// @notice One enrolled account.
+    /// @param usccHash keccak256 of the unified social credit code (zero for individuals)
+    /// @param certFingerprint SHA-256 of the member's DER-encoded X.509 certificate
+    struct Member {
+        MemberKind kind;
+        MemberStatus status;
+        bool inRegion;
+        bytes32 usccHash;
+        bytes32 certFingerprint;
+    }
+
+    error MemberAlreadyEnrolled(address account);
+    error UnknownMember(address account);
+    error MemberAlreadySuspended(address account);
+    error MemberNotSuspended(address account);
+    error InvalidMemberKind(address account);
+    error ZeroAddress();
+
+    event MemberEnrolled(
+        address indexed account, MemberKind kind, bool inRegion, bytes32 usccHash, bytes32 certFingerprint
+    );
+    event MemberSuspended(address indexed account);
+    event MemberReinstated(address indexed account);
+    event OperatorAppointed(address indexed account);
+    event OperatorRemoved(address indexed account);
+
+    /// @notice Enrol `account` as an active member. Regulator only.
+    function enrol(address account, MemberKind kind, bool inRegion, bytes32 usccHash, bytes32 certFingerprint)
+        external;
+
+    /// @notice Suspend an active member: it can no longer act or join new contracts. Regulator only.
+    function suspend(address account) external;
+
+    /// @notice Reinstate a suspended member. Regulator only.
+    function reinstate(address account) external;
+
+    /// @notice Grant the operator role. Regulator only.
+    function appointOperator(address account) external;
+
+    /// @notice Revoke the operator role. Regulator only.
+    function removeOperator(address account) external;
+
+    function memberOf(address account) external view returns (Member memory);
+
+    function isActive(address account) external view returns (bool);
+
+    function isOperator(address account) external view returns (bool);
+
+    function isRegulator(address account) external view returns (bool);
+
+    function memberCount() external view returns (uint256);
+
+    function memberAt(uint256 index) external view returns (address);
+}

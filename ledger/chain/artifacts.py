@@ -1,0 +1,51 @@
+"""The committed contract artifacts (ABI and bytecode), read without any compiler."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ARTIFACT_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "contracts.json"
+
+#: Contracts that a deployment creates, in deployment order.
+DEPLOYED_CONTRACTS = ("Membership", "PolicyRegistry", "ContractRegistry", "Points", "SettlementLedger")
+
+#: EIP-170: the largest deployed code a production chain accepts.
+MAX_CODE_SIZE = 24_576
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_size: int
+
+    @property
+    def code_hash(self) -> str:
+        return hashlib.sha256(bytes.fromhex(self.bytecode.removeprefix("0x"))).hexdigest()
+
+
+@cache
+def load_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(ARTIFACT_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+def artifact(name: str) -> Artifact:
+    data = load_document()["contracts"][name]
+    return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"], deployed_size=data["deployed_size"])
+
+
+def all_error_abis() -> list[dict[str, Any]]:
+    """Every custom error declared anywhere in the contracts (for decoding reverts)."""
+    errors: list[dict[str, Any]] = load_document()["errors"]
+    return errors
+
+
+def all_abis() -> dict[str, list[dict[str, Any]]]:
+    return {name: data["abi"] for name, data in load_document()["contracts"].items()}

@@ -1,0 +1,123 @@
+"""Deploy and wire the ledger's contracts, and the deployment record that later commands read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
+from ledger.chain.session import ChainSession
+from ledger.errors import ConfigError
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    chain_id: int
+    addresses: dict[str, str]
+    artifact_hashes: dict[str, str]
+    block: int
+    regulator: str
+    rpc: str | None = None
+    version: int = RECORD_VERSION
+
+    def save(self, path: Path, *, overwrite: bool = False) -> None:
+        if path.exists() and not overwrite:
+            raise ConfigError(f"a deployment record already exists at {path}; pass --force to replace it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> DeploymentRecord:
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"no deployment record at {path}; run `ledger deploy` first") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"the deployment record {path} is unreadable: {exc}") from None
+        try:
+            return cls(**data)
+        except TypeError:
+            raise ConfigError(f"the deployment record {path} is not one this version writes") from None
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """The deployed contracts, bound to a session."""
+
+    membership: Contract
+    policy: Contract
+    registry: Contract
+    points: Contract
+    ledger: Contract
+
+    @property
+    def all(self) -> dict[str, Contract]:
+        return {
+            "Membership": self.membership,
+            "PolicyRegistry": self.policy,
+            "ContractRegistry": self.registry,
+            "Points": self.points,
+            "SettlementLedger": self.ledger,
+        }
+
+
+def deploy_all(session: ChainSession, regulator: LocalAccount) -> tuple[DeploymentRecord, Contracts]:
+    """Deploy every contract with `regulator` as admin and wire them together."""
+    start_block = int(session.w3.eth.block_number)
+    membership, _ = session.deploy(regulator, artifact("Membership"), regulator.address)
+    policy, _ = session.deploy(regulator, artifact("PolicyRegistry"), membership)
+    registry, _ = session.deploy(regulator, artifact("ContractRegistry"), membership)
+    points, _ = session.deploy(regulator, artifact("Points"), membership)
+    ledger, _ = session.deploy(regulator, artifact("SettlementLedger"), membership, registry, policy, points)
+    addresses = {
+        "Membership": membership,
+        "PolicyRegistry": policy,
+        "ContractRegistry": registry,
+        "Points": points,
+        "SettlementLedger": ledger,
+    }
+    contracts = bind(session, addresses)
+    session.transact(regulator, contracts.policy.functions.wireRecordClock(ledger))
+    session.transact(regulator, contracts.registry.functions.wireLedger(ledger))
+    session.transact(regulator, contracts.points.functions.wireIssuer(ledger))
+    record = DeploymentRecord(
+        chain_id=session.chain_id,
+        addresses=addresses,
+        artifact_hashes={name: artifact(name).code_hash for name in DEPLOYED_CONTRACTS},
+        block=start_block + 1,
+        regulator=regulator.address,
+        rpc=session.url,
+    )
+    return record, contracts
+
+
+def bind(session: ChainSession, addresses: dict[str, str]) -> Contracts:
+    for name in DEPLOYED_CONTRACTS:
+        if name not in addresses:
+            raise ConfigError(f"the deployment record has no address for {name}")
+    return Contracts(
+        membership=session.contract(addresses["Membership"], artifact("Membership")),
+        policy=session.contract(addresses["PolicyRegistry"], artifact("PolicyRegistry")),
+        registry=session.contract(addresses["ContractRegistry"], artifact("ContractRegistry")),
+        points=session.contract(addresses["Points"], artifact("Points")),
+        ledger=session.contract(addresses["SettlementLedger"], artifact("SettlementLedger")),
+    )
+
+
+def bind_record(session: ChainSession, record: DeploymentRecord) -> Contracts:
+    """Bind a saved deployment, checking that it is on this chain and that its code is there."""
+    if record.chain_id != session.chain_id:
+        raise ConfigError(
+            f"the deployment record is for chain {record.chain_id}, but the node is chain {session.chain_id}"
+        )
+    for name, address in record.addresses.items():
+        if not session.w3.eth.get_code(address):  # type: ignore[arg-type]
+            raise ConfigError(f"no {name} contract at {address}: the chain was reset or this is another chain")
+    return bind(session, record.addresses)

@@ -1,0 +1,43 @@
+"""How domain values become contract arguments."""
+
+from __future__ import annotations
+
+import hashlib
+
+from eth_utils import keccak
+
+from ledger.errors import InputError
+
+
+def text_id(text: str) -> bytes:
+    """Short text (contract ids, payment references, periods, rule ids) as a left-aligned bytes32."""
+    raw = text.encode("utf-8")
+    if not raw:
+        raise InputError("an identifier must not be empty")
+    if len(raw) > 32:
+        raise InputError(f"identifier {text!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def id_text(value: bytes) -> str:
+    """The inverse of `text_id` (hex when the bytes are not text)."""
+    stripped = bytes(value).rstrip(b"\0")
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + bytes(value).hex()
+    return text if text.isprintable() and stripped else "0x" + bytes(value).hex()
+
+
+def sha256_bytes(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def uscc_hash(code: str | None) -> bytes:
+    """keccak256 of the credit code (zero for members without one)."""
+    return keccak(text=code) if code else b"\0" * 32
+
+
+def attestation_id(kind: str, *parts: object) -> bytes:
+    """A deterministic id for an attestation, so that an identical resend is recognised as a replay."""
+    return keccak(text="attestation:" + kind + ":" + ":".join(str(p) for p in parts))

@@ -1,0 +1,305 @@
+"""One connection to a chain: the embedded eth-tester chain or a JSON-RPC node.
+
+Every transaction is signed locally (never by a node's unlocked account), its gas estimated
+first so that a refusal is decoded before anything is sent, its nonce managed here, its receipt
+awaited and its status checked. A lost reply is retried with the same signed bytes, so a
+transaction is never sent twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+    Web3ValidationError,
+)
+from web3.types import TxReceipt
+
+from ledger.chain.artifacts import Artifact
+from ledger.chain.errors import decode_revert, revert_data_of
+from ledger.errors import ChainError, ContractError, InputError, TransactionFailed
+
+#: Added to every gas estimate (the estimate is exact for the state it ran on).
+GAS_MARGIN_PERCENT = 20
+SEND_ATTEMPTS = 5
+RECEIPT_TIMEOUT_S = 120.0
+
+_REVERT_ERRORS: tuple[type[BaseException], ...] = (
+    TesterTransactionFailed,
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+)
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@dataclass
+class Sent:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    receipt: TxReceipt
+
+    @property
+    def gas_used(self) -> int:
+        return int(self.receipt["gasUsed"])
+
+
+@dataclass
+class ChainSession:
+    """A chain and the local keys that sign for it."""
+
+    w3: Web3
+    kind: str  # "embedded" or "rpc"
+    url: str | None = None
+    tester: Any = None
+    names: dict[str, str] = field(default_factory=dict)
+    _nonces: dict[str, int] = field(default_factory=dict)
+    _gas_price: int | None = None
+
+    # --- connecting -------------------------------------------------------------------------
+
+    @classmethod
+    def embedded(cls) -> ChainSession:
+        """A fresh in-process eth-tester chain (py-evm backend)."""
+        from eth_tester import EthereumTester, PyEVMBackend
+        from web3 import EthereumTesterProvider
+
+        tester = EthereumTester(PyEVMBackend())
+        return cls(w3=Web3(EthereumTesterProvider(tester)), kind="embedded", tester=tester)
+
+    @classmethod
+    def connect(cls, url: str, *, timeout_s: float = 30.0) -> ChainSession:
+        """A JSON-RPC node (anvil, Besu, ...)."""
+        if not url.startswith(("http://", "https://")):
+            raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
+        session = cls(w3=w3, kind="rpc", url=url)
+        try:
+            w3.eth.chain_id  # noqa: B018  (first contact)
+        except _NETWORK_ERRORS as exc:
+            raise ChainError(f"cannot reach a chain at {url}: {exc.__class__.__name__}") from exc
+        except Web3Exception as exc:
+            raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {exc}") from exc
+        return session
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def name_of(self, address: str) -> str:
+        return self.names.get(address, address)
+
+    def remember(self, address: str, name: str) -> None:
+        self.names[to_checksum_address(address)] = name
+
+    # --- time -------------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """The timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_to(self, timestamp: int) -> None:
+        """Move the chain's clock forward to at least `timestamp` (test chains only)."""
+        if self.now() >= timestamp:
+            return
+        if self.kind == "embedded":
+            self.tester.time_travel(timestamp)
+            return
+        try:
+            self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
+        except Web3Exception as exc:
+            raise ChainError(
+                f"the chain's clock is behind {timestamp} and this node cannot move it forward ({exc})"
+            ) from exc
+        if self.now() < timestamp:
+            raise ChainError("the node did not move its clock forward; it is not a test node")
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def new_account(self, name: str, *, fund: bool = True) -> LocalAccount:
+        account: LocalAccount = Account.create()
+        self.remember(account.address, name)
+        if fund:
+            self.fund(account.address)
+        return account
+
+    def fund(self, address: str, wei: int = 10**21) -> None:
+        """Give a test account gas money (embedded chain or a node with anvil's RPCs)."""
+        if self.kind == "embedded":
+            funder = self.w3.eth.accounts[0]
+            tx_hash = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+            self.w3.eth.wait_for_transaction_receipt(tx_hash)
+            return
+        try:
+            self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
+        except Web3Exception:
+            if self.gas_price() > 0 and self.w3.eth.get_balance(address) == 0:
+                raise ChainError(
+                    f"account {address} has no funds for gas and this node cannot fund it"
+                ) from None
+
+    def gas_price(self) -> int:
+        if self._gas_price is None:
+            base = int(self.w3.eth.gas_price)
+            self._gas_price = base * 2 if base else 0
+        return self._gas_price
+
+    # --- calls and transactions -------------------------------------------------------------
+
+    @contextmanager
+    def _decoded(self) -> Iterator[None]:
+        """Turn reverts and web3 input errors into `LedgerError`s."""
+        try:
+            yield
+        except _REVERT_ERRORS as exc:
+            data = revert_data_of(exc)
+            if data is None:
+                raise TransactionFailed(f"the contract refused: {exc}") from None
+            raise decode_revert(data, namer=self.name_of) from None
+        except Web3RPCError as exc:
+            data = revert_data_of(exc)
+            if data is not None:
+                raise decode_revert(data, namer=self.name_of) from None
+            raise ChainError(f"the node refused the request: {exc}") from None
+        except Web3ValidationError as exc:
+            raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ContractError):
+                raise
+            raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
+        except _NETWORK_ERRORS as exc:
+            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+
+    def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
+        with self._decoded():
+            return fn.call({"from": sender} if sender else {})
+
+    def transact(self, signer: LocalAccount, fn: ContractFunction, *, gas: int | None = None) -> Sent:
+        """Estimate, sign, send and await one contract call; refusals raise decoded errors."""
+        with self._decoded():
+            tx = fn.build_transaction({"from": signer.address, "gas": 1, "gasPrice": 0, "nonce": 0})
+        return self.send(signer, to=tx["to"], data=HexBytes(tx["data"]), gas=gas)
+
+    def deploy(self, signer: LocalAccount, artifact: Artifact, *args: Any) -> tuple[str, Sent]:
+        contract = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        with self._decoded():
+            data = contract.constructor(*args).data_in_transaction
+        sent = self.send(signer, to=None, data=HexBytes(data))
+        address = sent.receipt["contractAddress"]
+        if address is None:
+            raise ChainError(f"deploying {artifact.name} created no contract")
+        return to_checksum_address(address), sent
+
+    def send(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Sent:
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
+        if to is not None:
+            tx["to"] = to
+        if gas is None:
+            with self._decoded():
+                estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            gas = estimate + estimate * GAS_MARGIN_PERCENT // 100
+        tx.pop("from")
+        tx.update(gas=gas, gasPrice=self.gas_price(), nonce=self._next_nonce(signer.address))
+        signed = signer.sign_transaction(tx)
+        tx_hash = self._send_raw(signed.raw_transaction, signed.hash)
+        receipt = self._await_receipt(tx_hash)
+        if receipt["status"] != 1:
+            self._raise_failure(signer.address, tx, receipt)
+        return Sent(tx_hash="0x" + bytes(tx_hash).hex(), receipt=receipt)
+
+    def contract(self, address: str, artifact: Artifact) -> Contract:
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _next_nonce(self, address: str) -> int:
+        if address not in self._nonces:
+            self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
+        nonce = self._nonces[address]
+        self._nonces[address] = nonce + 1
+        return nonce
+
+    def _send_raw(self, raw: bytes, tx_hash: bytes) -> bytes:
+        """Send signed bytes; on a lost reply send the same bytes again (same hash, never twice)."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                self.w3.eth.send_raw_transaction(raw)
+                return tx_hash
+            except _NETWORK_ERRORS:
+                time.sleep(0.2 * (attempt + 1))
+            except Web3RPCError as exc:
+                text = str(exc).lower()
+                if "already known" in text or "nonce too low" in text or "already imported" in text:
+                    return tx_hash  # an earlier attempt reached the node
+                raise ChainError(f"the node refused the transaction: {exc}") from None
+        raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
+
+    def _await_receipt(self, tx_hash: bytes) -> TxReceipt:
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        while True:
+            try:
+                return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02)
+            except (TransactionNotFound, TimeExhausted):
+                raise ChainError(
+                    f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s"
+                ) from None
+            except _NETWORK_ERRORS:
+                if time.monotonic() > deadline:
+                    raise ChainError("lost the connection to the chain while waiting for a receipt") from None
+                time.sleep(0.2)
+
+    def _raise_failure(self, sender: str, tx: dict[str, Any], receipt: TxReceipt) -> None:
+        call = {"from": sender, "to": tx.get("to"), "data": tx["data"], "gas": tx["gas"]}
+        block = int(receipt["blockNumber"]) - 1
+        try:
+            with self._decoded():
+                self.w3.eth.call(call, block)  # type: ignore[arg-type]
+        except ContractError:
+            raise
+        except ChainError:
+            pass
+        if int(receipt["gasUsed"]) >= int(tx["gas"]):
+            raise TransactionFailed(f"transaction ran out of gas ({tx['gas']})")
+        raise TransactionFailed("the transaction was mined but reverted without a reason")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
+def with_retries(action: Callable[[], Any], *, attempts: int = 3) -> Any:
+    """Run a read that may hit a transient network error."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except _NETWORK_ERRORS:
+            if attempt == attempts - 1:
+                raise ChainError("lost the connection to the chain") from None
+            time.sleep(0.2 * (attempt + 1))
+    return None

@@ -1,0 +1,62 @@
+"""Dates and times. The policy counts in Beijing time (UTC+8, no daylight saving)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from ledger.errors import DateError
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: object, *, what: str = "date") -> int:
+    """A "YYYY-MM-DD" date as the unix time of Beijing midnight that day."""
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        raise DateError(f"{what} {text!r} is not a date of the form YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise DateError(f"{what} {text!r} is not a real calendar date") from exc
+    return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp())
+
+
+def parse_instant(text: object, *, what: str = "time") -> int:
+    """A date (Beijing midnight) or an ISO-8601 time with an offset, as unix seconds."""
+    if isinstance(text, str) and _DATE.fullmatch(text):
+        return parse_date(text, what=what)
+    if not isinstance(text, str):
+        raise DateError(f"{what} {text!r} is not a date or an ISO-8601 time")
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise DateError(f"{what} {text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time with offset") from exc
+    if moment.tzinfo is None:
+        raise DateError(f"{what} {text!r} has no UTC offset; write e.g. 2026-05-01T09:30:00+08:00")
+    seconds = moment.timestamp()
+    if seconds < 0 or seconds != int(seconds):
+        raise DateError(f"{what} {text!r} must be a whole second after 1970")
+    return int(seconds)
+
+
+def beijing_year(unix_seconds: int) -> int:
+    """The calendar year in Beijing of a unix time: 2026-12-31T16:00:00Z is 2027."""
+    return datetime.fromtimestamp(unix_seconds, tz=BEIJING).year
+
+
+def format_beijing(unix_seconds: int, *, with_time: bool = False) -> str:
+    moment = datetime.fromtimestamp(unix_seconds, tz=BEIJING)
+    if with_time or (moment.hour, moment.minute, moment.second) != (0, 0, 0):
+        return moment.isoformat()
+    return moment.date().isoformat()
+
+
+def end_of_day(unix_midnight: int) -> int:
+    """The last second of the Beijing day that starts at `unix_midnight`."""
+    return unix_midnight + 86_400 - 1
+
+
+def utc_now() -> int:
+    return int(datetime.now(tz=UTC).timestamp())

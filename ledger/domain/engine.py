@@ -1,0 +1,157 @@
+"""The award engine: an independent, pure-Python implementation of the points rules.
+
+It is fed the recorded facts in the order they were recorded (enrolments, suspensions, policy
+versions, contracts, settlements, attestations) and says which points each fact should have
+earned. It never looks at an on-chain award.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ledger.domain.dates import beijing_year
+from ledger.domain.money import Centipoints, Fen
+from ledger.domain.policy import BPS_DENOMINATOR, PolicyHistory, RuleParams
+from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+
+LANDING_KINDS = frozenset({ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY})
+RESEARCH_KINDS = frozenset({MemberKind.UNIVERSITY, MemberKind.INSTITUTE})
+USE_FIRST_PLANS = frozenset({PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, PaymentPlan.DEFERRED})
+
+
+def cumulative_award(basis: int, *, rate_bps: int, threshold: int) -> int:
+    """f(B) = B >= threshold ? floor(B * bps / 10000) : 0, in centipoints for a basis in fen."""
+    if basis < threshold:
+        return 0
+    return basis * rate_bps // BPS_DENOMINATOR
+
+
+def award_delta(before: int, after: int, params: RuleParams) -> Centipoints:
+    """What moving the basis from `before` to `after` earns under `params`."""
+    return Centipoints(
+        cumulative_award(after, rate_bps=params.rate_bps, threshold=params.threshold)
+        - cumulative_award(before, rate_bps=params.rate_bps, threshold=params.threshold)
+    )
+
+
+@dataclass(frozen=True)
+class Award:
+    """Points that a fact should have earned one member under one rule."""
+
+    member: str
+    rule_id: str
+    amount: Centipoints
+    policy_version: int
+    source: str
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    kind: MemberKind
+    in_region: bool
+
+
+@dataclass
+class ContractFacts:
+    kind: ContractKind
+    plan: PaymentPlan
+    seller: str
+    buyer: str
+    broker: str | None
+    received: Fen = Fen(0)
+
+
+@dataclass
+class AwardEngine:
+    """Replays facts in recorded order and computes the awards they earn.
+
+    Member and contract identifiers are opaque strings (addresses on chain, names in tests).
+    """
+
+    policy: PolicyHistory = field(default_factory=PolicyHistory)
+    members: dict[str, MemberFacts] = field(default_factory=dict)
+    suspended: set[str] = field(default_factory=set)
+    contracts: dict[str, ContractFacts] = field(default_factory=dict)
+    year_basis: dict[tuple[str, str, int], int] = field(default_factory=lambda: defaultdict(int))
+    startup_awarded: set[str] = field(default_factory=set)
+    appointment_awarded: set[tuple[str, AppointmentTitle]] = field(default_factory=set)
+
+    # --- facts that shape eligibility -------------------------------------------------------
+
+    def publish(self, rule_id: str, params: RuleParams) -> None:
+        self.policy.publish(rule_id, params)
+
+    def enrol(self, member: str, *, kind: MemberKind, in_region: bool) -> None:
+        self.members[member] = MemberFacts(kind=kind, in_region=in_region)
+
+    def suspend(self, member: str) -> None:
+        self.suspended.add(member)
+
+    def reinstate(self, member: str) -> None:
+        self.suspended.discard(member)
+
+    def register_contract(
+        self, contract_id: str, *, kind: ContractKind, plan: PaymentPlan, seller: str, buyer: str, broker: str | None
+    ) -> None:
+        self.contracts[contract_id] = ContractFacts(kind=kind, plan=plan, seller=seller, buyer=buyer, broker=broker)
+
+    # --- facts that earn points -------------------------------------------------------------
+
+    def settle(self, *, ref: str, contract_id: str, amount: Fen, paid_at: int) -> list[Award]:
+        """The awards of one recorded settlement (payment, equity valuation or royalty)."""
+        contract = self.contracts[contract_id]
+        before = contract.received
+        after = Fen(before + amount)
+        contract.received = after
+        awards: list[Award] = []
+
+        def rate(rule_id: str, member: str, b0: int, b1: int) -> None:
+            params = self.policy.rule_at(rule_id, paid_at)
+            if params is None or not params.in_window(paid_at):
+                return
+            points = award_delta(b0, b1, params)
+            if points > 0 and member not in self.suspended:
+                awards.append(Award(member, rule_id, points, params.version, ref))
+
+        if contract.kind in LANDING_KINDS:
+            seller = self.members[contract.seller]
+            if seller.kind in RESEARCH_KINDS and self.members[contract.buyer].in_region:
+                rate("R11-LANDING", contract.seller, before, after)
+        if contract.kind is ContractKind.LICENSE and contract.plan in USE_FIRST_PLANS:
+            rate("R3-LICENSOR", contract.seller, before, after)
+            rate("R3-LICENSEE", contract.buyer, before, after)
+        if contract.kind is ContractKind.SERVICE:
+            year = beijing_year(paid_at)
+            for rule_id, member in (("R15-USER", contract.buyer), ("R15-PROVIDER", contract.seller)):
+                key = (rule_id, member, year)
+                b0 = self.year_basis[key]
+                self.year_basis[key] = b0 + amount
+                rate(rule_id, member, b0, b0 + amount)
+        if contract.broker is not None:
+            rate("R16-BROKER", contract.broker, before, after)
+        return awards
+
+    def attest_startup_revenue(self, *, attestation_id: str, member: str, revenue: Fen, at: int) -> list[Award]:
+        """R11-SME: a fixed award, once per enterprise member, for revenue at or above the threshold."""
+        if member in self.startup_awarded:
+            return []
+        params = self.policy.rule_at("R11-SME", at)
+        if params is None or not params.in_window(at) or revenue < params.threshold or params.amount == 0:
+            return []
+        self.startup_awarded.add(member)
+        if member in self.suspended:
+            return []
+        return [Award(member, "R11-SME", params.amount, params.version, attestation_id)]
+
+    def attest_appointment(self, *, attestation_id: str, member: str, title: AppointmentTitle, at: int) -> list[Award]:
+        """R6-TALENT: a fixed award, once per (member, title)."""
+        if (member, title) in self.appointment_awarded:
+            return []
+        params = self.policy.rule_at("R6-TALENT", at)
+        if params is None or not params.in_window(at) or params.amount == 0:
+            return []
+        self.appointment_awarded.add((member, title))
+        if member in self.suspended:
+            return []
+        return [Award(member, "R6-TALENT", params.amount, params.version, attestation_id)]

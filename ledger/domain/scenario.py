@@ -1,0 +1,422 @@
+"""The scenario file of `ledger run` (SPEC §7): parsed and checked before anything is sent.
+
+Anything wrong with the file itself raises `ScenarioError` naming the place (``events[3].amount``).
+Problems only the chain can judge (a milestone not yet achieved, a duplicate reference) are not
+checked here: they become rejected events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.domain.dates import parse_date, parse_instant
+from ledger.domain.money import Centipoints, Fen, format_yuan, parse_points, parse_yuan
+from ledger.domain.policy import RULE_IDS
+from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+from ledger.domain.uscc import validate_uscc
+from ledger.errors import LedgerError, ScenarioError
+
+#: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
+MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
+BYTES32 = 32
+
+EVENT_TYPES = (
+    "milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment", "sme_revenue",
+    "talent_appointment", "redeem", "suspend", "reinstate", "policy_version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MemberDecl:
+    id: str
+    name: str
+    kind: MemberKind
+    uscc: str | None
+    in_region: bool
+
+
+@dataclass(frozen=True)
+class InstrumentDecl:
+    id: str
+    provider: str
+    original_value: Fen
+
+
+@dataclass(frozen=True)
+class MilestoneDecl:
+    title: str
+    amount: Fen
+    due: int
+
+
+@dataclass(frozen=True)
+class ContractDecl:
+    id: str
+    kind: ContractKind
+    seller: str
+    buyer: str
+    broker: str | None
+    signed: int
+    value: Fen
+    plan: PaymentPlan
+    royalty_bps: int
+    instrument: str | None
+    milestones: tuple[MilestoneDecl, ...]
+    terms: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    """One event; which optional fields are set depends on `type`."""
+
+    index: int
+    at: int
+    type: str
+    contract: str | None = None
+    milestone: int | None = None
+    ref: str | None = None
+    amount: Fen | None = None
+    period: str | None = None
+    member: str | None = None
+    year: int | None = None
+    title: AppointmentTitle | None = None
+    points: Centipoints | None = None
+    purpose: str | None = None
+    rule: str | None = None
+    rate_bps: int | None = None
+    fixed_amount: Centipoints | None = None
+    threshold: Fen | None = None
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    members: tuple[MemberDecl, ...]
+    instruments: tuple[InstrumentDecl, ...]
+    contracts: tuple[ContractDecl, ...]
+    events: tuple[ScenarioEvent, ...]
+    policy_path: Path | None = None
+    source: Path | None = None
+    member_index: dict[str, MemberDecl] = field(default_factory=dict, compare=False)
+    contract_index: dict[str, ContractDecl] = field(default_factory=dict, compare=False)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and check a scenario file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the scenario file: {exc.strerror}", where=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", where=str(path))
+    return parse_scenario(data, base=path.parent, source=path)
+
+
+def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None = None) -> Scenario:
+    if not isinstance(data, dict):
+        raise ScenarioError("the scenario must be a JSON object", where="(top level)")
+    if data.get("scenario") != 1:
+        raise ScenarioError('the file must say "scenario": 1 (the format version)', where="scenario")
+    policy_path = None
+    if data.get("policy") is not None:
+        if not isinstance(data["policy"], str):
+            raise ScenarioError("policy must be null or the path of a policy file", where="policy")
+        policy_path = (base or Path.cwd()) / data["policy"]
+        if not policy_path.exists():
+            raise ScenarioError(f"policy file {data['policy']!r} does not exist", where="policy")
+    members = _members(_list(data, "members"))
+    member_index = {m.id: m for m in members}
+    instruments = _instruments(_list(data, "instruments", optional=True), member_index)
+    instrument_index = {i.id: i for i in instruments}
+    contracts = _contracts(_list(data, "contracts", optional=True), member_index, instrument_index)
+    contract_index = {c.id: c for c in contracts}
+    events = _events(_list(data, "events", optional=True), member_index, contract_index)
+    return Scenario(
+        members=members, instruments=instruments, contracts=contracts, events=events,
+        policy_path=policy_path, source=source, member_index=member_index, contract_index=contract_index,
+    )  # fmt: skip
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _list(data: dict[str, Any], key: str, *, optional: bool = False) -> list[Any]:
+    value = data.get(key)
+    if value is None and optional:
+        return []
+    if not isinstance(value, list):
+        raise ScenarioError("must be a list", where=key)
+    return value
+
+
+def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
+    out: list[MemberDecl] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"members[{i}]"
+        obj = _object(entry, where)
+        member_id = _id(obj, "id", where)
+        if member_id in seen:
+            raise ScenarioError(f"member id {member_id!r} is declared twice", where=f"{where}.id")
+        seen.add(member_id)
+        kind = _enum(MemberKind, obj.get("kind"), f"{where}.kind")
+        uscc = obj.get("uscc")
+        if uscc is None:
+            if kind is not MemberKind.INDIVIDUAL:
+                raise ScenarioError(
+                    f"member {member_id!r} is a {kind.label} and needs a unified social credit code",
+                    where=f"{where}.uscc",
+                )
+        else:
+            _checked(lambda: validate_uscc(uscc), f"{where}.uscc")
+        in_region = obj.get("in_region", False)
+        if not isinstance(in_region, bool):
+            raise ScenarioError("in_region must be true or false", where=f"{where}.in_region")
+        name = obj.get("name", member_id)
+        if not isinstance(name, str):
+            raise ScenarioError("name must be text", where=f"{where}.name")
+        out.append(MemberDecl(id=member_id, name=name, kind=kind, uscc=uscc, in_region=in_region))
+    return tuple(out)
+
+
+def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[InstrumentDecl, ...]:
+    out: list[InstrumentDecl] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"instruments[{i}]"
+        obj = _object(entry, where)
+        instrument_id = _id(obj, "id", where, max_bytes=BYTES32)
+        if instrument_id in seen:
+            raise ScenarioError(f"instrument id {instrument_id!r} is declared twice", where=f"{where}.id")
+        seen.add(instrument_id)
+        provider = _member_ref(obj, "provider", where, members)
+        value = _amount(obj.get("original_value"), f"{where}.original_value")
+        if value < MIN_SHARED_INSTRUMENT_VALUE:
+            raise ScenarioError(
+                f"instrument {instrument_id!r} has an original value of {format_yuan(value)} yuan; only instruments "
+                f"of {format_yuan(MIN_SHARED_INSTRUMENT_VALUE)} yuan or more can be shared",
+                where=f"{where}.original_value",
+            )
+        out.append(InstrumentDecl(id=instrument_id, provider=provider, original_value=value))
+    return tuple(out)
+
+
+def _contracts(
+    entries: list[Any], members: dict[str, MemberDecl], instruments: dict[str, InstrumentDecl]
+) -> tuple[ContractDecl, ...]:
+    out: list[ContractDecl] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"contracts[{i}]"
+        obj = _object(entry, where)
+        contract_id = _id(obj, "id", where, max_bytes=BYTES32)
+        if contract_id in seen:
+            raise ScenarioError(f"contract id {contract_id!r} is declared twice", where=f"{where}.id")
+        seen.add(contract_id)
+        kind = _enum(ContractKind, obj.get("kind"), f"{where}.kind")
+        plan = _enum(PaymentPlan, obj.get("plan", "lump_sum"), f"{where}.plan")
+        seller = _member_ref(obj, "seller", where, members)
+        buyer = _member_ref(obj, "buyer", where, members)
+        broker = _member_ref(obj, "broker", where, members) if obj.get("broker") is not None else None
+        if seller == buyer:
+            raise ScenarioError(f"the seller and the buyer are both {seller!r}", where=f"{where}.buyer")
+        signed = _checked(lambda: parse_date(obj.get("signed"), what="signed"), f"{where}.signed")
+        royalty = obj.get("royalty_bps", 0) or 0
+        if not isinstance(royalty, int) or isinstance(royalty, bool) or not 0 <= royalty <= 10_000:
+            raise ScenarioError("royalty_bps must be a whole number from 0 to 10000", where=f"{where}.royalty_bps")
+        if royalty and plan is not PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY:
+            raise ScenarioError(
+                "only a zero_upfront_staged_royalty plan carries a royalty rate", where=f"{where}.royalty_bps"
+            )
+        instrument = obj.get("instrument")
+        if kind is ContractKind.SERVICE:
+            if instrument is None:
+                raise ScenarioError("a service contract must name a shared instrument", where=f"{where}.instrument")
+            if instrument not in instruments:
+                raise ScenarioError(f"unknown instrument {instrument!r}", where=f"{where}.instrument")
+            provider = instruments[instrument].provider
+            if provider != seller:
+                raise ScenarioError(
+                    f"the seller {seller!r} is not the provider of instrument {instrument!r} ({provider!r})",
+                    where=f"{where}.seller",
+                )
+        elif instrument is not None:
+            raise ScenarioError("only a service contract names an instrument", where=f"{where}.instrument")
+        milestones = _milestones(obj.get("milestones"), f"{where}.milestones")
+        if plan is PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY:
+            for j, m in enumerate(milestones):
+                if m.due <= signed:
+                    raise ScenarioError(
+                        "a zero-upfront plan has no milestone due on or before signing",
+                        where=f"{where}.milestones[{j}].due",
+                    )
+        if plan is PaymentPlan.DEFERRED and len(milestones) != 1:
+            raise ScenarioError("a deferred plan has exactly one milestone", where=f"{where}.milestones")
+        total = Fen(sum(m.amount for m in milestones))
+        if obj.get("value") is not None:
+            value = _amount(obj.get("value"), f"{where}.value")
+            if value != total:
+                raise ScenarioError(
+                    f"the value {format_yuan(value)} is not the sum of the milestones ({format_yuan(total)})",
+                    where=f"{where}.value",
+                )
+        terms = obj.get("terms")
+        if terms is not None and not isinstance(terms, str):
+            raise ScenarioError("terms must be text (the terms document or its name)", where=f"{where}.terms")
+        out.append(
+            ContractDecl(
+                id=contract_id, kind=kind, seller=seller, buyer=buyer, broker=broker, signed=signed, value=total,
+                plan=plan, royalty_bps=royalty, instrument=instrument, milestones=milestones, terms=terms,
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+def _milestones(value: Any, where: str) -> tuple[MilestoneDecl, ...]:
+    if not isinstance(value, list) or not value:
+        raise ScenarioError("a contract needs a non-empty list of milestones", where=where)
+    out = []
+    for j, entry in enumerate(value):
+        at = f"{where}[{j}]"
+        obj = _object(entry, at)
+        title = obj.get("title", f"milestone {j}")
+        if not isinstance(title, str):
+            raise ScenarioError("title must be text", where=f"{at}.title")
+        amount = _amount(obj.get("amount"), f"{at}.amount")
+        if amount == 0:
+            raise ScenarioError("a milestone amount must be more than zero", where=f"{at}.amount")
+        due = _checked(lambda: parse_date(obj.get("due"), what="due"), f"{at}.due")
+        out.append(MilestoneDecl(title=title, amount=amount, due=due))
+    return tuple(out)
+
+
+def _events(
+    entries: list[Any], members: dict[str, MemberDecl], contracts: dict[str, ContractDecl]
+) -> tuple[ScenarioEvent, ...]:
+    out: list[ScenarioEvent] = []
+    previous = -1
+    for i, entry in enumerate(entries):
+        where = f"events[{i}]"
+        obj = _object(entry, where)
+        at = _checked(lambda: parse_instant(obj.get("at"), what="at"), f"{where}.at")
+        if at < previous:
+            raise ScenarioError("events must be in time order; this one is earlier than the one before", where=f"{where}.at")
+        previous = at
+        kind = obj.get("type")
+        if kind not in EVENT_TYPES:
+            raise ScenarioError(f"unknown event type {kind!r}; known: {', '.join(EVENT_TYPES)}", where=f"{where}.type")
+        fields: dict[str, Any] = {}
+        if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
+            fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
+        if kind in ("payment", "equity", "royalty_payment"):
+            fields["ref"] = _id(obj, "ref", where, max_bytes=BYTES32)
+            fields["amount"] = _amount(obj.get("amount"), f"{where}.amount")
+            evidence = obj.get("evidence")
+            if evidence is not None and not isinstance(evidence, str):
+                raise ScenarioError("evidence must be text", where=f"{where}.evidence")
+            fields["evidence"] = evidence
+        if kind in ("milestone_achieved", "payment", "equity"):
+            milestone = obj.get("milestone")
+            if milestone is None and kind == "milestone_achieved":
+                raise ScenarioError("which milestone? give its 0-based index", where=f"{where}.milestone")
+            if milestone is not None and (not isinstance(milestone, int) or isinstance(milestone, bool) or milestone < 0):
+                raise ScenarioError("milestone must be a 0-based index", where=f"{where}.milestone")
+            fields["milestone"] = milestone
+        if kind in ("revenue_report", "royalty_payment"):
+            fields["period"] = _id(obj, "period", where, max_bytes=BYTES32)
+        if kind == "revenue_report":
+            fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
+        if kind in ("sme_revenue", "talent_appointment", "redeem", "suspend", "reinstate"):
+            fields["member"] = _member_ref(obj, "member", where, members)
+        if kind == "sme_revenue":
+            year = obj.get("year")
+            if not isinstance(year, int) or isinstance(year, bool) or not 1970 <= year <= 9999:
+                raise ScenarioError("year must be a calendar year such as 2026", where=f"{where}.year")
+            fields["year"] = year
+            fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
+        if kind == "talent_appointment":
+            fields["title"] = _enum(AppointmentTitle, obj.get("title"), f"{where}.title")
+        if kind == "redeem":
+            fields["points"] = _checked(lambda: parse_points(obj.get("points")), f"{where}.points")
+            purpose = obj.get("purpose")
+            if not isinstance(purpose, str) or not purpose.strip():
+                raise ScenarioError("a redemption must say what the points are for", where=f"{where}.purpose")
+            fields["purpose"] = purpose
+        if kind == "policy_version":
+            rule = obj.get("rule")
+            if rule not in RULE_IDS:
+                raise ScenarioError(f"unknown rule {rule!r}; known: {', '.join(RULE_IDS)}", where=f"{where}.rule")
+            fields["rule"] = rule
+            if not any(k in obj for k in ("rate_bps", "amount", "threshold")):
+                raise ScenarioError("a policy version changes rate_bps, amount or threshold", where=where)
+            if "rate_bps" in obj:
+                rate = obj["rate_bps"]
+                if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
+                    raise ScenarioError("rate_bps must be a whole number from 0 to 10000", where=f"{where}.rate_bps")
+                fields["rate_bps"] = rate
+            if "amount" in obj:
+                fields["fixed_amount"] = _checked(lambda: parse_points(obj["amount"], what="amount"), f"{where}.amount")
+            if "threshold" in obj:
+                fields["threshold"] = _amount(obj["threshold"], f"{where}.threshold")
+        out.append(ScenarioEvent(index=i, at=at, type=kind, **fields))
+    return tuple(out)
+
+
+# --- field helpers --------------------------------------------------------------------------
+
+
+def _object(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ScenarioError("must be a JSON object", where=where)
+    return entry
+
+
+def _id(obj: dict[str, Any], key: str, where: str, *, max_bytes: int | None = None) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"{key} must be non-empty text", where=f"{where}.{key}")
+    if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
+        raise ScenarioError(f"{key} {value!r} is longer than {max_bytes} bytes", where=f"{where}.{key}")
+    return value
+
+
+def _member_ref(obj: dict[str, Any], key: str, where: str, members: dict[str, MemberDecl]) -> str:
+    return _ref_to(obj, key, where, members, "member")
+
+
+def _ref_to(obj: dict[str, Any], key: str, where: str, known: dict[str, Any], what: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str):
+        raise ScenarioError(f"{key} must name a {what}", where=f"{where}.{key}")
+    if value not in known:
+        raise ScenarioError(f"unknown {what} {value!r}", where=f"{where}.{key}")
+    return value
+
+
+def _enum(enum: Any, value: Any, where: str) -> Any:
+    try:
+        return enum.parse(value)
+    except ValueError as exc:
+        raise ScenarioError(str(exc), where=where) from None
+
+
+def _amount(value: Any, where: str) -> Fen:
+    return _checked(lambda: parse_yuan(value), where)
+
+
+def _checked(action: Any, where: str) -> Any:
+    try:
+        return action()
+    except ScenarioError:
+        raise
+    except LedgerError as exc:
+        raise ScenarioError(str(exc), where=where) from None

@@ -1,0 +1,77 @@
+"""Enums mirroring the Solidity enums of `contracts/libraries/LedgerTypes.sol` (same values)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class _Named(IntEnum):
+    """An IntEnum whose file/CLI spelling is its lower-case name."""
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: object) -> _Named:
+        """The member whose label is `text`; `ValueError` naming the choices otherwise."""
+        for member in cls:
+            if member.label == text and cls._accepts(member):
+                return member
+        choices = ", ".join(m.label for m in cls if cls._accepts(m))
+        raise ValueError(f"{text!r} is not one of: {choices}")
+
+    @classmethod
+    def _accepts(cls, member: _Named) -> bool:
+        return True
+
+
+class MemberKind(_Named):
+    NONE = 0
+    UNIVERSITY = 1
+    INSTITUTE = 2
+    ENTERPRISE = 3
+    INSTRUMENT_PROVIDER = 4
+    BROKER = 5
+    INDIVIDUAL = 6
+    OPERATOR = 7
+    REGULATOR = 8
+
+    @classmethod
+    def _accepts(cls, member: _Named) -> bool:
+        return member.value != 0
+
+
+class MemberStatus(_Named):
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+
+
+class ContractKind(_Named):
+    TRANSFER = 0
+    LICENSE = 1
+    EQUITY = 2
+    SERVICE = 3
+    DEVELOPMENT = 4
+
+
+class PaymentPlan(_Named):
+    LUMP_SUM = 0
+    STAGED = 1
+    ZERO_UPFRONT_STAGED_ROYALTY = 2
+    DEFERRED = 3
+
+
+class SettlementKind(_Named):
+    CASH = 0
+    EQUITY = 1
+
+
+class AppointmentTitle(_Named):
+    TECH_VICE_PRESIDENT = 0
+    INDUSTRY_PROFESSOR = 1
+
+
+#: Sentinel milestone index meaning "the contract's only milestone" (ContractRegistry).
+MILESTONE_UNSPECIFIED = (1 << 32) - 1

@@ -1,0 +1,78 @@
+"""The error tree of the ledger. Every refusal is a `LedgerError` whose message is a sentence.
+
+    LedgerError
+    ├── InputError                 bad input caught before anything is sent
+    │   ├── AmountError            malformed or out-of-range money or points
+    │   ├── DateError              malformed date or time
+    │   ├── CreditCodeError        malformed unified social credit code
+    │   ├── PolicyFileError        unreadable or inconsistent policy file
+    │   └── ScenarioError          invalid scenario file (with its location)
+    ├── ConfigError                missing deployment record, keystore, passphrase, node
+    ├── ChainError                 the chain could not be reached or misbehaved
+    │   └── TransactionFailed      a mined transaction reverted without a decodable reason
+    └── ContractError              a contract refused: decoded custom error with its arguments
+        └── one subclass per custom error name (ledger.chain.errors.error_class("DuplicatePayment"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+
+class InputError(LedgerError):
+    """Input refused before anything was sent."""
+
+
+class AmountError(InputError):
+    pass
+
+
+class DateError(InputError):
+    pass
+
+
+class CreditCodeError(InputError):
+    pass
+
+
+class PolicyFileError(InputError):
+    pass
+
+
+class ScenarioError(InputError):
+    """The scenario file itself is invalid; `where` names the place (e.g. ``events[3].amount``)."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(LedgerError):
+    pass
+
+
+class ChainError(LedgerError):
+    pass
+
+
+class TransactionFailed(ChainError):
+    pass
+
+
+class ContractError(LedgerError):
+    """A contract refused the call with a custom error.
+
+    ``name`` is the Solidity error name, ``arguments`` its decoded arguments by parameter name;
+    the message is a sentence a person can read.
+    """
+
+    name: str = "ContractError"
+
+    def __init__(self, message: str, *, name: str, arguments: dict[str, Any]) -> None:
+        self.name = name
+        self.arguments = arguments
+        super().__init__(message)

@@ -1,0 +1,284 @@
+"""Typed operations on a deployed ledger: what the CLI and the scenario runner call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from ledger.chain.deploy import Contracts
+from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
+from ledger.chain.logs import LogEvent, decode_log
+from ledger.chain.session import ChainSession, Sent
+from ledger.domain.money import Centipoints, Fen
+from ledger.domain.policy import PolicyDocument, RuleParams
+from ledger.domain.types import (
+    MILESTONE_UNSPECIFIED,
+    AppointmentTitle,
+    ContractKind,
+    MemberKind,
+    MemberStatus,
+    PaymentPlan,
+    SettlementKind,
+)
+
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO32 = b"\0" * 32
+
+
+@dataclass(frozen=True)
+class MilestoneInput:
+    title: str
+    amount: Fen
+    due: int
+
+
+@dataclass(frozen=True)
+class ContractInput:
+    id: str
+    kind: ContractKind
+    plan: PaymentPlan
+    seller: str
+    buyer: str
+    signed: int
+    milestones: tuple[MilestoneInput, ...]
+    broker: str | None = None
+    instrument: str | None = None
+    royalty_bps: int = 0
+    terms_hash: bytes = ZERO32
+
+
+@dataclass(frozen=True)
+class SettlementInput:
+    """One payment; `period` set means a royalty payment, `milestone=None` the only milestone."""
+
+    ref: str
+    contract: str
+    amount: Fen
+    paid_at: int
+    milestone: int | None = None
+    period: str | None = None
+    kind: SettlementKind = SettlementKind.CASH
+    evidence_hash: bytes = ZERO32
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            text_id(self.ref),
+            text_id(self.contract),
+            MILESTONE_UNSPECIFIED if self.milestone is None else self.milestone,
+            text_id(self.period) if self.period else ZERO32,
+            self.amount,
+            int(self.kind),
+            self.paid_at,
+            self.evidence_hash,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a write: the transaction and whether it was a harmless replay."""
+
+    sent: Sent
+    replayed: bool
+    events: tuple[LogEvent, ...]
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    address: str
+    kind: MemberKind
+    status: MemberStatus
+    in_region: bool
+    uscc_hash: bytes
+    cert_fingerprint: bytes
+
+
+@dataclass(frozen=True)
+class MilestoneRecord:
+    due: Fen
+    paid: Fen
+    due_date: int
+    achieved: bool
+
+    @property
+    def status(self) -> str:
+        if self.paid >= self.due:
+            return "paid"
+        return "achieved" if self.achieved else "pending"
+
+
+class LedgerClient:
+    """Operations on one deployment. Signers are passed per call: who signs is who acts."""
+
+    def __init__(self, session: ChainSession, contracts: Contracts) -> None:
+        self.session = session
+        self.contracts = contracts
+        self._names = {address: name for name, address in self.addresses.items()}
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {name: c.address for name, c in self.contracts.all.items()}
+
+    def _outcome(self, sent: Sent, replay_event: str) -> Outcome:
+        events = tuple(
+            e for e in (decode_log(dict(log), self._names) for log in sent.receipt["logs"]) if e is not None
+        )
+        return Outcome(sent=sent, replayed=any(e.name == replay_event for e in events), events=events)
+
+    # --- regulator --------------------------------------------------------------------------
+
+    def enrol(
+        self,
+        signer: LocalAccount,
+        *,
+        account: str,
+        kind: MemberKind,
+        in_region: bool,
+        uscc: str | None,
+        cert_fingerprint: bytes = ZERO32,
+    ) -> Sent:
+        fn = self.contracts.membership.functions.enrol(account, int(kind), in_region, uscc_hash(uscc), cert_fingerprint)
+        return self.session.transact(signer, fn)
+
+    def suspend(self, signer: LocalAccount, account: str) -> Sent:
+        return self.session.transact(signer, self.contracts.membership.functions.suspend(account))
+
+    def reinstate(self, signer: LocalAccount, account: str) -> Sent:
+        return self.session.transact(signer, self.contracts.membership.functions.reinstate(account))
+
+    def appoint_operator(self, signer: LocalAccount, account: str) -> Sent:
+        return self.session.transact(signer, self.contracts.membership.functions.appointOperator(account))
+
+    def remove_operator(self, signer: LocalAccount, account: str) -> Sent:
+        return self.session.transact(signer, self.contracts.membership.functions.removeOperator(account))
+
+    def publish_document(self, signer: LocalAccount, document: PolicyDocument) -> Sent:
+        updates = [_rule_update(spec.id, spec.params) for spec in document.rules]
+        fn = self.contracts.policy.functions.publish(bytes.fromhex(document.sha256), updates)
+        return self.session.transact(signer, fn)
+
+    def publish_rules(self, signer: LocalAccount, *, source_hash: bytes, rules: dict[str, RuleParams]) -> Sent:
+        updates = [_rule_update(rule_id, params) for rule_id, params in rules.items()]
+        return self.session.transact(signer, self.contracts.policy.functions.publish(source_hash, updates))
+
+    # --- operator ---------------------------------------------------------------------------
+
+    def register_instrument(self, signer: LocalAccount, *, instrument_id: str, provider: str, original_value: Fen) -> Sent:
+        fn = self.contracts.registry.functions.registerInstrument(text_id(instrument_id), provider, original_value)
+        return self.session.transact(signer, fn)
+
+    def register_contract(self, signer: LocalAccount, contract: ContractInput) -> Sent:
+        data = (
+            text_id(contract.id),
+            int(contract.kind),
+            int(contract.plan),
+            contract.royalty_bps,
+            contract.signed,
+            contract.seller,
+            contract.buyer,
+            contract.broker or ZERO_ADDRESS,
+            text_id(contract.instrument) if contract.instrument else ZERO32,
+            contract.terms_hash,
+            [(m.title, m.amount, m.due) for m in contract.milestones],
+        )
+        return self.session.transact(signer, self.contracts.registry.functions.registerContract(data))
+
+    def achieve_milestone(self, signer: LocalAccount, *, contract: str, index: int, at: int) -> Sent:
+        fn = self.contracts.registry.functions.achieveMilestone(text_id(contract), index, at)
+        return self.session.transact(signer, fn)
+
+    def report_revenue(self, signer: LocalAccount, *, contract: str, period: str, revenue: Fen, at: int) -> Sent:
+        fn = self.contracts.registry.functions.reportRevenue(text_id(contract), text_id(period), revenue, at)
+        return self.session.transact(signer, fn)
+
+    def settle(self, signer: LocalAccount, settlement: SettlementInput) -> Outcome:
+        sent = self.session.transact(signer, self.contracts.ledger.functions.record(settlement.as_tuple()))
+        return self._outcome(sent, "SettlementReplayed")
+
+    def settle_batch(self, signer: LocalAccount, settlements: list[SettlementInput], *, gas: int | None = None) -> Outcome:
+        fn = self.contracts.ledger.functions.recordBatch([s.as_tuple() for s in settlements])
+        return self._outcome(self.session.transact(signer, fn, gas=gas), "SettlementReplayed")
+
+    def attest_startup_revenue(self, signer: LocalAccount, *, member: str, year: int, revenue: Fen, at: int) -> Outcome:
+        att = attestation_id("startup-revenue", member, year, revenue, at)
+        fn = self.contracts.ledger.functions.attestStartupRevenue(att, member, year, revenue, at)
+        return self._outcome(self.session.transact(signer, fn), "AttestationReplayed")
+
+    def attest_appointment(self, signer: LocalAccount, *, member: str, title: AppointmentTitle, at: int) -> Outcome:
+        att = attestation_id("appointment", member, int(title), at)
+        fn = self.contracts.ledger.functions.attestAppointment(att, member, int(title), at)
+        return self._outcome(self.session.transact(signer, fn), "AttestationReplayed")
+
+    # --- member -----------------------------------------------------------------------------
+
+    def redeem(self, signer: LocalAccount, *, points: Centipoints, purpose: str) -> Sent:
+        return self.session.transact(signer, self.contracts.points.functions.redeem(points, purpose))
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def member(self, address: str) -> MemberRecord:
+        kind, status, in_region, usccs, cert = self.session.call(self.contracts.membership.functions.memberOf(address))
+        return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, usccs, cert)
+
+    def member_addresses(self) -> list[str]:
+        count = self.session.call(self.contracts.membership.functions.memberCount())
+        return [self.session.call(self.contracts.membership.functions.memberAt(i)) for i in range(count)]
+
+    def is_operator(self, address: str) -> bool:
+        return bool(self.session.call(self.contracts.membership.functions.isOperator(address)))
+
+    def balance(self, address: str) -> Centipoints:
+        return Centipoints(self.session.call(self.contracts.points.functions.balanceOf(address)))
+
+    def contract_view(self, contract_id: str) -> dict[str, Any]:
+        v = self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id)))
+        keys = ("kind", "plan", "royalty_bps", "signed", "seller", "buyer", "broker", "instrument", "terms_hash",
+                "value", "received", "milestone_count")  # fmt: skip
+        out = dict(zip(keys, v, strict=True))
+        out["kind"] = ContractKind(out["kind"])
+        out["plan"] = PaymentPlan(out["plan"])
+        out["instrument"] = id_text(out["instrument"]) if out["instrument"] != ZERO32 else None
+        out["broker"] = None if int(out["broker"], 16) == 0 else out["broker"]
+        return out
+
+    def milestone(self, contract_id: str, index: int) -> MilestoneRecord:
+        due, paid, due_date, achieved = self.session.call(
+            self.contracts.registry.functions.milestoneOf(text_id(contract_id), index)
+        )
+        return MilestoneRecord(Fen(due), Fen(paid), due_date, achieved)
+
+    def royalty(self, contract_id: str, period: str) -> tuple[bool, Fen, Fen]:
+        reported, due, paid = self.session.call(
+            self.contracts.registry.functions.royaltyOf(text_id(contract_id), text_id(period))
+        )
+        return bool(reported), Fen(due), Fen(paid)
+
+    def recorded_hash(self, ref: str) -> bytes:
+        return bytes(self.session.call(self.contracts.ledger.functions.recordedHash(text_id(ref))))
+
+    def rule_history(self, rule_id: str) -> list[RuleParams]:
+        rows = self.session.call(self.contracts.policy.functions.ruleHistory(text_id(rule_id)))
+        return [
+            RuleParams(rate_bps=r[0], amount=Centipoints(r[1]), threshold=Fen(r[2]), window_start=r[3],
+                       window_end=r[4], effective_from=r[5], version=r[6])
+            for r in rows
+        ]  # fmt: skip
+
+
+def _rule_update(rule_id: str, params: RuleParams) -> tuple[Any, ...]:
+    return (
+        text_id(rule_id),
+        params.rate_bps,
+        params.amount,
+        params.threshold,
+        params.window_start,
+        params.window_end,
+        params.effective_from,
+    )
+
+
+def amendment_hash(description: str) -> bytes:
+    """The source hash of a version that comes from an amendment rather than a whole file."""
+    return keccak(text=description)

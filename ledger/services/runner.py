@@ -1,0 +1,303 @@
+"""`ledger run`: play a scenario file on a fresh deployment, then verify (SPEC §7)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.deploy import deploy_all
+from ledger.chain.encoding import sha256_bytes
+from ledger.chain.session import ChainSession
+from ledger.domain.dates import format_beijing
+from ledger.domain.money import format_points, format_yuan
+from ledger.domain.policy import PolicyDocument, amended, load_policy
+from ledger.domain.scenario import ContractDecl, Scenario, ScenarioEvent
+from ledger.domain.types import SettlementKind
+from ledger.errors import ContractError, LedgerError
+from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput, amendment_hash
+from ledger.services.verify import VerificationReport, verify_deployment
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_REJECTED = 3
+EXIT_DISCREPANCY = 4
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Rejection:
+    event: int | None
+    error: str
+    message: str
+    contract: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"event": self.event, "error": self.error, "message": self.message}
+        if self.contract is not None:
+            out["contract"] = self.contract
+        return out
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    addresses: dict[str, str]
+    members: dict[str, dict[str, Any]]
+    contracts: dict[str, dict[str, Any]]
+    rejected: list[Rejection]
+    replayed: list[int]
+    verification: VerificationReport
+    deployment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.verification.ok:
+            return EXIT_DISCREPANCY
+        return EXIT_REJECTED if self.rejected else EXIT_OK
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "members": self.members,
+            "contracts": self.contracts,
+            "rejected": [r.as_json() for r in self.rejected],
+            "replayed": self.replayed,
+            "verification": self.verification.as_json(),
+        }
+
+
+class ScenarioRunner:
+    """Deploys, enrols, registers and plays the events of one scenario."""
+
+    def __init__(self, session: ChainSession, scenario: Scenario, *, progress: Progress | None = None) -> None:
+        self.session = session
+        self.scenario = scenario
+        self.progress = progress
+        self.policy: PolicyDocument = load_policy(scenario.policy_path)
+        self.regulator = session.new_account("regulator")
+        self.operator = session.new_account("operator")
+        self.keys: dict[str, LocalAccount] = {m.id: session.new_account(m.id) for m in scenario.members}
+        self.rejected: list[Rejection] = []
+        self.replayed: list[int] = []
+        self.registered: set[str] = set()
+        self.client: LedgerClient
+
+    def address(self, member_id: str) -> str:
+        return str(self.keys[member_id].address)
+
+    def run(self) -> RunResult:
+        record, contracts = deploy_all(self.session, self.regulator)
+        self.client = LedgerClient(self.session, contracts)
+        self.client.publish_document(self.regulator, self.policy)
+        self.client.appoint_operator(self.regulator, self.operator.address)
+        for member in self.scenario.members:
+            self.client.enrol(
+                self.regulator, account=self.address(member.id), kind=member.kind,
+                in_region=member.in_region, uscc=member.uscc,
+            )  # fmt: skip
+        for instrument in self.scenario.instruments:
+            self.client.register_instrument(
+                self.operator, instrument_id=instrument.id, provider=self.address(instrument.provider),
+                original_value=instrument.original_value,
+            )  # fmt: skip
+        pending = sorted(self.scenario.contracts, key=lambda c: c.signed)
+        total = len(self.scenario.events)
+        for n, event in enumerate(self.scenario.events):
+            while pending and pending[0].signed <= event.at:
+                self._register(pending.pop(0))
+            self.session.advance_to(event.at)
+            self._play(event)
+            if self.progress:
+                self.progress(n + 1, total)
+        for contract in pending:
+            self._register(contract)
+        verification = verify_deployment(self.client, from_block=record.block, documents=[self.policy])
+        return RunResult(
+            scenario=self.scenario,
+            addresses=record.addresses,
+            members=self._members(),
+            contracts=self._contracts(),
+            rejected=self.rejected,
+            replayed=self.replayed,
+            verification=verification,
+            deployment=record.addresses,
+        )
+
+    # --- registration and events ------------------------------------------------------------
+
+    def _register(self, c: ContractDecl) -> None:
+        terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
+        contract = ContractInput(
+            id=c.id, kind=c.kind, plan=c.plan, seller=self.address(c.seller), buyer=self.address(c.buyer),
+            signed=c.signed, milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in c.milestones),
+            broker=self.address(c.broker) if c.broker else None, instrument=c.instrument,
+            royalty_bps=c.royalty_bps, terms_hash=terms,
+        )  # fmt: skip
+        try:
+            self.client.register_contract(self.operator, contract)
+        except ContractError as exc:
+            self.rejected.append(Rejection(event=None, error=exc.name, message=str(exc), contract=c.id))
+            return
+        self.registered.add(c.id)
+
+    def _play(self, event: ScenarioEvent) -> None:
+        try:
+            replayed = self._dispatch(event)
+        except ContractError as exc:
+            self.rejected.append(Rejection(event=event.index, error=exc.name, message=str(exc)))
+            return
+        if replayed:
+            self.replayed.append(event.index)
+
+    def _dispatch(self, e: ScenarioEvent) -> bool:
+        c = self.client
+        if e.type in ("payment", "equity", "royalty_payment"):
+            return self._settle(e)
+        if e.type == "milestone_achieved":
+            assert e.contract is not None and e.milestone is not None
+            self._require_signed(e)
+            c.achieve_milestone(self.operator, contract=e.contract, index=e.milestone, at=e.at)
+        elif e.type == "revenue_report":
+            assert e.contract is not None and e.period is not None and e.amount is not None
+            self._require_signed(e)
+            c.report_revenue(self.operator, contract=e.contract, period=e.period, revenue=e.amount, at=e.at)
+        elif e.type == "sme_revenue":
+            assert e.member is not None and e.year is not None and e.amount is not None
+            return c.attest_startup_revenue(
+                self.operator, member=self.address(e.member), year=e.year, revenue=e.amount, at=e.at
+            ).replayed
+        elif e.type == "talent_appointment":
+            assert e.member is not None and e.title is not None
+            return c.attest_appointment(self.operator, member=self.address(e.member), title=e.title, at=e.at).replayed
+        elif e.type == "redeem":
+            assert e.member is not None and e.points is not None and e.purpose is not None
+            c.redeem(self.keys[e.member], points=e.points, purpose=e.purpose)
+        elif e.type == "suspend":
+            assert e.member is not None
+            c.suspend(self.regulator, self.address(e.member))
+        elif e.type == "reinstate":
+            assert e.member is not None
+            c.reinstate(self.regulator, self.address(e.member))
+        elif e.type == "policy_version":
+            self._publish_version(e)
+        return False
+
+    def _require_signed(self, e: ScenarioEvent) -> None:
+        """An event dated before its contract's signing: say so, as the chain would."""
+        assert e.contract is not None
+        decl = self.scenario.contract_index[e.contract]
+        if e.contract not in self.registered and decl.signed > e.at:
+            from ledger.chain.errors import error_class
+
+            raise error_class("PaymentBeforeSigning")(
+                f"the event is dated {format_beijing(e.at)}, before contract {e.contract} was signed "
+                f"({format_beijing(decl.signed)})",
+                name="PaymentBeforeSigning",
+                arguments={"contractId": e.contract, "paidAt": e.at, "signedAt": decl.signed},
+            )
+
+    def _settle(self, e: ScenarioEvent) -> bool:
+        assert e.contract is not None and e.ref is not None and e.amount is not None
+        self._require_signed(e)
+        decl = self.scenario.contract_index[e.contract]
+        milestone = e.milestone
+        if milestone is None and e.type != "royalty_payment" and len(decl.milestones) == 1:
+            milestone = 0  # the only milestone, named explicitly so that resends hash the same
+        evidence = sha256_bytes(e.evidence.encode("utf-8")) if e.evidence else b"\0" * 32
+        settlement = SettlementInput(
+            ref=e.ref, contract=e.contract, amount=e.amount, paid_at=e.at,
+            milestone=None if e.type == "royalty_payment" else milestone,
+            period=e.period if e.type == "royalty_payment" else None,
+            kind=SettlementKind.EQUITY if e.type == "equity" else SettlementKind.CASH,
+            evidence_hash=evidence,
+        )  # fmt: skip
+        return self.client.settle(self.operator, settlement).replayed
+
+    def _publish_version(self, e: ScenarioEvent) -> None:
+        assert e.rule is not None
+        history = self.client.rule_history(e.rule)
+        if not history:
+            raise LedgerError(f"rule {e.rule} has no published version to amend")
+        params = amended(
+            history[-1], effective_from=e.at, rate_bps=e.rate_bps, amount=e.fixed_amount, threshold=e.threshold
+        )
+        description = json.dumps(
+            {"rule": e.rule, "effective_from": e.at, "rate_bps": params.rate_bps, "amount": params.amount,
+             "threshold": params.threshold}, sort_keys=True,
+        )  # fmt: skip
+        self.client.publish_rules(self.regulator, source_hash=amendment_hash(description), rules={e.rule: params})
+
+    # --- results ----------------------------------------------------------------------------
+
+    def _members(self) -> dict[str, dict[str, Any]]:
+        by_rule: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for issuance in self._verification_issued():
+            by_rule[issuance[0]][issuance[1]] += issuance[2]
+        out: dict[str, dict[str, Any]] = {}
+        for member in self.scenario.members:
+            address = self.address(member.id)
+            rules = by_rule.get(address, {})
+            issued = sum(rules.values())
+            balance = int(self.client.balance(address))
+            out[member.id] = {
+                "address": address,
+                "points": format_points(balance),
+                "issued": format_points(issued),
+                "redeemed": format_points(issued - balance),
+                "by_rule": {rule: format_points(v) for rule, v in sorted(rules.items()) if v > 0},
+            }
+        return out
+
+    def _verification_issued(self) -> list[tuple[str, str, int]]:
+        from ledger.chain.logs import iter_logs
+
+        return [
+            (e.args["member"], e.args["ruleId"].rstrip(b"\0").decode(), int(e.args["amount"]))
+            for e in iter_logs(self.session, {"Points": self.client.contracts.points.address}, from_block=0)
+            if e.name == "PointsIssued"
+        ]
+
+    def _contracts(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        periods: dict[str, set[str]] = defaultdict(set)
+        for e in self.scenario.events:
+            if e.type == "revenue_report" and e.contract and e.period:
+                periods[e.contract].add(e.period)
+        for decl in self.scenario.contracts:
+            if decl.id not in self.registered:
+                out[decl.id] = {
+                    "received": "0.00",
+                    "outstanding": format_yuan(decl.value),
+                    "milestones": [{"status": "pending", "paid": "0.00", "due": format_yuan(m.amount)}
+                                   for m in decl.milestones],
+                }  # fmt: skip
+                continue
+            view = self.client.contract_view(decl.id)
+            milestones = [self.client.milestone(decl.id, i) for i in range(view["milestone_count"])]
+            outstanding = sum(m.due - m.paid for m in milestones)
+            for period in sorted(periods[decl.id]):
+                reported, due, paid = self.client.royalty(decl.id, period)
+                if reported:
+                    outstanding += due - paid
+            out[decl.id] = {
+                "received": format_yuan(view["received"]),
+                "outstanding": format_yuan(outstanding),
+                "milestones": [
+                    {"status": m.status, "paid": format_yuan(m.paid), "due": format_yuan(m.due)} for m in milestones
+                ],
+            }
+        return out
+
+
+def run_scenario(scenario: Scenario, *, rpc: str | None = None, progress: Progress | None = None) -> RunResult:
+    """Start (or connect to) a chain, deploy, play the scenario and verify."""
+    session = ChainSession.connect(rpc) if rpc else ChainSession.embedded()
+    return ScenarioRunner(session, scenario, progress=progress).run()
+
+
