@@ -42,6 +42,8 @@ from ledger.errors import ChainError, ContractError, InputError, TransactionFail
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
 GAS_MARGIN_PERCENT = 20
 SEND_ATTEMPTS = 5
+#: Gas limit for transactions on the embedded chain (EIP-7825's per-transaction cap).
+EMBEDDED_GAS_LIMIT = 16_777_216
 RECEIPT_TIMEOUT_S = 120.0
 
 _REVERT_ERRORS: tuple[type[BaseException], ...] = (
@@ -129,7 +131,9 @@ class ChainSession:
         if self.now() >= timestamp:
             return
         if self.kind == "embedded":
+            # time_travel sets the next block's time; mine it so that calls on "latest" see it.
             self.tester.time_travel(timestamp)
+            self.tester.mine_blocks(1)
             return
         try:
             self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
@@ -220,7 +224,13 @@ class ChainSession:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = to
-        if gas is None:
+        if gas is None and self.kind == "embedded":
+            # py-evm estimates gas by a binary search of ~10 executions; one dry run finds any
+            # refusal, and the embedded chain charges nothing that matters for a generous limit.
+            with self._decoded():
+                self.w3.eth.call({**tx, "gas": EMBEDDED_GAS_LIMIT})  # type: ignore[typeddict-item]
+            gas = EMBEDDED_GAS_LIMIT
+        elif gas is None:
             with self._decoded():
                 estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
             gas = estimate + estimate * GAS_MARGIN_PERCENT // 100

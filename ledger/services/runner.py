@@ -121,7 +121,7 @@ class ScenarioRunner:
         return RunResult(
             scenario=self.scenario,
             addresses=record.addresses,
-            members=self._members(),
+            members=self._members(verification),
             contracts=self._contracts(),
             rejected=self.rejected,
             replayed=self.replayed,
@@ -235,33 +235,24 @@ class ScenarioRunner:
 
     # --- results ----------------------------------------------------------------------------
 
-    def _members(self) -> dict[str, dict[str, Any]]:
+    def _members(self, verification: VerificationReport) -> dict[str, dict[str, Any]]:
         by_rule: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for issuance in self._verification_issued():
-            by_rule[issuance[0]][issuance[1]] += issuance[2]
+        for issuance in verification.issued:
+            by_rule[issuance.member][issuance.rule_id] += issuance.amount
         out: dict[str, dict[str, Any]] = {}
         for member in self.scenario.members:
             address = self.address(member.id)
             rules = by_rule.get(address, {})
             issued = sum(rules.values())
-            balance = int(self.client.balance(address))
+            redeemed = verification.redeemed.get(address, 0)
             out[member.id] = {
                 "address": address,
-                "points": format_points(balance),
+                "points": format_points(int(self.client.balance(address))),
                 "issued": format_points(issued),
-                "redeemed": format_points(issued - balance),
+                "redeemed": format_points(redeemed),
                 "by_rule": {rule: format_points(v) for rule, v in sorted(rules.items()) if v > 0},
             }
         return out
-
-    def _verification_issued(self) -> list[tuple[str, str, int]]:
-        from ledger.chain.logs import iter_logs
-
-        return [
-            (e.args["member"], e.args["ruleId"].rstrip(b"\0").decode(), int(e.args["amount"]))
-            for e in iter_logs(self.session, {"Points": self.client.contracts.points.address}, from_block=0)
-            if e.name == "PointsIssued"
-        ]
 
     def _contracts(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

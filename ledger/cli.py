@@ -1,0 +1,330 @@
+"""The `ledger` command: parses arguments, calls the library, formats the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.config import DEFAULT_PORT, Config, default_home
+from ledger.errors import InputError, LedgerError, ScenarioError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one sentence and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def emit(config: Config, data: Any, text: str) -> None:
+    if config.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(text)
+
+
+def progress_bar(label: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = 30 * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+# --- scenario commands ----------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(Path(args.file))
+    except ScenarioError as exc:
+        sys.stderr.write(f"invalid scenario: {exc}\n")
+        return EXIT_USAGE
+    return _play(scenario, config, demo=False)
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.scenario import load_scenario
+
+    path = Path(__file__).resolve().parent / "data" / "demo-scenario.json"
+    return _play(load_scenario(path), config, demo=True)
+
+
+def _play(scenario: Any, config: Config, *, demo: bool) -> int:
+    from ledger.format import run_summary
+    from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
+
+    result = run_scenario(scenario, rpc=config.rpc, progress=progress_bar("playing events"))
+    if config.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        names = {m.id: m.name for m in scenario.members}
+        if demo:
+            print("mkj-ledger demo: a technology market's year on an embedded chain\n")
+        print(run_summary(result, names=names))
+    if demo:
+        return EXIT_DISCREPANCY if not result.verification.ok else EXIT_OK
+    return result.exit_code
+
+
+# --- deployment and node ----------------------------------------------------------------------
+
+
+def cmd_deploy(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.policy import load_policy
+    from ledger.services.workspace import Workspace
+
+    ws = Workspace(config)
+    policy = load_policy(Path(args.policy) if args.policy else None)
+    record = ws.deploy(force=args.force)
+    ws.client.publish_document(ws.signer("regulator"), policy)
+    data = {"chain_id": record.chain_id, "addresses": record.addresses, "block": record.block,
+            "regulator": record.regulator, "policy": policy.id, "policy_sha256": policy.sha256,
+            "record": str(config.deployment_path)}  # fmt: skip
+    lines = [f"deployed on chain {record.chain_id} from block {record.block}:"]
+    lines += [f"  {name:<17} {address}" for name, address in record.addresses.items()]
+    lines.append(f"policy {policy.id} published (sha256 {policy.sha256[:16]}...)")
+    lines.append(f"deployment record written to {config.deployment_path}")
+    emit(config, data, "\n".join(lines))
+    return 0
+
+
+def cmd_node(args: argparse.Namespace, config: Config) -> int:
+    from ledger.node import LocalNode
+
+    node = LocalNode(config.node_dir, port=args.port)
+    if args.action == "start":
+        status = node.start()
+    elif args.action == "stop":
+        stopped = node.stop()
+        emit(config, {"stopped": stopped}, "node stopped, state kept" if stopped else "no node was running")
+        return 0
+    else:
+        status = node.status()
+    data = {"running": status.running, "url": status.url, "pid": status.pid, "block": status.block,
+            "state_file": str(status.state_file)}  # fmt: skip
+    if status.running:
+        text = f"node running at {status.url} (pid {status.pid}, block {status.block}); state in {status.state_file}"
+    else:
+        text = "no node running"
+    emit(config, data, text)
+    return 0 if status.running or args.action == "status" else EXIT_ERROR
+
+
+def cmd_key(args: argparse.Namespace, config: Config) -> int:
+    from ledger.services.workspace import Workspace
+
+    address = Workspace(config).new_key(args.name)
+    emit(config, {"name": args.name, "address": address, "keystore": str(config.key_path(args.name))},
+         f"new key {args.name}: {address} (encrypted in {config.key_path(args.name)})")  # fmt: skip
+    return 0
+
+
+# --- members and operators ----------------------------------------------------------------------
+
+
+def cmd_member(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.types import MemberKind
+    from ledger.domain.uscc import validate_uscc
+    from ledger.services.workspace import Workspace
+
+    ws = Workspace(config)
+    if args.action == "enrol":
+        kind = _parse_enum(MemberKind, args.kind, "--kind")
+        uscc = validate_uscc(args.uscc) if args.uscc else None
+        if uscc is None and kind is not MemberKind.INDIVIDUAL:
+            raise InputError(f"a {kind.label} needs its unified social credit code (--uscc)")
+        fingerprint = _fingerprint(args.cert_fingerprint)
+        if args.address:
+            address = ws.resolve(args.address)
+            ws.remember(args.name, address)
+        else:
+            address = ws.keystore_address(args.name) or ws.new_key(args.name)
+        regulator = ws.signer("regulator")
+        ws.client.enrol(regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc,
+                        cert_fingerprint=fingerprint)  # fmt: skip
+        return _show_member(ws, config, address, verb="enrolled")
+    if args.action in ("suspend", "reinstate"):
+        address = ws.resolve(args.name)
+        regulator = ws.signer("regulator")
+        getattr(ws.client, args.action)(regulator, address)
+        return _show_member(ws, config, address, verb=args.action + ("ed" if args.action == "suspend" else "d"))
+    if args.action == "show":
+        return _show_member(ws, config, ws.resolve(args.name), verb=None)
+    rows = []
+    data = []
+    for address in ws.client.member_addresses():
+        m = ws.client.member(address)
+        entry = {"name": ws.name_of(address), "address": address, "kind": m.kind.label,
+                 "status": m.status.label, "in_region": m.in_region}  # fmt: skip
+        data.append(entry)
+        rows.append([entry["name"], address, m.kind.label, m.status.label, "yes" if m.in_region else "no"])
+    from ledger.format import table
+
+    emit(config, data, table(["name", "address", "kind", "status", "in region"], rows) if rows else "no members")
+    return 0
+
+
+def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> int:
+    from ledger.domain.money import format_points
+    from ledger.domain.types import MemberStatus
+
+    m = ws.client.member(address)
+    if m.status is MemberStatus.NONE:
+        raise InputError(f"{ws.name_of(address)} ({address}) is not a member")
+    balance = ws.client.balance(address)
+    data = {"name": ws.name_of(address), "address": address, "kind": m.kind.label, "status": m.status.label,
+            "in_region": m.in_region, "uscc_hash": "0x" + m.uscc_hash.hex(),
+            "cert_fingerprint": "0x" + m.cert_fingerprint.hex(), "points": format_points(balance)}  # fmt: skip
+    head = f"{verb} " if verb else ""
+    text = (f"{head}{data['name']} ({address}): {m.kind.label}, {m.status.label}, "
+            f"{'in region' if m.in_region else 'outside the region'}, {format_points(balance)} points")  # fmt: skip
+    emit(config, data, text)
+    return 0
+
+
+def cmd_operator(args: argparse.Namespace, config: Config) -> int:
+    from ledger.services.workspace import Workspace
+
+    ws = Workspace(config)
+    try:
+        address = ws.resolve(args.name)
+    except InputError:
+        if args.action == "remove":
+            raise
+        address = ws.keystore_address(args.name) or ws.new_key(args.name)
+    regulator = ws.signer("regulator")
+    if args.action == "add":
+        ws.client.appoint_operator(regulator, address)
+    else:
+        ws.client.remove_operator(regulator, address)
+    is_operator = ws.client.is_operator(address)
+    emit(config, {"name": ws.name_of(address), "address": address, "operator": is_operator},
+         f"{ws.name_of(address)} ({address}) {'is' if is_operator else 'is not'} an operator")  # fmt: skip
+    return 0
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _parse_enum(enum: Any, value: str, flag: str) -> Any:
+    try:
+        return enum.parse(value)
+    except ValueError as exc:
+        raise InputError(f"{flag}: {exc}") from None
+
+
+def _fingerprint(text: str | None) -> bytes:
+    if text is None:
+        return b"\0" * 32
+    raw = text.removeprefix("0x").replace(":", "")
+    try:
+        value = bytes.fromhex(raw)
+    except ValueError:
+        raise InputError("--cert-fingerprint must be 32 bytes in hexadecimal (a SHA-256)") from None
+    if len(value) != 32:
+        raise InputError("--cert-fingerprint must be 32 bytes in hexadecimal (a SHA-256)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object for programs")
+    common.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
+    common.add_argument("--rpc", default=None, help="JSON-RPC URL of the chain (default: the deployment's, or the local node)")
+    common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
+    common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
+
+    parser = _Parser(prog="ledger", description="Settlement-and-points ledger of the MKJ technology market.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", parents=[common], help="play a scenario file on a fresh chain and verify it")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_run)
+    p = sub.add_parser("demo", parents=[common], help="play the bundled demonstration scenario")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("deploy", parents=[common], help="deploy the contracts and publish the policy")
+    p.add_argument("--force", action="store_true", help="deploy anew over an existing deployment record")
+    p.add_argument("--policy", default=None, help="policy file (default: the bundled policy)")
+    p.set_defaults(handler=cmd_deploy)
+
+    p = sub.add_parser("node", parents=[common], help="a local development node (anvil) with state on disk")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.set_defaults(handler=cmd_node)
+
+    p = sub.add_parser("key", parents=[common], help="encrypted keystores")
+    p.add_argument("action", choices=["new"])
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_key)
+
+    p = sub.add_parser("member", parents=[common], help="enrol, suspend, reinstate, show and list members")
+    p.add_argument("action", choices=["enrol", "suspend", "reinstate", "show", "list"])
+    p.add_argument("name", nargs="?", help="the member's name in this workspace (or its address)")
+    p.add_argument("--kind", default=None)
+    p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
+    p.add_argument("--in-region", action="store_true", help="the member is in the region")
+    p.add_argument("--address", default=None, help="the member's account (default: a new keystore)")
+    p.add_argument("--cert-fingerprint", default=None, help="SHA-256 of the member's DER certificate")
+    p.set_defaults(handler=cmd_member)
+
+    p = sub.add_parser("operator", parents=[common], help="appoint or remove a market operator")
+    p.add_argument("action", choices=["add", "remove"])
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_operator)
+
+    from ledger.cli_ops import add_operations
+
+    add_operations(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = Config(
+        home=args.home or default_home(), rpc=args.rpc, keystore=args.keystore,
+        passphrase_file=args.passphrase_file, json=args.json,
+    )  # fmt: skip
+    if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
+        parser.error(f"member {args.action} needs the member's name")
+    if getattr(args, "command", None) == "member" and args.action == "enrol" and not args.kind:
+        parser.error("member enrol needs --kind")
+    handler: Handler = args.handler
+    try:
+        return handler(args, config)
+    except LedgerError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing more was sent; run the same command again to resume\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,354 @@
+"""CLI commands for operators and members on a deployment: contracts, settlements, points, policy."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ledger.config import Config
+from ledger.errors import InputError
+
+
+def _ws(config: Config) -> Any:
+    from ledger.services.workspace import Workspace
+
+    return Workspace(config)
+
+
+def _emit(config: Config, data: Any, text: str) -> None:
+    from ledger.cli import emit
+
+    emit(config, data, text)
+
+
+def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.money import format_yuan, parse_yuan
+
+    ws = _ws(config)
+    provider = ws.resolve(args.provider)
+    value = parse_yuan(args.value, what="--value")
+    ws.client.register_instrument(ws.signer(args.signer), instrument_id=args.id, provider=provider, original_value=value)
+    _emit(config, {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
+          f"instrument {args.id} of {ws.name_of(provider)} registered ({format_yuan(value)} yuan)")  # fmt: skip
+    return 0
+
+
+def cmd_contract(args: argparse.Namespace, config: Config) -> int:
+    ws = _ws(config)
+    if args.action == "register":
+        return _register_contract(ws, args, config)
+    if args.action == "show":
+        if not args.id:
+            raise InputError("contract show needs the contract id")
+        return _show_contract(ws, config, args.id)
+    from ledger.chain.encoding import id_text
+    from ledger.chain.logs import iter_logs
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_yuan
+    from ledger.domain.types import ContractKind
+    from ledger.format import table
+
+    record = ws.record()
+    rows, data = [], []
+    for e in iter_logs(ws.session, {"ContractRegistry": ws.client.addresses["ContractRegistry"]}, from_block=record.block):
+        if e.name != "ContractRegistered":
+            continue
+        a = e.args
+        entry = {"id": id_text(a["contractId"]), "kind": ContractKind(a["kind"]).label,
+                 "seller": ws.name_of(a["seller"]), "buyer": ws.name_of(a["buyer"]),
+                 "signed": format_beijing(a["signedAt"]), "value": format_yuan(a["value"])}  # fmt: skip
+        data.append(entry)
+        rows.append(list(entry.values()))
+    _emit(config, data, table(["id", "kind", "seller", "buyer", "signed", "value"], rows, numeric=(5,))
+          if rows else "no contracts")  # fmt: skip
+    return 0
+
+
+def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.scenario import InstrumentDecl, _contracts
+    from ledger.errors import ScenarioError
+    from ledger.services.client import ContractInput, MilestoneInput
+    from ledger.services.workspace import read_json_file
+
+    if not args.file:
+        raise InputError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
+    obj = read_json_file(Path(args.file), "contract")
+    if not isinstance(obj, dict):
+        raise InputError("the contract file must hold one JSON object")
+    names = {name: None for name in ws.names()}
+    instruments: dict[str, InstrumentDecl] = {}
+    if obj.get("instrument"):
+        from ledger.chain.encoding import text_id
+
+        provider, value = ws.session.call(ws.client.contracts.registry.functions.instrumentOf(text_id(obj["instrument"])))
+        instruments[obj["instrument"]] = InstrumentDecl(obj["instrument"], ws.name_of(provider), value)
+    try:
+        (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]
+    except ScenarioError as exc:
+        raise InputError(str(exc).replace("contracts[0]", args.file)) from None
+    terms = b"\0" * 32
+    if args.terms:
+        try:
+            terms = hashlib.sha256(Path(args.terms).read_bytes()).digest()
+        except OSError as exc:
+            raise InputError(f"cannot read the terms document {args.terms}: {exc.strerror}") from None
+    contract = ContractInput(
+        id=decl.id, kind=decl.kind, plan=decl.plan, seller=ws.resolve(decl.seller), buyer=ws.resolve(decl.buyer),
+        signed=decl.signed, milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in decl.milestones),
+        broker=ws.resolve(decl.broker) if decl.broker else None, instrument=decl.instrument,
+        royalty_bps=decl.royalty_bps, terms_hash=terms,
+    )  # fmt: skip
+    ws.client.register_contract(ws.signer(args.signer), contract)
+    return _show_contract(ws, config, decl.id, verb="registered")
+
+
+def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | None = None) -> int:
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_yuan
+    from ledger.format import money, table
+
+    view = ws.client.contract_view(contract_id)
+    milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
+    now = ws.session.now()
+    data = {
+        "id": contract_id, "kind": view["kind"].label, "plan": view["plan"].label,
+        "seller": ws.name_of(view["seller"]), "buyer": ws.name_of(view["buyer"]),
+        "broker": ws.name_of(view["broker"]) if view["broker"] else None, "instrument": view["instrument"],
+        "signed": format_beijing(view["signed"]), "value": format_yuan(view["value"]),
+        "received": format_yuan(view["received"]), "royalty_bps": view["royalty_bps"],
+        "milestones": [
+            {"status": m.status, "paid": format_yuan(m.paid), "due": format_yuan(m.due),
+             "due_date": format_beijing(m.due_date), "overdue": m.paid < m.due and m.due_date < now}
+            for m in milestones
+        ],
+    }  # fmt: skip
+    head = f"{verb} " if verb else ""
+    lines = [
+        f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
+        f"signed {data['signed']}",
+        f"value {money(data['value'])} yuan, received {money(data['received'])} yuan",
+        table(["#", "status", "paid/due", "due date", "overdue"],
+              [[i, m["status"], f"{money(m['paid'])}/{money(m['due'])}", m["due_date"], "yes" if m["overdue"] else ""]
+               for i, m in enumerate(data["milestones"])]),
+    ]  # fmt: skip
+    _emit(config, data, "\n".join(lines))
+    return 0
+
+
+def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import parse_instant
+
+    ws = _ws(config)
+    at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
+    return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;")
+
+
+def cmd_settle(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import parse_instant
+    from ledger.domain.money import format_points, format_yuan, parse_yuan
+    from ledger.domain.types import SettlementKind
+    from ledger.services.client import SettlementInput
+
+    ws = _ws(config)
+    amount = parse_yuan(args.amount, what="--amount")
+    paid_at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    evidence = b"\0" * 32
+    if args.evidence:
+        try:
+            evidence = hashlib.sha256(Path(args.evidence).read_bytes()).digest()
+        except OSError as exc:
+            raise InputError(f"cannot read the evidence file {args.evidence}: {exc.strerror}") from None
+    if args.period and args.milestone is not None:
+        raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
+    settlement = SettlementInput(
+        ref=args.ref, contract=args.contract, amount=amount, paid_at=paid_at, milestone=args.milestone,
+        period=args.period, kind=SettlementKind.EQUITY if args.equity else SettlementKind.CASH,
+        evidence_hash=evidence,
+    )  # fmt: skip
+    outcome = ws.client.settle(ws.signer(args.signer), settlement)
+    awards = [
+        {"member": ws.name_of(e.args["member"]), "rule": e.args["ruleId"].rstrip(b"\0").decode(),
+         "points": format_points(e.args["amount"])}
+        for e in outcome.events if e.name == "PointsIssued"
+    ]  # fmt: skip
+    data = {"ref": args.ref, "contract": args.contract, "amount": format_yuan(amount), "replayed": outcome.replayed,
+            "tx": outcome.sent.tx_hash, "points": awards}  # fmt: skip
+    if outcome.replayed:
+        text = f"payment {args.ref} was already recorded with the same data: nothing changed"
+    else:
+        text = f"recorded payment {args.ref}: {format_yuan(amount)} yuan on {args.contract}"
+        text += "".join(f"\n  {a['member']} earns {a['points']} points ({a['rule']})" for a in awards)
+    _emit(config, data, text)
+    return 0
+
+
+def cmd_points(args: argparse.Namespace, config: Config) -> int:
+    from ledger.chain.logs import iter_logs
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_points
+    from ledger.format import money, table
+
+    ws = _ws(config)
+    address = ws.resolve(args.member)
+    balance = ws.client.balance(address)
+    if args.action == "balance":
+        _emit(config, {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
+              f"{ws.name_of(address)} holds {money(format_points(balance))} points")  # fmt: skip
+        return 0
+    rows, data, running = [], [], 0
+    points_address = ws.client.addresses["Points"]
+    times: dict[int, int] = {}
+    for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block):
+        if e.args.get("member") != address or e.name not in ("PointsIssued", "PointsRedeemed"):
+            continue
+        if e.block not in times:
+            times[e.block] = int(ws.session.w3.eth.get_block(e.block)["timestamp"])
+        issued = e.name == "PointsIssued"
+        delta = e.args["amount"] if issued else -e.args["amount"]
+        running += delta
+        what = e.args["ruleId"].rstrip(b"\0").decode() if issued else f"redeemed: {e.args['purpose']}"
+        entry = {"block": e.block, "time": format_beijing(times[e.block], with_time=True), "what": what,
+                 "points": format_points(delta), "balance": format_points(running), "tx": e.tx_hash}  # fmt: skip
+        data.append(entry)
+        rows.append([entry["time"], what, money(entry["points"]), money(entry["balance"])])
+    _emit(config, {"member": ws.name_of(address), "address": address, "history": data},
+          table(["recorded", "rule or purpose", "points", "balance"], rows, numeric=(2, 3)) if rows
+          else f"{ws.name_of(address)} has no points history")  # fmt: skip
+    return 0
+
+
+def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.money import format_points, parse_points
+
+    ws = _ws(config)
+    points = parse_points(args.points, what="points")
+    if not args.purpose.strip():
+        raise InputError("say what the points are for (--purpose)")
+    signer = ws.signer(args.member)
+    ws.client.redeem(signer, points=points, purpose=args.purpose)
+    balance = ws.client.balance(signer.address)
+    _emit(config, {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
+          f"{args.member} redeemed {format_points(points)} points for {args.purpose}; "
+          f"{format_points(balance)} left")  # fmt: skip
+    return 0
+
+
+def cmd_policy(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_points, format_yuan
+    from ledger.domain.policy import RULE_IDS, load_policy
+    from ledger.format import table
+
+    ws = _ws(config)
+    if args.action == "publish":
+        document = load_policy(Path(args.file) if args.file else None)
+        ws.client.publish_document(ws.signer("regulator"), document)
+        _emit(config, {"policy": document.id, "sha256": document.sha256},
+              f"published policy {document.id} (sha256 {document.sha256})")  # fmt: skip
+        return 0
+    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
+    if args.action == "show":
+        rows, data = [], {}
+        for rule, p in current.items():
+            if p is None:
+                continue
+            data[rule] = {"version": p.version, "rate_bps": p.rate_bps, "amount": format_points(p.amount),
+                          "threshold": format_yuan(p.threshold), "effective_from": format_beijing(p.effective_from),
+                          "window": [format_beijing(p.window_start), format_beijing(p.window_end)]}  # fmt: skip
+            rows.append([rule, p.version, p.rate_bps, format_points(p.amount), format_yuan(p.threshold),
+                         format_beijing(p.effective_from)])  # fmt: skip
+        _emit(config, data, table(["rule", "version", "bps", "fixed points", "threshold (yuan)", "from"], rows))
+        return 0
+    document = load_policy(Path(args.file) if args.file else None)
+    differences = []
+    for spec in document.rules:
+        on_chain = current.get(spec.id)
+        for field in ("rate_bps", "amount", "threshold", "window_start", "window_end"):
+            want = getattr(spec.params, field)
+            got = getattr(on_chain, field) if on_chain else None
+            if want != got:
+                differences.append({"rule": spec.id, "field": field, "file": want, "chain": got})
+    text = "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file"
+                     for d in differences) or "the chain's current policy matches the file"  # fmt: skip
+    _emit(config, {"differences": differences}, text)
+    return 1 if differences else 0
+
+
+def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.policy import load_policy
+    from ledger.services.verify import verify_deployment
+
+    ws = _ws(config)
+    report = verify_deployment(ws.client, from_block=ws.record().block, documents=[load_policy()])
+    discrepancies = report.discrepancies
+    if args.member:
+        address = ws.resolve(args.member)
+        discrepancies = [d for d in discrepancies if d.member in (None, address)]
+    data = {"ok": not discrepancies, "events_read": report.events_read,
+            "discrepancies": [d.as_json() for d in discrepancies]}  # fmt: skip
+    if discrepancies:
+        text = f"{len(discrepancies)} discrepancies:\n" + "\n".join(f"  [{d.check}] {d.message}" for d in discrepancies)
+    else:
+        text = f"verified: {report.events_read} events, {len(report.issued)} issuances recomputed, all match"
+    _emit(config, data, text)
+    return 0 if not discrepancies else 4
+
+
+def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
+    operator = argparse.ArgumentParser(add_help=False)
+    operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
+
+    p = sub.add_parser("instrument", parents=[common, operator], help="register a shared instrument")
+    p.add_argument("action", choices=["register"])
+    p.add_argument("id")
+    p.add_argument("--provider", required=True)
+    p.add_argument("--value", required=True, help="original value in yuan, e.g. 1500000.00")
+    p.set_defaults(handler=cmd_instrument)
+
+    p = sub.add_parser("contract", parents=[common, operator], help="register, show and list technology contracts")
+    p.add_argument("action", choices=["register", "show", "list"])
+    p.add_argument("id", nargs="?")
+    p.add_argument("--file", default=None, help="the contract as JSON (the scenario's contract shape)")
+    p.add_argument("--terms", default=None, help="the terms document (only its SHA-256 goes on chain)")
+    p.set_defaults(handler=cmd_contract)
+
+    p = sub.add_parser("milestone", parents=[common, operator], help="record a milestone as achieved")
+    p.add_argument("action", choices=["achieve"])
+    p.add_argument("contract")
+    p.add_argument("index", type=int)
+    p.add_argument("--date", default=None, help="when it was achieved (default: now)")
+    p.set_defaults(handler=cmd_milestone)
+
+    p = sub.add_parser("settle", parents=[common, operator], help="record one payment received")
+    p.add_argument("--ref", required=True, help="the unique payment reference (bank receipt)")
+    p.add_argument("--contract", required=True)
+    p.add_argument("--amount", required=True, help="yuan, e.g. 1000000.00")
+    p.add_argument("--milestone", type=int, default=None, help="0-based index (omit for a one-milestone contract)")
+    p.add_argument("--period", default=None, help="royalty period, for a royalty payment")
+    p.add_argument("--date", default=None, help="payment date (default: now)")
+    p.add_argument("--equity", action="store_true", help="an equity valuation rather than cash")
+    p.add_argument("--evidence", default=None, help="evidence document (only its SHA-256 goes on chain)")
+    p.set_defaults(handler=cmd_settle)
+
+    p = sub.add_parser("points", parents=[common], help="a member's points balance or history")
+    p.add_argument("action", choices=["balance", "history"])
+    p.add_argument("member")
+    p.set_defaults(handler=cmd_points)
+
+    p = sub.add_parser("redeem", parents=[common], help="redeem a member's own points (signed by the member)")
+    p.add_argument("member")
+    p.add_argument("points")
+    p.add_argument("--purpose", required=True)
+    p.set_defaults(handler=cmd_redeem)
+
+    p = sub.add_parser("policy", parents=[common], help="publish, show or diff the points policy")
+    p.add_argument("action", choices=["publish", "show", "diff"])
+    p.add_argument("file", nargs="?")
+    p.set_defaults(handler=cmd_policy)
+
+    p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
+    p.add_argument("--member", default=None)
+    p.set_defaults(handler=cmd_verify)

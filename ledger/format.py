@@ -1,0 +1,76 @@
+"""Text output for people: aligned tables that keep Chinese names straight."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.domain.money import group_thousands
+
+
+def width(text: str) -> int:
+    """Columns a string takes in a terminal (wide CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, size: int, *, right: bool = False) -> str:
+    gap = " " * max(0, size - width(text))
+    return gap + text if right else text + gap
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    sizes = [width(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            sizes[i] = max(sizes[i], width(cell))
+    lines = ["  ".join(pad(h, sizes[i], right=i in numeric) for i, h in enumerate(headers)).rstrip()]
+    lines.append("  ".join("-" * s for s in sizes))
+    for row in cells:
+        lines.append("  ".join(pad(c, sizes[i], right=i in numeric) for i, c in enumerate(row)).rstrip())
+    return "\n".join(lines)
+
+
+def money(text: str) -> str:
+    return group_thousands(text)
+
+
+def run_summary(result: Any, *, names: dict[str, str]) -> str:
+    """The readable summary of a scenario run (members' points by rule, contracts, refusals)."""
+    out: list[str] = []
+    out.append("Points by member (centipoint-exact, in points)")
+    rows = []
+    for member_id, m in result.members.items():
+        label = f"{member_id} {names.get(member_id, '')}".strip()
+        rules = ", ".join(f"{rule} {money(v)}" for rule, v in m["by_rule"].items()) or "-"
+        rows.append([label, money(m["issued"]), money(m["redeemed"]), money(m["points"]), rules])
+    out.append(table(["member", "issued", "redeemed", "balance", "by rule"], rows, numeric=(1, 2, 3)))
+    out.append("")
+    out.append("Contracts (yuan)")
+    rows = []
+    for contract_id, c in result.contracts.items():
+        stages = "; ".join(f"{s['status']} {money(s['paid'])}/{money(s['due'])}" for s in c["milestones"])
+        rows.append([contract_id, money(c["received"]), money(c["outstanding"]), stages])
+    out.append(table(["contract", "received", "outstanding", "milestones (paid/due)"], rows, numeric=(1, 2)))
+    if result.replayed:
+        out.append("")
+        out.append("Replayed (already recorded, nothing changed): events " + ", ".join(map(str, result.replayed)))
+    if result.rejected:
+        out.append("")
+        out.append("Refused (nothing changed):")
+        for r in result.rejected:
+            where = f"event {r.event}" if r.event is not None else f"contract {r.contract}"
+            out.append(f"  {where}: {r.error}: {r.message}")
+    out.append("")
+    v = result.verification
+    if v.ok:
+        out.append(
+            f"Verified: all {len(v.expected)} awards, recomputed independently from the recorded settlements, "
+            "attestations and policy, match the chain."
+        )
+    else:
+        out.append(f"VERIFICATION FAILED: {len(v.discrepancies)} discrepancies")
+        for d in v.discrepancies:
+            out.append(f"  [{d.check}] {d.message}")
+    return "\n".join(out)

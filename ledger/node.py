@@ -1,0 +1,126 @@
+"""A local development node: anvil from node_modules, on loopback, its state kept on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ANVIL_RELATIVE = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+CHAIN_ID = 31337
+START_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    running: bool
+    url: str | None
+    pid: int | None
+    block: int | None
+    state_file: Path
+
+
+def anvil_binary() -> Path:
+    override = os.environ.get("LEDGER_ANVIL")
+    candidates = [Path(override)] if override else []
+    candidates += [PROJECT_ROOT / ANVIL_RELATIVE, Path.cwd() / ANVIL_RELATIVE]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("anvil is not installed: run `npm ci` in the project (it brings @foundry-rs/anvil-linux-amd64)")
+
+
+def _rpc(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback only)
+        return json.loads(response.read())["result"]
+
+
+class LocalNode:
+    def __init__(self, node_dir: Path, *, port: int) -> None:
+        self.dir = node_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.state_file = node_dir / "state.json"
+        self.pid_file = node_dir / "anvil.pid"
+        self.log_file = node_dir / "anvil.log"
+
+    def _pid(self) -> int | None:
+        try:
+            data = json.loads(self.pid_file.read_text())
+            pid, port = int(data["pid"]), int(data["port"])
+        except (OSError, ValueError, KeyError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        return pid
+
+    def status(self) -> NodeStatus:
+        pid = self._pid()
+        block = None
+        if pid is not None:
+            try:
+                block = int(str(_rpc(self.url, "eth_blockNumber")), 16)
+            except (OSError, urllib.error.URLError, ValueError):
+                block = None
+        return NodeStatus(pid is not None, self.url if pid else None, pid, block, self.state_file)
+
+    def start(self) -> NodeStatus:
+        if self._pid() is not None:
+            return self.status()
+        binary = anvil_binary()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(CHAIN_ID),
+            "--state", str(self.state_file), "--state-interval", "1", "--silent",
+        ]  # fmt: skip
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = self.log_file.read_text(errors="replace")[-400:]
+                raise ConfigError(f"anvil stopped at once (port {self.port} in use?): {tail.strip()}")
+            try:
+                _rpc(self.url, "eth_chainId", timeout=0.5)
+                return self.status()
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        process.terminate()
+        raise ConfigError(f"anvil did not answer on {self.url} within {START_TIMEOUT_S:.0f} s")
+
+    def stop(self) -> bool:
+        """Stop the node (it writes its state on the way out). False if it was not running."""
+        pid = self._pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True

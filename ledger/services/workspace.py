@@ -1,0 +1,152 @@
+"""The operator's workspace: a deployment on a JSON-RPC chain, local keystores and a name book.
+
+This is what the stateful CLI commands (`deploy`, `member`, `settle`, ...) work through, so that a
+sequence of separate `ledger` processes acts on one chain.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, to_checksum_address
+
+from ledger.chain.deploy import DeploymentRecord, bind_record, deploy_all
+from ledger.chain.session import ChainSession
+from ledger.config import DEFAULT_PORT, Config
+from ledger.errors import ConfigError, InputError
+from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
+from ledger.node import LocalNode
+from ledger.services.client import LedgerClient
+
+
+class Workspace:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._session: ChainSession | None = None
+        self._client: LedgerClient | None = None
+        self._passphrase: str | None = None
+
+    # --- names ------------------------------------------------------------------------------
+
+    def names(self) -> dict[str, str]:
+        """name -> address of every account this workspace knows by name."""
+        try:
+            data: dict[str, str] = json.loads(self.config.names_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, json.JSONDecodeError):
+            raise ConfigError(f"the name book {self.config.names_path} is unreadable") from None
+        return data
+
+    def remember(self, name: str, address: str) -> None:
+        names = self.names()
+        if name in names and names[name] != address:
+            raise InputError(f"the name {name!r} already belongs to {names[name]}")
+        names[name] = address
+        self.config.names_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config.names_path.write_text(json.dumps(names, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def resolve(self, who: str) -> str:
+        """An address for a name or an address."""
+        if is_address(who):
+            return to_checksum_address(who)
+        names = self.names()
+        if who in names:
+            return names[who]
+        if who.startswith("0x"):
+            raise InputError(f"{who!r} is not a valid address (0x followed by 40 hexadecimal digits)")
+        raise InputError(f"no member or account is known by the name {who!r}")
+
+    def name_of(self, address: str) -> str:
+        for name, known in self.names().items():
+            if known == address:
+                return name
+        return address
+
+    # --- chain ------------------------------------------------------------------------------
+
+    def rpc_url(self) -> str:
+        if self.config.rpc:
+            return self.config.rpc
+        if self.config.deployment_path.exists():
+            record = DeploymentRecord.load(self.config.deployment_path)
+            if record.rpc:
+                return record.rpc
+        status = LocalNode(self.config.node_dir, port=DEFAULT_PORT).status()
+        if status.running and status.url:
+            return status.url
+        raise ConfigError("no chain to talk to: start one with `ledger node start`, or pass --rpc URL")
+
+    @property
+    def session(self) -> ChainSession:
+        if self._session is None:
+            self._session = ChainSession.connect(self.rpc_url())
+            for name, address in self.names().items():
+                self._session.remember(address, name)
+        return self._session
+
+    @property
+    def client(self) -> LedgerClient:
+        if self._client is None:
+            record = DeploymentRecord.load(self.config.deployment_path)
+            self._client = LedgerClient(self.session, bind_record(self.session, record))
+        return self._client
+
+    def record(self) -> DeploymentRecord:
+        return DeploymentRecord.load(self.config.deployment_path)
+
+    def deploy(self, *, force: bool) -> DeploymentRecord:
+        if self.config.deployment_path.exists() and not force:
+            raise ConfigError(
+                f"a deployment record already exists at {self.config.deployment_path}; pass --force to deploy anew"
+            )
+        regulator = self.signer("regulator", create=True)
+        record, _ = deploy_all(self.session, regulator)
+        record.save(self.config.deployment_path, overwrite=force)
+        self._client = None
+        return record
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def passphrase(self, *, confirm: bool = False) -> str:
+        if self._passphrase is None:
+            self._passphrase = read_passphrase(self.config.passphrase_file, confirm=confirm)
+        return self._passphrase
+
+    def new_key(self, name: str) -> str:
+        """Create an encrypted keystore for `name` in the workspace and remember its address."""
+        path = self.config.key_path(name)
+        account = create_keystore(path, self.passphrase(confirm=True))
+        self.remember(name, account.address)
+        return str(account.address)
+
+    def signer(self, name: str, *, create: bool = False) -> LocalAccount:
+        """The key that signs: --keystore if given, else the workspace's keystore for `name`."""
+        path = self.config.keystore or self.config.key_path(name)
+        if not path.exists() and create and self.config.keystore is None:
+            self.new_key(name)
+        account = load_keystore(path, self.passphrase())
+        if self.config.keystore is None:
+            self.remember(name, account.address)
+        session = self.session
+        session.remember(account.address, self.name_of(account.address))
+        if session.w3.eth.get_balance(account.address) == 0:
+            session.fund(account.address)
+        return account
+
+    def keystore_address(self, name: str) -> str | None:
+        path = self.config.key_path(name)
+        return keystore_address(path) if path.exists() else None
+
+
+def read_json_file(path: Path, what: str) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no {what} file at {path}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"the {what} file {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the {what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
