@@ -144,6 +144,20 @@ class ChainSession:
         if self.now() < timestamp:
             raise ChainError("the node did not move its clock forward; it is not a test node")
 
+    # --- snapshots (test chains) --------------------------------------------------------------
+
+    def snapshot(self) -> Any:
+        if self.kind == "embedded":
+            return self.tester.take_snapshot()
+        return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+
+    def revert(self, snapshot_id: Any) -> None:
+        if self.kind == "embedded":
+            self.tester.revert_to_snapshot(snapshot_id)
+        else:
+            self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+        self._nonces.clear()
+
     # --- accounts ---------------------------------------------------------------------------
 
     def new_account(self, name: str, *, fund: bool = True) -> LocalAccount:

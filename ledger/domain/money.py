@@ -16,7 +16,7 @@ Centipoints = NewType("Centipoints", int)
 #: The largest amount a single payment or milestone may carry (the contracts store uint48).
 MAX_AMOUNT = (1 << 48) - 1
 
-_DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]{0,15})(?:\.(?P<cents>[0-9]{1,2}))?")
+_DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]{0,40})(?:\.(?P<cents>[0-9]{1,2}))?")
 
 
 def _parse_hundredths(text: object, *, what: str) -> int:

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.domain.dates import parse_date, parse_instant
+from ledger.domain.policy import RULE_IDS, PolicyHistory, amended, load_policy
+from ledger.errors import PolicyFileError
+
+POLICY = Path(__file__).resolve().parents[2] / "policy" / "mkj-2026.toml"
+
+
+def test_bundled_policy_has_every_rule_with_the_document_rates() -> None:
+    doc = load_policy(POLICY)
+    assert [r.id for r in doc.rules] == list(RULE_IDS)
+    assert doc.rule("R11-LANDING").params.rate_bps == 2000
+    assert doc.rule("R11-LANDING").params.threshold == 200_000_000
+    assert doc.rule("R15-USER").params.rate_bps == 1000
+    assert doc.rule("R15-PROVIDER").params.rate_bps == 500
+    assert doc.rule("R11-SME").params.amount == 1_000_000
+    assert doc.rule("R11-SME").params.threshold == 20_000_000
+    assert doc.rule("R6-TALENT").params.amount == 500_000
+    assert {r.id for r in doc.rules if r.source == "document"} == {"R11-LANDING", "R15-USER", "R15-PROVIDER"}
+
+
+def test_window_is_inclusive_in_beijing_time() -> None:
+    params = load_policy(POLICY).rule("R11-LANDING").params
+    assert params.window_start == parse_date("2026-01-15")
+    assert params.in_window(parse_instant("2028-12-31T23:59:59+08:00"))
+    assert not params.in_window(parse_instant("2029-01-01T00:00:00+08:00"))
+    assert not params.in_window(parse_instant("2026-01-14T23:59:59+08:00"))
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_policy_that_misstates_eligibility_is_refused(tmp_path: Path) -> None:
+    text = POLICY.read_text(encoding="utf-8").replace('seller_kinds = ["university", "institute"]',
+                                                      'seller_kinds = ["enterprise"]')
+    with pytest.raises(PolicyFileError, match="eligibility"):
+        load_policy(_write(tmp_path, text))
+
+
+def test_policy_missing_a_rule_is_refused(tmp_path: Path) -> None:
+    text = POLICY.read_text(encoding="utf-8")
+    text = text[: text.index('[[rule]]\nid = "R16-BROKER"')]
+    with pytest.raises(PolicyFileError, match="R16-BROKER"):
+        load_policy(_write(tmp_path, text))
+
+
+def test_policy_with_rate_above_hundred_percent_is_refused(tmp_path: Path) -> None:
+    text = POLICY.read_text(encoding="utf-8").replace("rate_bps = 2000", "rate_bps = 20000")
+    with pytest.raises(PolicyFileError, match="rate_bps"):
+        load_policy(_write(tmp_path, text))
+
+
+def test_broken_toml_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PolicyFileError, match="not valid TOML"):
+        load_policy(_write(tmp_path, "id = "))
+
+
+def test_history_picks_the_version_in_force_on_the_date() -> None:
+    base = load_policy(POLICY).rule("R15-USER").params
+    history = PolicyHistory()
+    history.publish("R15-USER", base)
+    later = amended(base, effective_from=parse_date("2027-01-01"), rate_bps=1200)
+    history.publish("R15-USER", later)
+    assert history.rule_at("R15-USER", parse_date("2026-12-31")) == base
+    assert history.rule_at("R15-USER", parse_date("2027-01-01")).rate_bps == 1200  # type: ignore[union-attr]
+    assert history.rule_at("R15-USER", parse_date("2026-01-01")) is None
