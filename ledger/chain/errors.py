@@ -191,7 +191,9 @@ def decode_revert(data: bytes, *, namer: Namer | None = None) -> ContractError:
             name="UnknownError",
             arguments={"selector": "0x" + selector.hex()},
         )
-    values = abi_decode(spec.types, body)
+    values = [
+        to_checksum_address(v) if t == "address" else v for t, v in zip(spec.types, abi_decode(spec.types, body), strict=True)
+    ]
     arguments = dict(zip(spec.names, values, strict=True))
     template = MESSAGES.get(spec.name)
     rendered = {
