@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "ledger" / "data" / "demo-scenario.json"
+#: Every process the CLI tests start, for the key-leak test (issue: keys never printed).
+OUTPUTS: list[str] = []
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+PASSPHRASE = "correct horse battery"
+
+
+def make_runner(folder: Path) -> Run:
+    """A function that runs `ledger ARGS...` as a user would, with its workspace in `folder`."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, "LEDGER_HOME": str(folder / "home"), "LEDGER_PASSPHRASE": PASSPHRASE}
+        full_env.update(env or {})
+        result = subprocess.run([sys.executable, "-m", "ledger.cli", *args], capture_output=True, text=True,
+                                env=full_env, cwd=folder, timeout=timeout)  # fmt: skip
+        OUTPUTS.append(result.stdout + result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Run:
+    """Run `ledger ARGS...` in a fresh workspace."""
+    return make_runner(tmp_path)

@@ -1,0 +1,137 @@
+"""Separate `ledger` processes against a local anvil node whose state survives a restart.
+
+One node and one deployment serve the whole module (each `ledger` process costs ~2 s of imports);
+the tests run in file order and each leaves the market usable for the next.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ROOT, Run, make_runner
+
+ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
+
+
+def _free_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+@dataclass
+class Market:
+    ledger: Run
+    port: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+    folder = tmp_path_factory.mktemp("market")
+    ledger = make_runner(folder)
+    port = _free_port()
+    started = ledger("node", "start", "--port", port)
+    assert started.returncode == 0, started.stderr
+    try:
+        for args in (
+            ["deploy"],
+            ["operator", "add", "operator"],
+            ["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region"],
+            ["member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M"],
+        ):
+            result = ledger(*args)
+            assert result.returncode == 0, (args, result.stderr)
+        yield Market(ledger, port, folder)
+    finally:
+        ledger("node", "stop", "--port", port)
+
+
+def test_members_survive_a_node_restart(market: Market) -> None:
+    ledger = market.ledger
+    assert ledger("node", "stop", "--port", market.port).returncode == 0
+    assert ledger("node", "status", "--port", market.port, "--json").stdout.count('"running": false') == 1
+    assert ledger("node", "start", "--port", market.port).returncode == 0
+    listed = ledger("member", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    members = {m["name"]: m for m in json.loads(listed.stdout)}
+    assert set(members) == {"imu", "steel"}
+    assert members["imu"]["kind"] == "university" and members["imu"]["in_region"] is True
+    assert members["steel"]["in_region"] is False
+
+
+def test_operator_settles_and_points_are_verified(market: Market) -> None:
+    ledger = market.ledger
+    contract = {"id": "TC-1", "kind": "license", "seller": "imu", "buyer": "steel", "signed": "2026-02-01",
+                "plan": "lump_sum", "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}]}
+    path = market.folder / "c.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    assert ledger("contract", "register", "--file", str(path)).returncode == 0
+    # steel is outside the region: a licence to it earns no landing points
+    settle = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01",
+                    "--json")
+    assert settle.returncode == 0, settle.stderr
+    assert json.loads(settle.stdout)["points"] == []
+    replay = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01",
+                    "--json")
+    assert json.loads(replay.stdout)["replayed"] is True
+    clash = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "1.00", "--date", "2026-03-01")
+    assert clash.returncode == 1
+    assert clash.stderr.strip() == "error: payment reference B1 was already recorded with different data"
+    shown = json.loads(ledger("contract", "show", "TC-1", "--json").stdout)
+    assert shown["received"] == "2000000.00" and shown["milestones"][0]["status"] == "paid"
+    verify = ledger("verify", "--json")
+    assert verify.returncode == 0, verify.stdout
+    assert json.loads(verify.stdout)["ok"] is True
+
+
+BAD_COMMANDS = [
+    (["member", "enrol", "x", "--kind", "spaceship", "--uscc", "91110000802100433B"], "not one of"),
+    (["member", "enrol", "x", "--kind", "university", "--uscc", "123"], "18"),
+    (["member", "enrol", "x", "--kind", "university"], "credit code"),
+    (["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340"], "already enrolled"),
+    (["member", "show", "ghost"], "no member or account"),
+    (["member", "suspend", "0x123"], "not a valid address"),
+    (["member", "reinstate", "imu"], "not suspended"),
+    (["settle", "--ref", "R", "--contract", "C", "--amount", "-1"], "negative"),
+    (["settle", "--ref", "R", "--contract", "NOPE", "--amount", "1.00"], "there is no contract NOPE"),
+    (["settle", "--ref", "R", "--contract", "C", "--amount", "1.00", "--date", "yesterday"], "date"),
+    (["settle", "--ref", "R", "--contract", "TC-1", "--amount", "1.00", "--date", "2099-01-01"], "in the future"),
+    (["contract", "register", "--file", "/nonexistent.json"], "no contract file"),
+    (["contract", "show", "NOPE"], "there is no contract NOPE"),
+    (["points", "balance", "ghost"], "no member or account"),
+    (["redeem", "steel", "1.00", "--purpose", "x"], "cannot redeem"),
+    (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
+    (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),
+    (["instrument", "register", "I1", "--provider", "imu", "--value", "99999.99"], "can be shared"),
+    (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
+    (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_COMMANDS, ids=[f"{i}-{' '.join(a[:2])}" for i, (a, _) in
+                                                                  enumerate(BAD_COMMANDS)])
+def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: list[str], message: str) -> None:
+    result = market.ledger(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_deploy_refuses_to_overwrite_a_record(market: Market) -> None:
+    again = market.ledger("deploy")
+    assert again.returncode == 1
+    assert "--force" in again.stderr
+
+
+def test_commands_without_a_deployment_say_what_to_do(ledger: Run) -> None:
+    result = ledger("member", "list")
+    assert result.returncode == 1
+    assert "ledger deploy" in result.stderr or "ledger node start" in result.stderr

@@ -1,0 +1,111 @@
+"""`ledger run` and `ledger demo` as a user types them (SPEC §7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import DEMO, Run
+
+
+def test_demo_prints_the_summary_and_exits_zero(ledger: Run) -> None:
+    result = ledger("demo")
+    assert result.returncode == 0, result.stderr
+    assert "内蒙古大学" in result.stdout
+    assert "R11-LANDING" in result.stdout and "Verified" in result.stdout
+    assert "DuplicatePayment" in result.stdout and "Replayed" in result.stdout
+
+
+def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
+    result = ledger("run", str(DEMO), "--json")
+    assert result.returncode == 3, result.stderr  # the demo holds one refused duplicate
+    out = json.loads(result.stdout)
+    assert set(out) == {"members", "contracts", "rejected", "replayed", "verification"}
+    declared = {m["id"] for m in json.loads(DEMO.read_text(encoding="utf-8"))["members"]}
+    assert set(out["members"]) == declared
+    for member in out["members"].values():
+        assert set(member) == {"address", "points", "issued", "redeemed", "by_rule"}
+        assert all(v != "0.00" for v in member["by_rule"].values())
+    assert out["members"]["imu"]["by_rule"] == {"R11-LANDING": "440000.00", "R3-LICENSOR": "10240.00"}
+    assert out["members"]["steel"]["redeemed"] == "100.00"
+    assert out["members"]["steel"]["points"] == "10140.00"
+    assert out["contracts"]["TC-1"] == {
+        "received": "1024000.00",
+        "outstanding": "0.00",
+        "milestones": [{"status": "paid", "paid": "1000000.00", "due": "1000000.00"}],
+    }
+    assert out["rejected"] == [{"event": 7, "error": "DuplicatePayment",
+                                "message": "payment reference BANK-0001 was already recorded with different data"}]
+    assert out["replayed"] == [2]
+    assert out["verification"] == {"ok": True, "discrepancies": []}
+
+
+def _scenario(tmp_path: Path, document: Any) -> str:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return str(path)
+
+
+def test_all_accepted_exits_zero(ledger: Run, tmp_path: Path) -> None:
+    doc = json.loads(DEMO.read_text(encoding="utf-8"))
+    doc["events"] = [e for i, e in enumerate(doc["events"]) if i != 7]
+    result = ledger("run", _scenario(tmp_path, doc), "--json")
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["rejected"] == []
+
+
+def _demo_with(change: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
+    change(doc)
+    return doc
+
+
+INVALID = {
+    "amount with three decimals": (lambda d: d["events"][1].update(amount="12.345"), "events[1].amount"),
+    "negative amount": (lambda d: d["events"][1].update(amount="-1"), "events[1].amount"),
+    "amount not a number": (lambda d: d["events"][1].update(amount="abc"), "events[1].amount"),
+    "huge number": (lambda d: d["events"][1].update(amount=1e30), "events[1].amount"),
+    "events out of order": (lambda d: d["events"][3].update(at="2026-01-01"), "events[3].at"),
+    "unknown contract": (lambda d: d["events"][1].update(contract="TC-99"), "events[1].contract"),
+    "unknown member": (lambda d: d["contracts"][0].update(buyer="nobody"), "contracts[0].buyer"),
+    "bad credit code": (lambda d: d["members"][0].update(uscc="91110000802100433C"), "members[0].uscc"),
+    "unknown event type": (lambda d: d["events"][0].update(type="gift"), "events[0].type"),
+    "seller is buyer": (lambda d: d["contracts"][0].update(buyer="imu"), "contracts[0].buyer"),
+    "instrument below threshold": (lambda d: d["instruments"][0].update(original_value="99999.99"),
+                                   "instruments[0].original_value"),
+    "value not sum of milestones": (lambda d: d["contracts"][0].update(value="1.00"), "contracts[0].value"),
+    "bad date": (lambda d: d["events"][0].update(at="2026-13-01"), "events[0].at"),
+    "duplicate member id": (lambda d: d["members"].append(dict(d["members"][0])), "members[8].id"),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID))
+def test_invalid_file_exits_two_with_one_sentence_naming_the_place(ledger: Run, tmp_path: Path, case: str) -> None:
+    change, where = INVALID[case]
+    result = ledger("run", _scenario(tmp_path, _demo_with(change)), "--json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert where in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"{not json", "not valid JSON"), (b"\xff\xfe\x00garbage", "not UTF-8"), (b"[]", "JSON object"),
+     (b'{"scenario": 2}', "scenario")],
+)
+def test_malformed_files_exit_two(ledger: Run, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    result = ledger("run", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_missing_file_exits_two(ledger: Run, tmp_path: Path) -> None:
+    result = ledger("run", str(tmp_path / "nope.json"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
