@@ -288,8 +288,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
     }
 
     function _requireActiveMember(address account) private view {
-        IMembership.Member memory member = _membership.memberOf(account);
-        if (member.status == MemberStatus.None) revert NotAMember(account);
-        if (member.status == MemberStatus.Suspended) revert PartySuspended(account);
+        (, MemberStatus status,) = _membership.profileOf(account);
+        if (status == MemberStatus.None) revert NotAMember(account);
+        if (status == MemberStatus.Suspended) revert PartySuspended(account);
     }
 }

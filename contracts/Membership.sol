@@ -70,6 +70,12 @@ contract Membership is AccessControl, IMembership {
     }
 
     /// @inheritdoc IMembership
+    function profileOf(address account) external view returns (MemberKind kind, MemberStatus status, bool inRegion) {
+        Member storage member = _members[account];
+        return (member.kind, member.status, member.inRegion);
+    }
+
+    /// @inheritdoc IMembership
     function isActive(address account) external view returns (bool) {
         return _members[account].status == MemberStatus.Active;
     }

@@ -52,8 +52,17 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     /// @inheritdoc ISettlementLedger
     function recordBatch(Settlement[] calldata settlements) external onlyOperator returns (uint256 replays) {
         if (settlements.length == 0) revert EmptyBatch();
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         for (uint256 i = 0; i < settlements.length; ++i) {
             if (_record(settlements[i])) ++replays;
+            // Nothing allocated while recording one settlement outlives it: give the memory back so
+            // that a batch costs linear, not quadratic, memory-expansion gas.
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
         }
     }
 
@@ -65,9 +74,9 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     {
         bytes32 dataHash = keccak256(abi.encode("startup-revenue", member, year, revenue, at));
         if (_isReplay(attestationId, dataHash)) return true;
-        IMembership.Member memory m = _membership.memberOf(member);
-        if (m.status == MemberStatus.None) revert NotAMember(member);
-        if (m.kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
+        (MemberKind kind, MemberStatus status,) = _membership.profileOf(member);
+        if (status == MemberStatus.None) revert NotAMember(member);
+        if (kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
         if (revenue > type(uint48).max) revert AmountTooLarge(revenue);
         _accept(attestationId, dataHash, at);
         emit StartupRevenueAttested(attestationId, member, year, revenue, at);
@@ -76,7 +85,7 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         (bool found, RuleParams memory p) = _policy.ruleAt(RuleIds.R11_SME, at);
         if (!found || !_inWindow(p, at) || revenue < p.threshold || p.amount == 0) return false;
         _startupAwarded[member] = true;
-        if (m.status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R11_SME, p.version, attestationId);
+        if (status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R11_SME, p.version, attestationId);
     }
 
     /// @inheritdoc ISettlementLedger
@@ -87,8 +96,8 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     {
         bytes32 dataHash = keccak256(abi.encode("appointment", member, title, at));
         if (_isReplay(attestationId, dataHash)) return true;
-        IMembership.Member memory m = _membership.memberOf(member);
-        if (m.status == MemberStatus.None) revert NotAMember(member);
+        (, MemberStatus status,) = _membership.profileOf(member);
+        if (status == MemberStatus.None) revert NotAMember(member);
         _accept(attestationId, dataHash, at);
         emit AppointmentAttested(attestationId, member, title, at);
 
@@ -96,7 +105,9 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         (bool found, RuleParams memory p) = _policy.ruleAt(RuleIds.R6_TALENT, at);
         if (!found || !_inWindow(p, at) || p.amount == 0) return false;
         _appointmentAwarded[member][title] = true;
-        if (m.status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R6_TALENT, p.version, attestationId);
+        if (status == MemberStatus.Active) {
+            _points.issue(member, p.amount, RuleIds.R6_TALENT, p.version, attestationId);
+        }
     }
 
     /// @inheritdoc ISettlementLedger
@@ -135,9 +146,10 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         bool landingKind =
             t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
         if (landingKind) {
-            IMembership.Member memory seller = _membership.memberOf(t.seller);
-            bool research = seller.kind == MemberKind.University || seller.kind == MemberKind.Institute;
-            if (research && _membership.memberOf(t.buyer).inRegion) {
+            (MemberKind sellerKind,,) = _membership.profileOf(t.seller);
+            bool research = sellerKind == MemberKind.University || sellerKind == MemberKind.Institute;
+            (,, bool buyerInRegion) = research ? _membership.profileOf(t.buyer) : (MemberKind.None, MemberStatus.None, false);
+            if (research && buyerInRegion) {
                 _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, t.receivedAfter, s);
             }
         }

@@ -51,6 +51,9 @@ interface IMembership {
 
     function memberOf(address account) external view returns (Member memory);
 
+    /// @notice Kind, status and region of an account: one storage slot, for the award rules.
+    function profileOf(address account) external view returns (MemberKind kind, MemberStatus status, bool inRegion);
+
     function isActive(address account) external view returns (bool);
 
     function isOperator(address account) external view returns (bool);

@@ -45,6 +45,7 @@ def standard_input() -> dict[str, Any]:
         },
         "settings": {
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+            "viaIR": True,
             "evmVersion": EVM_VERSION,
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
         },
