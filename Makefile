@@ -21,10 +21,12 @@ demo: setup
 	$(BIN)/ledger demo
 
 test: setup
+	$(BIN)/ruff check ledger tests scripts/bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 check: setup
-	$(BIN)/ruff check ledger tests
+	$(BIN)/ruff check ledger tests scripts/bench
 	$(BIN)/mypy
 	$(BIN)/python scripts/compile --check
 

@@ -96,9 +96,15 @@ def cmd_deploy(args: argparse.Namespace, config: Config) -> int:
     policy = load_policy(Path(args.policy) if args.policy else None)
     record = ws.deploy(force=args.force)
     ws.client.publish_document(ws.signer("regulator"), policy)
-    data = {"chain_id": record.chain_id, "addresses": record.addresses, "block": record.block,
-            "regulator": record.regulator, "policy": policy.id, "policy_sha256": policy.sha256,
-            "record": str(config.deployment_path)}  # fmt: skip
+    data = {
+        "chain_id": record.chain_id,
+        "addresses": record.addresses,
+        "block": record.block,
+        "regulator": record.regulator,
+        "policy": policy.id,
+        "policy_sha256": policy.sha256,
+        "record": str(config.deployment_path),
+    }
     lines = [f"deployed on chain {record.chain_id} from block {record.block}:"]
     lines += [f"  {name:<17} {address}" for name, address in record.addresses.items()]
     lines.append(f"policy {policy.id} published (sha256 {policy.sha256[:16]}...)")
@@ -119,8 +125,13 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
         return 0
     else:
         status = node.status()
-    data = {"running": status.running, "url": status.url, "pid": status.pid, "block": status.block,
-            "state_file": str(status.state_file)}  # fmt: skip
+    data = {
+        "running": status.running,
+        "url": status.url,
+        "pid": status.pid,
+        "block": status.block,
+        "state_file": str(status.state_file),
+    }
     if status.running:
         text = f"node running at {status.url} (pid {status.pid}, block {status.block}); state in {status.state_file}"
     else:
@@ -133,8 +144,11 @@ def cmd_key(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.workspace import Workspace
 
     address = Workspace(config).new_key(args.name)
-    emit(config, {"name": args.name, "address": address, "keystore": str(config.key_path(args.name))},
-         f"new key {args.name}: {address} (encrypted in {config.key_path(args.name)})")  # fmt: skip
+    emit(
+        config,
+        {"name": args.name, "address": address, "keystore": str(config.key_path(args.name))},
+        f"new key {args.name}: {address} (encrypted in {config.key_path(args.name)})",
+    )
     return 0
 
 
@@ -159,8 +173,9 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         else:
             address = ws.keystore_address(args.name) or ws.new_key(args.name)
         regulator = ws.signer("regulator")
-        ws.client.enrol(regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc,
-                        cert_fingerprint=fingerprint)  # fmt: skip
+        ws.client.enrol(
+            regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
+        )
         return _show_member(ws, config, address, verb="enrolled")
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)
@@ -173,8 +188,13 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     data = []
     for address in ws.client.member_addresses():
         m = ws.client.member(address)
-        entry = {"name": ws.name_of(address), "address": address, "kind": m.kind.label,
-                 "status": m.status.label, "in_region": m.in_region}  # fmt: skip
+        entry = {
+            "name": ws.name_of(address),
+            "address": address,
+            "kind": m.kind.label,
+            "status": m.status.label,
+            "in_region": m.in_region,
+        }
         data.append(entry)
         rows.append([entry["name"], address, m.kind.label, m.status.label, "yes" if m.in_region else "no"])
     from ledger.format import table
@@ -191,12 +211,21 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> 
     if m.status is MemberStatus.NONE:
         raise InputError(f"{ws.name_of(address)} ({address}) is not a member")
     balance = ws.client.balance(address)
-    data = {"name": ws.name_of(address), "address": address, "kind": m.kind.label, "status": m.status.label,
-            "in_region": m.in_region, "uscc_hash": "0x" + m.uscc_hash.hex(),
-            "cert_fingerprint": "0x" + m.cert_fingerprint.hex(), "points": format_points(balance)}  # fmt: skip
+    data = {
+        "name": ws.name_of(address),
+        "address": address,
+        "kind": m.kind.label,
+        "status": m.status.label,
+        "in_region": m.in_region,
+        "uscc_hash": "0x" + m.uscc_hash.hex(),
+        "cert_fingerprint": "0x" + m.cert_fingerprint.hex(),
+        "points": format_points(balance),
+    }
     head = f"{verb} " if verb else ""
-    text = (f"{head}{data['name']} ({address}): {m.kind.label}, {m.status.label}, "
-            f"{'in region' if m.in_region else 'outside the region'}, {format_points(balance)} points")  # fmt: skip
+    text = (
+        f"{head}{data['name']} ({address}): {m.kind.label}, {m.status.label}, "
+        f"{'in region' if m.in_region else 'outside the region'}, {format_points(balance)} points"
+    )
     emit(config, data, text)
     return 0
 
@@ -217,8 +246,11 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
     else:
         ws.client.remove_operator(regulator, address)
     is_operator = ws.client.is_operator(address)
-    emit(config, {"name": ws.name_of(address), "address": address, "operator": is_operator},
-         f"{ws.name_of(address)} ({address}) {'is' if is_operator else 'is not'} an operator")  # fmt: skip
+    emit(
+        config,
+        {"name": ws.name_of(address), "address": address, "operator": is_operator},
+        f"{ws.name_of(address)} ({address}) {'is' if is_operator else 'is not'} an operator",
+    )
     return 0
 
 
@@ -249,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object for programs")
     common.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
-    common.add_argument("--rpc", default=None, help="JSON-RPC URL of the chain (default: the deployment's, or the local node)")
+    common.add_argument(
+        "--rpc", default=None, help="JSON-RPC URL of the chain (default: the deployment's, or the local node)"
+    )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
 
@@ -302,9 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = Config(
-        home=args.home or default_home(), rpc=args.rpc, keystore=args.keystore,
-        passphrase_file=args.passphrase_file, json=args.json,
-    )  # fmt: skip
+        home=args.home or default_home(),
+        rpc=args.rpc,
+        keystore=args.keystore,
+        passphrase_file=args.passphrase_file,
+        json=args.json,
+    )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")
     if getattr(args, "command", None) == "member" and args.action == "enrol" and not args.kind:

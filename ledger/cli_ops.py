@@ -29,9 +29,14 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     provider = ws.resolve(args.provider)
     value = parse_yuan(args.value, what="--value")
-    ws.client.register_instrument(ws.signer(args.signer), instrument_id=args.id, provider=provider, original_value=value)
-    _emit(config, {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
-          f"instrument {args.id} of {ws.name_of(provider)} registered ({format_yuan(value)} yuan)")  # fmt: skip
+    ws.client.register_instrument(
+        ws.signer(args.signer), instrument_id=args.id, provider=provider, original_value=value
+    )
+    _emit(
+        config,
+        {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
+        f"instrument {args.id} of {ws.name_of(provider)} registered ({format_yuan(value)} yuan)",
+    )
     return 0
 
 
@@ -52,17 +57,27 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 
     record = ws.record()
     rows, data = [], []
-    for e in iter_logs(ws.session, {"ContractRegistry": ws.client.addresses["ContractRegistry"]}, from_block=record.block):
+    for e in iter_logs(
+        ws.session, {"ContractRegistry": ws.client.addresses["ContractRegistry"]}, from_block=record.block
+    ):
         if e.name != "ContractRegistered":
             continue
         a = e.args
-        entry = {"id": id_text(a["contractId"]), "kind": ContractKind(a["kind"]).label,
-                 "seller": ws.name_of(a["seller"]), "buyer": ws.name_of(a["buyer"]),
-                 "signed": format_beijing(a["signedAt"]), "value": format_yuan(a["value"])}  # fmt: skip
+        entry = {
+            "id": id_text(a["contractId"]),
+            "kind": ContractKind(a["kind"]).label,
+            "seller": ws.name_of(a["seller"]),
+            "buyer": ws.name_of(a["buyer"]),
+            "signed": format_beijing(a["signedAt"]),
+            "value": format_yuan(a["value"]),
+        }
         data.append(entry)
         rows.append(list(entry.values()))
-    _emit(config, data, table(["id", "kind", "seller", "buyer", "signed", "value"], rows, numeric=(5,))
-          if rows else "no contracts")  # fmt: skip
+    _emit(
+        config,
+        data,
+        table(["id", "kind", "seller", "buyer", "signed", "value"], rows, numeric=(5,)) if rows else "no contracts",
+    )
     return 0
 
 
@@ -82,7 +97,9 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
     if obj.get("instrument"):
         from ledger.chain.encoding import text_id
 
-        provider, value = ws.session.call(ws.client.contracts.registry.functions.instrumentOf(text_id(obj["instrument"])))
+        provider, value = ws.session.call(
+            ws.client.contracts.registry.functions.instrumentOf(text_id(obj["instrument"]))
+        )
         instruments[obj["instrument"]] = InstrumentDecl(obj["instrument"], ws.name_of(provider), value)
     try:
         (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]
@@ -95,11 +112,18 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
         except OSError as exc:
             raise InputError(f"cannot read the terms document {args.terms}: {exc.strerror}") from None
     contract = ContractInput(
-        id=decl.id, kind=decl.kind, plan=decl.plan, seller=ws.resolve(decl.seller), buyer=ws.resolve(decl.buyer),
-        signed=decl.signed, milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in decl.milestones),
-        broker=ws.resolve(decl.broker) if decl.broker else None, instrument=decl.instrument,
-        royalty_bps=decl.royalty_bps, terms_hash=terms,
-    )  # fmt: skip
+        id=decl.id,
+        kind=decl.kind,
+        plan=decl.plan,
+        seller=ws.resolve(decl.seller),
+        buyer=ws.resolve(decl.buyer),
+        signed=decl.signed,
+        milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in decl.milestones),
+        broker=ws.resolve(decl.broker) if decl.broker else None,
+        instrument=decl.instrument,
+        royalty_bps=decl.royalty_bps,
+        terms_hash=terms,
+    )
     ws.client.register_contract(ws.signer(args.signer), contract)
     return _show_contract(ws, config, decl.id, verb="registered")
 
@@ -113,26 +137,41 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
     now = ws.session.now()
     data = {
-        "id": contract_id, "kind": view["kind"].label, "plan": view["plan"].label,
-        "seller": ws.name_of(view["seller"]), "buyer": ws.name_of(view["buyer"]),
-        "broker": ws.name_of(view["broker"]) if view["broker"] else None, "instrument": view["instrument"],
-        "signed": format_beijing(view["signed"]), "value": format_yuan(view["value"]),
-        "received": format_yuan(view["received"]), "royalty_bps": view["royalty_bps"],
+        "id": contract_id,
+        "kind": view["kind"].label,
+        "plan": view["plan"].label,
+        "seller": ws.name_of(view["seller"]),
+        "buyer": ws.name_of(view["buyer"]),
+        "broker": ws.name_of(view["broker"]) if view["broker"] else None,
+        "instrument": view["instrument"],
+        "signed": format_beijing(view["signed"]),
+        "value": format_yuan(view["value"]),
+        "received": format_yuan(view["received"]),
+        "royalty_bps": view["royalty_bps"],
         "milestones": [
-            {"status": m.status, "paid": format_yuan(m.paid), "due": format_yuan(m.due),
-             "due_date": format_beijing(m.due_date), "overdue": m.paid < m.due and m.due_date < now}
+            {
+                "status": m.status,
+                "paid": format_yuan(m.paid),
+                "due": format_yuan(m.due),
+                "due_date": format_beijing(m.due_date),
+                "overdue": m.paid < m.due and m.due_date < now,
+            }
             for m in milestones
         ],
-    }  # fmt: skip
+    }
     head = f"{verb} " if verb else ""
     lines = [
         f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
         f"signed {data['signed']}",
         f"value {money(data['value'])} yuan, received {money(data['received'])} yuan",
-        table(["#", "status", "paid/due", "due date", "overdue"],
-              [[i, m["status"], f"{money(m['paid'])}/{money(m['due'])}", m["due_date"], "yes" if m["overdue"] else ""]
-               for i, m in enumerate(data["milestones"])]),
-    ]  # fmt: skip
+        table(
+            ["#", "status", "paid/due", "due date", "overdue"],
+            [
+                [i, m["status"], f"{money(m['paid'])}/{money(m['due'])}", m["due_date"], "yes" if m["overdue"] else ""]
+                for i, m in enumerate(data["milestones"])
+            ],
+        ),
+    ]
     _emit(config, data, "\n".join(lines))
     return 0
 
@@ -164,18 +203,33 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
     settlement = SettlementInput(
-        ref=args.ref, contract=args.contract, amount=amount, paid_at=paid_at, milestone=args.milestone,
-        period=args.period, kind=SettlementKind.EQUITY if args.equity else SettlementKind.CASH,
+        ref=args.ref,
+        contract=args.contract,
+        amount=amount,
+        paid_at=paid_at,
+        milestone=args.milestone,
+        period=args.period,
+        kind=SettlementKind.EQUITY if args.equity else SettlementKind.CASH,
         evidence_hash=evidence,
-    )  # fmt: skip
+    )
     outcome = ws.client.settle(ws.signer(args.signer), settlement)
     awards = [
-        {"member": ws.name_of(e.args["member"]), "rule": e.args["ruleId"].rstrip(b"\0").decode(),
-         "points": format_points(e.args["amount"])}
-        for e in outcome.events if e.name == "PointsIssued"
-    ]  # fmt: skip
-    data = {"ref": args.ref, "contract": args.contract, "amount": format_yuan(amount), "replayed": outcome.replayed,
-            "tx": outcome.sent.tx_hash, "points": awards}  # fmt: skip
+        {
+            "member": ws.name_of(e.args["member"]),
+            "rule": e.args["ruleId"].rstrip(b"\0").decode(),
+            "points": format_points(e.args["amount"]),
+        }
+        for e in outcome.events
+        if e.name == "PointsIssued"
+    ]
+    data = {
+        "ref": args.ref,
+        "contract": args.contract,
+        "amount": format_yuan(amount),
+        "replayed": outcome.replayed,
+        "tx": outcome.sent.tx_hash,
+        "points": awards,
+    }
     if outcome.replayed:
         text = f"payment {args.ref} was already recorded with the same data: nothing changed"
     else:
@@ -195,8 +249,11 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     address = ws.resolve(args.member)
     balance = ws.client.balance(address)
     if args.action == "balance":
-        _emit(config, {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
-              f"{ws.name_of(address)} holds {money(format_points(balance))} points")  # fmt: skip
+        _emit(
+            config,
+            {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
+            f"{ws.name_of(address)} holds {money(format_points(balance))} points",
+        )
         return 0
     rows, data, running = [], [], 0
     points_address = ws.client.addresses["Points"]
@@ -210,13 +267,23 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
         delta = e.args["amount"] if issued else -e.args["amount"]
         running += delta
         what = e.args["ruleId"].rstrip(b"\0").decode() if issued else f"redeemed: {e.args['purpose']}"
-        entry = {"block": e.block, "time": format_beijing(times[e.block], with_time=True), "what": what,
-                 "points": format_points(delta), "balance": format_points(running), "tx": e.tx_hash}  # fmt: skip
+        entry = {
+            "block": e.block,
+            "time": format_beijing(times[e.block], with_time=True),
+            "what": what,
+            "points": format_points(delta),
+            "balance": format_points(running),
+            "tx": e.tx_hash,
+        }
         data.append(entry)
-        rows.append([entry["time"], what, money(entry["points"]), money(entry["balance"])])
-    _emit(config, {"member": ws.name_of(address), "address": address, "history": data},
-          table(["recorded", "rule or purpose", "points", "balance"], rows, numeric=(2, 3)) if rows
-          else f"{ws.name_of(address)} has no points history")  # fmt: skip
+        rows.append([entry["time"], what, money(str(entry["points"])), money(str(entry["balance"]))])
+    _emit(
+        config,
+        {"member": ws.name_of(address), "address": address, "history": data},
+        table(["recorded", "rule or purpose", "points", "balance"], rows, numeric=(2, 3))
+        if rows
+        else f"{ws.name_of(address)} has no points history",
+    )
     return 0
 
 
@@ -230,9 +297,11 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     signer = ws.signer(args.member)
     ws.client.redeem(signer, points=points, purpose=args.purpose)
     balance = ws.client.balance(signer.address)
-    _emit(config, {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
-          f"{args.member} redeemed {format_points(points)} points for {args.purpose}; "
-          f"{format_points(balance)} left")  # fmt: skip
+    _emit(
+        config,
+        {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
+        f"{args.member} redeemed {format_points(points)} points for {args.purpose}; {format_points(balance)} left",
+    )
     return 0
 
 
@@ -246,8 +315,11 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     if args.action == "publish":
         document = load_policy(Path(args.file) if args.file else None)
         ws.client.publish_document(ws.signer("regulator"), document)
-        _emit(config, {"policy": document.id, "sha256": document.sha256},
-              f"published policy {document.id} (sha256 {document.sha256})")  # fmt: skip
+        _emit(
+            config,
+            {"policy": document.id, "sha256": document.sha256},
+            f"published policy {document.id} (sha256 {document.sha256})",
+        )
         return 0
     current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
     if args.action == "show":
@@ -255,11 +327,24 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
         for rule, p in current.items():
             if p is None:
                 continue
-            data[rule] = {"version": p.version, "rate_bps": p.rate_bps, "amount": format_points(p.amount),
-                          "threshold": format_yuan(p.threshold), "effective_from": format_beijing(p.effective_from),
-                          "window": [format_beijing(p.window_start), format_beijing(p.window_end)]}  # fmt: skip
-            rows.append([rule, p.version, p.rate_bps, format_points(p.amount), format_yuan(p.threshold),
-                         format_beijing(p.effective_from)])  # fmt: skip
+            data[rule] = {
+                "version": p.version,
+                "rate_bps": p.rate_bps,
+                "amount": format_points(p.amount),
+                "threshold": format_yuan(p.threshold),
+                "effective_from": format_beijing(p.effective_from),
+                "window": [format_beijing(p.window_start), format_beijing(p.window_end)],
+            }
+            rows.append(
+                [
+                    rule,
+                    p.version,
+                    p.rate_bps,
+                    format_points(p.amount),
+                    format_yuan(p.threshold),
+                    format_beijing(p.effective_from),
+                ]
+            )
         _emit(config, data, table(["rule", "version", "bps", "fixed points", "threshold (yuan)", "from"], rows))
         return 0
     document = load_policy(Path(args.file) if args.file else None)
@@ -271,8 +356,10 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
             got = getattr(on_chain, field) if on_chain else None
             if want != got:
                 differences.append({"rule": spec.id, "field": field, "file": want, "chain": got})
-    text = "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file"
-                     for d in differences) or "the chain's current policy matches the file"  # fmt: skip
+    text = (
+        "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file" for d in differences)
+        or "the chain's current policy matches the file"
+    )
     _emit(config, {"differences": differences}, text)
     return 1 if differences else 0
 
@@ -287,8 +374,11 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     if args.member:
         address = ws.resolve(args.member)
         discrepancies = [d for d in discrepancies if d.member in (None, address)]
-    data = {"ok": not discrepancies, "events_read": report.events_read,
-            "discrepancies": [d.as_json() for d in discrepancies]}  # fmt: skip
+    data = {
+        "ok": not discrepancies,
+        "events_read": report.events_read,
+        "discrepancies": [d.as_json() for d in discrepancies],
+    }
     if discrepancies:
         text = f"{len(discrepancies)} discrepancies:\n" + "\n".join(f"  [{d.check}] {d.message}" for d in discrepancies)
     else:

@@ -1,17 +1,17 @@
 """The error tree of the ledger. Every refusal is a `LedgerError` whose message is a sentence.
 
-    LedgerError
-    ├── InputError                 bad input caught before anything is sent
-    │   ├── AmountError            malformed or out-of-range money or points
-    │   ├── DateError              malformed date or time
-    │   ├── CreditCodeError        malformed unified social credit code
-    │   ├── PolicyFileError        unreadable or inconsistent policy file
-    │   └── ScenarioError          invalid scenario file (with its location)
-    ├── ConfigError                missing deployment record, keystore, passphrase, node
-    ├── ChainError                 the chain could not be reached or misbehaved
-    │   └── TransactionFailed      a mined transaction reverted without a decodable reason
-    └── ContractError              a contract refused: decoded custom error with its arguments
-        └── one subclass per custom error name (ledger.chain.errors.error_class("DuplicatePayment"))
+LedgerError
+├── InputError                 bad input caught before anything is sent
+│   ├── AmountError            malformed or out-of-range money or points
+│   ├── DateError              malformed date or time
+│   ├── CreditCodeError        malformed unified social credit code
+│   ├── PolicyFileError        unreadable or inconsistent policy file
+│   └── ScenarioError          invalid scenario file (with its location)
+├── ConfigError                missing deployment record, keystore, passphrase, node
+├── ChainError                 the chain could not be reached or misbehaved
+│   └── TransactionFailed      a mined transaction reverted without a decodable reason
+└── ContractError              a contract refused: decoded custom error with its arguments
+    └── one subclass per custom error name (ledger.chain.errors.error_class("DuplicatePayment"))
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ledger.errors import ConfigError
 
 #: scrypt work factor: 2**15 keeps a CLI call under a second while staying far from brute-forceable.
 SCRYPT_N = 1 << 15
-PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
+PASSPHRASE_ENV = "LEDGER_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 
 
 def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:

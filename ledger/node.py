@@ -41,8 +41,9 @@ def anvil_binary() -> Path:
 
 def _rpc(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback only)
+    # the URL is always http://127.0.0.1:PORT, built here
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return json.loads(response.read())["result"]
 
 
@@ -84,9 +85,19 @@ class LocalNode:
         binary = anvil_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [
-            str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(CHAIN_ID),
-            "--state", str(self.state_file), "--state-interval", "1", "--silent",
-        ]  # fmt: skip
+            str(binary),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(CHAIN_ID),
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            "1",
+            "--silent",
+        ]
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))

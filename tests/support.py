@@ -23,23 +23,32 @@ def engine_points(document: dict[str, Any], *, skip: set[int] = frozenset()) -> 
     for member in scenario.members:
         engine.enrol(member.id, kind=member.kind, in_region=member.in_region)
     for contract in scenario.contracts:
-        engine.register_contract(contract.id, kind=contract.kind, plan=contract.plan, seller=contract.seller,
-                                 buyer=contract.buyer, broker=contract.broker)
+        engine.register_contract(
+            contract.id,
+            kind=contract.kind,
+            plan=contract.plan,
+            seller=contract.seller,
+            buyer=contract.buyer,
+            broker=contract.broker,
+        )
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in scenario.events:
         if event.index in skip:
             continue
         awards = []
         if event.type in ("payment", "equity", "royalty_payment"):
-            awards = engine.settle(ref=event.ref or "", contract_id=event.contract or "", amount=event.amount or 0,
-                                   paid_at=event.at)  # type: ignore[arg-type]
+            awards = engine.settle(
+                ref=event.ref or "", contract_id=event.contract or "", amount=event.amount or 0, paid_at=event.at
+            )  # type: ignore[arg-type]
         elif event.type == "sme_revenue":
-            awards = engine.attest_startup_revenue(attestation_id=f"a{event.index}", member=event.member or "",
-                                                   revenue=event.amount or 0, at=event.at)  # type: ignore[arg-type]
+            awards = engine.attest_startup_revenue(
+                attestation_id=f"a{event.index}", member=event.member or "", revenue=event.amount or 0, at=event.at
+            )  # type: ignore[arg-type]
         elif event.type == "talent_appointment":
             assert event.title is not None
-            awards = engine.attest_appointment(attestation_id=f"a{event.index}", member=event.member or "",
-                                               title=event.title, at=event.at)
+            awards = engine.attest_appointment(
+                attestation_id=f"a{event.index}", member=event.member or "", title=event.title, at=event.at
+            )
         elif event.type == "suspend":
             engine.suspend(event.member or "")
         elif event.type == "reinstate":
@@ -49,8 +58,13 @@ def engine_points(document: dict[str, Any], *, skip: set[int] = frozenset()) -> 
             previous = engine.policy.latest(event.rule)
             assert previous is not None
             version += 1
-            params = amended(previous, effective_from=event.at, rate_bps=event.rate_bps, amount=event.fixed_amount,
-                             threshold=event.threshold)
+            params = amended(
+                previous,
+                effective_from=event.at,
+                rate_bps=event.rate_bps,
+                amount=event.fixed_amount,
+                threshold=event.threshold,
+            )
             engine.publish(event.rule, replace(params, version=version))
         for award in awards:
             totals[award.member][award.rule_id] += award.amount

@@ -41,6 +41,15 @@ def artifact(name: str) -> Artifact:
     return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"], deployed_size=data["deployed_size"])
 
 
+def canonical_type(param: dict[str, Any]) -> str:
+    """The ABI type of a parameter as it appears in a signature (tuples spelled out)."""
+    abi_type = str(param["type"])
+    if abi_type.startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in param["components"])
+        return f"({inner}){abi_type[len('tuple') :]}"
+    return abi_type
+
+
 def all_error_abis() -> list[dict[str, Any]]:
     """Every custom error declared anywhere in the contracts (for decoding reverts)."""
     errors: list[dict[str, Any]] = load_document()["errors"]

@@ -7,11 +7,10 @@ artifacts and never needs Node or a compiler.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from ledger.chain.artifacts import DEPLOYED_CONTRACTS
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS, canonical_type
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -99,13 +98,6 @@ def _all_errors(output: dict[str, Any]) -> list[dict[str, Any]]:
         for data in by_name.values():
             for entry in data["abi"]:
                 if entry["type"] == "error":
-                    signature = entry["name"] + "(" + ",".join(_type_of(i) for i in entry["inputs"]) + ")"
+                    signature = entry["name"] + "(" + ",".join(canonical_type(i) for i in entry["inputs"]) + ")"
                     seen.setdefault(signature, entry)
     return [seen[key] for key in sorted(seen)]
-
-
-def _type_of(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        inner = ",".join(_type_of(c) for c in param["components"])
-        return "(" + inner + ")" + param["type"][len("tuple") :]
-    return str(param["type"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.errors import InputError
 

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import all_error_abis
 from ledger.domain.dates import format_beijing
@@ -55,7 +56,8 @@ MESSAGES: dict[str, str] = {
         "facts dated up to {latestRecorded} are already recorded"
     ),
     "PolicyOutOfOrder": (
-        "a version of {ruleId} effective {effectiveFrom} cannot come before the version effective {previousEffectiveFrom}"
+        "a version of {ruleId} effective {effectiveFrom} cannot come before "
+        "the version effective {previousEffectiveFrom}"
     ),
     # contracts
     "UnknownContract": "there is no contract {contractId}",
@@ -67,7 +69,9 @@ MESSAGES: dict[str, str] = {
     "ZeroUpfrontMilestoneAtSigning": (
         "contract {contractId} has a zero-upfront plan but milestone {index} is due on or before signing"
     ),
-    "DeferredNeedsOneMilestone": "contract {contractId} has a deferred plan, which takes exactly one milestone, not {count}",
+    "DeferredNeedsOneMilestone": (
+        "contract {contractId} has a deferred plan, which takes exactly one milestone, not {count}"
+    ),
     "RoyaltyNotAllowed": "contract {contractId}: only a zero-upfront staged-royalty plan carries a royalty rate",
     "UnknownInstrument": "there is no shared instrument {instrumentId}",
     "InstrumentAlreadyRegistered": "instrument {instrumentId} is already registered",
@@ -192,7 +196,8 @@ def decode_revert(data: bytes, *, namer: Namer | None = None) -> ContractError:
             arguments={"selector": "0x" + selector.hex()},
         )
     values = [
-        to_checksum_address(v) if t == "address" else v for t, v in zip(spec.types, abi_decode(spec.types, body), strict=True)
+        to_checksum_address(v) if t == "address" else v
+        for t, v in zip(spec.types, abi_decode(spec.types, body), strict=True)
     ]
     arguments = dict(zip(spec.names, values, strict=True))
     template = MESSAGES.get(spec.name)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
-from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
 from ledger.chain.session import ChainSession
 
 DEFAULT_RANGE = 5_000
@@ -37,12 +38,6 @@ class _EventSpec:
     plain_types: tuple[str, ...]
 
 
-def _canonical(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        return "(" + ",".join(_canonical(c) for c in param["components"]) + ")" + param["type"][5:]
-    return str(param["type"])
-
-
 @cache
 def event_specs() -> dict[bytes, _EventSpec]:
     """topic0 -> how to decode it, for every event of the deployed contracts."""
@@ -51,14 +46,14 @@ def event_specs() -> dict[bytes, _EventSpec]:
         for entry in artifact(contract).abi:
             if entry["type"] != "event":
                 continue
-            signature = f"{entry['name']}({','.join(_canonical(i) for i in entry['inputs'])})"
+            signature = f"{entry['name']}({','.join(canonical_type(i) for i in entry['inputs'])})"
             topic = keccak(text=signature)
             specs[topic] = _EventSpec(
                 name=entry["name"],
                 contract=contract,
                 indexed=tuple((i["name"], i["type"]) for i in entry["inputs"] if i["indexed"]),
                 plain_names=tuple(i["name"] for i in entry["inputs"] if not i["indexed"]),
-                plain_types=tuple(_canonical(i) for i in entry["inputs"] if not i["indexed"]),
+                plain_types=tuple(canonical_type(i) for i in entry["inputs"] if not i["indexed"]),
             )
     return specs
 
@@ -116,7 +111,7 @@ def iter_logs(
 ) -> Iterator[LogEvent]:
     """Every event of the deployment between two blocks (inclusive), in chain order, streamed."""
     last = int(session.w3.eth.block_number) if to_block is None else to_block
-    by_address = {to_checksum_address(a): name for name, a in addresses.items()}
+    by_address: dict[str, str] = {to_checksum_address(a): name for name, a in addresses.items()}
     start = from_block
     while start <= last:
         end = min(start + chunk - 1, last)

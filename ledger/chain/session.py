@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -33,7 +33,7 @@ from web3.exceptions import (
     Web3RPCError,
     Web3ValidationError,
 )
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
@@ -171,16 +171,16 @@ class ChainSession:
         """Give a test account gas money (embedded chain or a node with anvil's RPCs)."""
         if self.kind == "embedded":
             funder = self.w3.eth.accounts[0]
-            tx_hash = self.w3.eth.send_transaction({"from": funder, "to": address, "value": wei})
+            tx_hash = self.w3.eth.send_transaction(
+                {"from": funder, "to": to_checksum_address(address), "value": Wei(wei)}
+            )
             self.w3.eth.wait_for_transaction_receipt(tx_hash)
             return
         try:
             self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
         except Web3Exception:
-            if self.gas_price() > 0 and self.w3.eth.get_balance(address) == 0:
-                raise ChainError(
-                    f"account {address} has no funds for gas and this node cannot fund it"
-                ) from None
+            if self.gas_price() > 0 and self.w3.eth.get_balance(to_checksum_address(address)) == 0:
+                raise ChainError(f"account {address} has no funds for gas and this node cannot fund it") from None
 
     def gas_price(self) -> int:
         if self._gas_price is None:
@@ -221,8 +221,9 @@ class ChainSession:
     def transact(self, signer: LocalAccount, fn: ContractFunction, *, gas: int | None = None) -> Sent:
         """Estimate, sign, send and await one contract call; refusals raise decoded errors."""
         with self._decoded():
-            tx = fn.build_transaction({"from": signer.address, "gas": 1, "gasPrice": 0, "nonce": 0})
-        return self.send(signer, to=tx["to"], data=HexBytes(tx["data"]), gas=gas)
+            params = cast(TxParams, {"from": signer.address, "gas": 1, "gasPrice": 0, "nonce": 0})
+            tx = fn.build_transaction(params)
+        return self.send(signer, to=str(tx["to"]), data=HexBytes(tx["data"]), gas=gas)
 
     def deploy(self, signer: LocalAccount, artifact: Artifact, *args: Any) -> tuple[str, Sent]:
         contract = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
@@ -288,7 +289,9 @@ class ChainSession:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
         while True:
             try:
-                return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02)
+                return self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02
+                )
             except (TransactionNotFound, TimeExhausted):
                 raise ChainError(
                     f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s"

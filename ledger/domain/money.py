@@ -21,7 +21,7 @@ _DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]{0,40})(?:\.(?P<cents>[0-9]{1,2}))
 
 def _parse_hundredths(text: object, *, what: str) -> int:
     if isinstance(text, bool) or not isinstance(text, (str, int)):
-        raise AmountError(f"{what} must be a decimal string such as \"1234.50\", not {text!r}")
+        raise AmountError(f'{what} must be a decimal string such as "1234.50", not {text!r}')
     raw = str(text).strip()
     match = _DECIMAL.fullmatch(raw)
     if match is None:
@@ -63,7 +63,7 @@ def format_points(centipoints: int) -> str:
 
 
 def group_thousands(text: str) -> str:
-    """"2000000.00" -> "2,000,000.00", for tables a person reads."""
+    """ "2000000.00" -> "2,000,000.00", for tables a person reads."""
     units, _, cents = text.partition(".")
     sign = "-" if units.startswith("-") else ""
     units = units.lstrip("-")

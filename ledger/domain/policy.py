@@ -17,39 +17,66 @@ from ledger.errors import AmountError, DateError, PolicyFileError
 #: describe it truthfully, and loading a file that says otherwise is refused.
 RULE_DEFINITIONS: dict[str, dict[str, Any]] = {
     "R11-LANDING": {
-        "clause": 11, "kind": "rate", "recipient": "seller", "basis": "contract",
-        "eligibility": {"contract_kinds": ["transfer", "license", "equity"],
-                        "seller_kinds": ["university", "institute"], "buyer_in_region": True},
+        "clause": 11,
+        "kind": "rate",
+        "recipient": "seller",
+        "basis": "contract",
+        "eligibility": {
+            "contract_kinds": ["transfer", "license", "equity"],
+            "seller_kinds": ["university", "institute"],
+            "buyer_in_region": True,
+        },
     },
     "R15-USER": {
-        "clause": 15, "kind": "rate", "recipient": "buyer", "basis": "member_year",
+        "clause": 15,
+        "kind": "rate",
+        "recipient": "buyer",
+        "basis": "member_year",
         "eligibility": {"contract_kinds": ["service"], "instrument_min_value": "100000.00"},
     },
     "R15-PROVIDER": {
-        "clause": 15, "kind": "rate", "recipient": "seller", "basis": "member_year",
+        "clause": 15,
+        "kind": "rate",
+        "recipient": "seller",
+        "basis": "member_year",
         "eligibility": {"contract_kinds": ["service"], "instrument_min_value": "100000.00"},
     },
     "R3-LICENSOR": {
-        "clause": 3, "kind": "rate", "recipient": "seller", "basis": "contract",
+        "clause": 3,
+        "kind": "rate",
+        "recipient": "seller",
+        "basis": "contract",
         "eligibility": {"contract_kinds": ["license"], "plans": ["zero_upfront_staged_royalty", "deferred"]},
     },
     "R3-LICENSEE": {
-        "clause": 3, "kind": "rate", "recipient": "buyer", "basis": "contract",
+        "clause": 3,
+        "kind": "rate",
+        "recipient": "buyer",
+        "basis": "contract",
         "eligibility": {"contract_kinds": ["license"], "plans": ["zero_upfront_staged_royalty", "deferred"]},
     },
     "R11-SME": {
-        "clause": 11, "kind": "fixed", "recipient": "member", "basis": "once_per_member",
+        "clause": 11,
+        "kind": "fixed",
+        "recipient": "member",
+        "basis": "once_per_member",
         "eligibility": {"member_kinds": ["enterprise"], "attestation": "sme_revenue"},
     },
     "R6-TALENT": {
-        "clause": 6, "kind": "fixed", "recipient": "member", "basis": "once_per_member_title",
+        "clause": 6,
+        "kind": "fixed",
+        "recipient": "member",
+        "basis": "once_per_member_title",
         "eligibility": {"attestation": "talent_appointment", "titles": ["tech_vice_president", "industry_professor"]},
     },
     "R16-BROKER": {
-        "clause": 16, "kind": "rate", "recipient": "broker", "basis": "contract",
+        "clause": 16,
+        "kind": "rate",
+        "recipient": "broker",
+        "basis": "contract",
         "eligibility": {"broker_recorded": True},
     },
-}  # fmt: skip
+}
 
 RULE_IDS = tuple(RULE_DEFINITIONS)
 BPS_DENOMINATOR = 10_000
@@ -150,7 +177,7 @@ def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") ->
                     f"{at} ({rule_id}): {key} is {entry.get(key)!r}, but the ledger implements {definition[key]!r}"
                 )
         if entry.get("source") not in ("document", "illustrative"):
-            raise PolicyFileError(f"{at} ({rule_id}): source must be \"document\" or \"illustrative\"")
+            raise PolicyFileError(f'{at} ({rule_id}): source must be "document" or "illustrative"')
         rate = entry.get("rate_bps", 0)
         if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= BPS_DENOMINATOR:
             raise PolicyFileError(f"{at} ({rule_id}): rate_bps must be a whole number from 0 to 10000")
@@ -164,20 +191,32 @@ def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") ->
         except AmountError as exc:
             raise PolicyFileError(f"{at} ({rule_id}): {exc}") from exc
         params = RuleParams(
-            rate_bps=rate, amount=amount, threshold=threshold,
-            window_start=window_start, window_end=window_end, effective_from=effective_from,
-        )  # fmt: skip
+            rate_bps=rate,
+            amount=amount,
+            threshold=threshold,
+            window_start=window_start,
+            window_end=window_end,
+            effective_from=effective_from,
+        )
         rules.append(
             RuleSpec(
-                id=rule_id, clause=definition["clause"], title=str(entry.get("title", rule_id)),
-                kind=definition["kind"], recipient=definition["recipient"], basis=definition["basis"],
-                eligibility=definition["eligibility"], source=entry["source"], params=params,
+                id=rule_id,
+                clause=definition["clause"],
+                title=str(entry.get("title", rule_id)),
+                kind=definition["kind"],
+                recipient=definition["recipient"],
+                basis=definition["basis"],
+                eligibility=definition["eligibility"],
+                source=entry["source"],
+                params=params,
             )
-        )  # fmt: skip
+        )
     missing = [rule_id for rule_id in RULE_IDS if rule_id not in seen]
     if missing:
         raise PolicyFileError(f"{where}: the policy has no rule {', '.join(missing)}")
-    return PolicyDocument(id=str(data.get("id", "")), title=str(data.get("title", "")), sha256=sha256, rules=tuple(rules))
+    return PolicyDocument(
+        id=str(data.get("id", "")), title=str(data.get("title", "")), sha256=sha256, rules=tuple(rules)
+    )
 
 
 @dataclass

@@ -24,9 +24,18 @@ MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
 BYTES32 = 32
 
 EVENT_TYPES = (
-    "milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment", "sme_revenue",
-    "talent_appointment", "redeem", "suspend", "reinstate", "policy_version",
-)  # fmt: skip
+    "milestone_achieved",
+    "payment",
+    "equity",
+    "revenue_report",
+    "royalty_payment",
+    "sme_revenue",
+    "talent_appointment",
+    "redeem",
+    "suspend",
+    "reinstate",
+    "policy_version",
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,9 @@ def load_scenario(path: Path) -> Scenario:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ScenarioError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", where=str(path))
+        raise ScenarioError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", where=str(path)
+        ) from None
     return parse_scenario(data, base=path.parent, source=path)
 
 
@@ -141,9 +152,15 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     contract_index = {c.id: c for c in contracts}
     events = _events(_list(data, "events", optional=True), member_index, contract_index)
     return Scenario(
-        members=members, instruments=instruments, contracts=contracts, events=events,
-        policy_path=policy_path, source=source, member_index=member_index, contract_index=contract_index,
-    )  # fmt: skip
+        members=members,
+        instruments=instruments,
+        contracts=contracts,
+        events=events,
+        policy_path=policy_path,
+        source=source,
+        member_index=member_index,
+        contract_index=contract_index,
+    )
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -177,7 +194,7 @@ def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
                     where=f"{where}.uscc",
                 )
         else:
-            _checked(lambda: validate_uscc(uscc), f"{where}.uscc")
+            _checked(lambda code=uscc: validate_uscc(code), f"{where}.uscc")
         in_region = obj.get("in_region", False)
         if not isinstance(in_region, bool):
             raise ScenarioError("in_region must be true or false", where=f"{where}.in_region")
@@ -229,7 +246,7 @@ def _contracts(
         broker = _member_ref(obj, "broker", where, members) if obj.get("broker") is not None else None
         if seller == buyer:
             raise ScenarioError(f"the seller and the buyer are both {seller!r}", where=f"{where}.buyer")
-        signed = _checked(lambda: parse_date(obj.get("signed"), what="signed"), f"{where}.signed")
+        signed = _checked(lambda o=obj: parse_date(o.get("signed"), what="signed"), f"{where}.signed")
         royalty = obj.get("royalty_bps", 0) or 0
         if not isinstance(royalty, int) or isinstance(royalty, bool) or not 0 <= royalty <= 10_000:
             raise ScenarioError("royalty_bps must be a whole number from 0 to 10000", where=f"{where}.royalty_bps")
@@ -274,10 +291,20 @@ def _contracts(
             raise ScenarioError("terms must be text (the terms document or its name)", where=f"{where}.terms")
         out.append(
             ContractDecl(
-                id=contract_id, kind=kind, seller=seller, buyer=buyer, broker=broker, signed=signed, value=total,
-                plan=plan, royalty_bps=royalty, instrument=instrument, milestones=milestones, terms=terms,
+                id=contract_id,
+                kind=kind,
+                seller=seller,
+                buyer=buyer,
+                broker=broker,
+                signed=signed,
+                value=total,
+                plan=plan,
+                royalty_bps=royalty,
+                instrument=instrument,
+                milestones=milestones,
+                terms=terms,
             )
-        )  # fmt: skip
+        )
     return tuple(out)
 
 
@@ -294,7 +321,7 @@ def _milestones(value: Any, where: str) -> tuple[MilestoneDecl, ...]:
         amount = _amount(obj.get("amount"), f"{at}.amount")
         if amount == 0:
             raise ScenarioError("a milestone amount must be more than zero", where=f"{at}.amount")
-        due = _checked(lambda: parse_date(obj.get("due"), what="due"), f"{at}.due")
+        due = _checked(lambda o=obj: parse_date(o.get("due"), what="due"), f"{at}.due")
         out.append(MilestoneDecl(title=title, amount=amount, due=due))
     return tuple(out)
 
@@ -307,9 +334,11 @@ def _events(
     for i, entry in enumerate(entries):
         where = f"events[{i}]"
         obj = _object(entry, where)
-        at = _checked(lambda: parse_instant(obj.get("at"), what="at"), f"{where}.at")
+        at = _checked(lambda o=obj: parse_instant(o.get("at"), what="at"), f"{where}.at")
         if at < previous:
-            raise ScenarioError("events must be in time order; this one is earlier than the one before", where=f"{where}.at")
+            raise ScenarioError(
+                "events must be in time order; this one is earlier than the one before", where=f"{where}.at"
+            )
         previous = at
         kind = obj.get("type")
         if kind not in EVENT_TYPES:
@@ -328,7 +357,9 @@ def _events(
             milestone = obj.get("milestone")
             if milestone is None and kind == "milestone_achieved":
                 raise ScenarioError("which milestone? give its 0-based index", where=f"{where}.milestone")
-            if milestone is not None and (not isinstance(milestone, int) or isinstance(milestone, bool) or milestone < 0):
+            if milestone is not None and (
+                not isinstance(milestone, int) or isinstance(milestone, bool) or milestone < 0
+            ):
                 raise ScenarioError("milestone must be a 0-based index", where=f"{where}.milestone")
             fields["milestone"] = milestone
         if kind in ("revenue_report", "royalty_payment"):
@@ -346,7 +377,7 @@ def _events(
         if kind == "talent_appointment":
             fields["title"] = _enum(AppointmentTitle, obj.get("title"), f"{where}.title")
         if kind == "redeem":
-            fields["points"] = _checked(lambda: parse_points(obj.get("points")), f"{where}.points")
+            fields["points"] = _checked(lambda o=obj: parse_points(o.get("points")), f"{where}.points")
             purpose = obj.get("purpose")
             if not isinstance(purpose, str) or not purpose.strip():
                 raise ScenarioError("a redemption must say what the points are for", where=f"{where}.purpose")
@@ -364,7 +395,9 @@ def _events(
                     raise ScenarioError("rate_bps must be a whole number from 0 to 10000", where=f"{where}.rate_bps")
                 fields["rate_bps"] = rate
             if "amount" in obj:
-                fields["fixed_amount"] = _checked(lambda: parse_points(obj["amount"], what="amount"), f"{where}.amount")
+                fields["fixed_amount"] = _checked(
+                    lambda o=obj: parse_points(o["amount"], what="amount"), f"{where}.amount"
+                )
             if "threshold" in obj:
                 fields["threshold"] = _amount(obj["threshold"], f"{where}.threshold")
         out.append(ScenarioEvent(index=i, at=at, type=kind, **fields))
@@ -410,7 +443,7 @@ def _enum(enum: Any, value: Any, where: str) -> Any:
 
 
 def _amount(value: Any, where: str) -> Fen:
-    return _checked(lambda: parse_yuan(value), where)
+    return Fen(_checked(lambda: parse_yuan(value), where))
 
 
 def _checked(action: Any, where: str) -> Any:

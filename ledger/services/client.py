@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
@@ -122,9 +122,7 @@ class LedgerClient:
         return {name: c.address for name, c in self.contracts.all.items()}
 
     def _outcome(self, sent: Sent, replay_event: str) -> Outcome:
-        events = tuple(
-            e for e in (decode_log(dict(log), self._names) for log in sent.receipt["logs"]) if e is not None
-        )
+        events = tuple(e for e in (decode_log(dict(log), self._names) for log in sent.receipt["logs"]) if e is not None)
         return Outcome(sent=sent, replayed=any(e.name == replay_event for e in events), events=events)
 
     # --- regulator --------------------------------------------------------------------------
@@ -165,7 +163,9 @@ class LedgerClient:
 
     # --- operator ---------------------------------------------------------------------------
 
-    def register_instrument(self, signer: LocalAccount, *, instrument_id: str, provider: str, original_value: Fen) -> Sent:
+    def register_instrument(
+        self, signer: LocalAccount, *, instrument_id: str, provider: str, original_value: Fen
+    ) -> Sent:
         fn = self.contracts.registry.functions.registerInstrument(text_id(instrument_id), provider, original_value)
         return self.session.transact(signer, fn)
 
@@ -197,7 +197,9 @@ class LedgerClient:
         sent = self.session.transact(signer, self.contracts.ledger.functions.record(settlement.as_tuple()))
         return self._outcome(sent, "SettlementReplayed")
 
-    def settle_batch(self, signer: LocalAccount, settlements: list[SettlementInput], *, gas: int | None = None) -> Outcome:
+    def settle_batch(
+        self, signer: LocalAccount, settlements: list[SettlementInput], *, gas: int | None = None
+    ) -> Outcome:
         fn = self.contracts.ledger.functions.recordBatch([s.as_tuple() for s in settlements])
         return self._outcome(self.session.transact(signer, fn, gas=gas), "SettlementReplayed")
 
@@ -234,8 +236,20 @@ class LedgerClient:
 
     def contract_view(self, contract_id: str) -> dict[str, Any]:
         v = self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id)))
-        keys = ("kind", "plan", "royalty_bps", "signed", "seller", "buyer", "broker", "instrument", "terms_hash",
-                "value", "received", "milestone_count")  # fmt: skip
+        keys = (
+            "kind",
+            "plan",
+            "royalty_bps",
+            "signed",
+            "seller",
+            "buyer",
+            "broker",
+            "instrument",
+            "terms_hash",
+            "value",
+            "received",
+            "milestone_count",
+        )
         out = dict(zip(keys, v, strict=True))
         out["kind"] = ContractKind(out["kind"])
         out["plan"] = PaymentPlan(out["plan"])
@@ -261,10 +275,17 @@ class LedgerClient:
     def rule_history(self, rule_id: str) -> list[RuleParams]:
         rows = self.session.call(self.contracts.policy.functions.ruleHistory(text_id(rule_id)))
         return [
-            RuleParams(rate_bps=r[0], amount=Centipoints(r[1]), threshold=Fen(r[2]), window_start=r[3],
-                       window_end=r[4], effective_from=r[5], version=r[6])
+            RuleParams(
+                rate_bps=r[0],
+                amount=Centipoints(r[1]),
+                threshold=Fen(r[2]),
+                window_start=r[3],
+                window_end=r[4],
+                effective_from=r[5],
+                version=r[6],
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
 
 def _rule_update(rule_id: str, params: RuleParams) -> tuple[Any, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -98,14 +97,19 @@ class ScenarioRunner:
         self.client.appoint_operator(self.regulator, self.operator.address)
         for member in self.scenario.members:
             self.client.enrol(
-                self.regulator, account=self.address(member.id), kind=member.kind,
-                in_region=member.in_region, uscc=member.uscc,
-            )  # fmt: skip
+                self.regulator,
+                account=self.address(member.id),
+                kind=member.kind,
+                in_region=member.in_region,
+                uscc=member.uscc,
+            )
         for instrument in self.scenario.instruments:
             self.client.register_instrument(
-                self.operator, instrument_id=instrument.id, provider=self.address(instrument.provider),
+                self.operator,
+                instrument_id=instrument.id,
+                provider=self.address(instrument.provider),
                 original_value=instrument.original_value,
-            )  # fmt: skip
+            )
         pending = sorted(self.scenario.contracts, key=lambda c: c.signed)
         total = len(self.scenario.events)
         for n, event in enumerate(self.scenario.events):
@@ -134,11 +138,18 @@ class ScenarioRunner:
     def _register(self, c: ContractDecl) -> None:
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
         contract = ContractInput(
-            id=c.id, kind=c.kind, plan=c.plan, seller=self.address(c.seller), buyer=self.address(c.buyer),
-            signed=c.signed, milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in c.milestones),
-            broker=self.address(c.broker) if c.broker else None, instrument=c.instrument,
-            royalty_bps=c.royalty_bps, terms_hash=terms,
-        )  # fmt: skip
+            id=c.id,
+            kind=c.kind,
+            plan=c.plan,
+            seller=self.address(c.seller),
+            buyer=self.address(c.buyer),
+            signed=c.signed,
+            milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in c.milestones),
+            broker=self.address(c.broker) if c.broker else None,
+            instrument=c.instrument,
+            royalty_bps=c.royalty_bps,
+            terms_hash=terms,
+        )
         try:
             self.client.register_contract(self.operator, contract)
         except ContractError as exc:
@@ -211,12 +222,15 @@ class ScenarioRunner:
             milestone = 0  # the only milestone, named explicitly so that resends hash the same
         evidence = sha256_bytes(e.evidence.encode("utf-8")) if e.evidence else b"\0" * 32
         settlement = SettlementInput(
-            ref=e.ref, contract=e.contract, amount=e.amount, paid_at=e.at,
+            ref=e.ref,
+            contract=e.contract,
+            amount=e.amount,
+            paid_at=e.at,
             milestone=None if e.type == "royalty_payment" else milestone,
             period=e.period if e.type == "royalty_payment" else None,
             kind=SettlementKind.EQUITY if e.type == "equity" else SettlementKind.CASH,
             evidence_hash=evidence,
-        )  # fmt: skip
+        )
         return self.client.settle(self.operator, settlement).replayed
 
     def _publish_version(self, e: ScenarioEvent) -> None:
@@ -228,9 +242,15 @@ class ScenarioRunner:
             history[-1], effective_from=e.at, rate_bps=e.rate_bps, amount=e.fixed_amount, threshold=e.threshold
         )
         description = json.dumps(
-            {"rule": e.rule, "effective_from": e.at, "rate_bps": params.rate_bps, "amount": params.amount,
-             "threshold": params.threshold}, sort_keys=True,
-        )  # fmt: skip
+            {
+                "rule": e.rule,
+                "effective_from": e.at,
+                "rate_bps": params.rate_bps,
+                "amount": params.amount,
+                "threshold": params.threshold,
+            },
+            sort_keys=True,
+        )
         self.client.publish_rules(self.regulator, source_hash=amendment_hash(description), rules={e.rule: params})
 
     # --- results ----------------------------------------------------------------------------
@@ -265,9 +285,10 @@ class ScenarioRunner:
                 out[decl.id] = {
                     "received": "0.00",
                     "outstanding": format_yuan(decl.value),
-                    "milestones": [{"status": "pending", "paid": "0.00", "due": format_yuan(m.amount)}
-                                   for m in decl.milestones],
-                }  # fmt: skip
+                    "milestones": [
+                        {"status": "pending", "paid": "0.00", "due": format_yuan(m.amount)} for m in decl.milestones
+                    ],
+                }
                 continue
             view = self.client.contract_view(decl.id)
             milestones = [self.client.milestone(decl.id, i) for i in range(view["milestone_count"])]
@@ -290,5 +311,3 @@ def run_scenario(scenario: Scenario, *, rpc: str | None = None, progress: Progre
     """Start (or connect to) a chain, deploy, play the scenario and verify."""
     session = ChainSession.connect(rpc) if rpc else ChainSession.embedded()
     return ScenarioRunner(session, scenario, progress=progress).run()
-
-

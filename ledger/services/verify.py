@@ -117,10 +117,14 @@ class Verifier:
     def _on_RuleVersionPublished(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         params = RuleParams(
-            rate_bps=a["rateBps"], amount=Centipoints(a["amount"]), threshold=Fen(a["threshold"]),
-            window_start=a["windowStart"], window_end=a["windowEnd"], effective_from=a["effectiveFrom"],
+            rate_bps=a["rateBps"],
+            amount=Centipoints(a["amount"]),
+            threshold=Fen(a["threshold"]),
+            window_start=a["windowStart"],
+            window_end=a["windowEnd"],
+            effective_from=a["effectiveFrom"],
             version=a["version"],
-        )  # fmt: skip
+        )
         rule_id = id_text(a["ruleId"])
         self.engine.publish(rule_id, params)
         self._version_rules[a["version"]][rule_id] = params
@@ -129,9 +133,13 @@ class Verifier:
         a = e.args
         broker = None if a["broker"] == ZERO_ADDRESS or int(a["broker"], 16) == 0 else a["broker"]
         self.engine.register_contract(
-            id_text(a["contractId"]), kind=ContractKind(a["kind"]), plan=PaymentPlan(a["plan"]),
-            seller=a["seller"], buyer=a["buyer"], broker=broker,
-        )  # fmt: skip
+            id_text(a["contractId"]),
+            kind=ContractKind(a["kind"]),
+            plan=PaymentPlan(a["plan"]),
+            seller=a["seller"],
+            buyer=a["buyer"],
+            broker=broker,
+        )
 
     def _source_once(self, source: str, what: str, e: LogEvent) -> bool:
         if source in self._sources:
@@ -180,25 +188,33 @@ class Verifier:
     def _on_PointsIssued(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         issuance = Issuance(
-            member=a["member"], rule_id=id_text(a["ruleId"]), amount=Centipoints(a["amount"]),
-            policy_version=a["policyVersion"], source="0x" + bytes(a["source"]).hex(), block=e.block,
+            member=a["member"],
+            rule_id=id_text(a["ruleId"]),
+            amount=Centipoints(a["amount"]),
+            policy_version=a["policyVersion"],
+            source="0x" + bytes(a["source"]).hex(),
+            block=e.block,
             tx_hash=e.tx_hash,
-        )  # fmt: skip
+        )
         self.report.issued.append(issuance)
         if issuance.source not in self._sources:
             self._fail(
                 "issuance-backed",
                 f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to "
                 f"{self.name(issuance.member)} without a recorded settlement or attestation",
-                e, member=issuance.member, rule=issuance.rule_id,
-            )  # fmt: skip
+                e,
+                member=issuance.member,
+                rule=issuance.rule_id,
+            )
         if issuance.member in self._suspended:
             self._fail(
                 "suspended-member",
                 f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to "
                 f"{self.name(issuance.member)} while it was suspended",
-                e, member=issuance.member, rule=issuance.rule_id,
-            )  # fmt: skip
+                e,
+                member=issuance.member,
+                rule=issuance.rule_id,
+            )
 
     def _on_PointsRedeemed(self, e: LogEvent) -> None:  # noqa: N802
         self.report.redeemed[e.args["member"]] += e.args["amount"]
@@ -235,18 +251,19 @@ class Verifier:
                 )
         total = sum(i.amount for i in self.report.issued)
         if total_issued is not None and total_issued != total:
-            self._fail("totals", f"the points contract reports {format_points(total_issued)} issued, the events "
-                       f"{format_points(total)}")  # fmt: skip
+            self._fail(
+                "totals",
+                f"the points contract reports {format_points(total_issued)} issued, the events {format_points(total)}",
+            )
         if total_supply is not None and total_supply != total - sum(self.report.redeemed.values()):
             self._fail("totals", "the total supply of points is not issued minus redeemed")
         return self.report
 
     def _compare_issuances(self) -> None:
-        Key = tuple[str, str, str]
-        expected: dict[Key, list[Award]] = defaultdict(list)
+        expected: dict[tuple[str, str, str], list[Award]] = defaultdict(list)
         for award in self.report.expected:
             expected[(award.source, award.member, award.rule_id)].append(award)
-        actual: dict[Key, list[Issuance]] = defaultdict(list)
+        actual: dict[tuple[str, str, str], list[Issuance]] = defaultdict(list)
         for issuance in self.report.issued:
             actual[(issuance.source, issuance.member, issuance.rule_id)].append(issuance)
         for key in sorted(set(expected) | set(actual)):
@@ -260,9 +277,11 @@ class Verifier:
                     "award-recomputed",
                     f"{self.name(member)} received {format_points(got)} points of {rule} for {label}; the policy "
                     f"gives {format_points(want)}",
-                    member=member, rule=rule,
-                    block=where.block if where else None, tx_hash=where.tx_hash if where else None,
-                )  # fmt: skip
+                    member=member,
+                    rule=rule,
+                    block=where.block if where else None,
+                    tx_hash=where.tx_hash if where else None,
+                )
             elif want and where is not None:
                 versions = {a.policy_version for a in expected[key]}
                 if where.policy_version not in versions:
@@ -270,8 +289,11 @@ class Verifier:
                         "award-version",
                         f"the {rule} award to {self.name(member)} for {label} names policy version "
                         f"{where.policy_version}; the version in force was {sorted(versions)[0]}",
-                        member=member, rule=rule, block=where.block, tx_hash=where.tx_hash,
-                    )  # fmt: skip
+                        member=member,
+                        rule=rule,
+                        block=where.block,
+                        tx_hash=where.tx_hash,
+                    )
 
     def _check_policy_sources(self) -> None:
         for version, source in sorted(self._version_source.items()):
@@ -283,8 +305,9 @@ class Verifier:
                 got = published.get(spec.id)
                 want = spec.params
                 if got is None:
-                    self._fail("policy-file", f"policy version {version} ({document.id}) lacks rule {spec.id}",
-                               rule=spec.id)  # fmt: skip
+                    self._fail(
+                        "policy-file", f"policy version {version} ({document.id}) lacks rule {spec.id}", rule=spec.id
+                    )
                     continue
                 fields = ("rate_bps", "amount", "threshold", "window_start", "window_end", "effective_from")
                 for name in fields:

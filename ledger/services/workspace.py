@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 
 from ledger.chain.deploy import DeploymentRecord, bind_record, deploy_all
 from ledger.chain.session import ChainSession

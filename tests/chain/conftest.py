@@ -38,18 +38,29 @@ class World:
 
 
 STAGED = ContractInput(
-    id="C1", kind=ContractKind.TRANSFER, plan=PaymentPlan.STAGED, seller="", buyer="",
+    id="C1",
+    kind=ContractKind.TRANSFER,
+    plan=PaymentPlan.STAGED,
+    seller="",
+    buyer="",
     signed=parse_date("2026-02-01"),
-    milestones=(MilestoneInput("design", Fen(150_000_000), parse_date("2026-05-31")),
-                MilestoneInput("delivery", Fen(100_000_000), parse_date("2026-09-30"))),
-)  # fmt: skip
+    milestones=(
+        MilestoneInput("design", Fen(150_000_000), parse_date("2026-05-31")),
+        MilestoneInput("delivery", Fen(100_000_000), parse_date("2026-09-30")),
+    ),
+)
 
 
 ROYALTY = ContractInput(
-    id="L1", kind=ContractKind.LICENSE, plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, seller="", buyer="",
-    signed=parse_date("2026-02-01"), royalty_bps=300,
+    id="L1",
+    kind=ContractKind.LICENSE,
+    plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
+    seller="",
+    buyer="",
+    signed=parse_date("2026-02-01"),
+    royalty_bps=300,
     milestones=(MilestoneInput("pilot", Fen(100_000_000), parse_date("2026-06-30")),),
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +73,31 @@ def base_world() -> World:
     client = LedgerClient(session, contracts)
     client.publish_document(regulator, load_policy())
     client.appoint_operator(regulator, operator.address)
-    kinds = {"uni": MemberKind.UNIVERSITY, "firm": MemberKind.ENTERPRISE, "lab": MemberKind.INSTRUMENT_PROVIDER,
-             "agent": MemberKind.BROKER}  # fmt: skip
+    kinds = {
+        "uni": MemberKind.UNIVERSITY,
+        "firm": MemberKind.ENTERPRISE,
+        "lab": MemberKind.INSTRUMENT_PROVIDER,
+        "agent": MemberKind.BROKER,
+    }
     for name, kind in kinds.items():
         client.enrol(regulator, account=accounts[name].address, kind=kind, in_region=True, uscc=USCC[name])
-    client.register_instrument(operator, instrument_id="NMR-1", provider=accounts["lab"].address,
-                               original_value=Fen(150_000_000))
-    client.register_contract(
-        operator, ContractInput(**{**STAGED.__dict__, "seller": accounts["uni"].address,
-                                   "buyer": accounts["firm"].address, "broker": accounts["agent"].address})
+    client.register_instrument(
+        operator, instrument_id="NMR-1", provider=accounts["lab"].address, original_value=Fen(150_000_000)
     )
     client.register_contract(
-        operator, ContractInput(**{**ROYALTY.__dict__, "seller": accounts["uni"].address,
-                                   "buyer": accounts["firm"].address})
+        operator,
+        ContractInput(
+            **{
+                **STAGED.__dict__,
+                "seller": accounts["uni"].address,
+                "buyer": accounts["firm"].address,
+                "broker": accounts["agent"].address,
+            }
+        ),
+    )
+    client.register_contract(
+        operator,
+        ContractInput(**{**ROYALTY.__dict__, "seller": accounts["uni"].address, "buyer": accounts["firm"].address}),
     )
     return World(session, client, regulator, operator, **accounts)
 

@@ -20,11 +20,14 @@ def test_artifacts_record_the_current_sources() -> None:
     assert load_document()["sources_hash"] == sources_hash(), "run scripts/compile and commit the artifacts"
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "node_modules" / "solc").exists(),
-                    reason="recompiling needs Node and `npm ci` (both installed by `make test`)")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "solc").exists(),
+    reason="recompiling needs Node and `npm ci` (both installed by `make test`)",
+)
 def test_recompiling_gives_the_committed_bytecode() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "compile"), "--check"], capture_output=True,
-                            text=True, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "compile"), "--check"], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "artifacts are fresh" in result.stdout
 

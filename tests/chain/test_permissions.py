@@ -22,58 +22,87 @@ Action = Callable[[World, LocalAccount], Any]
 
 
 def _signer(world: World, role: str) -> LocalAccount:
-    return {"regulator": world.regulator, "operator": world.operator, "member": world.uni,
-            "outsider": world.outsider}[role]  # fmt: skip
+    return {"regulator": world.regulator, "operator": world.operator, "member": world.uni, "outsider": world.outsider}[
+        role
+    ]
 
 
 def _give_uni_points(world: World) -> None:
-    world.client.attest_appointment(world.operator, member=world.uni.address,
-                                    title=AppointmentTitle.TECH_VICE_PRESIDENT, at=parse_date("2026-03-01"))
+    world.client.attest_appointment(
+        world.operator,
+        member=world.uni.address,
+        title=AppointmentTitle.TECH_VICE_PRESIDENT,
+        at=parse_date("2026-03-01"),
+    )
 
 
 def _contract(world: World) -> ContractInput:
     return ContractInput(
-        id="C9", kind=ContractKind.TRANSFER, plan=PaymentPlan.LUMP_SUM, seller=world.uni.address,
-        buyer=world.firm.address, signed=parse_date("2026-02-01"),
+        id="C9",
+        kind=ContractKind.TRANSFER,
+        plan=PaymentPlan.LUMP_SUM,
+        seller=world.uni.address,
+        buyer=world.firm.address,
+        signed=parse_date("2026-02-01"),
         milestones=(MilestoneInput("all", Fen(100), parse_date("2026-03-01")),),
-    )  # fmt: skip
+    )
 
 
 ACTIONS: dict[str, Action] = {
-    "enrol": lambda w, s: w.client.enrol(s, account=w.outsider.address, kind=MemberKind.ENTERPRISE, in_region=True,
-                                         uscc="91110000802100433B"),
+    "enrol": lambda w, s: w.client.enrol(
+        s, account=w.outsider.address, kind=MemberKind.ENTERPRISE, in_region=True, uscc="91110000802100433B"
+    ),
     "suspend": lambda w, s: w.client.suspend(s, w.firm.address),
     "reinstate": lambda w, s: (w.client.suspend(w.regulator, w.firm.address), w.client.reinstate(s, w.firm.address)),
     "appoint operator": lambda w, s: w.client.appoint_operator(s, w.outsider.address),
     "remove operator": lambda w, s: w.client.remove_operator(s, w.operator.address),
     "publish policy": lambda w, s: w.client.publish_document(s, load_policy()),
     "register instrument": lambda w, s: w.client.register_instrument(
-        s, instrument_id="XRD-1", provider=w.lab.address, original_value=Fen(20_000_000)),
+        s, instrument_id="XRD-1", provider=w.lab.address, original_value=Fen(20_000_000)
+    ),
     "register contract": lambda w, s: w.client.register_contract(s, _contract(w)),
-    "achieve milestone": lambda w, s: w.client.achieve_milestone(s, contract="C1", index=0, at=parse_date("2026-03-01")),
-    "report revenue": lambda w, s: w.client.report_revenue(s, contract="L1", period="2026-Q1", revenue=Fen(1),
-                                                           at=parse_date("2026-04-01")),
+    "achieve milestone": lambda w, s: w.client.achieve_milestone(
+        s, contract="C1", index=0, at=parse_date("2026-03-01")
+    ),
+    "report revenue": lambda w, s: w.client.report_revenue(
+        s, contract="L1", period="2026-Q1", revenue=Fen(1), at=parse_date("2026-04-01")
+    ),
     "record settlement": lambda w, s: (
         w.client.achieve_milestone(w.operator, contract="C1", index=0, at=parse_date("2026-03-01")),
-        w.client.settle(s, SettlementInput(ref="P1", contract="C1", milestone=0, amount=Fen(100),
-                                           paid_at=parse_date("2026-03-02")))),
+        w.client.settle(
+            s, SettlementInput(ref="P1", contract="C1", milestone=0, amount=Fen(100), paid_at=parse_date("2026-03-02"))
+        ),
+    ),
     "attest startup revenue": lambda w, s: w.client.attest_startup_revenue(
-        s, member=w.firm.address, year=2026, revenue=Fen(30_000_000), at=parse_date("2026-05-01")),
+        s, member=w.firm.address, year=2026, revenue=Fen(30_000_000), at=parse_date("2026-05-01")
+    ),
     "attest appointment": lambda w, s: w.client.attest_appointment(
-        s, member=w.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=parse_date("2026-05-01")),
+        s, member=w.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=parse_date("2026-05-01")
+    ),
     "redeem own points": lambda w, s: (_give_uni_points(w), w.client.redeem(s, points=Centipoints(100), purpose="x")),
-    "wire ledger again": lambda w, s: w.session.transact(s, w.client.contracts.registry.functions.wireLedger(
-        w.outsider.address)),
-    "issue points directly": lambda w, s: w.session.transact(s, w.client.contracts.points.functions.issue(
-        s.address, 1, text_id("R11-LANDING"), 1, text_id("forged"))),
-    "apply payment directly": lambda w, s: w.session.transact(s, w.client.contracts.registry.functions.applyPayment(
-        text_id("C1"), 0, b"\0" * 32, 1, parse_date("2026-03-02"))),
-    "transfer points": lambda w, s: w.session.transact(s, w.client.contracts.points.functions.transfer(
-        w.firm.address, 1)),
-}  # fmt: skip
+    "wire ledger again": lambda w, s: w.session.transact(
+        s, w.client.contracts.registry.functions.wireLedger(w.outsider.address)
+    ),
+    "issue points directly": lambda w, s: w.session.transact(
+        s, w.client.contracts.points.functions.issue(s.address, 1, text_id("R11-LANDING"), 1, text_id("forged"))
+    ),
+    "apply payment directly": lambda w, s: w.session.transact(
+        s, w.client.contracts.registry.functions.applyPayment(text_id("C1"), 0, b"\0" * 32, 1, parse_date("2026-03-02"))
+    ),
+    "transfer points": lambda w, s: w.session.transact(
+        s, w.client.contracts.points.functions.transfer(w.firm.address, 1)
+    ),
+}
 
-OPERATOR_ONLY = {"register instrument", "register contract", "achieve milestone", "report revenue",
-                 "record settlement", "attest startup revenue", "attest appointment"}  # fmt: skip
+OPERATOR_ONLY = {
+    "register instrument",
+    "register contract",
+    "achieve milestone",
+    "report revenue",
+    "record settlement",
+    "attest startup revenue",
+    "attest appointment",
+}
 REGULATOR_ONLY = {"enrol", "suspend", "reinstate", "appoint operator", "remove operator"}
 
 

@@ -18,10 +18,18 @@ from tests.chain.conftest import World
 D = parse_date
 
 
-def _pay(w: World, ref: str = "P1", *, contract: str = "C1", milestone: int | None = 0, amount: int = 100,
-         at: str = "2026-03-02") -> Any:  # fmt: skip
-    return w.client.settle(w.operator, SettlementInput(ref=ref, contract=contract, milestone=milestone,
-                                                       amount=Fen(amount), paid_at=D(at)))  # fmt: skip
+def _pay(
+    w: World,
+    ref: str = "P1",
+    *,
+    contract: str = "C1",
+    milestone: int | None = 0,
+    amount: int = 100,
+    at: str = "2026-03-02",
+) -> Any:
+    return w.client.settle(
+        w.operator, SettlementInput(ref=ref, contract=contract, milestone=milestone, amount=Fen(amount), paid_at=D(at))
+    )
 
 
 def _achieve(w: World, index: int = 0) -> None:
@@ -29,9 +37,15 @@ def _achieve(w: World, index: int = 0) -> None:
 
 
 def _contract(w: World, **changes: Any) -> ContractInput:
-    base = dict(id="C9", kind=ContractKind.TRANSFER, plan=PaymentPlan.LUMP_SUM, seller=w.uni.address,
-                buyer=w.firm.address, signed=D("2026-02-01"),
-                milestones=(MilestoneInput("all", Fen(100), D("2026-03-01")),))  # fmt: skip
+    base = dict(
+        id="C9",
+        kind=ContractKind.TRANSFER,
+        plan=PaymentPlan.LUMP_SUM,
+        seller=w.uni.address,
+        buyer=w.firm.address,
+        signed=D("2026-02-01"),
+        milestones=(MilestoneInput("all", Fen(100), D("2026-03-01")),),
+    )
     base.update(changes)
     return ContractInput(**base)  # type: ignore[arg-type]
 
@@ -50,13 +64,21 @@ def refuse(w: World, action: Callable[[], Any], name: str, **arguments: Any) -> 
 
 
 def test_unknown_member_cannot_be_suspended(world: World) -> None:
-    refuse(world, lambda: world.client.suspend(world.regulator, world.outsider.address), "UnknownMember",
-           account=world.outsider.address)
+    refuse(
+        world,
+        lambda: world.client.suspend(world.regulator, world.outsider.address),
+        "UnknownMember",
+        account=world.outsider.address,
+    )
 
 
 def test_contract_party_must_be_a_member(world: World) -> None:
-    error = refuse(world, lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.outsider.address)),
-                   "NotAMember", account=world.outsider.address)  # fmt: skip
+    error = refuse(
+        world,
+        lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.outsider.address)),
+        "NotAMember",
+        account=world.outsider.address,
+    )
     assert "outsider is not a member" in str(error)
 
 
@@ -70,9 +92,14 @@ def test_unknown_milestone(world: World) -> None:
 
 
 def test_unknown_instrument(world: World) -> None:
-    refuse(world, lambda: world.client.register_contract(
-        world.operator, _contract(world, kind=ContractKind.SERVICE, seller=world.lab.address, instrument="XRD-9")),
-        "UnknownInstrument", instrumentId=text_id("XRD-9"))  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.register_contract(
+            world.operator, _contract(world, kind=ContractKind.SERVICE, seller=world.lab.address, instrument="XRD-9")
+        ),
+        "UnknownInstrument",
+        instrumentId=text_id("XRD-9"),
+    )
 
 
 def test_duplicate_reference_with_other_data_is_refused(world: World) -> None:
@@ -101,8 +128,9 @@ def test_zero_amount(world: World) -> None:
 def test_amount_above_what_is_still_due(world: World) -> None:
     _achieve(world)
     _pay(world, "P1", amount=149_000_000)
-    error = refuse(world, lambda: _pay(world, "P2", amount=1_000_001), "AmountExceedsDue",
-                   amount=1_000_001, outstanding=1_000_000)  # fmt: skip
+    error = refuse(
+        world, lambda: _pay(world, "P2", amount=1_000_001), "AmountExceedsDue", amount=1_000_001, outstanding=1_000_000
+    )
     assert "10000.01 yuan is more than the 10000.00 yuan still due on milestone 0 of contract C1" in str(error)
 
 
@@ -117,14 +145,23 @@ def test_payment_dated_in_the_future(world: World) -> None:
 
 def test_payment_dated_before_signing(world: World) -> None:
     _achieve(world)
-    refuse(world, lambda: _pay(world, at="2026-01-31"), "PaymentBeforeSigning", paidAt=D("2026-01-31"),
-           signedAt=D("2026-02-01"))  # fmt: skip
+    refuse(
+        world,
+        lambda: _pay(world, at="2026-01-31"),
+        "PaymentBeforeSigning",
+        paidAt=D("2026-01-31"),
+        signedAt=D("2026-02-01"),
+    )
 
 
 def test_suspended_party_cannot_join_a_new_contract(world: World) -> None:
     world.client.suspend(world.regulator, world.firm.address)
-    refuse(world, lambda: world.client.register_contract(world.operator, _contract(world)), "PartySuspended",
-           account=world.firm.address)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.register_contract(world.operator, _contract(world)),
+        "PartySuspended",
+        account=world.firm.address,
+    )
 
 
 def test_suspended_member_settlement_is_recorded_without_its_points(world: World) -> None:
@@ -137,41 +174,78 @@ def test_suspended_member_settlement_is_recorded_without_its_points(world: World
 
 
 def test_seller_equal_to_buyer(world: World) -> None:
-    refuse(world, lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.uni.address)),
-           "SellerIsBuyer", account=world.uni.address)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.uni.address)),
+        "SellerIsBuyer",
+        account=world.uni.address,
+    )
 
 
 def test_shared_instrument_below_sharing_threshold(world: World) -> None:
-    error = refuse(world, lambda: world.client.register_instrument(
-        world.operator, instrument_id="PH-1", provider=world.lab.address, original_value=Fen(9_999_999)),
-        "InstrumentBelowSharingThreshold", originalValue=9_999_999, minimum=10_000_000)  # fmt: skip
+    error = refuse(
+        world,
+        lambda: world.client.register_instrument(
+            world.operator, instrument_id="PH-1", provider=world.lab.address, original_value=Fen(9_999_999)
+        ),
+        "InstrumentBelowSharingThreshold",
+        originalValue=9_999_999,
+        minimum=10_000_000,
+    )
     assert "99999.99 yuan" in str(error) and "100000.00 yuan" in str(error)
 
 
 def test_service_seller_must_be_the_instrument_provider(world: World) -> None:
-    refuse(world, lambda: world.client.register_contract(
-        world.operator, _contract(world, kind=ContractKind.SERVICE, instrument="NMR-1")),
-        "SellerNotInstrumentProvider", seller=world.uni.address, provider=world.lab.address)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.register_contract(
+            world.operator, _contract(world, kind=ContractKind.SERVICE, instrument="NMR-1")
+        ),
+        "SellerNotInstrumentProvider",
+        seller=world.uni.address,
+        provider=world.lab.address,
+    )
 
 
 def test_zero_upfront_plan_with_milestone_due_at_signing(world: World) -> None:
-    refuse(world, lambda: world.client.register_contract(world.operator, _contract(
-        world, kind=ContractKind.LICENSE, plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
-        milestones=(MilestoneInput("upfront", Fen(100), D("2026-02-01")),))),
-        "ZeroUpfrontMilestoneAtSigning", index=0)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.register_contract(
+            world.operator,
+            _contract(
+                world,
+                kind=ContractKind.LICENSE,
+                plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
+                milestones=(MilestoneInput("upfront", Fen(100), D("2026-02-01")),),
+            ),
+        ),
+        "ZeroUpfrontMilestoneAtSigning",
+        index=0,
+    )
 
 
 def test_startup_attestation_for_a_non_enterprise(world: World) -> None:
-    refuse(world, lambda: world.client.attest_startup_revenue(
-        world.operator, member=world.uni.address, year=2026, revenue=Fen(30_000_000), at=D("2026-05-01")),
-        "NotAnEnterprise", member=world.uni.address)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.attest_startup_revenue(
+            world.operator, member=world.uni.address, year=2026, revenue=Fen(30_000_000), at=D("2026-05-01")
+        ),
+        "NotAnEnterprise",
+        member=world.uni.address,
+    )
 
 
 def test_redeeming_more_points_than_held(world: World) -> None:
-    world.client.attest_appointment(world.operator, member=world.uni.address,
-                                    title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01"))
-    error = refuse(world, lambda: world.client.redeem(world.uni, points=Centipoints(500_001), purpose="booking"),
-                   "InsufficientPoints", balance=500_000, requested=500_001)  # fmt: skip
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
+    )
+    error = refuse(
+        world,
+        lambda: world.client.redeem(world.uni, points=Centipoints(500_001), purpose="booking"),
+        "InsufficientPoints",
+        balance=500_000,
+        requested=500_001,
+    )
     assert "holds 5000.00 points and cannot redeem 5000.01" in str(error)
 
 
@@ -182,9 +256,13 @@ def test_policy_version_may_not_be_retroactive(world: World) -> None:
     from dataclasses import replace
 
     earlier = replace(params, effective_from=D("2026-05-31"))
-    refuse(world, lambda: world.client.publish_rules(world.regulator, source_hash=b"\1" * 32,
-                                                     rules={"R11-LANDING": earlier}),
-           "PolicyRetroactive", effectiveFrom=D("2026-05-31"), latestRecorded=D("2026-06-01"))  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.publish_rules(world.regulator, source_hash=b"\1" * 32, rules={"R11-LANDING": earlier}),
+        "PolicyRetroactive",
+        effectiveFrom=D("2026-05-31"),
+        latestRecorded=D("2026-06-01"),
+    )
 
 
 def test_batch_is_all_or_nothing(world: World) -> None:
@@ -212,6 +290,15 @@ def test_issuance_event_names_member_rule_version_and_source(world: World) -> No
 
 
 def test_enrolment_of_an_existing_member_is_refused(world: World) -> None:
-    refuse(world, lambda: world.client.enrol(world.regulator, account=world.uni.address, kind=MemberKind.UNIVERSITY,
-                                             in_region=True, uscc="121500004600012340"),
-           "MemberAlreadyEnrolled", account=world.uni.address)  # fmt: skip
+    refuse(
+        world,
+        lambda: world.client.enrol(
+            world.regulator,
+            account=world.uni.address,
+            kind=MemberKind.UNIVERSITY,
+            in_region=True,
+            uscc="121500004600012340",
+        ),
+        "MemberAlreadyEnrolled",
+        account=world.uni.address,
+    )

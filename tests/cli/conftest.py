@@ -25,8 +25,14 @@ def make_runner(folder: Path) -> Run:
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "LEDGER_HOME": str(folder / "home"), "LEDGER_PASSPHRASE": PASSPHRASE}
         full_env.update(env or {})
-        result = subprocess.run([sys.executable, "-m", "ledger.cli", *args], capture_output=True, text=True,
-                                env=full_env, cwd=folder, timeout=timeout)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "ledger.cli", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=folder,
+            timeout=timeout,
+        )
         OUTPUTS.append(result.stdout + result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
         return result

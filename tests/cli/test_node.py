@@ -69,18 +69,27 @@ def test_members_survive_a_node_restart(market: Market) -> None:
 
 def test_operator_settles_and_points_are_verified(market: Market) -> None:
     ledger = market.ledger
-    contract = {"id": "TC-1", "kind": "license", "seller": "imu", "buyer": "steel", "signed": "2026-02-01",
-                "plan": "lump_sum", "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}]}
+    contract = {
+        "id": "TC-1",
+        "kind": "license",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-02-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}],
+    }
     path = market.folder / "c.json"
     path.write_text(json.dumps(contract), encoding="utf-8")
     assert ledger("contract", "register", "--file", str(path)).returncode == 0
     # steel is outside the region: a licence to it earns no landing points
-    settle = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01",
-                    "--json")
+    settle = ledger(
+        "settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01", "--json"
+    )
     assert settle.returncode == 0, settle.stderr
     assert json.loads(settle.stdout)["points"] == []
-    replay = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01",
-                    "--json")
+    replay = ledger(
+        "settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01", "--json"
+    )
     assert json.loads(replay.stdout)["replayed"] is True
     clash = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "1.00", "--date", "2026-03-01")
     assert clash.returncode == 1
@@ -116,8 +125,9 @@ BAD_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_COMMANDS, ids=[f"{i}-{' '.join(a[:2])}" for i, (a, _) in
-                                                                  enumerate(BAD_COMMANDS)])
+@pytest.mark.parametrize(
+    ("args", "message"), BAD_COMMANDS, ids=[f"{i}-{' '.join(a[:2])}" for i, (a, _) in enumerate(BAD_COMMANDS)]
+)
 def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: list[str], message: str) -> None:
     result = market.ledger(*args)
     assert result.returncode != 0

@@ -37,8 +37,13 @@ def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
         "outstanding": "0.00",
         "milestones": [{"status": "paid", "paid": "1000000.00", "due": "1000000.00"}],
     }
-    assert out["rejected"] == [{"event": 7, "error": "DuplicatePayment",
-                                "message": "payment reference BANK-0001 was already recorded with different data"}]
+    assert out["rejected"] == [
+        {
+            "event": 7,
+            "error": "DuplicatePayment",
+            "message": "payment reference BANK-0001 was already recorded with different data",
+        }
+    ]
     assert out["replayed"] == [2]
     assert out["verification"] == {"ok": True, "discrepancies": []}
 
@@ -74,8 +79,10 @@ INVALID = {
     "bad credit code": (lambda d: d["members"][0].update(uscc="91110000802100433C"), "members[0].uscc"),
     "unknown event type": (lambda d: d["events"][0].update(type="gift"), "events[0].type"),
     "seller is buyer": (lambda d: d["contracts"][0].update(buyer="imu"), "contracts[0].buyer"),
-    "instrument below threshold": (lambda d: d["instruments"][0].update(original_value="99999.99"),
-                                   "instruments[0].original_value"),
+    "instrument below threshold": (
+        lambda d: d["instruments"][0].update(original_value="99999.99"),
+        "instruments[0].original_value",
+    ),
     "value not sum of milestones": (lambda d: d["contracts"][0].update(value="1.00"), "contracts[0].value"),
     "bad date": (lambda d: d["events"][0].update(at="2026-13-01"), "events[0].at"),
     "duplicate member id": (lambda d: d["members"].append(dict(d["members"][0])), "members[8].id"),
@@ -94,8 +101,12 @@ def test_invalid_file_exits_two_with_one_sentence_naming_the_place(ledger: Run, 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{not json", "not valid JSON"), (b"\xff\xfe\x00garbage", "not UTF-8"), (b"[]", "JSON object"),
-     (b'{"scenario": 2}', "scenario")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"[]", "JSON object"),
+        (b'{"scenario": 2}', "scenario"),
+    ],
 )
 def test_malformed_files_exit_two(ledger: Run, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.json"

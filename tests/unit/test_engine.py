@@ -23,10 +23,17 @@ def _engine() -> AwardEngine:
     engine.enrol("firm", kind=MemberKind.ENTERPRISE, in_region=True)
     engine.enrol("agent", kind=MemberKind.BROKER, in_region=True)
     engine.enrol("lab", kind=MemberKind.INSTRUMENT_PROVIDER, in_region=True)
-    engine.register_contract("L", kind=ContractKind.LICENSE, plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
-                             seller="uni", buyer="firm", broker="agent")
-    engine.register_contract("S", kind=ContractKind.SERVICE, plan=PaymentPlan.LUMP_SUM, seller="lab", buyer="firm",
-                             broker=None)
+    engine.register_contract(
+        "L",
+        kind=ContractKind.LICENSE,
+        plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
+        seller="uni",
+        buyer="firm",
+        broker="agent",
+    )
+    engine.register_contract(
+        "S", kind=ContractKind.SERVICE, plan=PaymentPlan.LUMP_SUM, seller="lab", buyer="firm", broker=None
+    )
     return engine
 
 

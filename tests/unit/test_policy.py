@@ -39,8 +39,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_policy_that_misstates_eligibility_is_refused(tmp_path: Path) -> None:
-    text = POLICY.read_text(encoding="utf-8").replace('seller_kinds = ["university", "institute"]',
-                                                      'seller_kinds = ["enterprise"]')
+    text = POLICY.read_text(encoding="utf-8").replace(
+        'seller_kinds = ["university", "institute"]', 'seller_kinds = ["enterprise"]'
+    )
     with pytest.raises(PolicyFileError, match="eligibility"):
         load_policy(_write(tmp_path, text))
 
