@@ -286,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
+    common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
 
     parser = _Parser(prog="ledger", description="Settlement-and-points ledger of the MKJ technology market.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -341,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keystore=args.keystore,
         passphrase_file=args.passphrase_file,
         json=args.json,
+        index_dir=args.index_dir,
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")

@@ -364,12 +364,18 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     return 1 if differences else 0
 
 
-def cmd_verify(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.policy import load_policy
-    from ledger.services.verify import verify_deployment
+def _sync_progress(config: Config) -> Any:
+    from ledger.cli import progress_bar
 
+    bar = progress_bar("reading the chain's log (blocks)")
+    if bar is None:
+        return None
+    return lambda done, total, _logs: bar(done, total)
+
+
+def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
-    report = verify_deployment(ws.client, from_block=ws.record().block, documents=[load_policy()])
+    report = ws.verify(fresh=args.fresh, on_range=_sync_progress(config))
     discrepancies = report.discrepancies
     if args.member:
         address = ws.resolve(args.member)
@@ -377,14 +383,137 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     data = {
         "ok": not discrepancies,
         "events_read": report.events_read,
+        "issuances": len(report.issued),
         "discrepancies": [d.as_json() for d in discrepancies],
     }
     if discrepancies:
-        text = f"{len(discrepancies)} discrepancies:\n" + "\n".join(f"  [{d.check}] {d.message}" for d in discrepancies)
+        text = f"{len(discrepancies)} discrepancies:\n" + "\n".join(
+            f"  [{d.check}] {d.message}" + (f" (block {d.block}, tx {d.tx_hash})" if d.block is not None else "")
+            for d in discrepancies
+        )
     else:
-        text = f"verified: {report.events_read} events, {len(report.issued)} issuances recomputed, all match"
+        text = (
+            f"verified: {report.events_read} events read, {len(report.issued)} issuances recomputed "
+            "independently from the settlements and the policy files; all match"
+        )
     _emit(config, data, text)
     return 0 if not discrepancies else 4
+
+
+def cmd_statement(args: argparse.Namespace, config: Config) -> int:
+    import csv
+    import io
+    import json
+
+    from ledger.domain.money import format_points
+    from ledger.domain.policy import load_policy
+    from ledger.format import money, table
+    from ledger.services.statements import build_statement
+
+    ws = _ws(config)
+    address = ws.resolve(args.member)
+    report = ws.verify(on_range=_sync_progress(config))
+    times: dict[int, int] = {}
+
+    def block_time(block: int) -> int:
+        if block not in times:
+            times[block] = int(ws.session.w3.eth.get_block(block)["timestamp"])
+        return times[block]
+
+    statement = build_statement(
+        report,
+        member=ws.name_of(address),
+        address=address,
+        block_time=block_time,
+        policy=load_policy(),
+        year=args.year,
+    )
+    fmt = "json" if config.json else args.format
+    if fmt == "json":
+        print(json.dumps(statement.as_json(), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        header = [
+            "date",
+            "what",
+            "contract",
+            "reference",
+            "rule",
+            "clause",
+            "rule_title",
+            "basis",
+            "policy_version",
+            "points",
+            "balance",
+            "block",
+            "tx",
+        ]
+        writer.writerow(header)
+        for line in statement.lines:
+            writer.writerow([line.as_json()[k] for k in header])
+        print(out.getvalue(), end="")
+    else:
+        period = f" for {args.year}" if args.year else ""
+        print(f"Points statement of {statement.member} ({address}){period}")
+        print(f"opening balance {money(format_points(statement.opening))} points\n")
+        rows = [
+            [
+                line.date,
+                line.contract,
+                line.reference,
+                line.rule,
+                line.clause,
+                line.basis,
+                line.policy_version or "",
+                money(format_points(line.points)),
+                money(format_points(line.balance)),
+            ]
+            for line in statement.lines
+        ]
+        headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
+        print(table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed")
+        print("\ntotals by rule")
+        titles = {line.rule: line.rule_title for line in statement.lines}
+        for rule, amount in sorted(statement.by_rule.items()):
+            print(f"  {rule:<14}{money(format_points(amount)):>16}  {titles.get(rule, '')}")
+        print(f"  {'redeemed':<14}{money(format_points(-statement.redeemed)):>16}")
+        print(f"closing balance {money(format_points(statement.closing))} points")
+        if statement.verified:
+            print("verified: every point above recomputed independently from its payment and the policy file")
+        else:
+            print("NOT VERIFIED:")
+            for problem in statement.problems:
+                print(f"  {problem}")
+    return 0 if statement.verified else 4
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from ledger.format import money, table
+    from ledger.services.statements import market_report
+
+    ws = _ws(config)
+    data = market_report(ws.verify(on_range=_sync_progress(config)))
+    rows = [
+        [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
+        for r in data["by_year_and_kind"]
+    ]
+    lines = [
+        "Technology contracts by signing / payment year and kind (yuan)",
+        table(["year", "kind", "contracts", "registered value", "received"], rows, numeric=(2, 3, 4))
+        if rows
+        else "no contracts",
+        "",
+        "Points issued by rule",
+        *(f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()),
+        f"  {'total':<14}{money(data['points_issued']):>18}   (redeemed {money(data['points_redeemed'])})",
+        "",
+        f"2028 target: {money(data['target_2028']['registered_value'])} yuan of registered contract value; "
+        f"registered so far {money(data['registered_value'])} ({data['target_2028']['progress_percent']}%)",
+        "verified" if data["verified"] else "NOT VERIFIED: run `ledger verify` for the discrepancies",
+    ]
+    _emit(config, data, "\n".join(lines))
+    return 0
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -440,5 +569,15 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_policy)
 
     p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
-    p.add_argument("--member", default=None)
+    p.add_argument("--member", default=None, help="only the discrepancies of this member (and global ones)")
+    p.add_argument("--fresh", action="store_true", help="drop the local index and read the whole log again")
     p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
+    p.add_argument("member")
+    p.add_argument("--year", type=int, default=None, help="only this Beijing calendar year")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(handler=cmd_statement)
+
+    p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")
+    p.set_defaults(handler=cmd_report)

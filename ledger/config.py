@@ -21,6 +21,7 @@ class Config:
     keystore: Path | None = None
     passphrase_file: Path | None = None
     json: bool = False
+    index_dir: Path | None = None
 
     @property
     def deployment_path(self) -> Path:

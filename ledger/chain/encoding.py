@@ -6,6 +6,7 @@ import hashlib
 
 from eth_utils.crypto import keccak
 
+from ledger.domain.policy import RuleParams, amendment_description
 from ledger.errors import InputError
 
 
@@ -41,3 +42,8 @@ def uscc_hash(code: str | None) -> bytes:
 def attestation_id(kind: str, *parts: object) -> bytes:
     """A deterministic id for an attestation, so that an identical resend is recognised as a replay."""
     return keccak(text="attestation:" + kind + ":" + ":".join(str(p) for p in parts))
+
+
+def amendment_source_hash(rule_id: str, params: RuleParams) -> bytes:
+    """The source hash of a version that amends one rule rather than publishing a whole file."""
+    return keccak(text=amendment_description(rule_id, params))

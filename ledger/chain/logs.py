@@ -13,6 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
 from ledger.chain.session import ChainSession
+from ledger.errors import ChainError
 
 DEFAULT_RANGE = 5_000
 
@@ -58,7 +59,8 @@ def event_specs() -> dict[bytes, _EventSpec]:
     return specs
 
 
-def _as_bytes(value: Any) -> bytes:
+def as_bytes(value: Any) -> bytes:
+    """Bytes from a hex string (JSON-RPC) or bytes-like (eth-tester)."""
     if isinstance(value, str):
         return bytes.fromhex(value.removeprefix("0x"))
     return bytes(value)
@@ -72,7 +74,7 @@ def _normalise(abi_type: str, value: Any) -> Any:
 
 def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
     """Decode one raw log of a known contract; None for a log no deployed contract declares."""
-    topics = [_as_bytes(t) for t in log["topics"]]
+    topics = [as_bytes(t) for t in log["topics"]]
     if not topics:
         return None
     spec = event_specs().get(topics[0])
@@ -85,18 +87,16 @@ def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
         else:
             (args[name],) = abi_decode([abi_type], topic)
             args[name] = _normalise(abi_type, args[name])
-    values = abi_decode(list(spec.plain_types), _as_bytes(log["data"]))
+    values = abi_decode(list(spec.plain_types), as_bytes(log["data"]))
     for name, abi_type, value in zip(spec.plain_names, spec.plain_types, values, strict=True):
         args[name] = _normalise(abi_type, value)
-    block = log["blockNumber"]
-    index = log["logIndex"]
     return LogEvent(
         name=spec.name,
         contract=names.get(to_checksum_address(log["address"]), spec.contract),
         args=args,
-        block=int(block, 16) if isinstance(block, str) else int(block),
-        tx_hash="0x" + _as_bytes(log["transactionHash"]).hex(),
-        log_index=int(index, 16) if isinstance(index, str) else int(index),
+        block=as_int(log["blockNumber"]),
+        tx_hash="0x" + as_bytes(log["transactionHash"]).hex(),
+        log_index=as_int(log["logIndex"]),
     )
 
 
@@ -116,12 +116,8 @@ def iter_logs(
     while start <= last:
         end = min(start + chunk - 1, last)
         params = {"fromBlock": hex(start), "toBlock": hex(end), "address": list(by_address)}
-        if session.kind == "embedded":
-            raw: list[Any] = list(session.w3.eth.get_logs(params))  # type: ignore[arg-type]
-        else:
-            response = session.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
-            raw = response["result"]
-        raw.sort(key=lambda lg: (_int(lg["blockNumber"]), _int(lg["logIndex"])))
+        raw = fetch_logs(session, params)
+        raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))
         for log in raw:
             event = decode_log(log, by_address)
             if event is not None:
@@ -131,5 +127,18 @@ def iter_logs(
         start = end + 1
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """An int from a hex string (JSON-RPC) or an int (eth-tester)."""
     return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
+    """Raw `eth_getLogs` (on a node, without web3's per-log processing)."""
+    if session.kind == "embedded":
+        return list(session.w3.eth.get_logs(params))  # type: ignore[arg-type]
+    response = session.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
+    if "error" in response:
+        error = response["error"]
+        raise ChainError(f"the node refused to return logs: {error.get('message', error)}")
+    result: list[Any] = response["result"]
+    return result

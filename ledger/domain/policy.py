@@ -137,6 +137,12 @@ def bundled_policy_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "mkj-2026.toml"
 
 
+def repository_policies() -> list[PolicyDocument]:
+    """Every published policy file of the repository (policy/*.toml), oldest name first."""
+    folder = bundled_policy_path().parent
+    return [load_policy(path) for path in sorted(folder.glob("*.toml"))]
+
+
 def load_policy(path: Path | None = None) -> PolicyDocument:
     """Read and check a policy file; `PolicyFileError` says what is wrong and where."""
     path = path or bundled_policy_path()
@@ -258,4 +264,22 @@ def amended(
         threshold=previous.threshold if threshold is None else threshold,
         effective_from=effective_from,
         version=0,
+    )
+
+
+def amendment_description(rule_id: str, params: RuleParams) -> str:
+    """The canonical text of a one-rule amendment; its hash is the version's source hash."""
+    import json
+
+    return json.dumps(
+        {
+            "rule": rule_id,
+            "effective_from": params.effective_from,
+            "rate_bps": params.rate_bps,
+            "amount": params.amount,
+            "threshold": params.threshold,
+            "window_start": params.window_start,
+            "window_end": params.window_end,
+        },
+        sort_keys=True,
     )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 
 from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
@@ -298,8 +297,3 @@ def _rule_update(rule_id: str, params: RuleParams) -> tuple[Any, ...]:
         params.window_end,
         params.effective_from,
     )
-
-
-def amendment_hash(description: str) -> bytes:
-    """The source hash of a version that comes from an amendment rather than a whole file."""
-    return keccak(text=description)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.deploy import deploy_all
-from ledger.chain.encoding import sha256_bytes
+from ledger.chain.encoding import amendment_source_hash, sha256_bytes
 from ledger.chain.session import ChainSession
 from ledger.domain.dates import format_beijing
 from ledger.domain.money import format_points, format_yuan
@@ -19,7 +18,7 @@ from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import ContractDecl, Scenario, ScenarioEvent
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
-from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput, amendment_hash
+from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
 from ledger.services.verify import VerificationReport, verify_deployment
 
 EXIT_OK = 0
@@ -241,17 +240,9 @@ class ScenarioRunner:
         params = amended(
             history[-1], effective_from=e.at, rate_bps=e.rate_bps, amount=e.fixed_amount, threshold=e.threshold
         )
-        description = json.dumps(
-            {
-                "rule": e.rule,
-                "effective_from": e.at,
-                "rate_bps": params.rate_bps,
-                "amount": params.amount,
-                "threshold": params.threshold,
-            },
-            sort_keys=True,
+        self.client.publish_rules(
+            self.regulator, source_hash=amendment_source_hash(e.rule, params), rules={e.rule: params}
         )
-        self.client.publish_rules(self.regulator, source_hash=amendment_hash(description), rules={e.rule: params})
 
     # --- results ----------------------------------------------------------------------------
 

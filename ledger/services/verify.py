@@ -3,24 +3,28 @@
 The recorded facts (enrolments, suspensions, policy versions, contracts, settlements,
 attestations, redemptions) are read from the event log and replayed through the pure-Python
 `AwardEngine`. The on-chain `PointsIssued` events and balances are only compared against the
-result, never used to compute it.
+result, never used to compute it. A policy version that claims to come from a policy file of the
+repository is recomputed with that file's numbers, so a chain that published other numbers under
+the file's name is caught award by award.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ledger.chain.encoding import id_text
+from ledger.chain.encoding import amendment_source_hash, id_text
 from ledger.chain.logs import LogEvent
+from ledger.domain.dates import beijing_year
 from ledger.domain.engine import Award, AwardEngine
 from ledger.domain.money import Centipoints, Fen, format_points
 from ledger.domain.policy import PolicyDocument, RuleParams
 from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 
 ZERO_ADDRESS = "0x" + "00" * 20
+Namer = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,48 @@ class Issuance:
     tx_hash: str
 
 
+@dataclass(frozen=True)
+class Redemption:
+    member: str
+    amount: Centipoints
+    purpose: str
+    block: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class SourceFact:
+    """The settlement or attestation behind issuances."""
+
+    kind: str  # "settlement", "startup-revenue" or "appointment"
+    label: str  # payment reference, or a description of the attestation
+    date: int
+    contract: str | None
+    amount: Fen | None
+    block: int
+    tx_hash: str
+
+
+@dataclass
+class MarketTotals:
+    """Aggregates for the market report, accumulated while the log streams by."""
+
+    registered_value: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    registered_count: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    received: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
+    points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
 @dataclass
 class VerificationReport:
     discrepancies: list[Discrepancy] = field(default_factory=list)
     expected: list[Award] = field(default_factory=list)
     issued: list[Issuance] = field(default_factory=list)
+    redemptions: list[Redemption] = field(default_factory=list)
     redeemed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sources: dict[str, SourceFact] = field(default_factory=dict)
+    versions: dict[tuple[int, str], RuleParams] = field(default_factory=dict)
+    totals: MarketTotals = field(default_factory=MarketTotals)
     events_read: int = 0
 
     @property
@@ -71,26 +111,18 @@ class VerificationReport:
 class Verifier:
     """Feed it the deployment's events in chain order, then call `finish` with the balances."""
 
-    def __init__(self, *, documents: Iterable[PolicyDocument] = (), namer: Callable[[str], str] | None = None) -> None:
+    def __init__(self, *, documents: Iterable[PolicyDocument] = (), namer: Namer | None = None) -> None:
         self.engine = AwardEngine()
         self.report = VerificationReport()
         self.documents = {doc.sha256: doc for doc in documents}
         self.name = namer or (lambda address: address)
-        self._sources: dict[str, tuple[str, int]] = {}  # source id -> (what, block)
-        self._version_rules: dict[int, dict[str, RuleParams]] = defaultdict(dict)
-        self._version_source: dict[int, str] = {}
+        self._pending_rules: list[tuple[str, RuleParams, LogEvent]] = []
         self._suspended: set[str] = set()
+        self._contract_kinds: dict[str, ContractKind] = {}
 
     def _fail(self, check: str, message: str, event: LogEvent | None = None, **extra: Any) -> None:
-        self.report.discrepancies.append(
-            Discrepancy(
-                check=check,
-                message=message,
-                block=event.block if event else None,
-                tx_hash=event.tx_hash if event else None,
-                **extra,
-            )
-        )
+        where = {"block": event.block, "tx_hash": event.tx_hash} if event else {}
+        self.report.discrepancies.append(Discrepancy(check=check, message=message, **{**where, **extra}))
 
     def feed(self, event: LogEvent) -> None:
         self.report.events_read += 1
@@ -98,7 +130,11 @@ class Verifier:
         if handler is not None:
             handler(event)
 
-    # --- facts ------------------------------------------------------------------------------
+    def feed_all(self, events: Iterator[LogEvent]) -> None:
+        for event in events:
+            self.feed(event)
+
+    # --- membership -------------------------------------------------------------------------
 
     def _on_MemberEnrolled(self, e: LogEvent) -> None:  # noqa: N802
         self.engine.enrol(e.args["account"], kind=MemberKind(e.args["kind"]), in_region=e.args["inRegion"])
@@ -111,8 +147,7 @@ class Verifier:
         self.engine.reinstate(e.args["account"])
         self._suspended.discard(e.args["account"])
 
-    def _on_PolicyVersionPublished(self, e: LogEvent) -> None:  # noqa: N802
-        self._version_source[e.args["version"]] = "0x" + bytes(e.args["sourceHash"]).hex()
+    # --- policy -----------------------------------------------------------------------------
 
     def _on_RuleVersionPublished(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
@@ -125,44 +160,89 @@ class Verifier:
             effective_from=a["effectiveFrom"],
             version=a["version"],
         )
-        rule_id = id_text(a["ruleId"])
-        self.engine.publish(rule_id, params)
-        self._version_rules[a["version"]][rule_id] = params
+        self._pending_rules.append((id_text(a["ruleId"]), params, e))
+
+    def _on_PolicyVersionPublished(self, e: LogEvent) -> None:  # noqa: N802
+        """A version's rules are adopted once its source is known (the event closes the publication)."""
+        version = e.args["version"]
+        source = bytes(e.args["sourceHash"])
+        rules = [(rule, params) for rule, params, _ in self._pending_rules if params.version == version]
+        self._pending_rules = [p for p in self._pending_rules if p[1].version != version]
+        document = self.documents.get(source.hex())
+        if document is not None:
+            rules = [(rule, self._checked_against_file(document, rule, params, e)) for rule, params in rules]
+            for spec in document.rules:
+                if spec.id not in {rule for rule, _ in rules}:
+                    self._fail("policy-file", f"policy version {version} ({document.id}) lacks rule {spec.id}", e)
+        elif not (len(rules) == 1 and amendment_source_hash(*rules[0]) == source):
+            self._fail(
+                "policy-file",
+                f"policy version {version} (source 0x{source.hex()[:16]}...) matches no policy file of the "
+                "repository and is not a well-formed one-rule amendment",
+                e,
+            )
+        for rule, params in rules:
+            self.engine.publish(rule, params)
+            self.report.versions[(version, rule)] = params
+
+    def _checked_against_file(self, document: PolicyDocument, rule: str, got: RuleParams, e: LogEvent) -> RuleParams:
+        """The file's numbers for `rule` (with the version number), noting any field the chain changed."""
+        try:
+            want = replace(document.rule(rule).params, version=got.version)
+        except KeyError:
+            self._fail("policy-file", f"policy version {got.version} publishes {rule}, which {document.id} lacks", e)
+            return got
+        for name in ("rate_bps", "amount", "threshold", "window_start", "window_end", "effective_from"):
+            if getattr(got, name) != getattr(want, name):
+                self._fail(
+                    "policy-file",
+                    f"policy version {got.version} publishes {rule} with {name} = {getattr(got, name)}, but the "
+                    f"file {document.id} (sha256 {document.sha256[:16]}...) says {getattr(want, name)}",
+                    e,
+                    rule=rule,
+                )
+        return want
+
+    # --- contracts and facts that earn points -----------------------------------------------
 
     def _on_ContractRegistered(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
-        broker = None if a["broker"] == ZERO_ADDRESS or int(a["broker"], 16) == 0 else a["broker"]
+        broker = None if int(a["broker"], 16) == 0 else a["broker"]
+        contract_id = id_text(a["contractId"])
+        kind = ContractKind(a["kind"])
+        self._contract_kinds[contract_id] = kind
         self.engine.register_contract(
-            id_text(a["contractId"]),
-            kind=ContractKind(a["kind"]),
-            plan=PaymentPlan(a["plan"]),
-            seller=a["seller"],
-            buyer=a["buyer"],
-            broker=broker,
+            contract_id, kind=kind, plan=PaymentPlan(a["plan"]), seller=a["seller"], buyer=a["buyer"], broker=broker
         )
+        key = (beijing_year(a["signedAt"]), kind.label)
+        self.report.totals.registered_value[key] += a["value"]
+        self.report.totals.registered_count[key] += 1
 
-    def _source_once(self, source: str, what: str, e: LogEvent) -> bool:
-        if source in self._sources:
-            first, block = self._sources[source]
+    def _source_once(self, source: str, fact: SourceFact, e: LogEvent) -> bool:
+        first = self.report.sources.get(source)
+        if first is not None:
             self._fail(
                 "unique-reference",
-                f"reference {id_text(bytes.fromhex(source[2:]))} was recorded twice (first as {first} in block "
-                f"{block}, again in block {e.block}); it may be counted only once",
+                f"reference {fact.label} was recorded twice (first in block {first.block}, again in block "
+                f"{e.block}); it may be counted only once",
                 e,
             )
             return False
-        self._sources[source] = (what, e.block)
+        self.report.sources[source] = fact
         return True
 
     def _on_SettlementRecorded(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         source = "0x" + bytes(a["ref"]).hex()
-        if not self._source_once(source, "a settlement", e):
-            return
         contract = id_text(a["contractId"])
-        if contract not in self.engine.contracts:
-            self._fail("settlement-contract", f"settlement {id_text(a['ref'])} names unknown contract {contract}", e)
+        fact = SourceFact("settlement", id_text(a["ref"]), a["paidAt"], contract, Fen(a["amount"]), e.block, e.tx_hash)
+        if not self._source_once(source, fact, e):
             return
+        if contract not in self.engine.contracts:
+            self._fail("settlement-contract", f"settlement {fact.label} names unknown contract {contract}", e)
+            return
+        key = (beijing_year(a["paidAt"]), self._contract_kinds[contract].label)
+        self.report.totals.received[key] += a["amount"]
         self.report.expected += self.engine.settle(
             ref=source, contract_id=contract, amount=Fen(a["amount"]), paid_at=a["paidAt"]
         )
@@ -170,7 +250,9 @@ class Verifier:
     def _on_StartupRevenueAttested(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         source = "0x" + bytes(a["attestationId"]).hex()
-        if self._source_once(source, "an attestation", e):
+        label = f"start-up revenue {a['year']} of {self.name(a['member'])}"
+        fact = SourceFact("startup-revenue", label, a["attestedAt"], None, Fen(a["revenue"]), e.block, e.tx_hash)
+        if self._source_once(source, fact, e):
             self.report.expected += self.engine.attest_startup_revenue(
                 attestation_id=source, member=a["member"], revenue=Fen(a["revenue"]), at=a["attestedAt"]
             )
@@ -178,9 +260,12 @@ class Verifier:
     def _on_AppointmentAttested(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         source = "0x" + bytes(a["attestationId"]).hex()
-        if self._source_once(source, "an attestation", e):
+        title = AppointmentTitle(a["title"])
+        label = f"appointment of {self.name(a['member'])} as {title.label}"
+        fact = SourceFact("appointment", label, a["attestedAt"], None, None, e.block, e.tx_hash)
+        if self._source_once(source, fact, e):
             self.report.expected += self.engine.attest_appointment(
-                attestation_id=source, member=a["member"], title=AppointmentTitle(a["title"]), at=a["attestedAt"]
+                attestation_id=source, member=a["member"], title=title, at=a["attestedAt"]
             )
 
     # --- what the chain did -----------------------------------------------------------------
@@ -197,27 +282,29 @@ class Verifier:
             tx_hash=e.tx_hash,
         )
         self.report.issued.append(issuance)
-        if issuance.source not in self._sources:
+        self.report.totals.points_by_rule[issuance.rule_id] += issuance.amount
+        what = (
+            f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to {self.name(issuance.member)}"
+        )
+        if issuance.source not in self.report.sources:
             self._fail(
                 "issuance-backed",
-                f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to "
-                f"{self.name(issuance.member)} without a recorded settlement or attestation",
+                f"{what} without a recorded settlement or attestation",
                 e,
                 member=issuance.member,
                 rule=issuance.rule_id,
             )
         if issuance.member in self._suspended:
             self._fail(
-                "suspended-member",
-                f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to "
-                f"{self.name(issuance.member)} while it was suspended",
-                e,
-                member=issuance.member,
-                rule=issuance.rule_id,
+                "suspended-member", f"{what} while it was suspended", e, member=issuance.member, rule=issuance.rule_id
             )
 
     def _on_PointsRedeemed(self, e: LogEvent) -> None:  # noqa: N802
-        self.report.redeemed[e.args["member"]] += e.args["amount"]
+        a = e.args
+        self.report.redeemed[a["member"]] += a["amount"]
+        self.report.redemptions.append(
+            Redemption(a["member"], Centipoints(a["amount"]), a["purpose"], e.block, e.tx_hash)
+        )
 
     # --- comparison -------------------------------------------------------------------------
 
@@ -225,7 +312,8 @@ class Verifier:
         self, *, balances: dict[str, int], total_supply: int | None = None, total_issued: int | None = None
     ) -> VerificationReport:
         """Compare expected awards with issuances, and balances with issued − redeemed."""
-        self._check_policy_sources()
+        for rule, params, e in self._pending_rules:
+            self._fail("policy-file", f"rule version of {rule} (version {params.version}) was never completed", e)
         self._compare_issuances()
         issued_by_member: dict[str, int] = defaultdict(int)
         for issuance in self.report.issued:
@@ -235,25 +323,26 @@ class Verifier:
             expected_by_member[award.member] += award.amount
         for member, balance in balances.items():
             redeemed = self.report.redeemed.get(member, 0)
+            name = self.name(member)
             if balance != issued_by_member[member] - redeemed:
                 self._fail(
                     "balance-consistent",
-                    f"{self.name(member)} holds {format_points(balance)} points on chain, but its issuances less "
-                    f"redemptions come to {format_points(issued_by_member[member] - redeemed)}",
+                    f"{name} holds {format_points(balance)} points on chain, but its issuances less redemptions "
+                    f"come to {format_points(issued_by_member[member] - redeemed)}",
                     member=member,
                 )
             if balance != expected_by_member[member] - redeemed:
                 self._fail(
                     "balance-recomputed",
-                    f"{self.name(member)} holds {format_points(balance)} points on chain; recomputed from its "
-                    f"settlements and the policy it should hold {format_points(expected_by_member[member] - redeemed)}",
+                    f"{name} holds {format_points(balance)} points on chain; recomputed from its settlements and "
+                    f"the policy it should hold {format_points(expected_by_member[member] - redeemed)}",
                     member=member,
                 )
         total = sum(i.amount for i in self.report.issued)
         if total_issued is not None and total_issued != total:
             self._fail(
                 "totals",
-                f"the points contract reports {format_points(total_issued)} issued, the events {format_points(total)}",
+                f"the points contract reports {format_points(total_issued)} issued, its events {format_points(total)}",
             )
         if total_supply is not None and total_supply != total - sum(self.report.redeemed.values()):
             self._fail("totals", "the total supply of points is not issued minus redeemed")
@@ -271,7 +360,9 @@ class Verifier:
             want = sum(a.amount for a in expected.get(key, []))
             got = sum(i.amount for i in actual.get(key, []))
             where = actual[key][0] if actual.get(key) else None
-            label = id_text(bytes.fromhex(source[2:]))
+            fact = self.report.sources.get(source)
+            label = fact.label if fact else source
+            block, tx_hash = (where.block, where.tx_hash) if where else (None, None)
             if want != got:
                 self._fail(
                     "award-recomputed",
@@ -279,8 +370,8 @@ class Verifier:
                     f"gives {format_points(want)}",
                     member=member,
                     rule=rule,
-                    block=where.block if where else None,
-                    tx_hash=where.tx_hash if where else None,
+                    block=block,
+                    tx_hash=tx_hash,
                 )
             elif want and where is not None:
                 versions = {a.policy_version for a in expected[key]}
@@ -288,36 +379,12 @@ class Verifier:
                     self._fail(
                         "award-version",
                         f"the {rule} award to {self.name(member)} for {label} names policy version "
-                        f"{where.policy_version}; the version in force was {sorted(versions)[0]}",
+                        f"{where.policy_version}; the version in force was {min(versions)}",
                         member=member,
                         rule=rule,
-                        block=where.block,
-                        tx_hash=where.tx_hash,
+                        block=block,
+                        tx_hash=tx_hash,
                     )
-
-    def _check_policy_sources(self) -> None:
-        for version, source in sorted(self._version_source.items()):
-            document = self.documents.get(source[2:])
-            if document is None:
-                continue
-            published = self._version_rules.get(version, {})
-            for spec in document.rules:
-                got = published.get(spec.id)
-                want = spec.params
-                if got is None:
-                    self._fail(
-                        "policy-file", f"policy version {version} ({document.id}) lacks rule {spec.id}", rule=spec.id
-                    )
-                    continue
-                fields = ("rate_bps", "amount", "threshold", "window_start", "window_end", "effective_from")
-                for name in fields:
-                    if getattr(got, name) != getattr(want, name):
-                        self._fail(
-                            "policy-file",
-                            f"policy version {version} publishes {spec.id} with {name} = {getattr(got, name)}, "
-                            f"but the file {document.id} says {getattr(want, name)}",
-                            rule=spec.id,
-                        )
 
 
 def verify_deployment(
@@ -325,14 +392,21 @@ def verify_deployment(
     *,
     from_block: int,
     documents: Iterable[PolicyDocument] = (),
+    index: Any = None,
     on_range: Callable[[int, int, int], None] | None = None,
 ) -> VerificationReport:
-    """Read the whole history of a deployment and verify it (see `Verifier`)."""
+    """Read the whole history of a deployment (through `index` when given) and verify it."""
     from ledger.chain.logs import iter_logs
 
     verifier = Verifier(documents=documents, namer=client.session.name_of)
+    names = {address: name for name, address in client.addresses.items()}
+    if index is not None:
+        index.sync(client.session, client.addresses, from_block=from_block, on_range=on_range)
+        events: Iterator[LogEvent] = index.events(names)
+    else:
+        events = iter_logs(client.session, client.addresses, from_block=from_block, on_range=on_range)
     members: list[str] = []
-    for event in iter_logs(client.session, client.addresses, from_block=from_block, on_range=on_range):
+    for event in events:
         if event.name == "MemberEnrolled":
             members.append(event.args["account"])
         verifier.feed(event)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
@@ -15,10 +16,15 @@ from eth_utils.address import is_address, to_checksum_address
 from ledger.chain.deploy import DeploymentRecord, bind_record, deploy_all
 from ledger.chain.session import ChainSession
 from ledger.config import DEFAULT_PORT, Config
+from ledger.domain.policy import repository_policies
 from ledger.errors import ConfigError, InputError
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 from ledger.node import LocalNode
 from ledger.services.client import LedgerClient
+
+if TYPE_CHECKING:
+    from ledger.services.sync import LogIndex, RangeCallback
+    from ledger.services.verify import VerificationReport
 
 
 class Workspace:
@@ -107,6 +113,34 @@ class Workspace:
         record.save(self.config.deployment_path, overwrite=force)
         self._client = None
         return record
+
+    # --- verification ---------------------------------------------------------------------
+
+    def index(self) -> LogIndex:
+        """The local event index of this deployment (a cache of the chain's log)."""
+        from ledger.services.sync import LogIndex, default_index_dir
+
+        record = self.record()
+        folder = self.config.index_dir or default_index_dir()
+        return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
+
+    def verify(self, *, fresh: bool = False, on_range: RangeCallback | None = None) -> VerificationReport:
+        """Sync the index with the chain and verify the whole history against the repository's policy files."""
+        from ledger.services.verify import verify_deployment
+
+        index = self.index()
+        try:
+            if fresh:
+                index.clear()
+            return verify_deployment(
+                self.client,
+                from_block=self.record().block,
+                documents=repository_policies(),
+                index=index,
+                on_range=on_range,
+            )
+        finally:
+            index.close()
 
     # --- keys -------------------------------------------------------------------------------
 

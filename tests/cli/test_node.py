@@ -101,6 +101,39 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     assert json.loads(verify.stdout)["ok"] is True
 
 
+def test_statement_report_and_fresh_verify(market: Market) -> None:
+    ledger = market.ledger
+    enrol = ledger("member", "enrol", "baotou", "--kind", "enterprise", "--uscc", "91150105MA0Q123458", "--in-region")
+    assert enrol.returncode == 0, enrol.stderr
+    contract = {
+        "id": "TC-2",
+        "kind": "transfer",
+        "seller": "imu",
+        "buyer": "baotou",
+        "signed": "2026-02-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}],
+    }
+    path = market.folder / "c2.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    assert ledger("contract", "register", "--file", str(path)).returncode == 0
+    paid = ledger("settle", "--ref", "B9", "--contract", "TC-2", "--amount", "2000000.00", "--date", "2026-05-01")
+    assert paid.returncode == 0, paid.stderr
+    statement = ledger("statement", "imu")
+    assert statement.returncode == 0, statement.stderr
+    assert "科技成果在区内落地转化" in statement.stdout and "B9" in statement.stdout
+    assert "400,000.00" in statement.stdout and "verified" in statement.stdout
+    rows = ledger("statement", "imu", "--format", "csv").stdout.splitlines()
+    assert rows[0].startswith("date,what,contract,reference,rule,clause")
+    assert rows[1].startswith("2026-05-01,issued,TC-2,B9,R11-LANDING,clause 11")
+    assert json.loads(ledger("statement", "imu", "--year", "2027", "--json").stdout)["lines"] == []
+    report = ledger("report", "--json")
+    assert json.loads(report.stdout)["points_by_rule"] == {"R11-LANDING": "400000.00"}
+    assert "2028 target" in ledger("report").stdout
+    fresh = ledger("verify", "--fresh", "--json")
+    assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
+
+
 BAD_COMMANDS = [
     (["member", "enrol", "x", "--kind", "spaceship", "--uscc", "91110000802100433B"], "not one of"),
     (["member", "enrol", "x", "--kind", "university", "--uscc", "123"], "18"),

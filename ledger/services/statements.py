@@ -1,0 +1,205 @@
+"""Institution statements and the market report, built from a verification of the whole history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.domain.dates import beijing_year, format_beijing
+from ledger.domain.money import format_points, format_yuan
+from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
+from ledger.services.verify import VerificationReport
+
+#: Section 一 of the action plan: at least 30 billion yuan of registered technology-contract value by 2028.
+TARGET_2028_FEN = 300_000_000_000 * 100
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    date: str
+    what: str  # "issued" or "redeemed"
+    contract: str
+    reference: str
+    rule: str
+    clause: str
+    rule_title: str
+    basis: str
+    policy_version: int | None
+    points: int
+    balance: int
+    block: int
+    tx_hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "what": self.what,
+            "contract": self.contract,
+            "reference": self.reference,
+            "rule": self.rule,
+            "clause": self.clause,
+            "rule_title": self.rule_title,
+            "basis": self.basis,
+            "policy_version": self.policy_version,
+            "points": format_points(self.points),
+            "balance": format_points(self.balance),
+            "block": self.block,
+            "tx": self.tx_hash,
+        }
+
+
+@dataclass
+class Statement:
+    member: str
+    address: str
+    year: int | None
+    opening: int
+    lines: list[StatementLine] = field(default_factory=list)
+    by_rule: dict[str, int] = field(default_factory=dict)
+    redeemed: int = 0
+    verified: bool = True
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def closing(self) -> int:
+        return self.lines[-1].balance if self.lines else self.opening
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "address": self.address,
+            "year": self.year,
+            "opening_balance": format_points(self.opening),
+            "closing_balance": format_points(self.closing),
+            "lines": [line.as_json() for line in self.lines],
+            "by_rule": {rule: format_points(v) for rule, v in sorted(self.by_rule.items())},
+            "redeemed": format_points(self.redeemed),
+            "verified": self.verified,
+            "problems": self.problems,
+        }
+
+
+def _basis(rule: str, report: VerificationReport, version: int, amount: int | None) -> str:
+    params = report.versions.get((version, rule))
+    if params is None:
+        return "unknown version"
+    if RULE_DEFINITIONS[rule]["kind"] == "fixed":
+        return f"fixed {format_points(params.amount)} points"
+    rate = f"{params.rate_bps / 100:.2f}%".replace(".00%", "%")
+    threshold = f", from {format_yuan(params.threshold)} yuan" if params.threshold else ""
+    paid = f" of {format_yuan(amount)} yuan paid" if amount is not None else ""
+    return f"{rate}{paid} (cumulative{threshold})"
+
+
+def build_statement(
+    report: VerificationReport,
+    *,
+    member: str,
+    address: str,
+    block_time: Callable[[int], int],
+    policy: PolicyDocument | None = None,
+    year: int | None = None,
+) -> Statement:
+    """Every issuance and redemption of `address`, in recorded order, with a running balance."""
+    titles = {spec.id: spec.title for spec in policy.rules} if policy else {}
+    entries: list[tuple[int, int, Any]] = []
+    for issuance in report.issued:
+        if issuance.member == address:
+            entries.append((issuance.block, 0, issuance))
+    for redemption in report.redemptions:
+        if redemption.member == address:
+            entries.append((redemption.block, 1, redemption))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    statement = Statement(member=member, address=address, year=year, opening=0)
+    balance = 0
+    by_rule: dict[str, int] = defaultdict(int)
+    for _, kind, entry in entries:
+        if kind == 0:
+            fact = report.sources.get(entry.source)
+            date = fact.date if fact else block_time(entry.block)
+            rule = entry.rule_id
+            definition = RULE_DEFINITIONS.get(rule, {})
+            clause = f"clause {definition.get('clause', '?')}"
+            line = StatementLine(
+                date=format_beijing(date),
+                what="issued",
+                contract=(fact.contract or "-") if fact else "?",
+                reference=fact.label if fact else entry.source,
+                rule=rule,
+                clause=clause,
+                rule_title=titles.get(rule, rule),
+                basis=_basis(rule, report, entry.policy_version, fact.amount if fact else None),
+                policy_version=entry.policy_version,
+                points=entry.amount,
+                balance=balance + entry.amount,
+                block=entry.block,
+                tx_hash=entry.tx_hash,
+            )
+        else:
+            date = block_time(entry.block)
+            line = StatementLine(
+                date=format_beijing(date, with_time=True),
+                what="redeemed",
+                contract="-",
+                reference=entry.purpose,
+                rule="-",
+                clause="-",
+                rule_title="-",
+                basis="-",
+                policy_version=None,
+                points=-entry.amount,
+                balance=balance - entry.amount,
+                block=entry.block,
+                tx_hash=entry.tx_hash,
+            )
+        balance = line.balance
+        if year is not None and beijing_year(date) != year:
+            if not statement.lines:
+                statement.opening = balance
+            continue
+        statement.lines.append(line)
+        if kind == 0:
+            by_rule[line.rule] += line.points
+        else:
+            statement.redeemed -= line.points
+    statement.by_rule = dict(by_rule)
+    statement.problems = [d.message for d in report.discrepancies if d.member in (None, address)]
+    statement.verified = not statement.problems
+    return statement
+
+
+def market_report(report: VerificationReport) -> dict[str, Any]:
+    """Registered value and received amounts by year and kind, points by rule, progress to 2028."""
+    totals = report.totals
+    years = sorted({y for y, _ in totals.registered_value} | {y for y, _ in totals.received})
+    rows = []
+    for year in years:
+        kinds = sorted(
+            {k for y, k in totals.registered_value if y == year} | {k for y, k in totals.received if y == year}
+        )
+        for kind in kinds:
+            rows.append(
+                {
+                    "year": year,
+                    "kind": kind,
+                    "contracts": totals.registered_count.get((year, kind), 0),
+                    "registered_value": format_yuan(totals.registered_value.get((year, kind), 0)),
+                    "received": format_yuan(totals.received.get((year, kind), 0)),
+                }
+            )
+    registered = sum(totals.registered_value.values())
+    return {
+        "by_year_and_kind": rows,
+        "registered_value": format_yuan(registered),
+        "received": format_yuan(sum(totals.received.values())),
+        "points_by_rule": {rule: format_points(v) for rule, v in sorted(totals.points_by_rule.items())},
+        "points_issued": format_points(sum(totals.points_by_rule.values())),
+        "points_redeemed": format_points(sum(report.redeemed.values())),
+        "target_2028": {
+            "registered_value": format_yuan(TARGET_2028_FEN),
+            "progress_percent": f"{registered * 10_000 // TARGET_2028_FEN / 100:.2f}",
+        },
+        "verified": report.ok,
+    }

@@ -1,0 +1,161 @@
+"""A local index of a deployment's event log (SQLite), synced incrementally in block ranges.
+
+The index is a cache: deleting it loses nothing, and a sync from scratch gives the same events.
+It keeps the raw logs (address, topics, data) and the hash of the last block it read, so that a
+chain that was reset or reorganised under it is noticed and the index rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, decode_log, fetch_logs
+from ledger.chain.session import ChainSession
+
+SCHEMA_VERSION = 1
+RangeCallback = Callable[[int, int, int], None]
+
+
+def default_index_dir() -> Path:
+    """Where indexes live: $LEDGER_DATA, else $XDG_DATA_HOME/mkj-ledger, else ~/.local/share/mkj-ledger."""
+    if os.environ.get("LEDGER_DATA"):
+        return Path(os.environ["LEDGER_DATA"]) / "index"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "mkj-ledger" / "index"
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    from_block: int
+    to_block: int
+    logs: int
+    requests: int
+    rebuilt: bool
+
+
+class LogIndex:
+    """The raw logs of one deployment, by (block, log index)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS logs (
+                block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
+                address TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
+                PRIMARY KEY (block, log_index)
+            );
+            """
+        )
+
+    @classmethod
+    def for_deployment(cls, directory: Path, *, chain_id: int, anchor: str) -> LogIndex:
+        """The index of the deployment whose first contract is `anchor` on chain `chain_id`."""
+        return cls(directory / f"{chain_id}-{anchor.lower()}.sqlite")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def last_block(self) -> int | None:
+        value = self._meta("last_block")
+        return None if value is None else int(value)
+
+    def clear(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM logs")
+            self.db.execute("DELETE FROM meta")
+
+    def sync(
+        self,
+        session: ChainSession,
+        addresses: dict[str, str],
+        *,
+        from_block: int,
+        chunk: int = DEFAULT_RANGE,
+        on_range: RangeCallback | None = None,
+    ) -> SyncStats:
+        """Fetch the logs of blocks not yet in the index (all of them after a reset of the chain)."""
+        rebuilt = False
+        last = self.last_block
+        if last is not None and self._meta("last_hash") != _block_hash(session, last):
+            self.clear()  # the chain under the index changed: start again
+            last, rebuilt = None, True
+        if self._meta("schema") not in (None, str(SCHEMA_VERSION)):
+            self.clear()
+            last, rebuilt = None, True
+        head = int(session.w3.eth.block_number)
+        start = from_block if last is None else last + 1
+        wanted = [to_checksum_address(a) for a in addresses.values()]
+        requests = logs = 0
+        position = start
+        while position <= head:
+            end = min(position + chunk - 1, head)
+            raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(end), "address": wanted})
+            requests += 1
+            logs += len(raw)
+            with self.db:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO logs (block, log_index, tx_hash, address, topics, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [_row(log) for log in raw],
+                )
+                self._set_meta("last_block", str(end))
+                self._set_meta("last_hash", _block_hash(session, end))
+                self._set_meta("schema", str(SCHEMA_VERSION))
+            if on_range is not None:
+                on_range(position - start + (end - position + 1), head - start + 1, len(raw))
+            position = end + 1
+        return SyncStats(from_block=start, to_block=head, logs=logs, requests=requests, rebuilt=rebuilt)
+
+    def events(self, names: dict[str, str]) -> Iterator[LogEvent]:
+        """Every indexed event in chain order, decoded, streamed from disk."""
+        cursor = self.db.execute(
+            "SELECT block, log_index, tx_hash, address, topics, data FROM logs ORDER BY block, log_index"
+        )
+        for block, log_index, tx_hash, address, topics, data in cursor:
+            log = {
+                "blockNumber": block,
+                "logIndex": log_index,
+                "transactionHash": bytes(tx_hash),
+                "address": address,
+                "topics": [bytes(topics[i : i + 32]) for i in range(0, len(topics), 32)],
+                "data": bytes(data),
+            }
+            event = decode_log(log, names)
+            if event is not None:
+                yield event
+
+
+def _row(log: Any) -> tuple[int, int, bytes, str, bytes, bytes]:
+    return (
+        as_int(log["blockNumber"]),
+        as_int(log["logIndex"]),
+        as_bytes(log["transactionHash"]),
+        to_checksum_address(log["address"]),
+        b"".join(as_bytes(t) for t in log["topics"]),
+        as_bytes(log["data"]),
+    )
+
+
+def _block_hash(session: ChainSession, number: int) -> str:
+    block = session.w3.eth.get_block(number)
+    return "0x" + bytes(block["hash"]).hex()

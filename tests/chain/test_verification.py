@@ -1,0 +1,208 @@
+"""Independent verification catches tampering; the index syncs only new blocks; statements trace points."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ledger.chain.encoding import text_id
+from ledger.chain.logs import LogEvent
+from ledger.domain.dates import parse_date
+from ledger.domain.money import Centipoints, Fen
+from ledger.domain.policy import load_policy, repository_policies
+from ledger.domain.types import AppointmentTitle
+from ledger.services.client import SettlementInput
+from ledger.services.statements import build_statement, market_report
+from ledger.services.sync import LogIndex
+from ledger.services.verify import VerificationReport, Verifier, verify_deployment
+from tests.chain.conftest import World
+
+D = parse_date
+
+
+def _verify(world: World, index: LogIndex | None = None) -> VerificationReport:
+    return verify_deployment(world.client, from_block=0, documents=repository_policies(), index=index)
+
+
+def _pay_c1(world: World, ref: str, milestone: int, amount: int, at: str) -> None:
+    world.client.settle(
+        world.operator, SettlementInput(ref=ref, contract="C1", milestone=milestone, amount=Fen(amount), paid_at=D(at))
+    )
+
+
+def _complete_c1(world: World) -> None:
+    """C1 (university -> in-region firm, broker agent) paid in full: 2,500,000.00 crosses the threshold."""
+    for index in (0, 1):
+        world.client.achieve_milestone(world.operator, contract="C1", index=index, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 150_000_000, "2026-03-02")
+    _pay_c1(world, "P2", 1, 100_000_000, "2026-04-02")
+
+
+def test_honest_history_verifies(world: World) -> None:
+    _complete_c1(world)
+    world.client.redeem(world.uni, points=Centipoints(100), purpose="instrument booking")
+    report = _verify(world)
+    assert report.ok, report.discrepancies
+    assert {(i.member, i.rule_id, i.amount) for i in report.issued} == {
+        (world.uni.address, "R11-LANDING", 50_000_000),
+        (world.agent.address, "R16-BROKER", 750_000),
+        (world.agent.address, "R16-BROKER", 500_000),
+    }
+
+
+def test_wrong_rate_published_under_the_files_name_is_caught(world: World) -> None:
+    # The deployment publishes R11 at 25% while claiming the hash of policy/mkj-2026.toml.
+    honest = load_policy()
+    rules = tuple(
+        replace(spec, params=replace(spec.params, rate_bps=2500)) if spec.id == "R11-LANDING" else spec
+        for spec in honest.rules
+    )
+    world.client.publish_document(world.regulator, replace(honest, rules=rules))
+    _complete_c1(world)
+    report = _verify(world)
+    checks = {(d.check, d.member, d.rule) for d in report.discrepancies}
+    assert ("policy-file", None, "R11-LANDING") in checks
+    assert ("award-recomputed", world.uni.address, "R11-LANDING") in checks
+    message = next(d.message for d in report.discrepancies if d.check == "award-recomputed")
+    assert "received 625000.00 points of R11-LANDING for P2; the policy gives 500000.00" in message
+
+
+def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> None:
+    # A points contract wired to an ordinary account (not the ledger) lets that account mint.
+    from ledger.chain.artifacts import artifact
+
+    rogue_points, _ = world.session.deploy(world.regulator, artifact("Points"), world.client.addresses["Membership"])
+    points = world.session.contract(rogue_points, artifact("Points"))
+    world.session.transact(world.regulator, points.functions.wireIssuer(world.regulator.address))
+    world.session.transact(
+        world.regulator,
+        points.functions.issue(world.firm.address, 123_456, text_id("R11-LANDING"), 1, text_id("FORGED")),
+    )
+    forged = replace(world.client.contracts, points=points)
+    from ledger.services.client import LedgerClient
+
+    report = verify_deployment(LedgerClient(world.session, forged), from_block=0, documents=repository_policies())
+    backed = [d for d in report.discrepancies if d.check == "issuance-backed"]
+    assert len(backed) == 1
+    assert backed[0].member == world.firm.address and backed[0].rule == "R11-LANDING"
+    assert "1234.56 points of R11-LANDING were issued to firm without a recorded settlement" in backed[0].message
+
+
+def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> None:
+    from ledger.chain.logs import iter_logs
+
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 100, "2026-03-02")
+    verifier = Verifier(documents=repository_policies(), namer=world.session.name_of)
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    recorded = next(e for e in events if e.name == "SettlementRecorded")
+    forced = LogEvent(recorded.name, recorded.contract, recorded.args, recorded.block + 1, "0xforged", 0)
+    verifier.feed_all(iter([*events, forced]))
+    report = verifier.finish(balances={})
+    duplicate = [d for d in report.discrepancies if d.check == "unique-reference"]
+    assert len(duplicate) == 1 and "reference P1 was recorded twice" in duplicate[0].message
+    assert duplicate[0].tx_hash == "0xforged"
+
+
+def test_second_sync_reads_only_new_blocks_and_agrees_with_a_fresh_one(world: World, tmp_path: Path) -> None:
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 100_000_000, "2026-03-02")
+    index = LogIndex(tmp_path / "index.sqlite")
+    first = index.sync(world.session, world.client.addresses, from_block=0)
+    assert first.from_block == 0 and first.logs > 0
+    _pay_c1(world, "P2", 0, 50_000_000, "2026-03-03")
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
+    )
+    ranges: list[tuple[int, int]] = []
+    second = index.sync(
+        world.session,
+        world.client.addresses,
+        from_block=0,
+        on_range=lambda done, total, logs: ranges.append((done, total)),
+    )
+    assert second.from_block == first.to_block + 1
+    assert second.requests == 1 and second.to_block == world.session.w3.eth.block_number
+    assert second.logs < first.logs
+    incremental = _verify(world, index)
+    fresh = _verify(world, LogIndex(tmp_path / "fresh.sqlite"))
+    assert incremental.ok and fresh.ok
+    assert incremental.issued == fresh.issued and incremental.expected == fresh.expected
+    index.close()
+
+
+def test_index_notices_a_chain_that_changed_under_it(world: World, tmp_path: Path) -> None:
+    index = LogIndex(tmp_path / "index.sqlite")
+    index.sync(world.session, world.client.addresses, from_block=0)
+    snapshot = world.session.snapshot()
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
+    index.sync(world.session, world.client.addresses, from_block=0)
+    world.session.revert(snapshot)
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
+    )
+    stats = index.sync(world.session, world.client.addresses, from_block=0)
+    assert stats.rebuilt
+    names = [e.name for e in index.events({})]
+    assert "MilestoneAchieved" not in names and "AppointmentAttested" in names
+
+
+def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> None:
+    _complete_c1(world)
+    world.session.advance_to(D("2027-02-01"))
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.TECH_VICE_PRESIDENT, at=D("2027-02-01")
+    )
+    world.client.redeem(world.uni, points=Centipoints(10_000), purpose="instrument booking")
+    report = _verify(world)
+    statement = build_statement(
+        report, member="uni", address=world.uni.address, block_time=lambda b: D("2027-03-01"), policy=load_policy()
+    )
+    first, second, third = statement.lines
+    assert (first.date, first.contract, first.reference, first.rule, first.clause) == (
+        "2026-04-02",
+        "C1",
+        "P2",
+        "R11-LANDING",
+        "clause 11",
+    )
+    assert first.basis.startswith("20% of 1000000.00 yuan paid") and first.points == 50_000_000
+    assert "科技成果" in first.rule_title
+    assert second.rule == "R6-TALENT" and second.basis == "fixed 5000.00 points" and second.balance == 50_500_000
+    assert third.what == "redeemed" and third.points == -10_000 and third.balance == 50_490_000
+    assert statement.verified and statement.by_rule == {"R11-LANDING": 50_000_000, "R6-TALENT": 500_000}
+    only_2027 = build_statement(
+        report,
+        member="uni",
+        address=world.uni.address,
+        block_time=lambda b: D("2027-03-01"),
+        policy=load_policy(),
+        year=2027,
+    )
+    assert only_2027.opening == 50_000_000 and len(only_2027.lines) == 2
+
+
+def test_market_report_sums_by_year_and_kind(world: World) -> None:
+    _complete_c1(world)
+    data = market_report(_verify(world))
+    transfer = next(r for r in data["by_year_and_kind"] if r["kind"] == "transfer")
+    assert transfer == {
+        "year": 2026,
+        "kind": "transfer",
+        "contracts": 1,
+        "registered_value": "2500000.00",
+        "received": "2500000.00",
+    }
+    assert data["registered_value"] == "3500000.00"  # C1 and the licence L1
+    assert data["points_by_rule"] == {"R11-LANDING": "500000.00", "R16-BROKER": "12500.00"}
+    assert data["target_2028"]["registered_value"] == "300000000000.00"
+
+
+@pytest.mark.parametrize("rule", ["R15-USER"])
+def test_amendment_with_a_forged_source_is_flagged(world: World, rule: str) -> None:
+    params = replace(world.client.rule_history(rule)[-1], effective_from=D("2027-01-01"), rate_bps=5000)
+    world.client.publish_rules(world.regulator, source_hash=b"\7" * 32, rules={rule: params})
+    report = _verify(world)
+    assert any(d.check == "policy-file" and "matches no policy file" in d.message for d in report.discrepancies)
