@@ -186,6 +186,17 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
+    if args.action == "import":
+        return _import(args, config)
+    if args.action is not None:
+        raise InputError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
+    missing = [
+        flag
+        for flag, value in (("--ref", args.ref), ("--contract", args.contract), ("--amount", args.amount))
+        if not value
+    ]
+    if missing:
+        raise InputError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
     from ledger.domain.dates import parse_instant
     from ledger.domain.money import format_points, format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
@@ -237,6 +248,70 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         text += "".join(f"\n  {a['member']} earns {a['points']} points ({a['rule']})" for a in awards)
     _emit(config, data, text)
     return 0
+
+
+def _import(args: argparse.Namespace, config: Config) -> int:
+    from ledger.cli import progress_bar
+    from ledger.format import money
+    from ledger.services.importer import ImportRefused, import_file
+    from ledger.services.market_state import MarketState
+
+    if not args.file:
+        raise InputError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
+    ws = _ws(config)
+    path = Path(args.file)
+    operator = ws.signer(args.signer)
+
+    def state() -> MarketState:
+        index = ws.index()
+        try:
+            names = {address: name for name, address in ws.client.addresses.items()}
+            index.sync(ws.session, ws.client.addresses, from_block=ws.record().block)
+            return MarketState.from_events(index.events(names))
+        finally:
+            index.close()
+
+    reject_path = Path(args.reject_file) if args.reject_file else path.with_suffix(path.suffix + ".rejected.csv")
+    try:
+        result = import_file(
+            ws.session,
+            path=path,
+            state_loader=state,
+            ledger_address=ws.client.addresses["SettlementLedger"],
+            operator=operator,
+            journal_folder=config.home / "imports",
+            skip_invalid=args.skip_invalid,
+            reject_path=reject_path if args.skip_invalid else None,
+            batch_size=args.batch_size,
+            progress=progress_bar("recording settlements"),
+        )
+    except ImportRefused as exc:
+        if config.json:
+            import json
+
+            print(
+                json.dumps(
+                    {"sent": 0, "rejected": [{"line": p.line, "message": p.message} for p in exc.problems]},
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+        raise
+    data = result.as_json()
+    lines = [
+        f"{result.rows} rows: {result.recorded} recorded, {result.replayed} already on chain (replays), "
+        f"{len(result.rejected)} rejected; {result.batches} batches in {result.seconds:.1f} s",
+    ]
+    if result.resumed_batches:
+        lines.append(f"resumed an earlier run: {result.resumed_batches} batches it had in flight were checked")
+    if result.rejected:
+        lines.append(f"rejected rows written to {reject_path}:")
+        lines += [f"  line {p.line}: {p.message}" for p in result.rejected]
+    if result.points_by_rule:
+        lines.append("points issued by rule:")
+        lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
+    _emit(config, data, "\n".join(lines))
+    return 3 if result.rejected else 0
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
@@ -517,6 +592,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ledger.services.importer import MAX_BATCH
+
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
 
@@ -541,10 +618,19 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--date", default=None, help="when it was achieved (default: now)")
     p.set_defaults(handler=cmd_milestone)
 
-    p = sub.add_parser("settle", parents=[common, operator], help="record one payment received")
-    p.add_argument("--ref", required=True, help="the unique payment reference (bank receipt)")
-    p.add_argument("--contract", required=True)
-    p.add_argument("--amount", required=True, help="yuan, e.g. 1000000.00")
+    p = sub.add_parser(
+        "settle", parents=[common, operator], help="record one payment received, or `settle import FILE` for many"
+    )
+    p.add_argument("action", nargs="?", default=None, help="`import` to record a CSV or JSON file of payments")
+    p.add_argument("file", nargs="?", default=None)
+    p.add_argument("--ref", default=None, help="the unique payment reference (bank receipt)")
+    p.add_argument("--contract", default=None)
+    p.add_argument("--amount", default=None, help="yuan, e.g. 1000000.00")
+    p.add_argument("--skip-invalid", action="store_true", help="import: send the good rows, write the bad ones aside")
+    p.add_argument("--reject-file", default=None, help="import: where the bad rows go (default FILE.rejected.csv)")
+    p.add_argument(
+        "--batch-size", type=int, default=MAX_BATCH, help=f"import: rows per transaction (at most {MAX_BATCH})"
+    )
     p.add_argument("--milestone", type=int, default=None, help="0-based index (omit for a one-milestone contract)")
     p.add_argument("--period", default=None, help="royalty period, for a royalty payment")
     p.add_argument("--date", default=None, help="payment date (default: now)")

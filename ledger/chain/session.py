@@ -72,6 +72,16 @@ class Sent:
         return int(self.receipt["gasUsed"])
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A signed transaction, not yet sent: its hash is known before the node sees it."""
+
+    sender: str
+    tx: dict[str, Any]
+    raw: bytes
+    tx_hash: bytes
+
+
 @dataclass
 class ChainSession:
     """A chain and the local keys that sign for it."""
@@ -83,6 +93,7 @@ class ChainSession:
     names: dict[str, str] = field(default_factory=dict)
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
+    _chain_id: int | None = None
 
     # --- connecting -------------------------------------------------------------------------
 
@@ -112,7 +123,9 @@ class ChainSession:
 
     @property
     def chain_id(self) -> int:
-        return int(self.w3.eth.chain_id)
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     def name_of(self, address: str) -> str:
         return self.names.get(address, address)
@@ -236,6 +249,13 @@ class ChainSession:
         return to_checksum_address(address), sent
 
     def send(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Sent:
+        """Dry-run (refusals raise decoded errors), sign, send and await one transaction."""
+        prepared = self.prepare(signer, to=to, data=data, gas=gas)
+        self.submit(prepared)
+        return self.await_mined(prepared)
+
+    def prepare(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Prepared:
+        """Sign a transaction. Without `gas`, the call is first estimated (or dry-run) so a refusal raises here."""
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = to
@@ -252,11 +272,27 @@ class ChainSession:
         tx.pop("from")
         tx.update(gas=gas, gasPrice=self.gas_price(), nonce=self._next_nonce(signer.address))
         signed = signer.sign_transaction(tx)
-        tx_hash = self._send_raw(signed.raw_transaction, signed.hash)
-        receipt = self._await_receipt(tx_hash)
+        return Prepared(sender=signer.address, tx=tx, raw=bytes(signed.raw_transaction), tx_hash=bytes(signed.hash))
+
+    def submit(self, prepared: Prepared) -> None:
+        """Hand signed bytes to the node (retrying a lost reply with the same bytes)."""
+        self._send_raw(prepared.raw, prepared.tx_hash)
+
+    def await_mined(self, prepared: Prepared) -> Sent:
+        """Wait for the receipt; a reverted transaction raises its decoded error."""
+        receipt = self._await_receipt(prepared.tx_hash)
         if receipt["status"] != 1:
-            self._raise_failure(signer.address, tx, receipt)
-        return Sent(tx_hash="0x" + bytes(tx_hash).hex(), receipt=receipt)
+            self._raise_failure(prepared.sender, prepared.tx, receipt)
+        return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
+
+    def estimate(self, sender: str, *, to: str, data: bytes) -> int:
+        """Gas a call would use now (refusals raise decoded errors)."""
+        with self._decoded():
+            return int(self.w3.eth.estimate_gas({"from": sender, "to": to, "data": data}))
+
+    def forget_nonce(self, address: str) -> None:
+        """Read the account's nonce from the node again (after dropped or failed transactions)."""
+        self._nonces.pop(address, None)
 
     def contract(self, address: str, artifact: Artifact) -> Contract:
         return self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)

@@ -1,0 +1,538 @@
+"""Bulk settlement import: every row checked first, then batches on chain, exactly once, resumable.
+
+A journal (JSON lines) records each batch before it is sent (with the hash of its signed
+transaction) and after it is mined. Running the same import again after any interruption waits
+for the batches still in flight, then checks every row against the chain: rows already recorded
+with identical data are replays and are not sent again, so nothing is counted twice or lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+
+from ledger.chain.encoding import id_text
+from ledger.chain.session import ChainSession, Prepared
+from ledger.domain.dates import format_beijing, parse_instant
+from ledger.domain.money import format_points, format_yuan, parse_yuan
+from ledger.domain.types import SettlementKind
+from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
+from ledger.services.client import SettlementInput
+from ledger.services.market_state import SETTLEMENT_TYPES, MarketState, settlement_hash
+
+#: EIP-7825: the most gas one transaction may use.
+TX_GAS_CAP = 16_777_216
+#: Gas of the costliest settlement: a licence paying four distinct first-time recipients (landing,
+#: licensor, licensee, broker) on a contract paid for the first time. tests/chain/test_import.py
+#: measures it and fails if this bound is ever exceeded.
+WORST_CASE_SETTLEMENT_GAS = 200_000
+#: Batches sized so that even all-worst-case rows stay under the cap, with room for the transaction.
+MAX_BATCH = (TX_GAS_CAP - 100_000) // WORST_CASE_SETTLEMENT_GAS
+GAS_MARGIN = 1.25
+IN_FLIGHT = 64
+RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
+POINTS_ISSUED_TOPIC = keccak(text="PointsIssued(address,bytes32,bytes32,uint256,uint24)")
+COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
+ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    settlement: SettlementInput
+    raw: dict[str, str]
+
+    @property
+    def data_hash(self) -> bytes:
+        return settlement_hash(self.settlement.as_tuple())
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+    raw: dict[str, str]
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    recorded: int = 0
+    replayed: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+    batches: int = 0
+    points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    seconds: float = 0.0
+    resumed_batches: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+            "rejected": [{"line": p.line, "message": p.message} for p in self.rejected],
+            "batches": self.batches,
+            "points_by_rule": {r: format_points(v) for r, v in sorted(self.points_by_rule.items())},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class ImportRefused(InputError):
+    """The file has bad rows; nothing was sent. `problems` lists them all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  line {p.line}: {p.message}" for p in problems)
+        super().__init__(f"{len(problems)} bad rows, nothing was sent:\n{lines}")
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
+    """Parse a CSV or JSON file of payments; every malformed row becomes a `Problem` with its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    if path.suffix.lower() == ".json":
+        return _json_rows(text, path)
+    return _csv_rows(text, path)
+
+
+def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:
+        raise InputError(f"{path} is empty; it needs a header line: {','.join(COLUMNS)}")
+    header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in reader.fieldnames]
+    missing = [c for c in ("ref", "contract", "amount", "date") if c not in header]
+    if missing:
+        raise InputError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    for record in reader:
+        raw = {header[i]: (v or "").strip() for i, v in enumerate(record.get(k) for k in reader.fieldnames)}
+        if None in record:
+            problems.append(Problem(reader.line_num, "the row has more fields than the header", raw))
+            continue
+        _parse(raw, reader.line_num, rows, problems)
+    return rows, problems
+
+
+def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    items = data.get("settlements") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise InputError(f'{path} must hold a list of payments (or {{"settlements": [...]}})')
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(Problem(number, "a payment must be a JSON object", {}))
+            continue
+        raw = {
+            ALIASES.get(str(k), str(k)): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+            for k, v in item.items()
+        }
+        _parse(raw, number, rows, problems)
+    return rows, problems
+
+
+def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Problem]) -> None:
+    try:
+        ref = raw.get("ref", "")
+        if not ref:
+            raise InputError("the payment reference is empty")
+        if len(ref.encode("utf-8")) > 32:
+            raise InputError(f"reference {ref!r} is longer than 32 bytes")
+        contract = raw.get("contract", "")
+        if not contract or len(contract.encode("utf-8")) > 32:
+            raise InputError("the contract id is empty or longer than 32 bytes")
+        amount = parse_yuan(raw.get("amount", ""), what="amount")
+        paid_at = parse_instant(raw.get("date", ""), what="date")
+        milestone = _milestone(raw.get("milestone", ""))
+        period = raw.get("period") or None
+        if period is not None and len(period.encode("utf-8")) > 32:
+            raise InputError(f"period {period!r} is longer than 32 bytes")
+        if period is not None and milestone is not None:
+            raise InputError("a payment is for a milestone or a royalty period, not both")
+        kind = raw.get("kind", "") or "cash"
+        if kind not in ("cash", "equity"):
+            raise InputError(f"kind must be cash or equity, not {kind!r}")
+        evidence = _evidence(raw.get("evidence", ""))
+    except LedgerError as exc:
+        problems.append(Problem(line, str(exc), raw))
+        return
+    settlement = SettlementInput(
+        ref=ref,
+        contract=contract,
+        amount=amount,
+        paid_at=paid_at,
+        milestone=milestone,
+        period=period,
+        kind=SettlementKind.EQUITY if kind == "equity" else SettlementKind.CASH,
+        evidence_hash=evidence,
+    )
+    rows.append(Row(line, settlement, raw))
+
+
+def _milestone(text: str) -> int | None:
+    if text == "":
+        return None
+    if not text.isdigit():
+        raise InputError(f"milestone must be a 0-based index, not {text!r}")
+    return int(text)
+
+
+def _evidence(text: str) -> bytes:
+    if text == "":
+        return b"\0" * 32
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise InputError("evidence must be the SHA-256 of the evidence document (64 hexadecimal digits)")
+    return value
+
+
+# --- checking -------------------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    to_send: list[Row]
+    replays: list[Row]
+    problems: list[Problem]
+
+
+def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
+    """Check each row against the chain's state and the rows before it, as the contracts would."""
+    out = Checked([], [], [])
+    first_line: dict[str, int] = {}
+    pending_milestone: dict[tuple[str, int], int] = defaultdict(int)
+    pending_royalty: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        s = row.settlement
+        problem = None
+        if s.ref in first_line:
+            problem = f"reference {s.ref} already appears on line {first_line[s.ref]}"
+        else:
+            first_line[s.ref] = row.line
+        contract = state.contracts.get(s.contract)
+        if problem is None and contract is None:
+            problem = f"there is no contract {s.contract}"
+        if problem is None and contract is not None and s.milestone is None and s.period is None:
+            if len(contract.milestones) == 1:
+                s = SettlementInput(**{**s.__dict__, "milestone": 0})
+                row = Row(row.line, s, row.raw)
+            else:
+                problem = f"contract {s.contract} has {len(contract.milestones)} milestones: say which one"
+        recorded = state.recorded.get(s.ref.encode("utf-8").ljust(32, b"\0"))
+        if problem is None and recorded is not None:
+            if recorded == row.data_hash:
+                out.replays.append(row)
+                continue
+            problem = f"payment reference {s.ref} was already recorded with different data"
+        if problem is None and contract is not None:
+            problem = _check_against_contract(s, contract, now, pending_milestone, pending_royalty)
+        if problem is not None:
+            out.problems.append(Problem(row.line, problem, row.raw))
+        else:
+            out.to_send.append(row)
+    return out
+
+
+def _check_against_contract(
+    s: SettlementInput,
+    contract: Any,
+    now: int,
+    pending_milestone: dict[tuple[str, int], int],
+    pending_royalty: dict[tuple[str, str], int],
+) -> str | None:
+    if s.amount == 0:
+        return "the amount must be more than zero"
+    if s.paid_at > now:
+        return f"the date {format_beijing(s.paid_at)} is in the future"
+    if s.paid_at < contract.signed:
+        return f"the payment is dated {format_beijing(s.paid_at)}, before contract {s.contract} was signed"
+    if s.period is not None:
+        if s.period not in contract.royalties:
+            return f"no revenue is reported for period {s.period} of contract {s.contract}"
+        due, paid = contract.royalties[s.period]
+        key = (s.contract, s.period)
+        outstanding = due - paid - pending_royalty[key]
+        if s.amount > outstanding:
+            return f"{format_yuan(s.amount)} yuan is more than the {format_yuan(outstanding)} yuan of royalty still due"
+        pending_royalty[key] += s.amount
+        return None
+    assert s.milestone is not None
+    if s.milestone >= len(contract.milestones):
+        return f"contract {s.contract} has no milestone {s.milestone}"
+    milestone = contract.milestones[s.milestone]
+    if contract.needs_achievement and not milestone.achieved:
+        return f"milestone {s.milestone} of contract {s.contract} has not been recorded as achieved"
+    key2 = (s.contract, s.milestone)
+    outstanding = milestone.due - milestone.paid - pending_milestone[key2]
+    if s.amount > outstanding:
+        return (
+            f"a payment of {format_yuan(s.amount)} yuan is more than the {format_yuan(outstanding)} yuan still due "
+            f"on milestone {s.milestone} of contract {s.contract}"
+        )
+    pending_milestone[key2] += s.amount
+    return None
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def encode_batch(rows: list[Row]) -> bytes:
+    """Calldata of `recordBatch(Settlement[])`."""
+    return RECORD_BATCH_SELECTOR + abi_encode([f"{SETTLEMENT_TYPES[0]}[]"], [[r.settlement.as_tuple() for r in rows]])
+
+
+class Journal:
+    """Append-only JSON lines, flushed to disk before each send."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a", encoding="utf-8")
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash mid-write
+        return out
+
+    def write(self, **entry: Any) -> None:
+        self._handle.write(json.dumps({"at": round(time.time(), 3), **entry}) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def journal_path(folder: Path, source: Path) -> Path:
+    """One journal per import file (by its absolute path), so that a re-run finds it."""
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    return folder / f"{source.name}.{digest}.journal"
+
+
+class Importer:
+    def __init__(
+        self,
+        session: ChainSession,
+        *,
+        ledger_address: str,
+        operator: LocalAccount,
+        journal: Journal,
+        batch_size: int = MAX_BATCH,
+        progress: Progress | None = None,
+    ) -> None:
+        self.session = session
+        self.ledger_address = ledger_address
+        self.operator = operator
+        self.journal = journal
+        self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.progress = progress
+        self._gas_per_row: float | None = None
+
+    def resume(self) -> int:
+        """Wait for batches a previous run sent but did not see mined; returns how many there were."""
+        entries = self.journal.entries()
+        mined = {e["tx"] for e in entries if e.get("event") in ("mined", "failed", "lost")}
+        unfinished = [e for e in entries if e.get("event") == "sent" and e["tx"] not in mined]
+        for entry in unfinished:
+            receipt = self._find_receipt(entry["tx"], wait_s=5.0)
+            if receipt is None:
+                self.journal.write(event="lost", batch=entry["batch"], tx=entry["tx"])
+            else:
+                self.journal.write(
+                    event="mined",
+                    batch=entry["batch"],
+                    tx=entry["tx"],
+                    block=int(receipt["blockNumber"]),
+                    status=int(receipt["status"]),
+                )
+        self.session.forget_nonce(self.operator.address)
+        return len(unfinished)
+
+    def _find_receipt(self, tx_hash: str, *, wait_s: float) -> Any:
+        from web3.exceptions import TransactionNotFound
+
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return self.session.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pending = self._pending(tx_hash)
+                if not pending or time.monotonic() > deadline:
+                    return None
+                time.sleep(0.1)
+
+    def _pending(self, tx_hash: str) -> bool:
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            self.session.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            return True
+        except TransactionNotFound:
+            return False
+
+    def send(self, rows: list[Row], result: ImportResult) -> list[Row]:
+        """Send `rows` in batches, a bounded number in flight; returns rows of batches that failed."""
+        batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        in_flight: list[tuple[int, list[Row], Prepared]] = []
+        failed: list[Row] = []
+        done = 0
+        for number, batch in enumerate(batches):
+            data = encode_batch(batch)
+            prepared = self.session.prepare(
+                self.operator, to=self.ledger_address, data=data, gas=self._gas_for(batch, data)
+            )
+            self.journal.write(
+                event="sent",
+                batch=number,
+                tx="0x" + prepared.tx_hash.hex(),
+                nonce=prepared.tx["nonce"],
+                lines=[batch[0].line, batch[-1].line],
+                count=len(batch),
+            )
+            self.session.submit(prepared)
+            in_flight.append((number, batch, prepared))
+            if len(in_flight) >= IN_FLIGHT:
+                done += self._settle_oldest(in_flight, result, failed)
+                self._report(done, len(rows))
+        while in_flight:
+            done += self._settle_oldest(in_flight, result, failed)
+            self._report(done, len(rows))
+        return failed
+
+    def _report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _gas_for(self, batch: list[Row], data: bytes) -> int:
+        if self._gas_per_row is None:
+            estimate = self.session.estimate(self.operator.address, to=self.ledger_address, data=data)
+            self._gas_per_row = estimate / len(batch)
+        return min(TX_GAS_CAP, int(self._gas_per_row * len(batch) * GAS_MARGIN) + 50_000)
+
+    def _settle_oldest(
+        self, in_flight: list[tuple[int, list[Row], Prepared]], result: ImportResult, failed: list[Row]
+    ) -> int:
+        number, batch, prepared = in_flight.pop(0)
+        tx = "0x" + prepared.tx_hash.hex()
+        try:
+            sent = self.session.await_mined(prepared)
+        except (ContractError, TransactionFailed) as exc:
+            self.journal.write(event="failed", batch=number, tx=tx, error=str(exc))
+            self._gas_per_row = None  # re-estimate: the failure may have been the gas limit
+            failed.extend(batch)
+            return len(batch)
+        self.journal.write(event="mined", batch=number, tx=tx, block=int(sent.receipt["blockNumber"]), status=1)
+        result.batches += 1
+        replays = 0
+        for log in sent.receipt["logs"]:
+            topics = [bytes(t) for t in log["topics"]]
+            if topics[0] == POINTS_ISSUED_TOPIC:
+                result.points_by_rule[id_text(topics[2])] += int.from_bytes(bytes(log["data"])[:32], "big")
+            elif topics[0] == SETTLEMENT_REPLAYED_TOPIC:
+                replays += 1
+        result.recorded += len(batch) - replays
+        result.replayed += replays
+        return len(batch)
+
+
+SETTLEMENT_REPLAYED_TOPIC = keccak(text="SettlementReplayed(bytes32)")
+
+
+def write_rejects(path: Path, problems: list[Problem]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*COLUMNS, "line", "error"])
+        for p in problems:
+            writer.writerow([p.raw.get(c, "") for c in COLUMNS] + [p.line, p.message])
+
+
+def import_file(
+    session: ChainSession,
+    *,
+    path: Path,
+    state_loader: Callable[[], MarketState],
+    ledger_address: str,
+    operator: LocalAccount,
+    journal_folder: Path,
+    skip_invalid: bool = False,
+    reject_path: Path | None = None,
+    batch_size: int = MAX_BATCH,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check every row, then record the good ones on chain exactly once (see the module docstring)."""
+    started = time.perf_counter()
+    rows, problems = read_rows(path)
+    journal = Journal(journal_path(journal_folder, path))
+    try:
+        importer = Importer(
+            session,
+            ledger_address=ledger_address,
+            operator=operator,
+            journal=journal,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        result = ImportResult(rows=len(rows) + len(problems))
+        result.resumed_batches = importer.resume()
+        for attempt in range(3):
+            checked = check_rows(rows, state_loader(), now=session.now())
+            if attempt == 0:
+                problems = sorted(problems + checked.problems, key=lambda p: p.line)
+                if problems and not skip_invalid:
+                    raise ImportRefused(problems)
+                result.rejected = problems
+                result.replayed += len(checked.replays)
+                if problems and reject_path is not None:
+                    write_rejects(reject_path, problems)
+                journal.write(event="start", file=str(path), rows=result.rows, to_send=len(checked.to_send))
+            if not checked.to_send:
+                break
+            failed = importer.send(checked.to_send, result)
+            if not failed:
+                break
+            rows = failed  # re-check what failed against the chain as it now is, and retry
+        else:
+            raise ChainError("some batches kept failing; run the same import again to resume")
+        journal.write(event="done", recorded=result.recorded, replayed=result.replayed, rejected=len(result.rejected))
+    finally:
+        journal.close()
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,167 @@
+"""Bulk import on eth-tester: every bad row listed before anything is sent; exactly once; batch sizing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.chain.logs import iter_logs
+from ledger.domain.dates import parse_date
+from ledger.domain.money import Fen
+from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
+from ledger.services.client import ContractInput, MilestoneInput
+from ledger.services.importer import (
+    MAX_BATCH,
+    TX_GAS_CAP,
+    WORST_CASE_SETTLEMENT_GAS,
+    ImportRefused,
+    encode_batch,
+    import_file,
+    read_rows,
+)
+from ledger.services.market_state import MarketState
+from tests.chain.conftest import World
+
+D = parse_date
+HEADER = "ref,contract,milestone,period,amount,date,evidence,kind\n"
+
+
+def _lump(world: World, contract_id: str, amount: int = 300_000_000) -> None:
+    world.client.register_contract(
+        world.operator,
+        ContractInput(
+            id=contract_id,
+            kind=ContractKind.TRANSFER,
+            plan=PaymentPlan.LUMP_SUM,
+            seller=world.uni.address,
+            buyer=world.firm.address,
+            signed=D("2026-02-01"),
+            milestones=(MilestoneInput("all", Fen(amount), D("2026-12-31")),),
+        ),
+    )
+
+
+def _import(world: World, path: Path, tmp_path: Path, **options: object) -> object:
+    def state() -> MarketState:
+        return MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
+
+    return import_file(
+        world.session,
+        path=path,
+        state_loader=state,
+        ledger_address=world.client.addresses["SettlementLedger"],
+        operator=world.operator,
+        journal_folder=tmp_path / "journal",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_every_bad_row_is_listed_with_its_line_and_nothing_is_sent(world: World, tmp_path: Path) -> None:
+    _lump(world, "T1")
+    evidence = "ab" * 32
+    rows = [
+        "OK-1,T1,,,100.00,2026-03-01,,",  # line 2: fine
+        "BAD-AMOUNT,T1,,,12.345,2026-03-01,,",  # 3
+        "BAD-NEG,T1,,,-1,2026-03-01,,",  # 4
+        "BAD-TEXT,T1,,,abc,2026-03-01,,",  # 5
+        "BAD-DATE,T1,,,1.00,2026-02-30,,",  # 6
+        "BAD-CONTRACT,NOPE,,,1.00,2026-03-01,,",  # 7
+        "BAD-MILESTONE,T1,3,,1.00,2026-03-01,,",  # 8
+        "BAD-ZERO,T1,,,0.00,2026-03-01,,",  # 9
+        "BAD-TOO-MUCH,T1,,,3000000.00,2026-03-01,,",  # 10 (100.00 already on line 2)
+        "BAD-FUTURE,T1,,,1.00,2099-01-01,,",  # 11
+        "BAD-EARLY,T1,,,1.00,2026-01-01,,",  # 12
+        "OK-1,T1,,,100.00,2026-03-01,,",  # 13: duplicate inside the file
+        "BAD-UNACHIEVED,C1,0,,1.00,2026-03-01,,",  # 14: staged milestone not achieved
+        "BAD-PERIOD,L1,,2026-Q9,1.00,2026-03-01,,",  # 15: no revenue reported
+        f"BAD-KIND,T1,,,1.00,2026-03-01,{evidence},gift",  # 16
+        "BAD-EVIDENCE,T1,,,1.00,2026-03-01,xyz,",  # 17
+        ",T1,,,1.00,2026-03-01,,",  # 18: no reference
+        "BAD-WHICH,C1,,,1.00,2026-03-01,,",  # 19: two milestones, none named
+        "BAD-HUGE,T1,,,1e30,2026-03-01,,",  # 20
+    ]
+    path = tmp_path / "bank.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    block = world.session.w3.eth.block_number
+    with pytest.raises(ImportRefused) as caught:
+        _import(world, path, tmp_path)
+    lines = [p.line for p in caught.value.problems]
+    assert lines == list(range(3, 21))
+    assert world.session.w3.eth.block_number == block
+    messages = {p.line: p.message for p in caught.value.problems}
+    assert "more than two decimal places" in messages[3]
+    assert "already appears on line 2" in messages[13]
+    assert "not been recorded as achieved" in messages[14]
+    assert "there is no contract NOPE" in messages[7]
+    assert "in the future" in messages[11]
+    assert "before contract T1 was signed" in messages[12]
+
+
+def test_import_records_once_and_a_second_run_changes_nothing(world: World, tmp_path: Path) -> None:
+    for i in range(3):
+        _lump(world, f"T{i}")
+    rows = [f"BANK-{i:04d},T{i % 3},,,{300_000 + i}.00,2026-03-01,," for i in range(25)]
+    path = tmp_path / "bank.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    first = _import(world, path, tmp_path, batch_size=10)
+    assert (first.recorded, first.replayed, first.batches) == (25, 0, 3)  # type: ignore[attr-defined]
+    # T0..T2 each cross 2,000,000 at some point: landing points for the university
+    assert first.points_by_rule["R11-LANDING"] > 0  # type: ignore[attr-defined]
+    block = world.session.w3.eth.block_number
+    balance = world.client.balance(world.uni.address)
+    again = _import(world, path, tmp_path, batch_size=10)
+    assert (again.recorded, again.replayed, again.batches) == (0, 25, 0)  # type: ignore[attr-defined]
+    assert world.session.w3.eth.block_number == block
+    assert world.client.balance(world.uni.address) == balance
+
+
+def test_skip_invalid_sends_good_rows_and_sets_bad_ones_aside(world: World, tmp_path: Path) -> None:
+    _lump(world, "T1")
+    path = tmp_path / "bank.json"
+    path.write_text(
+        '[{"ref": "A", "contract": "T1", "amount": "10.00", "date": "2026-03-01"},'
+        ' {"ref": "B", "contract": "T9", "amount": "10.00", "date": "2026-03-01"},'
+        ' {"ref": "C", "contract": "T1", "amount": 7, "date": "2026-03-02"}]',
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = _import(world, path, tmp_path, skip_invalid=True, reject_path=rejects)
+    assert result.recorded == 2 and [p.line for p in result.rejected] == [2]  # type: ignore[attr-defined]
+    assert "there is no contract T9" in rejects.read_text(encoding="utf-8")
+    assert world.client.milestone("T1", 0).paid == 1_700
+
+
+def test_the_costliest_settlement_stays_within_the_batch_bound(world: World, tmp_path: Path) -> None:
+    """A licence paying four distinct first-time recipients, on a contract paid for the first time."""
+    rows = []
+    for i in range(4):
+        uni, firm, agent = (world.session.new_account(f"{n}{i}") for n in ("uni", "firm", "agent"))
+        for account, kind in ((uni, MemberKind.UNIVERSITY), (firm, MemberKind.ENTERPRISE), (agent, MemberKind.BROKER)):
+            world.client.enrol(
+                world.regulator, account=account.address, kind=kind, in_region=True, uscc="91110000802100433B"
+            )
+        world.client.register_contract(
+            world.operator,
+            ContractInput(
+                id=f"W{i}",
+                kind=ContractKind.LICENSE,
+                plan=PaymentPlan.DEFERRED,
+                seller=uni.address,
+                buyer=firm.address,
+                broker=agent.address,
+                signed=D("2026-02-01"),
+                milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
+            ),
+        )
+        rows.append(f"W-{i},W{i},,,2500000.00,2026-03-01,{'cd' * 32},cash")
+    path = tmp_path / "worst.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    parsed, problems = read_rows(path)
+    assert not problems
+    gas = world.session.estimate(
+        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(parsed)
+    )
+    per_settlement = gas / len(parsed)
+    assert per_settlement <= WORST_CASE_SETTLEMENT_GAS, per_settlement
+    assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + 100_000 <= TX_GAS_CAP

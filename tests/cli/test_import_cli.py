@@ -1,0 +1,150 @@
+"""`ledger settle import` against anvil: killed mid-way and re-run, every row is recorded exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.config import Config
+from ledger.domain.dates import parse_date
+from ledger.domain.money import Fen
+from ledger.domain.types import ContractKind, PaymentPlan
+from ledger.services.client import ContractInput, MilestoneInput
+from ledger.services.workspace import Workspace
+from tests.cli.conftest import PASSPHRASE, ROOT, Run, make_runner
+from tests.cli.test_node import ANVIL, _free_port
+
+pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
+CONTRACTS = 20
+HEADER = "ref,contract,milestone,period,amount,date,evidence,kind\n"
+
+
+@dataclass
+class Desk:
+    ledger: Run
+    folder: Path
+    port: str
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    folder = tmp_path_factory.mktemp("desk")
+    ledger = make_runner(folder)
+    port = _free_port()
+    assert ledger("node", "start", "--port", port).returncode == 0
+    try:
+        for args in (
+            ["deploy"],
+            ["operator", "add", "operator"],
+            ["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region"],
+            ["member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M", "--in-region"],
+        ):
+            assert ledger(*args).returncode == 0, args
+        os.environ["LEDGER_PASSPHRASE"] = PASSPHRASE
+        ws = Workspace(Config(home=folder / "home"))
+        operator = ws.signer("operator")
+        for i in range(CONTRACTS):
+            ws.client.register_contract(
+                operator,
+                ContractInput(
+                    id=f"TC-{i}",
+                    kind=ContractKind.LICENSE,
+                    plan=PaymentPlan.LUMP_SUM,
+                    seller=ws.resolve("imu"),
+                    buyer=ws.resolve("steel"),
+                    signed=parse_date("2026-02-01"),
+                    milestones=(MilestoneInput("all", Fen(10**12), parse_date("2026-12-31")),),
+                ),
+            )
+        yield Desk(ledger, folder, port)
+    finally:
+        ledger("node", "stop", "--port", port)
+
+
+def _bank_file(desk: Desk, name: str, rows: int) -> Path:
+    path = desk.folder / f"{name}.csv"
+    lines = [f"{name}-{i:05d},TC-{i % CONTRACTS},,,{1000 + i % 97}.{i % 100:02d},2026-03-01,," for i in range(rows)]
+    path.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _total_fen(path: Path) -> int:
+    total = 0
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        units, cents = line.split(",")[4].split(".")
+        total += int(units) * 100 + int(cents)
+    return total
+
+
+def _paid_on_chain(desk: Desk) -> int:
+    ws = Workspace(Config(home=desk.folder / "home"))
+    return sum(ws.client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS))
+
+
+def test_import_killed_mid_way_and_run_again_records_every_row_exactly_once(desk: Desk) -> None:
+    path = _bank_file(desk, "kill", 2_000)
+    before = _paid_on_chain(desk)
+    env = {
+        **os.environ,
+        "LEDGER_HOME": str(desk.folder / "home"),
+        "LEDGER_PASSPHRASE": PASSPHRASE,
+        "LEDGER_DATA": str(desk.folder / "data"),
+    }
+    command = [sys.executable, "-m", "ledger.cli", "settle", "import", str(path), "--batch-size", "2"]
+    process = subprocess.Popen(command, env=env, cwd=desk.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journals = desk.folder / "home" / "imports"
+    deadline = time.monotonic() + 60
+    sent = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        files = list(journals.glob("kill.csv.*.journal")) if journals.exists() else []
+        sent = sum(line.count('"event": "sent"') for f in files for line in f.read_text().splitlines())
+        if sent >= 20:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the import finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 0 < _paid_on_chain(desk) - before < _total_fen(path), "the kill should leave the import part-done"
+
+    resumed = desk.ledger("settle", "import", str(path), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["recorded"] + summary["replayed"] == 2_000
+    assert summary["replayed"] > 0 and summary["recorded"] > 0
+    assert _paid_on_chain(desk) - before == _total_fen(path)
+
+    again = json.loads(desk.ledger("settle", "import", str(path), "--json").stdout)
+    assert (again["recorded"], again["replayed"], again["batches"]) == (0, 2_000, 0)
+    assert _paid_on_chain(desk) - before == _total_fen(path)
+    verify = desk.ledger("verify", "--json")
+    assert json.loads(verify.stdout)["ok"] is True
+
+
+def test_bad_file_lists_every_bad_line_and_sends_nothing(desk: Desk) -> None:
+    path = desk.folder / "bad.csv"
+    path.write_text(
+        HEADER + "G-1,TC-0,,,1.00,2026-03-01,,\nB-1,TC-0,,,1.001,2026-03-01,,\nB-2,NOPE,,,1.00,2026-03-01,,\n"
+        "B-3,TC-0,,,1.00,2099-01-01,,\nG-1,TC-1,,,1.00,2026-03-01,,\n",
+        encoding="utf-8",
+    )
+    before = _paid_on_chain(desk)
+    result = desk.ledger("settle", "import", str(path))
+    assert result.returncode == 1
+    assert "4 bad rows, nothing was sent" in result.stderr
+    for line in ("line 3:", "line 4:", "line 5:", "line 6:"):
+        assert line in result.stderr
+    assert "line 2:" not in result.stderr
+    assert _paid_on_chain(desk) == before
+    skipped = desk.ledger("settle", "import", str(path), "--skip-invalid", "--json")
+    assert skipped.returncode == 3
+    assert json.loads(skipped.stdout)["recorded"] == 1
+    assert (desk.folder / "bad.csv.rejected.csv").read_text(encoding="utf-8").count("\n") == 5
