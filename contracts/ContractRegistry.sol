@@ -5,7 +5,7 @@ import {IContractRegistry} from "./interfaces/IContractRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {LedgerAccess} from "./LedgerAccess.sol";
 import {AwardMath} from "./libraries/AwardMath.sol";
-import {ContractKind, MemberStatus, PaymentPlan, PaymentTerms} from "./libraries/LedgerTypes.sol";
+import {ContractKind, MemberKind, MemberStatus, PaymentPlan, PaymentTerms} from "./libraries/LedgerTypes.sol";
 
 /// @title ContractRegistry
 /// @notice Technology contracts with their payment plans, milestones and royalty periods, and the
@@ -26,6 +26,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         // slot 1
         address buyer;
         uint32 milestoneCount;
+        MemberKind sellerKind;
+        bool buyerInRegion;
         // slot 2
         address broker;
         uint64 received;
@@ -81,8 +83,9 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         bytes32 id = input.id;
         if (_contracts[id].seller != address(0)) revert ContractAlreadyRegistered(id);
         if (input.seller == input.buyer) revert SellerIsBuyer(id, input.seller);
-        _requireActiveMember(input.seller);
+        MemberKind sellerKind = _requireActiveMember(input.seller);
         _requireActiveMember(input.buyer);
+        (,, bool buyerInRegion) = _membership.profileOf(input.buyer);
         if (input.broker != address(0)) _requireActiveMember(input.broker);
         _checkInstrument(input);
         _checkPlan(input);
@@ -104,6 +107,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
             signedAt: input.signedAt,
             buyer: input.buyer,
             milestoneCount: uint32(count),
+            sellerKind: sellerKind,
+            buyerInRegion: buyerInRegion,
             broker: input.broker,
             received: 0,
             instrumentId: input.instrumentId,
@@ -178,6 +183,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         terms = PaymentTerms({
             kind: c.kind,
             plan: c.plan,
+            sellerKind: c.sellerKind,
+            buyerInRegion: c.buyerInRegion,
             seller: c.seller,
             buyer: c.buyer,
             broker: c.broker,
@@ -287,8 +294,9 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         if (c.seller == address(0)) revert UnknownContract(contractId);
     }
 
-    function _requireActiveMember(address account) private view {
-        (, MemberStatus status,) = _membership.profileOf(account);
+    function _requireActiveMember(address account) private view returns (MemberKind kind) {
+        MemberStatus status;
+        (kind, status,) = _membership.profileOf(account);
         if (status == MemberStatus.None) revert NotAMember(account);
         if (status == MemberStatus.Suspended) revert PartySuspended(account);
     }

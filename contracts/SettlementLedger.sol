@@ -145,13 +145,9 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     function _awardPayment(Settlement calldata s, PaymentTerms memory t) private {
         bool landingKind =
             t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
-        if (landingKind) {
-            (MemberKind sellerKind,,) = _membership.profileOf(t.seller);
-            bool research = sellerKind == MemberKind.University || sellerKind == MemberKind.Institute;
-            (,, bool buyerInRegion) = research ? _membership.profileOf(t.buyer) : (MemberKind.None, MemberStatus.None, false);
-            if (research && buyerInRegion) {
-                _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, t.receivedAfter, s);
-            }
+        bool research = t.sellerKind == MemberKind.University || t.sellerKind == MemberKind.Institute;
+        if (landingKind && research && t.buyerInRegion) {
+            _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, t.receivedAfter, s);
         }
         if (
             t.kind == ContractKind.License

@@ -283,6 +283,8 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             skip_invalid=args.skip_invalid,
             reject_path=reject_path if args.skip_invalid else None,
             batch_size=args.batch_size,
+            tight_gas=args.tight_gas,
+            batch_gas=args.batch_gas,
             progress=progress_bar("recording settlements"),
         )
     except ImportRefused as exc:
@@ -592,7 +594,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.services.importer import MAX_BATCH
+    from ledger.services.importer import TX_GAS_CAP
 
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
@@ -628,8 +630,17 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--amount", default=None, help="yuan, e.g. 1000000.00")
     p.add_argument("--skip-invalid", action="store_true", help="import: send the good rows, write the bad ones aside")
     p.add_argument("--reject-file", default=None, help="import: where the bad rows go (default FILE.rejected.csv)")
+    p.add_argument("--batch-size", type=int, default=None, help="import: at most this many rows per transaction")
     p.add_argument(
-        "--batch-size", type=int, default=MAX_BATCH, help=f"import: rows per transaction (at most {MAX_BATCH})"
+        "--batch-gas",
+        type=int,
+        default=TX_GAS_CAP,
+        help=f"import: gas one batch may be planned to use (default and most: {TX_GAS_CAP}, EIP-7825)",
+    )
+    p.add_argument(
+        "--tight-gas",
+        action="store_true",
+        help="import: gas limits follow the gas really used (packs the blocks of a chain with a block time)",
     )
     p.add_argument("--milestone", type=int, default=None, help="0-based index (omit for a one-milestone contract)")
     p.add_argument("--period", default=None, help="royalty period, for a royalty payment")

@@ -48,9 +48,11 @@ def _rpc(url: str, method: str, params: list[object] | None = None, timeout: flo
 
 
 class LocalNode:
-    def __init__(self, node_dir: Path, *, port: int) -> None:
+    def __init__(self, node_dir: Path, *, port: int, extra_args: tuple[str, ...] = (), persist: bool = True) -> None:
         self.dir = node_dir
         self.port = port
+        self.extra_args = extra_args
+        self.persist = persist
         self.url = f"http://127.0.0.1:{port}"
         self.state_file = node_dir / "state.json"
         self.pid_file = node_dir / "anvil.pid"
@@ -92,12 +94,12 @@ class LocalNode:
             str(self.port),
             "--chain-id",
             str(CHAIN_ID),
-            "--state",
-            str(self.state_file),
-            "--state-interval",
-            "1",
             "--silent",
+            *self.extra_args,
         ]
+        if self.persist:
+            # the whole state is written every second and on a clean stop, so a restart finds it
+            args += ["--state", str(self.state_file), "--state-interval", "1"]
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))

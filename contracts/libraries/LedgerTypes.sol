@@ -66,9 +66,13 @@ struct Settlement {
 }
 
 /// @notice The parties and terms of a contract that the award rules need, as of one payment.
+/// @dev `sellerKind` and `buyerInRegion` are copied from Membership at registration: a member's
+/// kind and region never change after enrolment, so the award rules need not ask again.
 struct PaymentTerms {
     ContractKind kind;
     PaymentPlan plan;
+    MemberKind sellerKind;
+    bool buyerInRegion;
     address seller;
     address buyer;
     address broker;

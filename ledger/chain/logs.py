@@ -100,6 +100,27 @@ def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
     )
 
 
+#: Aim for responses of about this many logs: large enough to be fast, small enough to stream.
+TARGET_LOGS_PER_REQUEST = 20_000
+
+
+def log_ranges(
+    session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
+) -> Iterator[tuple[int, int, list[Any]]]:
+    """Raw logs of `addresses` from block `start` to `end`, range by range; a range that returned
+    many logs is followed by a narrower one, so that memory stays bounded whatever the density."""
+    position = start
+    while position <= end:
+        last = min(position + chunk - 1, end)
+        raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses})
+        yield position, last, raw
+        if len(raw) > TARGET_LOGS_PER_REQUEST and chunk > 1:
+            chunk = max(1, chunk // 2)
+        elif len(raw) < TARGET_LOGS_PER_REQUEST // 4:
+            chunk = min(chunk * 2, 100_000)
+        position = last + 1
+
+
 def iter_logs(
     session: ChainSession,
     addresses: dict[str, str],
@@ -112,19 +133,14 @@ def iter_logs(
     """Every event of the deployment between two blocks (inclusive), in chain order, streamed."""
     last = int(session.w3.eth.block_number) if to_block is None else to_block
     by_address: dict[str, str] = {to_checksum_address(a): name for name, a in addresses.items()}
-    start = from_block
-    while start <= last:
-        end = min(start + chunk - 1, last)
-        params = {"fromBlock": hex(start), "toBlock": hex(end), "address": list(by_address)}
-        raw = fetch_logs(session, params)
+    for _start, end, raw in log_ranges(session, list(by_address), start=from_block, end=last, chunk=chunk):
         raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))
         for log in raw:
             event = decode_log(log, by_address)
             if event is not None:
                 yield event
         if on_range is not None:
-            on_range(start, end, len(raw))
-        start = end + 1
+            on_range(end - from_block + 1, last - from_block + 1, len(raw))
 
 
 def as_int(value: Any) -> int:

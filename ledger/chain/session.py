@@ -37,7 +37,7 @@ from web3.types import TxParams, TxReceipt, Wei
 
 from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
-from ledger.errors import ChainError, ContractError, InputError, TransactionFailed
+from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
 
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
 GAS_MARGIN_PERCENT = 20
@@ -111,7 +111,9 @@ class ChainSession:
         """A JSON-RPC node (anvil, Besu, ...)."""
         if not url.startswith(("http://", "https://")):
             raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
+        http = requests.Session()
+        http.trust_env = False  # no proxy look-up in the environment on every request
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
         session = cls(w3=w3, kind="rpc", url=url)
         try:
             w3.eth.chain_id  # noqa: B018  (first contact)
@@ -284,6 +286,108 @@ class ChainSession:
         if receipt["status"] != 1:
             self._raise_failure(prepared.sender, prepared.tx, receipt)
         return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
+
+    # --- the fast lane (JSON-RPC without web3's per-field formatting) ------------------------
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        """One raw JSON-RPC call; the node's error becomes a `ChainError`."""
+        try:
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        except _NETWORK_ERRORS as exc:
+            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+        if "error" in response:
+            raise ChainError(f"the node refused {method}: {response['error'].get('message', response['error'])}")
+        return response["result"]
+
+    def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several raw JSON-RPC calls in one request (results in order; None where the node erred)."""
+        if not calls:
+            return []
+        try:
+            responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
+        except _NETWORK_ERRORS as exc:
+            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+        if isinstance(responses, dict):
+            raise ChainError(f"the node refused a batch of requests: {responses.get('error')}")
+        ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
+        return [r.get("result") for r in ordered]
+
+    def submit_fast(self, prepared: Prepared) -> None:
+        """`submit` without web3's formatting (on a JSON-RPC node); a lost reply is retried with the same bytes."""
+        if self.kind == "embedded":
+            self.submit(prepared)
+            return
+        raw = "0x" + prepared.raw.hex()
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                response = self.w3.provider.make_request("eth_sendRawTransaction", [raw])  # type: ignore[arg-type]
+            except _NETWORK_ERRORS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            if "error" in response:
+                text = str(response["error"].get("message", "")).lower()
+                if "already known" in text or "nonce too low" in text or "already imported" in text:
+                    return
+                raise ChainError(f"the node refused the transaction: {response['error'].get('message')}")
+            return
+        raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
+
+    def receipts_fast(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
+        """Raw receipts (None while not mined): status, blockNumber, gasUsed as ints; logs as bytes."""
+        if self.kind == "embedded":
+            out: list[dict[str, Any] | None] = []
+            for tx_hash in hashes:
+                try:
+                    r = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                except TransactionNotFound:
+                    out.append(None)
+                    continue
+                logs = [{"topics": [bytes(t) for t in lg["topics"]], "data": bytes(lg["data"])} for lg in r["logs"]]
+                out.append(
+                    {
+                        "status": int(r["status"]),
+                        "blockNumber": int(r["blockNumber"]),
+                        "gasUsed": int(r["gasUsed"]),
+                        "logs": logs,
+                    }
+                )
+            return out
+        results = self.rpc_batch([("eth_getTransactionReceipt", ["0x" + h.hex()]) for h in hashes])
+        parsed: list[dict[str, Any] | None] = []
+        for r in results:
+            if r is None:
+                parsed.append(None)
+                continue
+            logs = [
+                {"topics": [bytes.fromhex(t[2:]) for t in lg["topics"]], "data": bytes.fromhex(lg["data"][2:])}
+                for lg in r["logs"]
+            ]
+            parsed.append(
+                {
+                    "status": int(r["status"], 16),
+                    "blockNumber": int(r["blockNumber"], 16),
+                    "gasUsed": int(r["gasUsed"], 16),
+                    "logs": logs,
+                }
+            )
+        return parsed
+
+    def explain_failure(self, prepared: Prepared, block: int) -> LedgerError:
+        """Why a mined transaction reverted: its decoded error if a replay of the call gives one."""
+        call = {
+            "from": prepared.sender,
+            "to": prepared.tx.get("to"),
+            "data": "0x" + bytes(prepared.tx["data"]).hex(),
+            "gas": hex(prepared.tx["gas"]),
+        }
+        try:
+            with self._decoded():
+                self.w3.eth.call(call, block - 1)  # type: ignore[arg-type]
+        except LedgerError as exc:
+            return exc
+        return TransactionFailed(
+            f"the transaction ran out of gas or reverted without a reason (gas limit {prepared.tx['gas']})"
+        )
 
     def estimate(self, sender: str, *, to: str, data: bytes) -> int:
         """Gas a call would use now (refusals raise decoded errors)."""

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
@@ -29,20 +28,31 @@ from ledger.chain.session import ChainSession, Prepared
 from ledger.domain.dates import format_beijing, parse_instant
 from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
-from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
+from ledger.errors import ChainError, InputError, LedgerError
 from ledger.services.client import SettlementInput
-from ledger.services.market_state import SETTLEMENT_TYPES, MarketState, settlement_hash
+from ledger.services.market_state import SETTLEMENT_TYPES, MarketState, pack_settlement, settlement_hash
 
 #: EIP-7825: the most gas one transaction may use.
 TX_GAS_CAP = 16_777_216
-#: Gas of the costliest settlement: a licence paying four distinct first-time recipients (landing,
-#: licensor, licensee, broker) on a contract paid for the first time. tests/chain/test_import.py
-#: measures it and fails if this bound is ever exceeded.
-WORST_CASE_SETTLEMENT_GAS = 200_000
-#: Batches sized so that even all-worst-case rows stay under the cap, with room for the transaction.
-MAX_BATCH = (TX_GAS_CAP - 100_000) // WORST_CASE_SETTLEMENT_GAS
-GAS_MARGIN = 1.25
+#: Room kept in every batch for the transaction itself (intrinsic gas, role check, first touches).
+TX_OVERHEAD_BOUND = 100_000
+#: Upper bounds of what one settlement can cost: a payment with no award (first payment on its
+#: contract, every slot cold) and each point issuance it may cause (to a first-time recipient).
+#: tests/chain/test_import.py measures the costliest case (four distinct first-time recipients on a
+#: contract paid for the first time) and fails if these bounds are ever exceeded.
+SETTLEMENT_GAS_BOUND = 90_000
+AWARD_GAS_BOUND = 40_000
+MAX_AWARDS = 4
+WORST_CASE_SETTLEMENT_GAS = SETTLEMENT_GAS_BOUND + MAX_AWARDS * AWARD_GAS_BOUND
+#: The most rows one batch may hold: with every row at the worst case it still fits under the cap.
+MAX_BATCH = (TX_GAS_CAP - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
+#: With --tight-gas each batch's limit follows the gas the previous batches really used (plus this
+#: margin) and batches aim at --batch-gas: a chain with a block time then packs its blocks full.
+TIGHT_GAS_MARGIN = 1.04
+RECEIPT_TIMEOUT_S = 120.0
 IN_FLIGHT = 64
+#: Batches journaled (and flushed to disk) together, before any of them is sent.
+JOURNAL_GROUP = 16
 RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
 POINTS_ISSUED_TOPIC = keccak(text="PointsIssued(address,bytes32,bytes32,uint256,uint24)")
 COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
@@ -56,6 +66,7 @@ class Row:
     line: int
     settlement: SettlementInput
     raw: dict[str, str]
+    gas_bound: int = WORST_CASE_SETTLEMENT_GAS
 
     @property
     def data_hash(self) -> bytes:
@@ -79,6 +90,7 @@ class ImportResult:
     points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: float = 0.0
     resumed_batches: int = 0
+    gas_used: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +99,7 @@ class ImportResult:
             "replayed": self.replayed,
             "rejected": [{"line": p.line, "message": p.message} for p in self.rejected],
             "batches": self.batches,
+            "gas_used": self.gas_used,
             "points_by_rule": {r: format_points(v) for r, v in sorted(self.points_by_rule.items())},
             "seconds": round(self.seconds, 3),
         }
@@ -261,7 +274,9 @@ def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
         if problem is not None:
             out.problems.append(Problem(row.line, problem, row.raw))
         else:
-            out.to_send.append(row)
+            assert contract is not None
+            bound = SETTLEMENT_GAS_BOUND + AWARD_GAS_BOUND * contract.possible_awards
+            out.to_send.append(Row(row.line, s, row.raw, bound))
     return out
 
 
@@ -309,8 +324,13 @@ def _check_against_contract(
 
 
 def encode_batch(rows: list[Row]) -> bytes:
-    """Calldata of `recordBatch(Settlement[])`."""
-    return RECORD_BATCH_SELECTOR + abi_encode([f"{SETTLEMENT_TYPES[0]}[]"], [[r.settlement.as_tuple() for r in rows]])
+    """Calldata of `recordBatch(Settlement[])`.
+
+    A Settlement is a static struct of eight 32-byte words, so the array is its offset, its length
+    and the packed settlements in order.
+    """
+    head = RECORD_BATCH_SELECTOR + (32).to_bytes(32, "big") + len(rows).to_bytes(32, "big")
+    return head + b"".join(pack_settlement(row.settlement.as_tuple()) for row in rows)
 
 
 class Journal:
@@ -333,7 +353,11 @@ class Journal:
         return out
 
     def write(self, **entry: Any) -> None:
-        self._handle.write(json.dumps({"at": round(time.time(), 3), **entry}) + "\n")
+        self.write_many([entry])
+
+    def write_many(self, entries: list[dict[str, Any]]) -> None:
+        now = round(time.time(), 3)
+        self._handle.write("".join(json.dumps({"at": now, **entry}) + "\n" for entry in entries))
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
@@ -355,14 +379,18 @@ class Importer:
         ledger_address: str,
         operator: LocalAccount,
         journal: Journal,
-        batch_size: int = MAX_BATCH,
+        batch_size: int | None = None,
         progress: Progress | None = None,
+        tight_gas: bool = False,
+        batch_gas: int = TX_GAS_CAP,
     ) -> None:
+        self.tight_gas = tight_gas
+        self.batch_gas = min(batch_gas, TX_GAS_CAP)
         self.session = session
         self.ledger_address = ledger_address
         self.operator = operator
         self.journal = journal
-        self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.batch_size = max(1, batch_size) if batch_size else None
         self.progress = progress
         self._gas_per_row: float | None = None
 
@@ -410,30 +438,41 @@ class Importer:
 
     def send(self, rows: list[Row], result: ImportResult) -> list[Row]:
         """Send `rows` in batches, a bounded number in flight; returns rows of batches that failed."""
-        batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        batches = self.plan(rows)
         in_flight: list[tuple[int, list[Row], Prepared]] = []
         failed: list[Row] = []
         done = 0
-        for number, batch in enumerate(batches):
-            data = encode_batch(batch)
-            prepared = self.session.prepare(
-                self.operator, to=self.ledger_address, data=data, gas=self._gas_for(batch, data)
+        for start in range(0, len(batches), JOURNAL_GROUP):
+            group = []
+            for number in range(start, min(start + JOURNAL_GROUP, len(batches))):
+                batch = batches[number]
+                data = encode_batch(batch)
+                prepared = self.session.prepare(
+                    self.operator, to=self.ledger_address, data=data, gas=self._gas_for(batch, data)
+                )
+                group.append((number, batch, prepared))
+            # the journal names every transaction before the node sees it (one flush for the group)
+            self.journal.write_many(
+                [
+                    {
+                        "event": "sent",
+                        "batch": number,
+                        "tx": "0x" + prepared.tx_hash.hex(),
+                        "nonce": prepared.tx["nonce"],
+                        "lines": [batch[0].line, batch[-1].line],
+                        "count": len(batch),
+                    }
+                    for number, batch, prepared in group
+                ]
             )
-            self.journal.write(
-                event="sent",
-                batch=number,
-                tx="0x" + prepared.tx_hash.hex(),
-                nonce=prepared.tx["nonce"],
-                lines=[batch[0].line, batch[-1].line],
-                count=len(batch),
-            )
-            self.session.submit(prepared)
-            in_flight.append((number, batch, prepared))
-            if len(in_flight) >= IN_FLIGHT:
-                done += self._settle_oldest(in_flight, result, failed)
+            for entry in group:
+                self.session.submit_fast(entry[2])
+                in_flight.append(entry)
+            while len(in_flight) >= IN_FLIGHT:
+                done += self._collect(in_flight, result, failed)
                 self._report(done, len(rows))
         while in_flight:
-            done += self._settle_oldest(in_flight, result, failed)
+            done += self._collect(in_flight, result, failed)
             self._report(done, len(rows))
         return failed
 
@@ -441,36 +480,76 @@ class Importer:
         if self.progress is not None:
             self.progress(done, total)
 
+    def plan(self, rows: list[Row]) -> list[list[Row]]:
+        """Batches whose summed gas bounds fit the batch gas (never above the transaction cap)."""
+        batches: list[list[Row]] = []
+        current: list[Row] = []
+        gas = TX_OVERHEAD_BOUND
+        for row in rows:
+            full = self.batch_size is not None and len(current) >= self.batch_size
+            if current and (full or gas + row.gas_bound > self.batch_gas):
+                batches.append(current)
+                current, gas = [], TX_OVERHEAD_BOUND
+            current.append(row)
+            gas += row.gas_bound
+        if current:
+            batches.append(current)
+        return batches
+
     def _gas_for(self, batch: list[Row], data: bytes) -> int:
+        """The bound of the batch, or (tight) what such rows really used lately, plus a margin."""
+        bound = min(TX_GAS_CAP, TX_OVERHEAD_BOUND + sum(row.gas_bound for row in batch))
+        if not self.tight_gas:
+            return bound
         if self._gas_per_row is None:
             estimate = self.session.estimate(self.operator.address, to=self.ledger_address, data=data)
             self._gas_per_row = estimate / len(batch)
-        return min(TX_GAS_CAP, int(self._gas_per_row * len(batch) * GAS_MARGIN) + 50_000)
+        return min(bound, int(self._gas_per_row * len(batch) * TIGHT_GAS_MARGIN) + 20_000)
 
-    def _settle_oldest(
+    def _collect(
         self, in_flight: list[tuple[int, list[Row], Prepared]], result: ImportResult, failed: list[Row]
     ) -> int:
-        number, batch, prepared = in_flight.pop(0)
-        tx = "0x" + prepared.tx_hash.hex()
-        try:
-            sent = self.session.await_mined(prepared)
-        except (ContractError, TransactionFailed) as exc:
-            self.journal.write(event="failed", batch=number, tx=tx, error=str(exc))
-            self._gas_per_row = None  # re-estimate: the failure may have been the gas limit
-            failed.extend(batch)
-            return len(batch)
-        self.journal.write(event="mined", batch=number, tx=tx, block=int(sent.receipt["blockNumber"]), status=1)
-        result.batches += 1
-        replays = 0
-        for log in sent.receipt["logs"]:
-            topics = [bytes(t) for t in log["topics"]]
-            if topics[0] == POINTS_ISSUED_TOPIC:
-                result.points_by_rule[id_text(topics[2])] += int.from_bytes(bytes(log["data"])[:32], "big")
-            elif topics[0] == SETTLEMENT_REPLAYED_TOPIC:
-                replays += 1
-        result.recorded += len(batch) - replays
-        result.replayed += replays
-        return len(batch)
+        """Receipts of the batches in flight (one request); handles those mined, oldest first."""
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        while True:
+            receipts = self.session.receipts_fast([p.tx_hash for _, _, p in in_flight])
+            if any(r is not None for r in receipts):
+                break
+            if time.monotonic() > deadline:
+                raise ChainError("no batch was mined for two minutes; run the same import again to resume")
+            time.sleep(0.02)
+        settled = 0
+        still: list[tuple[int, list[Row], Prepared]] = []
+        for (number, batch, prepared), receipt in zip(in_flight, receipts, strict=True):
+            if receipt is None:
+                still.append((number, batch, prepared))
+                continue
+            settled += len(batch)
+            tx = "0x" + prepared.tx_hash.hex()
+            if receipt["status"] != 1:
+                error = self.session.explain_failure(prepared, receipt["blockNumber"])
+                self.journal.write(event="failed", batch=number, tx=tx, error=str(error))
+                self.tight_gas = False  # the retry uses the safe bounds: the failure may have been the limit
+                failed.extend(batch)
+                continue
+            self.journal.write(event="mined", batch=number, tx=tx, block=receipt["blockNumber"], status=1)
+            if self.tight_gas:
+                used = receipt["gasUsed"] / len(batch)
+                previous = self._gas_per_row or used
+                self._gas_per_row = max(used, 0.8 * previous + 0.2 * used)
+            result.batches += 1
+            result.gas_used += receipt["gasUsed"]
+            replays = 0
+            for log in receipt["logs"]:
+                topics = log["topics"]
+                if topics[0] == POINTS_ISSUED_TOPIC:
+                    result.points_by_rule[id_text(topics[2])] += int.from_bytes(log["data"][:32], "big")
+                elif topics[0] == SETTLEMENT_REPLAYED_TOPIC:
+                    replays += 1
+            result.recorded += len(batch) - replays
+            result.replayed += replays
+        in_flight[:] = still
+        return settled
 
 
 SETTLEMENT_REPLAYED_TOPIC = keccak(text="SettlementReplayed(bytes32)")
@@ -494,8 +573,10 @@ def import_file(
     journal_folder: Path,
     skip_invalid: bool = False,
     reject_path: Path | None = None,
-    batch_size: int = MAX_BATCH,
+    batch_size: int | None = None,
     progress: Progress | None = None,
+    tight_gas: bool = False,
+    batch_gas: int = TX_GAS_CAP,
 ) -> ImportResult:
     """Check every row, then record the good ones on chain exactly once (see the module docstring)."""
     started = time.perf_counter()
@@ -509,6 +590,8 @@ def import_file(
             journal=journal,
             batch_size=batch_size,
             progress=progress,
+            tight_gas=tight_gas,
+            batch_gas=batch_gas,
         )
         result = ImportResult(rows=len(rows) + len(problems))
         result.resumed_batches = importer.resume()

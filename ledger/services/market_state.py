@@ -9,19 +9,55 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
-from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, PaymentPlan
+from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
 SETTLEMENT_TYPES = ["(bytes32,bytes32,uint32,bytes32,uint256,uint8,uint40,bytes32)"]
 
 
-def settlement_hash(row: tuple[bytes, bytes, int, bytes, int, int, int, bytes]) -> bytes:
+SettlementTuple = tuple[bytes, bytes, int, bytes, int, int, int, bytes]
+
+
+def pack_settlement(row: SettlementTuple) -> bytes:
+    """abi.encode of the static Settlement struct: its eight fields as 32-byte words, in order.
+
+    (eth_abi gives the same bytes far slower; tests/unit/test_import_rows.py checks they agree.)
+    """
+    ref, contract, milestone, period, amount, kind, paid_at, evidence = row
+    return b"".join(
+        (
+            bytes(ref),
+            bytes(contract),
+            milestone.to_bytes(32, "big"),
+            bytes(period),
+            amount.to_bytes(32, "big"),
+            kind.to_bytes(32, "big"),
+            paid_at.to_bytes(32, "big"),
+            bytes(evidence),
+        )
+    )
+
+
+def settlement_hash(row: SettlementTuple) -> bytes:
     """keccak256(abi.encode(settlement)), exactly as SettlementLedger stores it under the reference."""
-    return keccak(abi_encode(SETTLEMENT_TYPES, [row]))
+    return keccak(pack_settlement(row))
+
+
+def possible_awards(
+    kind: ContractKind, plan: PaymentPlan, seller_kind: MemberKind, buyer_in_region: bool, has_broker: bool
+) -> int:
+    """How many point issuances one payment on such a contract can cause at most (gas planning only)."""
+    count = 0
+    if kind in (ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY):
+        count += seller_kind in (MemberKind.UNIVERSITY, MemberKind.INSTITUTE) and buyer_in_region
+    if kind is ContractKind.LICENSE and plan in (PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, PaymentPlan.DEFERRED):
+        count += 2
+    if kind is ContractKind.SERVICE:
+        count += 2
+    return count + has_broker
 
 
 @dataclass
@@ -38,6 +74,7 @@ class ContractState:
     plan: PaymentPlan
     signed: int
     royalty_bps: int
+    possible_awards: int = 0
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -50,6 +87,7 @@ class ContractState:
 class MarketState:
     contracts: dict[str, ContractState] = field(default_factory=dict)
     recorded: dict[bytes, bytes] = field(default_factory=dict)  # ref (bytes32) -> data hash
+    members: dict[str, tuple[MemberKind, bool]] = field(default_factory=dict)  # address -> (kind, in region)
     latest_block: int = 0
 
     @classmethod
@@ -62,12 +100,18 @@ class MarketState:
     def apply(self, e: LogEvent) -> None:
         a = e.args
         self.latest_block = max(self.latest_block, e.block)
-        if e.name == "ContractRegistered":
+        if e.name == "MemberEnrolled":
+            self.members[a["account"]] = (MemberKind(a["kind"]), bool(a["inRegion"]))
+        elif e.name == "ContractRegistered":
+            kind, plan = ContractKind(a["kind"]), PaymentPlan(a["plan"])
+            seller_kind = self.members.get(a["seller"], (MemberKind.NONE, False))[0]
+            buyer_in_region = self.members.get(a["buyer"], (MemberKind.NONE, False))[1]
             self.contracts[id_text(a["contractId"])] = ContractState(
-                kind=ContractKind(a["kind"]),
-                plan=PaymentPlan(a["plan"]),
+                kind=kind,
+                plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
+                possible_awards=possible_awards(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
             )
         elif e.name == "MilestoneAdded":
             contract = self.contracts[id_text(a["contractId"])]

@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, decode_log, fetch_logs
+from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, decode_log, log_ranges
 from ledger.chain.session import ChainSession
 
 SCHEMA_VERSION = 1
@@ -104,12 +104,9 @@ class LogIndex:
             last, rebuilt = None, True
         head = int(session.w3.eth.block_number)
         start = from_block if last is None else last + 1
-        wanted = [to_checksum_address(a) for a in addresses.values()]
+        wanted: list[str] = [to_checksum_address(a) for a in addresses.values()]
         requests = logs = 0
-        position = start
-        while position <= head:
-            end = min(position + chunk - 1, head)
-            raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(end), "address": wanted})
+        for _position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
             requests += 1
             logs += len(raw)
             with self.db:
@@ -122,8 +119,7 @@ class LogIndex:
                 self._set_meta("last_hash", _block_hash(session, end))
                 self._set_meta("schema", str(SCHEMA_VERSION))
             if on_range is not None:
-                on_range(position - start + (end - position + 1), head - start + 1, len(raw))
-            position = end + 1
+                on_range(end - start + 1, head - start + 1, len(raw))
         return SyncStats(from_block=start, to_block=head, logs=logs, requests=requests, rebuilt=rebuilt)
 
     def events(self, names: dict[str, str]) -> Iterator[LogEvent]:

@@ -13,9 +13,12 @@ from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.importer import (
     MAX_BATCH,
+    SETTLEMENT_GAS_BOUND,
     TX_GAS_CAP,
+    TX_OVERHEAD_BOUND,
     WORST_CASE_SETTLEMENT_GAS,
     ImportRefused,
+    check_rows,
     encode_batch,
     import_file,
     read_rows,
@@ -159,9 +162,42 @@ def test_the_costliest_settlement_stays_within_the_batch_bound(world: World, tmp
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
     parsed, problems = read_rows(path)
     assert not problems
+    state = MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
+    checked = check_rows(parsed, state, now=world.session.now())
+    assert [row.gas_bound for row in checked.to_send] == [WORST_CASE_SETTLEMENT_GAS] * 4
     gas = world.session.estimate(
-        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(parsed)
+        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send)
     )
-    per_settlement = gas / len(parsed)
-    assert per_settlement <= WORST_CASE_SETTLEMENT_GAS, per_settlement
-    assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + 100_000 <= TX_GAS_CAP
+    assert gas <= TX_OVERHEAD_BOUND + sum(row.gas_bound for row in checked.to_send), gas
+    assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + TX_OVERHEAD_BOUND <= TX_GAS_CAP
+
+
+def test_a_payment_without_awards_stays_within_its_bound(world: World, tmp_path: Path) -> None:
+    for i in range(3):
+        world.client.register_contract(
+            world.operator,
+            ContractInput(
+                id=f"DEV{i}",
+                kind=ContractKind.DEVELOPMENT,
+                plan=PaymentPlan.LUMP_SUM,
+                seller=world.firm.address,
+                buyer=world.uni.address,
+                signed=D("2026-02-01"),
+                milestones=(MilestoneInput("all", Fen(10**9), D("2026-12-31")),),
+            ),
+        )
+    path = tmp_path / "dev.csv"
+    path.write_text(HEADER + "".join(f"D-{i},DEV{i},,,1.00,2026-03-01,{'ef' * 32},\n" for i in range(3)))
+    parsed, _ = read_rows(path)
+    state = MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
+    checked = check_rows(parsed, state, now=world.session.now())
+    assert [row.gas_bound for row in checked.to_send] == [SETTLEMENT_GAS_BOUND] * 3
+    gas = world.session.estimate(
+        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send)
+    )
+    assert gas - TX_OVERHEAD_BOUND <= 3 * SETTLEMENT_GAS_BOUND
+    # one row alone, with every once-per-transaction cost, also fits its bound plus the overhead
+    single = world.session.estimate(
+        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send[:1])
+    )
+    assert single <= TX_OVERHEAD_BOUND + SETTLEMENT_GAS_BOUND

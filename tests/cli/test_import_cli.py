@@ -20,7 +20,7 @@ from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.workspace import Workspace
-from tests.cli.conftest import PASSPHRASE, ROOT, Run, make_runner
+from tests.cli.conftest import PASSPHRASE, Run, make_runner
 from tests.cli.test_node import ANVIL, _free_port
 
 pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")

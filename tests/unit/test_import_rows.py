@@ -1,0 +1,62 @@
+"""Import rows: the direct ABI packing agrees with eth_abi; rows are parsed with their line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_abi.abi import encode as abi_encode
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.domain.money import Fen
+from ledger.domain.types import SettlementKind
+from ledger.services.client import SettlementInput
+from ledger.services.importer import RECORD_BATCH_SELECTOR, Row, encode_batch, read_rows
+from ledger.services.market_state import SETTLEMENT_TYPES, pack_settlement
+
+refs = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=32)
+settlements = st.builds(
+    SettlementInput,
+    ref=refs,
+    contract=refs,
+    amount=st.integers(min_value=0, max_value=(1 << 48) - 1).map(Fen),
+    paid_at=st.integers(min_value=0, max_value=(1 << 40) - 1),
+    milestone=st.one_of(st.none(), st.integers(min_value=0, max_value=1000)),
+    period=st.one_of(st.none(), refs),
+    kind=st.sampled_from(list(SettlementKind)),
+    evidence_hash=st.binary(min_size=32, max_size=32),
+)
+
+
+@given(st.lists(settlements, min_size=1, max_size=5))
+def test_direct_packing_equals_eth_abi(batch: list[SettlementInput]) -> None:
+    tuples = [s.as_tuple() for s in batch]
+    assert pack_settlement(tuples[0]) == abi_encode(SETTLEMENT_TYPES, [tuples[0]])
+    rows = [Row(i, s, {}) for i, s in enumerate(batch)]
+    assert encode_batch(rows) == RECORD_BATCH_SELECTOR + abi_encode([f"{SETTLEMENT_TYPES[0]}[]"], [tuples])
+
+
+def test_csv_rows_keep_their_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "reference,contract,amount,date\nA,T1,1.00,2026-03-01\n\nB,T1,oops,2026-03-01\nC,T1,2.5,2026-03-01T10:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    rows, problems = read_rows(path)
+    assert [(r.line, r.settlement.ref, r.settlement.amount) for r in rows] == [(2, "A", 100), (5, "C", 250)]
+    assert [(p.line, "not a decimal amount" in p.message) for p in problems] == [(4, True)]
+
+
+def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from ledger.errors import InputError
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_rows(bad)
+    broken = tmp_path / "bad.json"
+    broken.write_text("[{", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_rows(broken)
