@@ -166,12 +166,15 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         uscc = validate_uscc(args.uscc) if args.uscc else None
         if uscc is None and kind is not MemberKind.INDIVIDUAL:
             raise InputError(f"a {kind.label} needs its unified social credit code (--uscc)")
-        fingerprint = _fingerprint(args.cert_fingerprint)
         if args.address:
             address = ws.resolve(args.address)
             ws.remember(args.name, address)
         else:
             address = ws.keystore_address(args.name) or ws.new_key(args.name)
+        from ledger.cli_identity import enrolment_fingerprint
+
+        verified = enrolment_fingerprint(ws, config, args.name, address, uscc, args.cert, args.proof)
+        fingerprint = verified if verified is not None else _fingerprint(args.cert_fingerprint)
         regulator = ws.signer("regulator")
         ws.client.enrol(
             regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
@@ -319,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
     p.add_argument("--in-region", action="store_true", help="the member is in the region")
     p.add_argument("--address", default=None, help="the member's account (default: a new keystore)")
-    p.add_argument("--cert-fingerprint", default=None, help="SHA-256 of the member's DER certificate")
+    p.add_argument("--cert-fingerprint", default=None, help="SHA-256 of the member's DER certificate (no CA here)")
+    p.add_argument("--cert", default=None, help="the member's certificate (required once `ledger ca init` was run)")
+    p.add_argument("--proof", default=None, help="the member's signature of the challenge (`ledger prove`)")
     p.set_defaults(handler=cmd_member)
 
     p = sub.add_parser("operator", parents=[common], help="appoint or remove a market operator")
@@ -327,9 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(handler=cmd_operator)
 
+    from ledger.cli_identity import add_identity
     from ledger.cli_ops import add_operations
 
     add_operations(sub, common)
+    add_identity(sub, common)
     return parser
 
 

@@ -10,8 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "ledger" / "data" / "demo-scenario.json"
-#: Every process the CLI tests start, for the key-leak test (issue: keys never printed).
+#: What every `ledger` process of the CLI tests printed, and the workspaces they used: the secrets
+#: test (test_zz_secrets.py, last) checks that no private key or passphrase ever appeared.
 OUTPUTS: list[str] = []
+HOMES: set[Path] = set()
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -39,6 +41,7 @@ def make_runner(folder: Path) -> Run:
             timeout=timeout,
         )
         OUTPUTS.append(result.stdout + result.stderr)
+        HOMES.add(folder / "home")
         assert "Traceback" not in result.stderr, result.stderr
         return result
 

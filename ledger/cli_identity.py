@@ -1,0 +1,279 @@
+"""CLI commands for identity: the platform CA, sealed contract terms, the Besu allowlist."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ledger.config import Config
+from ledger.errors import InputError
+
+
+def _ws(config: Config) -> Any:
+    from ledger.services.workspace import Workspace
+
+    return Workspace(config)
+
+
+def _emit(config: Config, data: Any, text: str) -> None:
+    from ledger.cli import emit
+
+    emit(config, data, text)
+
+
+def ca_files(config: Config) -> Any:
+    from ledger.identity.ca import CaFiles
+
+    return CaFiles(config.home / "ca")
+
+
+def cert_path(config: Config, name: str) -> Path:
+    return config.home / "certs" / f"{name}.pem"
+
+
+def identity_key_path(config: Config, name: str) -> Path:
+    return config.home / "identity" / f"{name}-key.pem"
+
+
+def cmd_ca(args: argparse.Namespace, config: Config) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ledger.domain.uscc import validate_uscc
+    from ledger.identity import ca
+
+    ws = _ws(config)
+    files = ca_files(config)
+    if args.action == "init":
+        cert = ca.init_ca(
+            files,
+            name=args.name or "内蒙古自治区科学技术厅",
+            passphrase=ws.passphrase(confirm=True),
+            days=args.days or 3650,
+        )
+        _emit(
+            config,
+            {"root": str(files.cert), "fingerprint": ca.fingerprint(cert).hex()},
+            f"certificate authority {ca.cert_name(cert)} created in {files.folder} "
+            f"(root fingerprint {ca.fingerprint(cert).hex()[:16]}...)",
+        )
+        return 0
+    if not args.member:
+        raise InputError(f"ca {args.action} needs the member's name")
+    if args.action == "issue":
+        uscc = validate_uscc(args.uscc) if args.uscc else None
+        address = (
+            ws.resolve(args.address) if args.address else (ws.keystore_address(args.member) or ws.new_key(args.member))
+        )
+        ws.remember(args.member, address)
+        passphrase = ws.passphrase()
+        key_path = identity_key_path(config, args.member)
+        if args.public_key:
+            public = serialization.load_pem_public_key(Path(args.public_key).read_bytes())
+            if not isinstance(public, ec.EllipticCurvePublicKey):
+                raise InputError("the member's public key must be an EC P-256 key")
+        else:
+            if key_path.exists():
+                raise InputError(f"{args.member} already has an identity key at {key_path}")
+            private = ec.generate_private_key(ec.SECP256R1())
+            ca._write_private(key_path, ca.encrypt_key(private, passphrase))
+            public = private.public_key()
+        cert = ca.issue_member_cert(
+            files,
+            passphrase=passphrase,
+            name=args.display_name or args.member,
+            uscc=uscc,
+            address=address,
+            public_key=public,
+            days=args.days or 365,
+        )
+        path = cert_path(config, args.member)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _emit(
+            config,
+            {
+                "member": args.member,
+                "certificate": str(path),
+                "serial": format(cert.serial_number, "x"),
+                "fingerprint": ca.fingerprint(cert).hex(),
+                "address": address,
+            },
+            f"issued {path} to {ca.cert_name(cert)} ({address}), serial {cert.serial_number:x}",
+        )
+        return 0
+    # revoke
+    path = cert_path(config, args.member)
+    serial = int(args.member, 16) if not path.exists() and _is_hex(args.member) else ca.load_cert(path).serial_number
+    ca.revoke(files, passphrase=ws.passphrase(), serial=serial)
+    _emit(config, {"revoked": format(serial, "x")}, f"revoked certificate {serial:x}; the CRL is {files.crl}")
+    return 0
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        int(text, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def enrolment_fingerprint(
+    ws: Any, config: Config, name: str, address: str, uscc: str | None, cert_arg: str | None, proof: str | None
+) -> bytes | None:
+    """With a platform CA: the verified certificate's fingerprint (None when the workspace has no CA)."""
+    from ledger.identity import ca
+
+    files = ca_files(config)
+    path = Path(cert_arg) if cert_arg else cert_path(config, name)
+    if not files.cert.exists():
+        if cert_arg:
+            raise InputError("this workspace has no certificate authority to check the certificate against")
+        return None
+    if not path.exists():
+        raise InputError(f"enrolling {name} needs its certificate (--cert), issued by `ledger ca issue`")
+    cert = ca.load_cert(path)
+    ca.verify_member_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=address, uscc=uscc)
+    nonce = format(cert.serial_number, "x")
+    if proof:
+        signature = bytes.fromhex(proof.removeprefix("0x"))
+    else:
+        from eth_account import Account
+        from eth_account.messages import encode_defunct
+
+        if ws.keystore_address(name) is None:
+            raise InputError(f"no key of {name} here to prove possession: pass --proof from `ledger member prove`")
+        key = ws.signer(name)
+        signature = Account.sign_message(encode_defunct(text=ca.challenge(address, cert, nonce)), key.key).signature
+    ca.check_possession(address, cert, nonce, bytes(signature))
+    return ca.fingerprint(cert)
+
+
+def cmd_prove(args: argparse.Namespace, config: Config) -> int:
+    """Sign the enrolment challenge with the member's own key (run where that key lives)."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from ledger.identity import ca
+
+    ws = _ws(config)
+    cert = ca.load_cert(Path(args.cert) if args.cert else cert_path(config, args.member))
+    key = ws.signer(args.member)
+    nonce = format(cert.serial_number, "x")
+    signature = Account.sign_message(encode_defunct(text=ca.challenge(key.address, cert, nonce)), key.key).signature
+    _emit(config, {"proof": "0x" + bytes(signature).hex()}, "0x" + bytes(signature).hex())
+    return 0
+
+
+def cmd_terms(args: argparse.Namespace, config: Config) -> int:
+    from ledger.identity import ca, terms
+
+    ws = _ws(config)
+    if args.action == "seal":
+        names = [n.strip() for n in (args.to or "").split(",") if n.strip()]
+        if not names:
+            contract = ws.client.contract_view(args.contract)
+            names = [ws.name_of(contract["seller"]), ws.name_of(contract["buyer"])]
+        if args.auditor:
+            names.append(args.auditor)
+        certs = [ca.load_cert(cert_path(config, n)) for n in names]
+        plaintext = Path(args.file).read_bytes()
+        sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
+        out = Path(args.out or f"{args.file}.sealed.json")
+        out.write_text(terms.dump(sealed), encoding="utf-8")
+        _emit(
+            config,
+            {"sealed": str(out), "sha256": sealed["sha256"], "recipients": names},
+            f"sealed {args.file} for {', '.join(names)} into {out}; its SHA-256 {sealed['sha256']} is the "
+            "contract's terms hash",
+        )
+        return 0
+    from ledger.identity.ca import load_encrypted_key
+
+    sealed_doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    who = args.who
+    opened = terms.open_sealed(
+        sealed_doc,
+        cert=ca.load_cert(cert_path(config, who)),
+        key=load_encrypted_key(identity_key_path(config, who), ws.passphrase()),
+    )
+    on_chain = ws.client.contract_view(sealed_doc.get("contract", ""))["terms_hash"]
+    matches = bytes(on_chain) == opened.sha256
+    if args.out:
+        Path(args.out).write_bytes(opened.plaintext)
+    data = {
+        "contract": sealed_doc.get("contract"),
+        "sha256": opened.sha256.hex(),
+        "on_chain": "0x" + bytes(on_chain).hex(),
+        "matches_chain": matches,
+    }
+    text = (
+        f"opened as {opened.recipient}: {len(opened.plaintext)} bytes"
+        + (f", written to {args.out}" if args.out else "")
+        + (
+            "; it matches the contract's terms hash on chain"
+            if matches
+            else f"\nMISMATCH: the document's SHA-256 is {opened.sha256.hex()}, the chain records "
+            f"{bytes(on_chain).hex()}"
+        )
+    )
+    _emit(config, data, text)
+    return 0 if matches else 4
+
+
+def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    from ledger.chain.logs import iter_logs
+    from ledger.domain.types import MemberStatus
+
+    ws = _ws(config)
+    record = ws.record()
+    accounts = {record.regulator}
+    for address in ws.client.member_addresses():
+        if ws.client.member(address).status is MemberStatus.ACTIVE:
+            accounts.add(address)
+    membership = {"Membership": ws.client.addresses["Membership"]}
+    for event in iter_logs(ws.session, membership, from_block=record.block):
+        if event.name == "OperatorAppointed" and ws.client.is_operator(event.args["account"]):
+            accounts.add(event.args["account"])
+    listed = sorted(a.lower() for a in accounts)
+    text = "# Besu permissions: the accounts the ledger admits (active members, operators, regulator)\n"
+    text += "accounts-allowlist=[" + ",".join(f'"{a}"' for a in listed) + "]\n"
+    out = Path(args.out)
+    out.write_text(text, encoding="utf-8")
+    _emit(config, {"file": str(out), "accounts": listed}, f"wrote {len(listed)} accounts to {out}")
+    return 0
+
+
+def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("ca", parents=[common], help="the platform certificate authority")
+    p.add_argument("action", choices=["init", "issue", "revoke"])
+    p.add_argument("member", nargs="?", help="issue/revoke: the member's name (revoke: or a serial in hex)")
+    p.add_argument("--name", default=None, help="init: the authority's name")
+    p.add_argument("--display-name", default=None, help="issue: the institution's name in the certificate")
+    p.add_argument("--uscc", default=None, help="issue: the member's unified social credit code")
+    p.add_argument("--address", default=None, help="issue: the member's account (default: its workspace key)")
+    p.add_argument("--public-key", default=None, help="issue: the member's P-256 public key (PEM)")
+    p.add_argument("--days", type=int, default=None)
+    p.set_defaults(handler=cmd_ca)
+
+    p = sub.add_parser("prove", parents=[common], help="sign a member's enrolment challenge with its own key")
+    p.add_argument("member")
+    p.add_argument("--cert", default=None)
+    p.set_defaults(handler=cmd_prove)
+
+    p = sub.add_parser("terms", parents=[common], help="seal or open a contract's confidential terms")
+    p.add_argument("action", choices=["seal", "open"])
+    p.add_argument("file")
+    p.add_argument("--contract", default=None, help="seal: the contract id")
+    p.add_argument("--to", default=None, help="seal: recipients' names, comma-separated (default seller, buyer)")
+    p.add_argument("--auditor", default="regulator", help="seal: the auditor who may also open (default regulator)")
+    p.add_argument("--as", dest="who", default=None, help="open: whose certificate and key open it")
+    p.add_argument("--out", default=None)
+    p.set_defaults(handler=cmd_terms)
+
+    p = sub.add_parser("export", parents=[common], help="export configuration for the production network")
+    p.add_argument("what", choices=["besu-allowlist"])
+    p.add_argument("--out", default="permissions_config.toml")
+    p.set_defaults(handler=cmd_export)

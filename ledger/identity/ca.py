@@ -1,0 +1,300 @@
+"""The platform certificate authority: member certificates bound to credit codes and addresses.
+
+The regulator's root CA (EC P-256) issues each member an X.509 certificate whose subject carries
+the institution's name (UTF-8) and unified social credit code (serialNumber), and whose subject
+alternative name binds the member's Ethereum address (URI ``ethereum:0x...``). The root key is
+stored encrypted with a passphrase; revocations go into a CRL signed by the root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ledger.errors import ConfigError, LedgerError
+
+ADDRESS_URI_PREFIX = "ethereum:"
+
+
+class IdentityError(LedgerError):
+    """A certificate or proof of possession was refused; the message says which check failed."""
+
+
+@dataclass(frozen=True)
+class CaFiles:
+    folder: Path
+
+    @property
+    def key(self) -> Path:
+        return self.folder / "root-key.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "root-cert.pem"
+
+    @property
+    def crl(self) -> Path:
+        return self.folder / "crl.pem"
+
+    @property
+    def issued(self) -> Path:
+        return self.folder / "issued.json"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def encrypt_key(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
+    )
+
+
+def load_encrypted_key(path: Path, passphrase: str) -> ec.EllipticCurvePrivateKey:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no key at {path}") from None
+    try:
+        key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
+    except (ValueError, TypeError):
+        raise ConfigError(f"the passphrase does not open the key {path}") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ConfigError(f"{path} is not an EC key")
+    return key
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def init_ca(files: CaFiles, *, name: str, passphrase: str, days: int = 3650) -> x509.Certificate:
+    """Create the root CA (refuses to replace an existing one)."""
+    if files.cert.exists() or files.key.exists():
+        raise ConfigError(f"a certificate authority already exists in {files.folder}")
+    if len(passphrase) < 8:
+        raise ConfigError("the CA passphrase must have at least 8 characters")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
+    )
+    now = _now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_private(files.key, encrypt_key(key, passphrase))
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.issued.write_text("[]", encoding="utf-8")
+    _write_crl(files, key, cert, revoked=[])
+    return cert
+
+
+def _load_ca(files: CaFiles, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    if not files.cert.exists():
+        raise ConfigError(f"no certificate authority in {files.folder}; run `ledger ca init` first")
+    return load_encrypted_key(files.key, passphrase), load_cert(files.cert)
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no certificate at {path}") from None
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError:
+        try:
+            return x509.load_der_x509_certificate(data)
+        except ValueError:
+            raise IdentityError(f"{path} is not an X.509 certificate (PEM or DER)") from None
+
+
+def issue_member_cert(
+    files: CaFiles,
+    *,
+    passphrase: str,
+    name: str,
+    uscc: str | None,
+    address: str,
+    public_key: ec.EllipticCurvePublicKey,
+    days: int = 365,
+    not_before: dt.datetime | None = None,
+) -> x509.Certificate:
+    """A member certificate: name and credit code in the subject, the Ethereum address in the SAN."""
+    ca_key, ca_cert = _load_ca(files, passphrase)
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
+    if uscc:
+        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc))
+    start = not_before or (_now() - dt.timedelta(minutes=5))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attributes))
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(ADDRESS_URI_PREFIX + address.lower())]),
+            critical=False,
+        )
+        .add_extension(x509.KeyUsage(True, False, True, False, True, False, False, False, False), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    issued = json.loads(files.issued.read_text(encoding="utf-8"))
+    issued.append(
+        {
+            "serial": format(cert.serial_number, "x"),
+            "name": name,
+            "address": address,
+            "fingerprint": fingerprint(cert).hex(),
+        }
+    )
+    files.issued.write_text(json.dumps(issued, ensure_ascii=False, indent=1), encoding="utf-8")
+    return cert
+
+
+def revoke(files: CaFiles, *, passphrase: str, serial: int) -> None:
+    ca_key, ca_cert = _load_ca(files, passphrase)
+    revoked = [entry.serial_number for entry in load_crl(files)]
+    if serial in revoked:
+        raise IdentityError(f"certificate {serial:x} is already revoked")
+    known = {int(e["serial"], 16) for e in json.loads(files.issued.read_text(encoding="utf-8"))}
+    if serial not in known:
+        raise IdentityError(f"this authority never issued a certificate with serial {serial:x}")
+    _write_crl(files, ca_key, ca_cert, revoked=[*revoked, serial])
+
+
+def _write_crl(files: CaFiles, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, *, revoked: list[int]) -> None:
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(cert.subject)
+        .last_update(now)
+        .next_update(now + dt.timedelta(days=30))
+    )
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
+    files.crl.write_bytes(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+def load_crl(files: CaFiles) -> x509.CertificateRevocationList:
+    return x509.load_pem_x509_crl(files.crl.read_bytes())
+
+
+def fingerprint(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the DER certificate: what the Membership contract stores."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+
+
+def cert_address(cert: x509.Certificate) -> str | None:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(ADDRESS_URI_PREFIX):
+            return uri[len(ADDRESS_URI_PREFIX) :]
+    return None
+
+
+def cert_uscc(cert: x509.Certificate) -> str | None:
+    values = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    return str(values[0].value) if values else None
+
+
+def cert_name(cert: x509.Certificate) -> str:
+    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else ""
+
+
+def verify_member_cert(
+    cert: x509.Certificate,
+    *,
+    root: x509.Certificate,
+    crl: x509.CertificateRevocationList,
+    address: str,
+    uscc: str | None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Check a member certificate for enrolment; `IdentityError` says which check failed."""
+    now = at or _now()
+    if cert.issuer != root.subject:
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} was issued by {cert.issuer.rfc4514_string()}, "
+            "not by the platform's certificate authority"
+        )
+    try:
+        cert.verify_directly_issued_by(root)
+    except (InvalidSignature, ValueError, TypeError):
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} is not signed by the platform's certificate authority"
+        ) from None
+    if now < cert.not_valid_before_utc:
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}"
+        )
+    if now > cert.not_valid_after_utc:
+        raise IdentityError(f"the certificate of {cert_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    if not crl.is_signature_valid(root.public_key()):  # type: ignore[arg-type]
+        raise IdentityError("the revocation list is not signed by the platform's certificate authority")
+    if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+        raise IdentityError(f"the certificate of {cert_name(cert)} (serial {cert.serial_number:x}) has been revoked")
+    bound = cert_address(cert)
+    if bound is None or bound.lower() != address.lower():
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} is bound to address {bound or '(none)'}, not to {address}"
+        )
+    if (cert_uscc(cert) or None) != (uscc or None):
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} carries credit code {cert_uscc(cert) or '(none)'}, "
+            f"but the enrolment gives {uscc or '(none)'}"
+        )
+
+
+def challenge(address: str, cert: x509.Certificate, nonce: str) -> str:
+    """The text a member signs with its Ethereum key to prove it holds the enrolled account."""
+    return f"mkj-ledger enrolment\naddress: {address}\ncertificate: {fingerprint(cert).hex()}\nnonce: {nonce}"
+
+
+def check_possession(address: str, cert: x509.Certificate, nonce: str, signature: bytes) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    try:
+        signer = Account.recover_message(encode_defunct(text=challenge(address, cert, nonce)), signature=signature)
+    except (ValueError, TypeError):
+        raise IdentityError("the proof of possession is not a valid signature") from None
+    if signer.lower() != address.lower():
+        raise IdentityError(f"the proof of possession was signed by {signer}, not by {address}")

@@ -1,0 +1,123 @@
+"""From `ledger ca init` to an enrolled member, sealed terms opened by each party, the Besu allowlist."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.identity import ca
+from tests.cli.conftest import Run, make_runner
+from tests.cli.test_node import ANVIL, _free_port
+
+pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
+
+
+@dataclass
+class Office:
+    ledger: Run
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    folder = tmp_path_factory.mktemp("office")
+    ledger = make_runner(folder)
+    port = _free_port()
+    assert ledger("node", "start", "--port", port).returncode == 0
+    try:
+        assert ledger("deploy").returncode == 0
+        assert ledger("operator", "add", "operator").returncode == 0
+        yield Office(ledger, folder)
+    finally:
+        ledger("node", "stop", "--port", port)
+
+
+def test_certified_enrolment_from_ca_init(office: Office) -> None:
+    ledger = office.ledger
+    init = ledger("ca", "init")
+    assert init.returncode == 0, init.stderr
+    for name, uscc, display in (("imu", "121500004600012340", "内蒙古大学"), ("steel", "91150200114123456M", "包钢")):
+        issued = ledger("ca", "issue", name, "--uscc", uscc, "--display-name", display, "--json")
+        assert issued.returncode == 0, issued.stderr
+    # once a CA exists, enrolment without a certificate is refused
+    bare = ledger("member", "enrol", "nobody", "--kind", "enterprise", "--uscc", "91110000802100433B")
+    assert bare.returncode == 1 and "needs its certificate" in bare.stderr
+    enrol = ledger(
+        "member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region", "--json"
+    )
+    assert enrol.returncode == 0, enrol.stderr
+    cert = ca.load_cert(office.folder / "home" / "certs" / "imu.pem")
+    assert json.loads(enrol.stdout)["cert_fingerprint"] == "0x" + ca.fingerprint(cert).hex()
+    wrong_code = ledger("member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91110000802100433B")
+    assert wrong_code.returncode == 1 and "carries credit code 91150200114123456M" in wrong_code.stderr
+    assert (
+        ledger(
+            "member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M", "--in-region"
+        ).returncode
+        == 0
+    )
+
+
+def test_revoked_certificate_cannot_enrol(office: Office) -> None:
+    ledger = office.ledger
+    assert ledger("ca", "issue", "rogue", "--uscc", "91110000802100433B").returncode == 0
+    assert ledger("ca", "revoke", "rogue").returncode == 0
+    refused = ledger("member", "enrol", "rogue", "--kind", "enterprise", "--uscc", "91110000802100433B")
+    assert refused.returncode == 1 and "has been revoked" in refused.stderr
+
+
+def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
+    ledger = office.ledger
+    assert ledger("ca", "issue", "regulator").returncode == 0
+    document = office.folder / "terms.txt"
+    document.write_text("许可合同：零门槛费，收入提成 3%。", encoding="utf-8")
+    contract = {
+        "id": "TC-9",
+        "kind": "license",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-02-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": "100.00", "due": "2026-06-30"}],
+    }
+    (office.folder / "c.json").write_text(json.dumps(contract), encoding="utf-8")
+    registered = ledger("contract", "register", "--file", str(office.folder / "c.json"), "--terms", str(document))
+    assert registered.returncode == 0, registered.stderr
+    sealed = ledger("terms", "seal", str(document), "--contract", "TC-9", "--json")
+    assert sealed.returncode == 0, sealed.stderr
+    assert json.loads(sealed.stdout)["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
+    sealed_path = json.loads(sealed.stdout)["sealed"]
+    assert "零门槛费" not in Path(sealed_path).read_text(encoding="utf-8")
+    for who in ("imu", "steel", "regulator"):
+        out = office.folder / f"{who}.txt"
+        opened = ledger("terms", "open", sealed_path, "--as", who, "--out", str(out), "--json")
+        assert opened.returncode == 0, opened.stderr
+        assert json.loads(opened.stdout)["matches_chain"] is True
+        assert out.read_bytes() == document.read_bytes()
+    assert ledger("ca", "issue", "outsider", "--uscc", "91350100M000100Y43").returncode == 0
+    refused = ledger("terms", "open", sealed_path, "--as", "outsider")
+    assert refused.returncode == 1 and "is not a recipient" in refused.stderr
+    other = office.folder / "other.txt"
+    other.write_text("另一份合同", encoding="utf-8")
+    resealed = json.loads(ledger("terms", "seal", str(other), "--contract", "TC-9", "--json").stdout)["sealed"]
+    mismatch = ledger("terms", "open", resealed, "--as", "imu")
+    assert mismatch.returncode == 4 and "MISMATCH" in mismatch.stdout
+
+
+def test_besu_allowlist_lists_active_members_and_operators(office: Office) -> None:
+    ledger = office.ledger
+    out = office.folder / "permissions_config.toml"
+    assert ledger("export", "besu-allowlist", "--out", str(out)).returncode == 0
+    text = out.read_text(encoding="utf-8")
+    names = json.loads((office.folder / "home" / "names.json").read_text(encoding="utf-8"))
+    for who in ("imu", "steel", "operator", "regulator"):
+        assert names[who].lower() in text
+    assert names["rogue"].lower() not in text
+    assert ledger("member", "suspend", "steel").returncode == 0
+    assert ledger("export", "besu-allowlist", "--out", str(out)).returncode == 0
+    assert names["steel"].lower() not in out.read_text(encoding="utf-8")

@@ -1,0 +1,165 @@
+"""The platform CA, enrolment checks with test-made certificates, and sealed terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from ledger.identity import ca, terms
+from ledger.identity.ca import CaFiles, IdentityError
+
+PASS = "regulator passphrase"
+USCC = "91110000802100433B"
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> CaFiles:
+    files = CaFiles(tmp_path / "ca")
+    ca.init_ca(files, name="内蒙古自治区科学技术厅", passphrase=PASS)
+    return files
+
+
+def _member(files: CaFiles, *, address: str, uscc: str | None = USCC, **options: object) -> tuple[object, object]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_member_cert(
+        files, passphrase=PASS, name="内蒙古大学", uscc=uscc, address=address, public_key=key.public_key(), **options
+    )  # type: ignore[arg-type]
+    return cert, key
+
+
+def _verify(files: CaFiles, cert: object, *, address: str, uscc: str | None = USCC) -> None:
+    ca.verify_member_cert(
+        cert,
+        root=ca.load_cert(files.cert),
+        crl=ca.load_crl(files),
+        address=address,  # type: ignore[arg-type]
+        uscc=uscc,
+    )
+
+
+def test_a_member_certificate_carries_name_code_and_address(authority: CaFiles) -> None:
+    account = Account.create()
+    cert, _ = _member(authority, address=account.address)
+    _verify(authority, cert, address=account.address)
+    assert ca.cert_name(cert) == "内蒙古大学"  # type: ignore[arg-type]
+    assert ca.cert_uscc(cert) == USCC  # type: ignore[arg-type]
+    assert ca.cert_address(cert) == account.address.lower()  # type: ignore[arg-type]
+    assert len(ca.fingerprint(cert)) == 32  # type: ignore[arg-type]
+
+
+def test_expired_certificate_is_refused(authority: CaFiles) -> None:
+    account = Account.create()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    cert, _ = _member(authority, address=account.address, not_before=past, days=365)
+    with pytest.raises(IdentityError, match="expired on"):
+        _verify(authority, cert, address=account.address)
+
+
+def test_certificate_of_another_authority_is_refused(authority: CaFiles, tmp_path: Path) -> None:
+    other = CaFiles(tmp_path / "other")
+    ca.init_ca(other, name="Somewhere Else CA", passphrase=PASS)
+    account = Account.create()
+    cert, _ = _member(other, address=account.address)
+    with pytest.raises(IdentityError, match="not by the platform's certificate authority"):
+        _verify(authority, cert, address=account.address)
+
+
+def test_forged_issuer_name_is_caught_by_the_signature(authority: CaFiles, tmp_path: Path) -> None:
+    other = CaFiles(tmp_path / "forger")
+    ca.init_ca(other, name="内蒙古自治区科学技术厅", passphrase=PASS)  # same name, different key
+    account = Account.create()
+    cert, _ = _member(other, address=account.address)
+    with pytest.raises(IdentityError, match="not signed by the platform's certificate authority"):
+        _verify(authority, cert, address=account.address)
+
+
+def test_revoked_certificate_is_refused(authority: CaFiles) -> None:
+    account = Account.create()
+    cert, _ = _member(authority, address=account.address)
+    ca.revoke(authority, passphrase=PASS, serial=cert.serial_number)  # type: ignore[attr-defined]
+    with pytest.raises(IdentityError, match="has been revoked"):
+        _verify(authority, cert, address=account.address)
+    with pytest.raises(IdentityError, match="already revoked"):
+        ca.revoke(authority, passphrase=PASS, serial=cert.serial_number)  # type: ignore[attr-defined]
+
+
+def test_certificate_bound_to_another_address_is_refused(authority: CaFiles) -> None:
+    cert, _ = _member(authority, address=Account.create().address)
+    with pytest.raises(IdentityError, match="is bound to address"):
+        _verify(authority, cert, address=Account.create().address)
+
+
+def test_certificate_with_another_credit_code_is_refused(authority: CaFiles) -> None:
+    account = Account.create()
+    cert, _ = _member(authority, address=account.address)
+    with pytest.raises(IdentityError, match="carries credit code 91110000802100433B"):
+        _verify(authority, cert, address=account.address, uscc="121500004600012340")
+
+
+def test_proof_of_possession(authority: CaFiles) -> None:
+    account = Account.create()
+    cert, _ = _member(authority, address=account.address)
+    text = ca.challenge(account.address, cert, "n1")  # type: ignore[arg-type]
+    good = Account.sign_message(encode_defunct(text=text), account.key).signature
+    ca.check_possession(account.address, cert, "n1", bytes(good))  # type: ignore[arg-type]
+    bad = Account.sign_message(encode_defunct(text=text), Account.create().key).signature
+    with pytest.raises(IdentityError, match="was signed by"):
+        ca.check_possession(account.address, cert, "n1", bytes(bad))  # type: ignore[arg-type]
+
+
+def test_keys_and_passphrase_never_stored_in_the_clear(authority: CaFiles) -> None:
+    assert authority.key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    for path in authority.folder.iterdir():
+        assert PASS.encode() not in path.read_bytes()
+    assert authority.key.stat().st_mode & 0o077 == 0
+
+
+def _three(authority: CaFiles) -> list[tuple[object, object]]:
+    return [_member(authority, address=Account.create().address) for _ in range(3)]
+
+
+def test_terms_round_trip_for_every_recipient(authority: CaFiles) -> None:
+    people = _three(authority)
+    document = "技术许可合同：许可费为收入的 3%。".encode()
+    sealed = terms.seal(document, contract="TC-1", recipients=[c for c, _ in people])  # type: ignore[misc]
+    for cert, key in people:
+        opened = terms.open_sealed(json.loads(terms.dump(sealed)), cert=cert, key=key)  # type: ignore[arg-type]
+        assert opened.plaintext == document
+    assert sealed["sha256"] == __import__("hashlib").sha256(document).hexdigest()
+
+
+def test_non_party_cannot_open(authority: CaFiles) -> None:
+    people = _three(authority)
+    sealed = terms.seal(b"terms", contract="TC-1", recipients=[c for c, _ in people[:2]])  # type: ignore[misc]
+    outsider_cert, outsider_key = people[2]
+    with pytest.raises(IdentityError, match="is not a recipient"):
+        terms.open_sealed(sealed, cert=outsider_cert, key=outsider_key)  # type: ignore[arg-type]
+    # someone holding a party's certificate but not its key gets nothing either
+    with pytest.raises(IdentityError, match="altered, or this key does not belong"):
+        terms.open_sealed(sealed, cert=people[0][0], key=outsider_key)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["ciphertext", "wrapped_key", "sha256", "contract"])
+def test_tampered_sealed_file_is_refused(authority: CaFiles, field: str) -> None:
+    cert, key = _member(authority, address=Account.create().address)
+    sealed = terms.seal(b"the terms", contract="TC-1", recipients=[cert])  # type: ignore[list-item]
+    if field == "ciphertext":
+        raw = bytearray(terms._unb64(sealed["ciphertext"]))
+        raw[0] ^= 1
+        sealed["ciphertext"] = terms._b64(bytes(raw))
+    elif field == "wrapped_key":
+        raw = bytearray(terms._unb64(sealed["recipients"][0]["wrapped_key"]))
+        raw[3] ^= 1
+        sealed["recipients"][0]["wrapped_key"] = terms._b64(bytes(raw))
+    elif field == "sha256":
+        sealed["sha256"] = "00" * 32
+    else:
+        sealed["contract"] = "TC-2"
+    with pytest.raises(IdentityError, match="altered"):
+        terms.open_sealed(sealed, cert=cert, key=key)  # type: ignore[arg-type]
