@@ -53,12 +53,16 @@ class LocalNode:
         self.port = port
         self.extra_args = extra_args
         self.persist = persist
+        self._process: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
         self.state_file = node_dir / "state.json"
         self.pid_file = node_dir / "anvil.pid"
         self.log_file = node_dir / "anvil.log"
 
     def _pid(self) -> int | None:
+        self._reap()
+        if self._process is not None:
+            return self._process.pid
         try:
             data = json.loads(self.pid_file.read_text())
             pid, port = int(data["pid"]), int(data["port"])
@@ -84,6 +88,7 @@ class LocalNode:
     def start(self) -> NodeStatus:
         if self._pid() is not None:
             return self.status()
+        self._reap()
         binary = anvil_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [
@@ -102,6 +107,7 @@ class LocalNode:
             args += ["--state", str(self.state_file), "--state-interval", "1"]
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._process = process
         self.pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -136,4 +142,11 @@ class LocalNode:
         else:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+        self._reap()
         return True
+
+    def _reap(self) -> None:
+        """Collect a node this object started and that has ended (so no zombie or warning is left)."""
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+            self.pid_file.unlink(missing_ok=True)

@@ -42,6 +42,8 @@ from ledger.errors import ChainError, ContractError, InputError, LedgerError, Tr
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
 GAS_MARGIN_PERCENT = 20
 SEND_ATTEMPTS = 5
+#: First pause before repeating a request whose reply was lost (doubling each time: 0.05 s ... 0.8 s).
+RETRY_BACKOFF_S = 0.05
 #: Gas limit for transactions on the embedded chain (EIP-7825's per-transaction cap).
 EMBEDDED_GAS_LIMIT = 16_777_216
 RECEIPT_TIMEOUT_S = 120.0
@@ -303,10 +305,15 @@ class ChainSession:
         """Several raw JSON-RPC calls in one request (results in order; None where the node erred)."""
         if not calls:
             return []
-        try:
-            responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
-        except _NETWORK_ERRORS as exc:
-            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
+                break
+            except _NETWORK_ERRORS as exc:
+                # reads are safe to repeat
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+                time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
             raise ChainError(f"the node refused a batch of requests: {responses.get('error')}")
         ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
@@ -322,7 +329,7 @@ class ChainSession:
             try:
                 response = self.w3.provider.make_request("eth_sendRawTransaction", [raw])  # type: ignore[arg-type]
             except _NETWORK_ERRORS:
-                time.sleep(0.2 * (attempt + 1))
+                time.sleep(RETRY_BACKOFF_S * 2**attempt)
                 continue
             if "error" in response:
                 text = str(response["error"].get("message", "")).lower()
@@ -417,7 +424,7 @@ class ChainSession:
                 self.w3.eth.send_raw_transaction(raw)
                 return tx_hash
             except _NETWORK_ERRORS:
-                time.sleep(0.2 * (attempt + 1))
+                time.sleep(RETRY_BACKOFF_S * 2**attempt)
             except Web3RPCError as exc:
                 text = str(exc).lower()
                 if "already known" in text or "nonce too low" in text or "already imported" in text:
@@ -468,5 +475,5 @@ def with_retries(action: Callable[[], Any], *, attempts: int = 3) -> Any:
         except _NETWORK_ERRORS:
             if attempt == attempts - 1:
                 raise ChainError("lost the connection to the chain") from None
-            time.sleep(0.2 * (attempt + 1))
+            time.sleep(RETRY_BACKOFF_S * 2**attempt)
     return None

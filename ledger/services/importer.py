@@ -383,7 +383,9 @@ class Importer:
         progress: Progress | None = None,
         tight_gas: bool = False,
         batch_gas: int = TX_GAS_CAP,
+        receipt_timeout_s: float = RECEIPT_TIMEOUT_S,
     ) -> None:
+        self.receipt_timeout_s = receipt_timeout_s
         self.tight_gas = tight_gas
         self.batch_gas = min(batch_gas, TX_GAS_CAP)
         self.session = session
@@ -408,33 +410,24 @@ class Importer:
                     event="mined",
                     batch=entry["batch"],
                     tx=entry["tx"],
-                    block=int(receipt["blockNumber"]),
-                    status=int(receipt["status"]),
+                    block=receipt["blockNumber"],
+                    status=receipt["status"],
                 )
         self.session.forget_nonce(self.operator.address)
         return len(unfinished)
 
     def _find_receipt(self, tx_hash: str, *, wait_s: float) -> Any:
-        from web3.exceptions import TransactionNotFound
-
+        """The receipt of a transaction a previous run sent, waiting while the node still holds it."""
+        digest = bytes.fromhex(tx_hash.removeprefix("0x"))
         deadline = time.monotonic() + wait_s
         while True:
-            try:
-                return self.session.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            except TransactionNotFound:
-                pending = self._pending(tx_hash)
-                if not pending or time.monotonic() > deadline:
-                    return None
-                time.sleep(0.1)
-
-    def _pending(self, tx_hash: str) -> bool:
-        from web3.exceptions import TransactionNotFound
-
-        try:
-            self.session.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-            return True
-        except TransactionNotFound:
-            return False
+            (receipt,) = self.session.receipts_fast([digest])
+            if receipt is not None:
+                return receipt
+            (pending,) = self.session.rpc_batch([("eth_getTransactionByHash", [tx_hash])])
+            if pending is None or time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
 
     def send(self, rows: list[Row], result: ImportResult) -> list[Row]:
         """Send `rows` in batches, a bounded number in flight; returns rows of batches that failed."""
@@ -510,13 +503,15 @@ class Importer:
         self, in_flight: list[tuple[int, list[Row], Prepared]], result: ImportResult, failed: list[Row]
     ) -> int:
         """Receipts of the batches in flight (one request); handles those mined, oldest first."""
-        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        deadline = time.monotonic() + self.receipt_timeout_s
         while True:
             receipts = self.session.receipts_fast([p.tx_hash for _, _, p in in_flight])
             if any(r is not None for r in receipts):
                 break
             if time.monotonic() > deadline:
-                raise ChainError("no batch was mined for two minutes; run the same import again to resume")
+                raise ChainError(
+                    f"no batch was mined for {self.receipt_timeout_s:.0f} s; run the same import again to resume"
+                )
             time.sleep(0.02)
         settled = 0
         still: list[tuple[int, list[Row], Prepared]] = []
@@ -577,6 +572,7 @@ def import_file(
     progress: Progress | None = None,
     tight_gas: bool = False,
     batch_gas: int = TX_GAS_CAP,
+    receipt_timeout_s: float = RECEIPT_TIMEOUT_S,
 ) -> ImportResult:
     """Check every row, then record the good ones on chain exactly once (see the module docstring)."""
     started = time.perf_counter()
@@ -592,6 +588,7 @@ def import_file(
             progress=progress,
             tight_gas=tight_gas,
             batch_gas=batch_gas,
+            receipt_timeout_s=receipt_timeout_s,
         )
         result = ImportResult(rows=len(rows) + len(problems))
         result.resumed_batches = importer.resume()

@@ -1,0 +1,198 @@
+"""Client faults against anvil: lost replies, dropped transactions, a killed node. Nothing lost, nothing doubled.
+
+Every fault is injected on purpose and counted; after recovery (the same import run again, as an
+operator would) every payment is on chain exactly once and the independent verification passes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.chain.deploy import DeploymentRecord, bind, deploy_all
+from ledger.chain.logs import iter_logs
+from ledger.chain.session import ChainSession
+from ledger.domain.dates import parse_date
+from ledger.domain.money import Fen
+from ledger.domain.policy import load_policy, repository_policies
+from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
+from ledger.errors import ChainError
+from ledger.node import ANVIL_RELATIVE, PROJECT_ROOT, LocalNode
+from ledger.services.client import ContractInput, LedgerClient, MilestoneInput
+from ledger.services.importer import ImportResult, import_file
+from ledger.services.market_state import MarketState
+from ledger.services.verify import verify_deployment
+from tests.faults.proxy import LossyProxy
+
+pytestmark = pytest.mark.skipif(
+    not (PROJECT_ROOT / ANVIL_RELATIVE).exists(), reason="anvil comes from `npm ci` (run by `make test`)"
+)
+CONTRACTS = 10
+FAULTS: dict[str, int] = {}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Market:
+    node: LocalNode
+    record: DeploymentRecord
+    operator: object
+    folder: Path
+
+    def client(self, url: str | None = None) -> LedgerClient:
+        session = ChainSession.connect(url or self.node.url)
+        return LedgerClient(session, bind(session, self.record.addresses))
+
+
+@pytest.fixture
+def market() -> Iterator[Market]:
+    folder = Path(tempfile.mkdtemp(prefix="mkj-faults-"))
+    node = LocalNode(folder / "node", port=_port())
+    node.start()
+    try:
+        session = ChainSession.connect(node.url)
+        regulator, operator = session.new_account("regulator"), session.new_account("operator")
+        seller, buyer = session.new_account("seller"), session.new_account("buyer")
+        record, contracts = deploy_all(session, regulator)
+        client = LedgerClient(session, contracts)
+        client.publish_document(regulator, load_policy())
+        client.appoint_operator(regulator, operator.address)
+        client.enrol(
+            regulator, account=seller.address, kind=MemberKind.UNIVERSITY, in_region=True, uscc="121500004600012340"
+        )
+        client.enrol(
+            regulator, account=buyer.address, kind=MemberKind.ENTERPRISE, in_region=True, uscc="91150200114123456M"
+        )
+        for i in range(CONTRACTS):
+            client.register_contract(
+                operator,
+                ContractInput(
+                    id=f"TC-{i}",
+                    kind=ContractKind.TRANSFER,
+                    plan=PaymentPlan.LUMP_SUM,
+                    seller=seller.address,
+                    buyer=buyer.address,
+                    signed=parse_date("2026-02-01"),
+                    milestones=(MilestoneInput("all", Fen(10**12), parse_date("2026-12-31")),),
+                ),
+            )
+        yield Market(node, record, operator, folder)
+    finally:
+        node.stop()
+
+
+def _bank(market: Market, name: str, rows: int) -> tuple[Path, int]:
+    path = market.folder / f"{name}.csv"
+    amounts = [30_000_000 + 7 * i for i in range(rows)]  # 300,000.07 yuan and up: the threshold is crossed
+    lines = [f"{name}-{i:05d},TC-{i % CONTRACTS},,,{a // 100}.{a % 100:02d},2026-03-01" for i, a in enumerate(amounts)]
+    path.write_text("ref,contract,milestone,period,amount,date\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path, sum(amounts)
+
+
+def _import(market: Market, client: LedgerClient, path: Path, **options: object) -> ImportResult:
+    def state() -> MarketState:
+        return MarketState.from_events(iter_logs(client.session, client.addresses, from_block=market.record.block))
+
+    return import_file(
+        client.session,
+        path=path,
+        state_loader=state,
+        operator=market.operator,  # type: ignore[arg-type]
+        ledger_address=client.addresses["SettlementLedger"],
+        journal_folder=market.folder / "journal",
+        **options,
+    )  # type: ignore[arg-type]
+
+
+def _run_until_done(market: Market, url: str, path: Path, **options: object) -> int:
+    """Run the import as an operator would: again after every failure. Returns the number of runs."""
+    for runs in range(1, 30):
+        try:
+            _import(market, market.client(url), path, **options)
+            return runs
+        except ChainError:
+            continue
+    raise AssertionError("the import never completed")
+
+
+def _assert_exactly_once(market: Market, total_fen: int, rows: int) -> None:
+    client = market.client()
+    paid = sum(client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS))
+    assert paid == total_fen, "every payment exactly once"
+    recorded = [
+        e
+        for e in iter_logs(client.session, client.addresses, from_block=market.record.block)
+        if e.name == "SettlementRecorded"
+    ]
+    assert len(recorded) == rows and len({e.args["ref"] for e in recorded}) == rows
+    report = verify_deployment(client, from_block=market.record.block, documents=repository_policies())
+    assert report.ok, report.discrepancies
+
+
+def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
+    path, total = _bank(market, "lossy", 450)
+    drop = {"eth_sendRawTransaction": 0.5, "eth_getTransactionReceipt": 0.3}
+    with LossyProxy(market.node.url, drop=drop) as proxy:
+        runs = _run_until_done(market, proxy.url, path, batch_size=3)
+    faults = sum(proxy.faults.values())
+    FAULTS["lost replies"] = faults
+    print(f"\nlost replies injected: {dict(proxy.faults)}; import runs: {runs}")
+    assert faults >= 100
+    _assert_exactly_once(market, total, 450)
+
+
+def test_transactions_dropped_from_the_pool(market: Market) -> None:
+    path, total = _bank(market, "dropped", 200)
+    client = market.client()
+    client.session.rpc("evm_setAutomine", [False])
+    with pytest.raises(ChainError):
+        _import(market, client, path, batch_size=2, receipt_timeout_s=2.0)  # nothing mines: it gives up waiting
+    pending = client.session.rpc("txpool_content", [])["pending"]
+    hashes = [tx["hash"] for by_nonce in pending.values() for tx in by_nonce.values()]
+    for tx_hash in hashes:
+        client.session.rpc("anvil_dropTransaction", [tx_hash])
+    FAULTS["dropped transactions"] = len(hashes)
+    print(f"\ntransactions dropped from the pool: {len(hashes)}")
+    assert len(hashes) >= 50
+    client.session.rpc("evm_setAutomine", [True])
+    _run_until_done(market, market.node.url, path, batch_size=2)
+    _assert_exactly_once(market, total, 200)
+
+
+def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
+    path, total = _bank(market, "killed", 1_500)
+    kills = 0
+    for delay in (0.3, 0.6, 0.9):
+        pid = market.node._pid()
+        assert pid is not None
+        timer = threading.Timer(delay, os.kill, (pid, signal.SIGKILL))
+        timer.start()
+        try:
+            _import(market, market.client(), path, batch_size=1, receipt_timeout_s=2.0)
+        except ChainError:
+            pass
+        finally:
+            timer.cancel()
+        time.sleep(0.3)
+        if market.node._pid() is None:
+            kills += 1
+            market.node.start()
+    FAULTS["node kills"] = kills
+    print(f"\nnode killed (SIGKILL) and restarted: {kills} times")
+    assert kills >= 1
+    _run_until_done(market, market.node.url, path, batch_size=1)
+    _assert_exactly_once(market, total, 1_500)
