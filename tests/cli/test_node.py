@@ -168,6 +168,16 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_run_plays_a_scenario_on_a_json_rpc_node(market: Market) -> None:
+    from tests.cli.conftest import DEMO
+
+    result = market.ledger("run", str(DEMO), "--rpc", f"http://127.0.0.1:{market.port}", "--json")
+    assert result.returncode == 3, result.stderr  # the demo's refused duplicate
+    out = json.loads(result.stdout)
+    assert out["verification"] == {"ok": True, "discrepancies": []}
+    assert out["members"]["imu"]["by_rule"] == {"R11-LANDING": "440000.00", "R3-LICENSOR": "10240.00"}
+
+
 def test_deploy_refuses_to_overwrite_a_record(market: Market) -> None:
     again = market.ledger("deploy")
     assert again.returncode == 1
