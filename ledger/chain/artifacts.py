@@ -54,7 +54,3 @@ def all_error_abis() -> list[dict[str, Any]]:
     """Every custom error declared anywhere in the contracts (for decoding reverts)."""
     errors: list[dict[str, Any]] = load_document()["errors"]
     return errors
-
-
-def all_abis() -> dict[str, list[dict[str, Any]]]:
-    return {name: data["abi"] for name, data in load_document()["contracts"].items()}

@@ -9,7 +9,7 @@ transaction is never sent twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -465,15 +465,3 @@ class ChainSession:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-
-
-def with_retries(action: Callable[[], Any], *, attempts: int = 3) -> Any:
-    """Run a read that may hit a transient network error."""
-    for attempt in range(attempts):
-        try:
-            return action()
-        except _NETWORK_ERRORS:
-            if attempt == attempts - 1:
-                raise ChainError("lost the connection to the chain") from None
-            time.sleep(RETRY_BACKOFF_S * 2**attempt)
-    return None

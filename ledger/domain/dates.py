@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from ledger.errors import DateError
 
@@ -56,7 +56,3 @@ def format_beijing(unix_seconds: int, *, with_time: bool = False) -> str:
 def end_of_day(unix_midnight: int) -> int:
     """The last second of the Beijing day that starts at `unix_midnight`."""
     return unix_midnight + 86_400 - 1
-
-
-def utc_now() -> int:
-    return int(datetime.now(tz=UTC).timestamp())
