@@ -23,6 +23,16 @@ def _emit(config: Config, data: Any, text: str) -> None:
     emit(config, data, text)
 
 
+def _file_sha256(path: str | None, what: str) -> bytes:
+    """SHA-256 of a document that stays off chain (zero when none is given)."""
+    if not path:
+        return b"\0" * 32
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).digest()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
 
@@ -84,7 +94,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.scenario import InstrumentDecl, _contracts
     from ledger.errors import ScenarioError
-    from ledger.services.client import ContractInput, MilestoneInput
+    from ledger.services.client import contract_input
     from ledger.services.workspace import read_json_file
 
     if not args.file:
@@ -105,25 +115,8 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
         (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]
     except ScenarioError as exc:
         raise InputError(str(exc).replace("contracts[0]", args.file)) from None
-    terms = b"\0" * 32
-    if args.terms:
-        try:
-            terms = hashlib.sha256(Path(args.terms).read_bytes()).digest()
-        except OSError as exc:
-            raise InputError(f"cannot read the terms document {args.terms}: {exc.strerror}") from None
-    contract = ContractInput(
-        id=decl.id,
-        kind=decl.kind,
-        plan=decl.plan,
-        seller=ws.resolve(decl.seller),
-        buyer=ws.resolve(decl.buyer),
-        signed=decl.signed,
-        milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in decl.milestones),
-        broker=ws.resolve(decl.broker) if decl.broker else None,
-        instrument=decl.instrument,
-        royalty_bps=decl.royalty_bps,
-        terms_hash=terms,
-    )
+    terms = _file_sha256(args.terms, "the terms document")
+    contract = contract_input(decl, address=ws.resolve, terms_hash=terms)
     ws.client.register_contract(ws.signer(args.signer), contract)
     return _show_contract(ws, config, decl.id, verb="registered")
 
@@ -205,12 +198,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     amount = parse_yuan(args.amount, what="--amount")
     paid_at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
-    evidence = b"\0" * 32
-    if args.evidence:
-        try:
-            evidence = hashlib.sha256(Path(args.evidence).read_bytes()).digest()
-        except OSError as exc:
-            raise InputError(f"cannot read the evidence file {args.evidence}: {exc.strerror}") from None
+    evidence = _file_sha256(args.evidence, "the evidence file")
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
     settlement = SettlementInput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from ledger.chain.logs import LogEvent, decode_log
 from ledger.chain.session import ChainSession, Sent
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import PolicyDocument, RuleParams
+from ledger.domain.scenario import ContractDecl
 from ledger.domain.types import (
     MILESTONE_UNSPECIFIED,
     AppointmentTitle,
@@ -47,6 +49,23 @@ class ContractInput:
     instrument: str | None = None
     royalty_bps: int = 0
     terms_hash: bytes = ZERO32
+
+
+def contract_input(decl: ContractDecl, *, address: Callable[[str], str], terms_hash: bytes = ZERO32) -> ContractInput:
+    """The registration of a declared contract (scenario or CLI file), its parties resolved by `address`."""
+    return ContractInput(
+        id=decl.id,
+        kind=decl.kind,
+        plan=decl.plan,
+        seller=address(decl.seller),
+        buyer=address(decl.buyer),
+        signed=decl.signed,
+        milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in decl.milestones),
+        broker=address(decl.broker) if decl.broker else None,
+        instrument=decl.instrument,
+        royalty_bps=decl.royalty_bps,
+        terms_hash=terms_hash,
+    )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import ContractDecl, Scenario, ScenarioEvent
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
-from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
+from ledger.services.client import LedgerClient, SettlementInput, contract_input
 from ledger.services.verify import VerificationReport, verify_deployment
 
 EXIT_OK = 0
@@ -136,19 +136,7 @@ class ScenarioRunner:
 
     def _register(self, c: ContractDecl) -> None:
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
-        contract = ContractInput(
-            id=c.id,
-            kind=c.kind,
-            plan=c.plan,
-            seller=self.address(c.seller),
-            buyer=self.address(c.buyer),
-            signed=c.signed,
-            milestones=tuple(MilestoneInput(m.title, m.amount, m.due) for m in c.milestones),
-            broker=self.address(c.broker) if c.broker else None,
-            instrument=c.instrument,
-            royalty_bps=c.royalty_bps,
-            terms_hash=terms,
-        )
+        contract = contract_input(c, address=self.address, terms_hash=terms)
         try:
             self.client.register_contract(self.operator, contract)
         except ContractError as exc:
