@@ -279,14 +279,26 @@ class ChainSession:
         return Prepared(sender=signer.address, tx=tx, raw=bytes(signed.raw_transaction), tx_hash=bytes(signed.hash))
 
     def submit(self, prepared: Prepared) -> None:
-        """Hand signed bytes to the node (retrying a lost reply with the same bytes)."""
-        self._send_raw(prepared.raw, prepared.tx_hash)
+        """Hand signed bytes to the node; a lost reply is retried with the same bytes (same hash, never twice)."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                refusal = self._post_raw(prepared.raw)
+            except _NETWORK_ERRORS:
+                time.sleep(RETRY_BACKOFF_S * 2**attempt)
+                continue
+            if refusal is None:
+                return
+            text = refusal.lower()
+            if "already known" in text or "nonce too low" in text or "already imported" in text:
+                return  # an earlier attempt reached the node
+            raise ChainError(f"the node refused the transaction: {refusal}")
+        raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
 
     def await_mined(self, prepared: Prepared) -> Sent:
         """Wait for the receipt; a reverted transaction raises its decoded error."""
         receipt = self._await_receipt(prepared.tx_hash)
         if receipt["status"] != 1:
-            self._raise_failure(prepared.sender, prepared.tx, receipt)
+            raise self.explain_failure(prepared, int(receipt["blockNumber"]))
         return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
 
     # --- the fast lane (JSON-RPC without web3's per-field formatting) ------------------------
@@ -318,26 +330,6 @@ class ChainSession:
             raise ChainError(f"the node refused a batch of requests: {responses.get('error')}")
         ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
         return [r.get("result") for r in ordered]
-
-    def submit_fast(self, prepared: Prepared) -> None:
-        """`submit` without web3's formatting (on a JSON-RPC node); a lost reply is retried with the same bytes."""
-        if self.kind == "embedded":
-            self.submit(prepared)
-            return
-        raw = "0x" + prepared.raw.hex()
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                response = self.w3.provider.make_request("eth_sendRawTransaction", [raw])  # type: ignore[arg-type]
-            except _NETWORK_ERRORS:
-                time.sleep(RETRY_BACKOFF_S * 2**attempt)
-                continue
-            if "error" in response:
-                text = str(response["error"].get("message", "")).lower()
-                if "already known" in text or "nonce too low" in text or "already imported" in text:
-                    return
-                raise ChainError(f"the node refused the transaction: {response['error'].get('message')}")
-            return
-        raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
 
     def receipts_fast(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
         """Raw receipts (None while not mined): status, blockNumber, gasUsed as ints; logs as bytes."""
@@ -380,21 +372,17 @@ class ChainSession:
         return parsed
 
     def explain_failure(self, prepared: Prepared, block: int) -> LedgerError:
-        """Why a mined transaction reverted: its decoded error if a replay of the call gives one."""
-        call = {
-            "from": prepared.sender,
-            "to": prepared.tx.get("to"),
-            "data": "0x" + bytes(prepared.tx["data"]).hex(),
-            "gas": hex(prepared.tx["gas"]),
-        }
+        """Why a transaction mined in `block` reverted: its decoded error if replaying the call gives one."""
+        tx = prepared.tx
+        call = {"from": prepared.sender, "to": tx.get("to"), "data": tx["data"], "gas": tx["gas"]}
         try:
             with self._decoded():
                 self.w3.eth.call(call, block - 1)  # type: ignore[arg-type]
-        except LedgerError as exc:
+        except ContractError as exc:
             return exc
-        return TransactionFailed(
-            f"the transaction ran out of gas or reverted without a reason (gas limit {prepared.tx['gas']})"
-        )
+        except ChainError:
+            pass
+        return TransactionFailed(f"the transaction ran out of gas or reverted without a reason (gas limit {tx['gas']})")
 
     def estimate(self, sender: str, *, to: str, data: bytes) -> int:
         """Gas a call would use now (refusals raise decoded errors)."""
@@ -417,20 +405,18 @@ class ChainSession:
         self._nonces[address] = nonce + 1
         return nonce
 
-    def _send_raw(self, raw: bytes, tx_hash: bytes) -> bytes:
-        """Send signed bytes; on a lost reply send the same bytes again (same hash, never twice)."""
-        for attempt in range(SEND_ATTEMPTS):
+    def _post_raw(self, raw: bytes) -> str | None:
+        """Send signed bytes once: None when accepted, else the node's refusal (network errors raise)."""
+        if self.kind == "embedded":
             try:
                 self.w3.eth.send_raw_transaction(raw)
-                return tx_hash
-            except _NETWORK_ERRORS:
-                time.sleep(RETRY_BACKOFF_S * 2**attempt)
             except Web3RPCError as exc:
-                text = str(exc).lower()
-                if "already known" in text or "nonce too low" in text or "already imported" in text:
-                    return tx_hash  # an earlier attempt reached the node
-                raise ChainError(f"the node refused the transaction: {exc}") from None
-        raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
+                return str(exc)
+            return None
+        response = self.w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])  # type: ignore[arg-type]
+        if "error" in response:
+            return str(response["error"].get("message", response["error"]))
+        return None
 
     def _await_receipt(self, tx_hash: bytes) -> TxReceipt:
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
@@ -447,20 +433,6 @@ class ChainSession:
                 if time.monotonic() > deadline:
                     raise ChainError("lost the connection to the chain while waiting for a receipt") from None
                 time.sleep(0.2)
-
-    def _raise_failure(self, sender: str, tx: dict[str, Any], receipt: TxReceipt) -> None:
-        call = {"from": sender, "to": tx.get("to"), "data": tx["data"], "gas": tx["gas"]}
-        block = int(receipt["blockNumber"]) - 1
-        try:
-            with self._decoded():
-                self.w3.eth.call(call, block)  # type: ignore[arg-type]
-        except ContractError:
-            raise
-        except ChainError:
-            pass
-        if int(receipt["gasUsed"]) >= int(tx["gas"]):
-            raise TransactionFailed(f"transaction ran out of gas ({tx['gas']})")
-        raise TransactionFailed("the transaction was mined but reverted without a reason")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -459,7 +459,7 @@ class Importer:
                 ]
             )
             for entry in group:
-                self.session.submit_fast(entry[2])
+                self.session.submit(entry[2])
                 in_flight.append(entry)
             while len(in_flight) >= IN_FLIGHT:
                 done += self._collect(in_flight, result, failed)

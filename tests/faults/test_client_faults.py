@@ -175,6 +175,7 @@ def test_transactions_dropped_from_the_pool(market: Market) -> None:
 
 def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
     path, total = _bank(market, "killed", 1_500)
+    time.sleep(1.5)  # the node writes its state every second: let the set-up reach the state file
     kills = 0
     for delay in (0.3, 0.6, 0.9):
         pid = market.node._pid()
