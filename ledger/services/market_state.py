@@ -88,7 +88,6 @@ class MarketState:
     contracts: dict[str, ContractState] = field(default_factory=dict)
     recorded: dict[bytes, bytes] = field(default_factory=dict)  # ref (bytes32) -> data hash
     members: dict[str, tuple[MemberKind, bool]] = field(default_factory=dict)  # address -> (kind, in region)
-    latest_block: int = 0
 
     @classmethod
     def from_events(cls, events: Iterable[LogEvent]) -> MarketState:
@@ -99,7 +98,6 @@ class MarketState:
 
     def apply(self, e: LogEvent) -> None:
         a = e.args
-        self.latest_block = max(self.latest_block, e.block)
         if e.name == "MemberEnrolled":
             self.members[a["account"]] = (MemberKind(a["kind"]), bool(a["inRegion"]))
         elif e.name == "ContractRegistered":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -52,7 +52,6 @@ class RunResult:
     rejected: list[Rejection]
     replayed: list[int]
     verification: VerificationReport
-    deployment: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -129,7 +128,6 @@ class ScenarioRunner:
             rejected=self.rejected,
             replayed=self.replayed,
             verification=verification,
-            deployment=record.addresses,
         )
 
     # --- registration and events ------------------------------------------------------------

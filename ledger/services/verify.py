@@ -118,7 +118,6 @@ class Verifier:
         self.name = namer or (lambda address: address)
         self._pending_rules: list[tuple[str, RuleParams, LogEvent]] = []
         self._suspended: set[str] = set()
-        self._contract_kinds: dict[str, ContractKind] = {}
 
     def _fail(self, check: str, message: str, event: LogEvent | None = None, **extra: Any) -> None:
         where = {"block": event.block, "tx_hash": event.tx_hash} if event else {}
@@ -210,7 +209,6 @@ class Verifier:
         broker = None if int(a["broker"], 16) == 0 else a["broker"]
         contract_id = id_text(a["contractId"])
         kind = ContractKind(a["kind"])
-        self._contract_kinds[contract_id] = kind
         self.engine.register_contract(
             contract_id, kind=kind, plan=PaymentPlan(a["plan"]), seller=a["seller"], buyer=a["buyer"], broker=broker
         )
@@ -241,7 +239,7 @@ class Verifier:
         if contract not in self.engine.contracts:
             self._fail("settlement-contract", f"settlement {fact.label} names unknown contract {contract}", e)
             return
-        key = (beijing_year(a["paidAt"]), self._contract_kinds[contract].label)
+        key = (beijing_year(a["paidAt"]), self.engine.contracts[contract].kind.label)
         self.report.totals.received[key] += a["amount"]
         self.report.expected += self.engine.settle(
             ref=source, contract_id=contract, amount=Fen(a["amount"]), paid_at=a["paidAt"]
