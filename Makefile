@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test check compile bench clean
+.PHONY: setup demo test fuzz check compile bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -20,10 +20,14 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/ledger demo
 
-test: setup
+test: setup fuzz
 	$(BIN)/ruff check ledger tests scripts/bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Invariant fuzzing of the contracts (tests/invariant/foundry.toml; FOUNDRY_PROFILE=deep for a long run).
+fuzz: node_modules/.installed
+	cd tests/invariant && ../../node_modules/.bin/forge test
 
 check: setup
 	$(BIN)/ruff check ledger tests scripts/bench
