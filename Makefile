@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test fuzz check compile bench clean
+.PHONY: setup slither demo test fuzz check compile bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -13,6 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# Slither pins an older web3 than the ledger: it gets a virtual environment of its own.
+SLITHER_VENV := .venv-slither
+$(SLITHER_VENV)/.installed:
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet --upgrade pip
+	$(SLITHER_VENV)/bin/pip install --quiet slither-analyzer==0.11.6
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -20,8 +28,8 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/ledger demo
 
-test: setup fuzz
-	$(BIN)/ruff check ledger tests scripts/bench
+test: setup $(SLITHER_VENV)/.installed fuzz
+	$(BIN)/ruff check ledger tests scripts/bench scripts/plant-bug scripts/slither-check
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -30,9 +38,13 @@ fuzz: node_modules/.installed
 	cd tests/invariant && ../../node_modules/.bin/forge test
 
 check: setup
-	$(BIN)/ruff check ledger tests scripts/bench
+	$(BIN)/ruff check ledger tests scripts/bench scripts/plant-bug scripts/slither-check
 	$(BIN)/mypy
 	$(BIN)/python scripts/compile --check
+
+# Slither's report: findings, their triage, and the check on the caller of every write.
+slither: setup $(SLITHER_VENV)/.installed
+	$(SLITHER_VENV)/bin/python scripts/slither-check
 
 compile: setup
 	$(BIN)/python scripts/compile
@@ -41,4 +53,4 @@ bench: setup
 	$(BIN)/python scripts/bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SLITHER_VENV) build node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

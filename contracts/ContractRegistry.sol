@@ -5,6 +5,7 @@ import {IContractRegistry} from "./interfaces/IContractRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {LedgerAccess} from "./LedgerAccess.sol";
 import {AwardMath} from "./libraries/AwardMath.sol";
+import {BeijingCalendar} from "./libraries/BeijingCalendar.sol";
 import {ContractKind, MemberKind, MemberStatus, PaymentPlan, PaymentTerms} from "./libraries/LedgerTypes.sol";
 
 /// @title ContractRegistry
@@ -54,6 +55,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
     mapping(bytes32 contractId => mapping(uint256 index => StoredMilestone)) private _milestones;
     mapping(bytes32 contractId => mapping(bytes32 period => RoyaltyPeriod)) private _royalties;
     mapping(bytes32 instrumentId => Instrument) private _instruments;
+    /// @dev Clause 15 basis: service payments per (member, Beijing year, as provider or as user), in fen.
+    mapping(bytes32 memberYearSide => uint256 fen) private _serviceYearBasis;
     address private _ledger;
 
     constructor(IMembership membership_) LedgerAccess(membership_) {}
@@ -61,6 +64,7 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
     /// @notice Name the settlement ledger allowed to apply payments. Regulator only, once.
     function wireLedger(address ledger) external onlyRegulator {
         if (_ledger != address(0)) revert AlreadyWired();
+        if (ledger == address(0)) revert WiredToZeroAddress();
         _ledger = ledger;
     }
 
@@ -83,9 +87,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         bytes32 id = input.id;
         if (_contracts[id].seller != address(0)) revert ContractAlreadyRegistered(id);
         if (input.seller == input.buyer) revert SellerIsBuyer(id, input.seller);
-        MemberKind sellerKind = _requireActiveMember(input.seller);
-        _requireActiveMember(input.buyer);
-        (,, bool buyerInRegion) = _membership.profileOf(input.buyer);
+        MemberKind sellerKind = _requireActiveMember(input.seller).kind;
+        bool buyerInRegion = _requireActiveMember(input.buyer).inRegion;
         if (input.broker != address(0)) _requireActiveMember(input.broker);
         _checkInstrument(input);
         _checkPlan(input);
@@ -180,6 +183,13 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         // Each payment is bounded by uint48 and at most 2^32 milestones exist, so uint64 holds the sum;
         // the checked addition still guards it.
         c.received = uint64(before + amount);
+        uint256 buyerYearBefore = 0;
+        uint256 sellerYearBefore = 0;
+        if (c.kind == ContractKind.Service) {
+            uint16 year = BeijingCalendar.yearOf(paidAt);
+            buyerYearBefore = _addServiceBasis(c.buyer, year, false, amount);
+            sellerYearBefore = _addServiceBasis(c.seller, year, true, amount);
+        }
         terms = PaymentTerms({
             kind: c.kind,
             plan: c.plan,
@@ -189,7 +199,9 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
             buyer: c.buyer,
             broker: c.broker,
             receivedBefore: before,
-            receivedAfter: before + amount
+            receivedAfter: before + amount,
+            buyerYearBefore: buyerYearBefore,
+            sellerYearBefore: sellerYearBefore
         });
     }
 
@@ -253,6 +265,16 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         m.paid += uint48(amount);
     }
 
+    /// @dev Adds a service payment to a member's clause-15 basis for the year; returns the basis before.
+    function _addServiceBasis(address member, uint16 year, bool asProvider, uint256 amount)
+        private
+        returns (uint256 before)
+    {
+        bytes32 key = keccak256(abi.encode(member, year, asProvider));
+        before = _serviceYearBasis[key];
+        _serviceYearBasis[key] = before + amount;
+    }
+
     function _payRoyalty(bytes32 contractId, bytes32 period, uint256 amount) private {
         RoyaltyPeriod storage p = _royalties[contractId][period];
         if (!p.reported) revert RoyaltyPeriodNotReported(contractId, period);
@@ -294,10 +316,9 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         if (c.seller == address(0)) revert UnknownContract(contractId);
     }
 
-    function _requireActiveMember(address account) private view returns (MemberKind kind) {
-        MemberStatus status;
-        (kind, status,) = _membership.profileOf(account);
-        if (status == MemberStatus.None) revert NotAMember(account);
-        if (status == MemberStatus.Suspended) revert PartySuspended(account);
+    function _requireActiveMember(address account) private view returns (IMembership.Profile memory profile) {
+        profile = _membership.profileOf(account);
+        if (profile.status == MemberStatus.None) revert NotAMember(account);
+        if (profile.status == MemberStatus.Suspended) revert PartySuspended(account);
     }
 }

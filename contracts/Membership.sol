@@ -70,9 +70,9 @@ contract Membership is AccessControl, IMembership {
     }
 
     /// @inheritdoc IMembership
-    function profileOf(address account) external view returns (MemberKind kind, MemberStatus status, bool inRegion) {
+    function profileOf(address account) external view returns (Profile memory) {
         Member storage member = _members[account];
-        return (member.kind, member.status, member.inRegion);
+        return Profile({kind: member.kind, status: member.status, inRegion: member.inRegion});
     }
 
     /// @inheritdoc IMembership

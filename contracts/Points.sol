@@ -23,6 +23,7 @@ contract Points is LedgerAccess, IPoints {
     /// @notice Name the settlement ledger, the only issuer. Regulator only, once.
     function wireIssuer(address issuer) external onlyRegulator {
         if (_issuer != address(0)) revert AlreadyWired();
+        if (issuer == address(0)) revert WiredToZeroAddress();
         _issuer = issuer;
     }
 

@@ -21,6 +21,7 @@ contract PolicyRegistry is LedgerAccess, IPolicyRegistry {
     /// @notice Name the contract whose records a new version may not predate. Regulator only, once.
     function wireRecordClock(IRecordClock clock) external onlyRegulator {
         if (address(_clock) != address(0)) revert AlreadyWired();
+        if (address(clock) == address(0)) revert WiredToZeroAddress();
         _clock = clock;
     }
 
@@ -36,12 +37,12 @@ contract PolicyRegistry is LedgerAccess, IPolicyRegistry {
             if (u.rateBps > AwardMath.BPS_DENOMINATOR) revert RateAboveHundredPercent(u.ruleId, u.rateBps);
             if (u.windowEnd < u.windowStart) revert InvalidPolicyWindow(u.ruleId, u.windowStart, u.windowEnd);
             if (u.effectiveFrom < latest) revert PolicyRetroactive(u.ruleId, u.effectiveFrom, latest);
-            RuleParams[] storage versions = _history[u.ruleId];
-            if (versions.length > 0) {
-                uint40 previous = versions[versions.length - 1].effectiveFrom;
+            uint256 published = _history[u.ruleId].length;
+            if (published > 0) {
+                uint40 previous = _history[u.ruleId][published - 1].effectiveFrom;
                 if (u.effectiveFrom < previous) revert PolicyOutOfOrder(u.ruleId, u.effectiveFrom, previous);
             }
-            versions.push(
+            _history[u.ruleId].push(
                 RuleParams({
                     rateBps: u.rateBps,
                     amount: u.amount,

@@ -8,7 +8,6 @@ import {IPolicyRegistry, IRecordClock} from "./interfaces/IPolicyRegistry.sol";
 import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
 import {LedgerAccess} from "./LedgerAccess.sol";
 import {AwardMath} from "./libraries/AwardMath.sol";
-import {BeijingCalendar} from "./libraries/BeijingCalendar.sol";
 import {
     AppointmentTitle,
     ContractKind,
@@ -30,8 +29,6 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     IPoints private immutable _points;
 
     mapping(bytes32 ref => bytes32 dataHash) private _recorded;
-    /// @dev Clause 15 basis: cumulative service payments per (rule, member, Beijing year), in fen.
-    mapping(bytes32 ruleMemberYear => uint256 fen) private _yearBasis;
     mapping(address member => bool) private _startupAwarded;
     mapping(address member => mapping(AppointmentTitle title => bool)) private _appointmentAwarded;
     uint40 private _latestRecordedDate;
@@ -74,9 +71,9 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     {
         bytes32 dataHash = keccak256(abi.encode("startup-revenue", member, year, revenue, at));
         if (_isReplay(attestationId, dataHash)) return true;
-        (MemberKind kind, MemberStatus status,) = _membership.profileOf(member);
-        if (status == MemberStatus.None) revert NotAMember(member);
-        if (kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
+        IMembership.Profile memory profile = _membership.profileOf(member);
+        if (profile.status == MemberStatus.None) revert NotAMember(member);
+        if (profile.kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
         if (revenue > type(uint48).max) revert AmountTooLarge(revenue);
         _accept(attestationId, dataHash, at);
         emit StartupRevenueAttested(attestationId, member, year, revenue, at);
@@ -85,7 +82,9 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         (bool found, RuleParams memory p) = _policy.ruleAt(RuleIds.R11_SME, at);
         if (!found || !_inWindow(p, at) || revenue < p.threshold || p.amount == 0) return false;
         _startupAwarded[member] = true;
-        if (status == MemberStatus.Active) _points.issue(member, p.amount, RuleIds.R11_SME, p.version, attestationId);
+        if (profile.status == MemberStatus.Active) {
+            _points.issue(member, p.amount, RuleIds.R11_SME, p.version, attestationId);
+        }
     }
 
     /// @inheritdoc ISettlementLedger
@@ -96,7 +95,7 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     {
         bytes32 dataHash = keccak256(abi.encode("appointment", member, title, at));
         if (_isReplay(attestationId, dataHash)) return true;
-        (, MemberStatus status,) = _membership.profileOf(member);
+        MemberStatus status = _membership.profileOf(member).status;
         if (status == MemberStatus.None) revert NotAMember(member);
         _accept(attestationId, dataHash, at);
         emit AppointmentAttested(attestationId, member, title, at);
@@ -132,12 +131,13 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         if (s.amount == 0) revert ZeroAmount();
         if (s.amount > type(uint48).max) revert AmountTooLarge(s.amount);
         if (s.paidAt > block.timestamp) revert DatedInFuture(s.paidAt, block.timestamp);
-        PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, s.paidAt);
+        // Effects before interactions: a payment the registry refuses reverts the whole transaction.
         _recorded[s.ref] = dataHash;
         if (s.paidAt > _latestRecordedDate) _latestRecordedDate = s.paidAt;
         emit SettlementRecorded(
             s.ref, s.contractId, s.milestone, s.period, s.amount, s.kind, s.paidAt, s.evidenceHash
         );
+        PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, s.paidAt);
         _awardPayment(s, t);
         return false;
     }
@@ -157,21 +157,12 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
             _awardRate(RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, t.receivedAfter, s);
         }
         if (t.kind == ContractKind.Service) {
-            uint16 year = BeijingCalendar.yearOf(s.paidAt);
-            _awardYearly(RuleIds.R15_USER, t.buyer, year, s);
-            _awardYearly(RuleIds.R15_PROVIDER, t.seller, year, s);
+            _awardRate(RuleIds.R15_USER, t.buyer, t.buyerYearBefore, t.buyerYearBefore + s.amount, s);
+            _awardRate(RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, t.sellerYearBefore + s.amount, s);
         }
         if (t.broker != address(0)) {
             _awardRate(RuleIds.R16_BROKER, t.broker, t.receivedBefore, t.receivedAfter, s);
         }
-    }
-
-    function _awardYearly(bytes32 ruleId, address member, uint16 year, Settlement calldata s) private {
-        bytes32 key = keccak256(abi.encode(ruleId, member, year));
-        uint256 before = _yearBasis[key];
-        uint256 after_ = before + s.amount;
-        _yearBasis[key] = after_;
-        _awardRate(ruleId, member, before, after_, s);
     }
 
     /// @dev The basis always moves; the award is issued only inside the window, by a version in

@@ -11,4 +11,6 @@ interface ILedgerAccess {
     error CallerNotLedger(address caller);
     /// @notice A one-time wiring call was made twice.
     error AlreadyWired();
+    /// @notice A one-time wiring call named the zero address.
+    error WiredToZeroAddress();
 }

@@ -18,6 +18,13 @@ interface IMembership {
         bytes32 certFingerprint;
     }
 
+    /// @notice Kind, status and region of an account: one storage slot, for the award rules.
+    struct Profile {
+        MemberKind kind;
+        MemberStatus status;
+        bool inRegion;
+    }
+
     error MemberAlreadyEnrolled(address account);
     error UnknownMember(address account);
     error MemberAlreadySuspended(address account);
@@ -51,8 +58,8 @@ interface IMembership {
 
     function memberOf(address account) external view returns (Member memory);
 
-    /// @notice Kind, status and region of an account: one storage slot, for the award rules.
-    function profileOf(address account) external view returns (MemberKind kind, MemberStatus status, bool inRegion);
+    /// @notice The profile of an account (all zero for an account that was never enrolled).
+    function profileOf(address account) external view returns (Profile memory);
 
     function isActive(address account) external view returns (bool);
 

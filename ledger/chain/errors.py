@@ -44,6 +44,7 @@ MESSAGES: dict[str, str] = {
     "MemberNotSuspended": "{account} is not suspended, so it cannot be reinstated",
     "InvalidMemberKind": "a member needs a kind (university, institute, enterprise, ...)",
     "ZeroAddress": "the zero address cannot be a member or an operator",
+    "WiredToZeroAddress": "a contract cannot be wired to the zero address",
     "NotAMember": "{account} is not a member of the market",
     "PartySuspended": "{account} is suspended and cannot be a party to a new contract",
     # policy
@@ -103,6 +104,7 @@ MESSAGES: dict[str, str] = {
     ),
     "PaymentBeforeSigning": "the payment is dated {paidAt}, before contract {contractId} was signed ({signedAt})",
     "DatedInFuture": "the date {date} is in the future (the chain's time is {now_})",
+    "DateBeyondCalendar": "the date {timestamp} is after 2100-02-28, beyond the ledger's calendar of Beijing years",
     # settlements
     "DuplicatePayment": "payment reference {ref} was already recorded with different data",
     "DuplicateAttestation": "attestation {attestationId} was already recorded with different data",
@@ -168,7 +170,7 @@ def _render(error: str, arg: str, abi_type: str, value: Any, namer: Namer) -> st
         return format_points(int(value))
     if arg in _FEN_ARGS:
         return format_yuan(int(value))
-    if abi_type == "uint40" or arg in {"now_"}:
+    if abi_type == "uint40" or arg in {"now_", "timestamp"}:
         return format_beijing(int(value), with_time=True)
     return str(value)
 
