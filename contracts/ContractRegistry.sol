@@ -199,7 +199,6 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
             buyer: c.buyer,
             broker: c.broker,
             receivedBefore: before,
-            receivedAfter: before + amount,
             buyerYearBefore: buyerYearBefore,
             sellerYearBefore: sellerYearBefore
         });

@@ -147,32 +147,31 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
             t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
         bool research = t.sellerKind == MemberKind.University || t.sellerKind == MemberKind.Institute;
         if (landingKind && research && t.buyerInRegion) {
-            _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, t.receivedAfter, s);
+            _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, s);
         }
         if (
             t.kind == ContractKind.License
                 && (t.plan == PaymentPlan.ZeroUpfrontStagedRoyalty || t.plan == PaymentPlan.Deferred)
         ) {
-            _awardRate(RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, t.receivedAfter, s);
-            _awardRate(RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, t.receivedAfter, s);
+            _awardRate(RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, s);
+            _awardRate(RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, s);
         }
         if (t.kind == ContractKind.Service) {
-            _awardRate(RuleIds.R15_USER, t.buyer, t.buyerYearBefore, t.buyerYearBefore + s.amount, s);
-            _awardRate(RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, t.sellerYearBefore + s.amount, s);
+            _awardRate(RuleIds.R15_USER, t.buyer, t.buyerYearBefore, s);
+            _awardRate(RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, s);
         }
         if (t.broker != address(0)) {
-            _awardRate(RuleIds.R16_BROKER, t.broker, t.receivedBefore, t.receivedAfter, s);
+            _awardRate(RuleIds.R16_BROKER, t.broker, t.receivedBefore, s);
         }
     }
 
-    /// @dev The basis always moves; the award is issued only inside the window, by a version in
-    /// force, to an active member. A suspended member's award is withheld for good.
-    function _awardRate(bytes32 ruleId, address member, uint256 before, uint256 after_, Settlement calldata s)
-        private
-    {
+    /// @dev The payment moves the rule's basis from `before` to `before + s.amount`; the award is
+    /// issued only inside the window, by a version in force, to an active member. A suspended
+    /// member's award is withheld for good.
+    function _awardRate(bytes32 ruleId, address member, uint256 before, Settlement calldata s) private {
         (bool found, RuleParams memory p) = _policy.ruleAt(ruleId, s.paidAt);
         if (!found || !_inWindow(p, s.paidAt)) return;
-        uint256 amount = AwardMath.delta(before, after_, p.rateBps, p.threshold);
+        uint256 amount = AwardMath.delta(before, before + s.amount, p.rateBps, p.threshold);
         if (amount == 0 || !_membership.isActive(member)) return;
         _points.issue(member, amount, ruleId, p.version, s.ref);
     }

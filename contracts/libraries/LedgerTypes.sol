@@ -80,7 +80,6 @@ struct PaymentTerms {
     address buyer;
     address broker;
     uint256 receivedBefore;
-    uint256 receivedAfter;
     uint256 buyerYearBefore;
     uint256 sellerYearBefore;
 }

@@ -3,10 +3,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.nodes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "ledger" / "data" / "demo-scenario.json"
@@ -46,6 +49,28 @@ def make_runner(folder: Path) -> Run:
         return result
 
     return run
+
+
+#: `ledger` arguments that enrol the two members most tests trade between.
+ENROL_IMU = ("member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region")
+ENROL_STEEL = ("member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M")
+
+
+@contextmanager
+def market_on_node(folder: Path, *setup: tuple[str, ...]) -> Iterator[tuple[Run, str]]:
+    """A local node started by `ledger node start`, the contracts deployed, an operator appointed and
+    the `setup` commands run; yields the runner and the node's port, and stops the node after."""
+    ledger = make_runner(folder)
+    port = str(free_port())
+    started = ledger("node", "start", "--port", port)
+    assert started.returncode == 0, started.stderr
+    try:
+        for args in (("deploy",), ("operator", "add", "operator"), *setup):
+            result = ledger(*args)
+            assert result.returncode == 0, (args, result.stderr)
+        yield ledger, port
+    finally:
+        ledger("node", "stop", "--port", port)
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from ledger.identity import ca
-from tests.cli.conftest import Run, make_runner
-from tests.cli.test_node import ANVIL, _free_port
+from tests.cli.conftest import Run, market_on_node
+from tests.nodes import needs_anvil
 
-pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
+pytestmark = needs_anvil
 
 
 @dataclass
@@ -26,15 +26,8 @@ class Office:
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     folder = tmp_path_factory.mktemp("office")
-    ledger = make_runner(folder)
-    port = _free_port()
-    assert ledger("node", "start", "--port", port).returncode == 0
-    try:
-        assert ledger("deploy").returncode == 0
-        assert ledger("operator", "add", "operator").returncode == 0
+    with market_on_node(folder) as (ledger, _port):
         yield Office(ledger, folder)
-    finally:
-        ledger("node", "stop", "--port", port)
 
 
 def test_certified_enrolment_from_ca_init(office: Office) -> None:

@@ -20,10 +20,10 @@ from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.workspace import Workspace
-from tests.cli.conftest import PASSPHRASE, Run, make_runner
-from tests.cli.test_node import ANVIL, _free_port
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, PASSPHRASE, Run, market_on_node
+from tests.nodes import needs_anvil
 
-pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
+pytestmark = needs_anvil
 CONTRACTS = 20
 HEADER = "ref,contract,milestone,period,amount,date,evidence,kind\n"
 
@@ -38,17 +38,7 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     folder = tmp_path_factory.mktemp("desk")
-    ledger = make_runner(folder)
-    port = _free_port()
-    assert ledger("node", "start", "--port", port).returncode == 0
-    try:
-        for args in (
-            ["deploy"],
-            ["operator", "add", "operator"],
-            ["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region"],
-            ["member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M", "--in-region"],
-        ):
-            assert ledger(*args).returncode == 0, args
+    with market_on_node(folder, ENROL_IMU, (*ENROL_STEEL, "--in-region")) as (ledger, port):
         os.environ["LEDGER_PASSPHRASE"] = PASSPHRASE
         ws = Workspace(Config(home=folder / "home"))
         operator = ws.signer("operator")
@@ -66,8 +56,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
                 ),
             )
         yield Desk(ledger, folder, port)
-    finally:
-        ledger("node", "stop", "--port", port)
 
 
 def _bank_file(desk: Desk, name: str, rows: int) -> Path:

@@ -7,23 +7,16 @@ the tests run in file order and each leaves the market usable for the next.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT, Run, make_runner
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, Run, market_on_node
+from tests.nodes import needs_anvil
 
-ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-pytestmark = pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci` (run by `make test`)")
-
-
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
+pytestmark = needs_anvil
 
 
 @dataclass
@@ -36,22 +29,8 @@ class Market:
 @pytest.fixture(scope="module")
 def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     folder = tmp_path_factory.mktemp("market")
-    ledger = make_runner(folder)
-    port = _free_port()
-    started = ledger("node", "start", "--port", port)
-    assert started.returncode == 0, started.stderr
-    try:
-        for args in (
-            ["deploy"],
-            ["operator", "add", "operator"],
-            ["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region"],
-            ["member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M"],
-        ):
-            result = ledger(*args)
-            assert result.returncode == 0, (args, result.stderr)
+    with market_on_node(folder, ENROL_IMU, ENROL_STEEL) as (ledger, port):
         yield Market(ledger, port, folder)
-    finally:
-        ledger("node", "stop", "--port", port)
 
 
 def test_members_survive_a_node_restart(market: Market) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -26,24 +25,17 @@ from ledger.domain.money import Fen
 from ledger.domain.policy import load_policy, repository_policies
 from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
-from ledger.node import ANVIL_RELATIVE, PROJECT_ROOT, LocalNode
+from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput
 from ledger.services.importer import ImportResult, import_file
 from ledger.services.market_state import MarketState
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
+from tests.nodes import free_port, needs_anvil
 
-pytestmark = pytest.mark.skipif(
-    not (PROJECT_ROOT / ANVIL_RELATIVE).exists(), reason="anvil comes from `npm ci` (run by `make test`)"
-)
+pytestmark = needs_anvil
 CONTRACTS = 10
 FAULTS: dict[str, int] = {}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -61,7 +53,7 @@ class Market:
 @pytest.fixture
 def market() -> Iterator[Market]:
     folder = Path(tempfile.mkdtemp(prefix="mkj-faults-"))
-    node = LocalNode(folder / "node", port=_port())
+    node = LocalNode(folder / "node", port=free_port())
     node.start()
     try:
         session = ChainSession.connect(node.url)

@@ -111,15 +111,16 @@ contract LedgerInvariantsTest {
 
     /// @notice Every promise below, checked after every call. One campaign checks them all: forge
     /// runs a separate campaign per invariant function, and seven campaigns cost seven times one.
-    /// A failure names the promise it broke.
+    /// A failure names the promise it broke; the most specific checks come first, so that a bug is
+    /// reported by its cause (a write without the role) rather than by its effect (a wrong total).
     function invariant_ledgerPromises() public view {
-        _checkSupply();
-        _checkFormula();
-        _checkExactlyOnce();
         _checkRoles();
-        _checkMilestones();
         _checkSuspended();
+        _checkExactlyOnce();
         _checkOutcomes();
+        _checkMilestones();
+        _checkFormula();
+        _checkSupply();
     }
 
     /// @notice Sum of balances = issued − redeemed, and both totals are what the ghost expects.
