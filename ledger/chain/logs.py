@@ -19,7 +19,7 @@ from ledger.errors import ChainError
 DEFAULT_RANGE = 128
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogEvent:
     """One decoded event, with where it sits in the chain."""
 
@@ -31,7 +31,7 @@ class LogEvent:
     log_index: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _EventSpec:
     name: str
     contract: str

@@ -35,7 +35,7 @@ def award_delta(before: int, after: int, params: RuleParams) -> Centipoints:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Award:
     """Points that a fact should have earned one member under one rule."""
 
@@ -46,7 +46,7 @@ class Award:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberFacts:
     kind: MemberKind
     in_region: bool

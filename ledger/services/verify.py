@@ -27,7 +27,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 Namer = Callable[[str], str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Discrepancy:
     check: str
     message: str
@@ -45,7 +45,7 @@ class Discrepancy:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issuance:
     member: str
     rule_id: str
@@ -56,7 +56,7 @@ class Issuance:
     tx_hash: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redemption:
     member: str
     amount: Centipoints
@@ -65,7 +65,7 @@ class Redemption:
     tx_hash: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFact:
     """The settlement or attestation behind issuances."""
 
