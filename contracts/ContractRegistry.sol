@@ -10,7 +10,9 @@ import {ContractKind, MemberKind, MemberStatus, PaymentPlan, PaymentTerms} from 
 
 /// @title ContractRegistry
 /// @notice Technology contracts with their payment plans, milestones and royalty periods, and the
-/// instruments shared under clause 15. Amounts are fen, dates unix seconds.
+/// instruments shared under clause 15. Every payment it applies moves the bases the award rules read:
+/// the contract's received amount and, for services, the clause-15 bases of buyer and seller for the
+/// payment's Beijing year. Amounts are fen, dates unix seconds.
 contract ContractRegistry is LedgerAccess, IContractRegistry {
     /// @notice Clause 15 shares instruments whose original value is at least 100,000.00 yuan (in fen).
     uint256 public constant MIN_SHARED_INSTRUMENT_VALUE = 10_000_000;

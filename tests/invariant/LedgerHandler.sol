@@ -920,14 +920,13 @@ contract LedgerHandler {
                 return (address(registry), abi.encodeCall(IContractRegistry.registerContract, (input)));
             }
             if (pick == 3) {
-                return (address(registry), abi.encodeCall(IContractRegistry.registerInstrument, ("other", someone, 1e9)));
+                bytes memory data = abi.encodeCall(IContractRegistry.registerInstrument, ("other", someone, 1e9));
+                return (address(registry), data);
             }
             if (pick == 4) {
                 bytes32 id = _nextId("attestation");
-                return (
-                    address(ledger),
-                    abi.encodeCall(ISettlementLedger.attestAppointment, (id, someone, AppointmentTitle.IndustryProfessor, 1))
-                );
+                AppointmentTitle title = AppointmentTitle.IndustryProfessor;
+                return (address(ledger), abi.encodeCall(ISettlementLedger.attestAppointment, (id, someone, title, 1)));
             }
             if (pick == 5 && _contracts.length > 0) {
                 bytes32 id = _contracts[seed % _contracts.length].id;
