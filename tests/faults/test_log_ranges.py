@@ -1,0 +1,61 @@
+"""Reading the event log from a node range by range, with the next range fetched ahead."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.chain.deploy import deploy_all
+from ledger.chain.logs import LogEvent, iter_logs
+from ledger.chain.session import ChainSession
+from ledger.domain.types import MemberKind
+from ledger.node import LocalNode
+from ledger.services.client import LedgerClient
+from tests.nodes import free_port, needs_anvil
+
+pytestmark = needs_anvil
+MEMBERS = 30
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[tuple[ChainSession, dict[str, str]]]:
+    node = LocalNode(Path(tempfile.mkdtemp(prefix="mkj-logs-")) / "node", port=free_port())
+    node.start()
+    try:
+        session = ChainSession.connect(node.url)
+        regulator = session.new_account("regulator")
+        record, contracts = deploy_all(session, regulator)
+        client = LedgerClient(session, contracts)
+        for i in range(MEMBERS):  # one block each
+            account = session.new_account(f"member-{i}")
+            client.enrol(regulator, account=account.address, kind=MemberKind.INDIVIDUAL, in_region=True, uscc=None)
+        yield session, record.addresses
+    finally:
+        node.stop()
+
+
+def _key(event: LogEvent) -> tuple[int, int]:
+    return event.block, event.log_index
+
+
+def test_small_ranges_fetched_ahead_give_every_event_once_in_order(chain: tuple[ChainSession, dict[str, str]]) -> None:
+    session, addresses = chain
+    whole = list(iter_logs(session, addresses, from_block=0, chunk=100_000))
+    ranges: list[tuple[int, int, int]] = []
+    piecewise = list(iter_logs(session, addresses, from_block=0, chunk=1, on_range=lambda *r: ranges.append(r)))
+    assert [e.name for e in whole].count("MemberEnrolled") == MEMBERS
+    assert [_key(e) for e in piecewise] == [_key(e) for e in whole]
+    assert [_key(e) for e in piecewise] == sorted({_key(e) for e in piecewise})
+    assert len(ranges) > 5  # the walk really went range by range (growing from one block)
+    assert ranges[-1][0] == ranges[-1][1]  # and ended at the head
+
+
+def test_stopping_early_leaves_nothing_running(chain: tuple[ChainSession, dict[str, str]]) -> None:
+    session, addresses = chain
+    events = iter_logs(session, addresses, from_block=0, chunk=1)
+    first = [next(events) for _ in range(3)]
+    events.close()  # the request fetched ahead is awaited and the worker shut down
+    assert [e.block for e in first] == sorted(e.block for e in first)
