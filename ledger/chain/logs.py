@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -136,34 +135,17 @@ def log_ranges(
     session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
 ) -> Iterator[tuple[int, int, list[Any]]]:
     """Raw logs of `addresses` from block `start` to `end`, range by range; a range that returned
-    many logs is followed by a narrower one, so that memory stays bounded whatever the density.
-
-    On a node, the next range is requested while the caller works through the current one (one
-    request ahead, never more): the node serves it while this process decodes."""
-
-    def request(first: int, size: int) -> tuple[int, int, Callable[[], list[Any]]]:
-        last = min(first + size - 1, end)
-        params = {"fromBlock": hex(first), "toBlock": hex(last), "address": addresses}
-        if pool is None:
-            return first, last, lambda: fetch_logs(session, params)
-        return first, last, pool.submit(fetch_logs, session, params).result
-
-    # eth-tester runs in this process: fetching ahead would only contend for the interpreter.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs") if session.kind == "rpc" else None
-    try:
-        pending = request(start, chunk) if start <= end else None
-        while pending is not None:
-            first, last, result = pending
-            raw = result()
-            if len(raw) > TARGET_LOGS_PER_REQUEST and chunk > 1:
-                chunk = max(1, chunk // 2)
-            elif len(raw) < TARGET_LOGS_PER_REQUEST // 4:
-                chunk = min(chunk * 2, 100_000)
-            pending = request(last + 1, chunk) if last < end else None
-            yield first, last, raw
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    many logs is followed by a narrower one, so that memory stays bounded whatever the density."""
+    position = start
+    while position <= end:
+        last = min(position + chunk - 1, end)
+        raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses})
+        yield position, last, raw
+        if len(raw) > TARGET_LOGS_PER_REQUEST and chunk > 1:
+            chunk = max(1, chunk // 2)
+        elif len(raw) < TARGET_LOGS_PER_REQUEST // 4:
+            chunk = min(chunk * 2, 100_000)
+        position = last + 1
 
 
 def iter_logs(
