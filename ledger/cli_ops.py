@@ -440,7 +440,7 @@ def _sync_progress(config: Config) -> Any:
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
-    report = ws.verify(fresh=args.fresh, on_range=_sync_progress(config))
+    report = ws.verify(fresh=args.fresh, on_range=_sync_progress(config), details=False)
     discrepancies = report.discrepancies
     if args.member:
         address = ws.resolve(args.member)
@@ -448,7 +448,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     data = {
         "ok": not discrepancies,
         "events_read": report.events_read,
-        "issuances": len(report.issued),
+        "issuances": report.issuance_count,
         "discrepancies": [d.as_json() for d in discrepancies],
     }
     if discrepancies:
@@ -458,7 +458,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         )
     else:
         text = (
-            f"verified: {report.events_read} events read, {len(report.issued)} issuances recomputed "
+            f"verified: {report.events_read} events read, {report.issuance_count} issuances recomputed "
             "independently from the settlements and the policy files; all match"
         )
     _emit(config, data, text)
@@ -558,7 +558,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.statements import market_report
 
     ws = _ws(config)
-    data = market_report(ws.verify(on_range=_sync_progress(config)))
+    data = market_report(ws.verify(on_range=_sync_progress(config), details=False))
     rows = [
         [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
         for r in data["by_year_and_kind"]

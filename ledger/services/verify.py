@@ -90,6 +90,10 @@ class MarketTotals:
 
 @dataclass
 class VerificationReport:
+    """What a verification found. The per-item lists (`expected`, `issued`, `redemptions`, `sources`)
+    are filled only when the verifier keeps details (statements, `ledger run`); the counts and sums
+    are always kept, so that verifying a long history holds one small entry per fact at most."""
+
     discrepancies: list[Discrepancy] = field(default_factory=list)
     expected: list[Award] = field(default_factory=list)
     issued: list[Issuance] = field(default_factory=list)
@@ -99,6 +103,9 @@ class VerificationReport:
     versions: dict[tuple[int, str], RuleParams] = field(default_factory=dict)
     totals: MarketTotals = field(default_factory=MarketTotals)
     events_read: int = 0
+    issuance_count: int = 0
+    issued_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    expected_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def ok(self) -> bool:
@@ -108,22 +115,41 @@ class VerificationReport:
         return {"ok": self.ok, "discrepancies": [d.as_json() for d in self.discrepancies]}
 
 
-class Verifier:
-    """Feed it the deployment's events in chain order, then call `finish` with the balances."""
+AwardKey = tuple[str, str, str]  # source, member, rule
 
-    def __init__(self, *, documents: Iterable[PolicyDocument] = (), namer: Namer | None = None) -> None:
+
+class Verifier:
+    """Feed it the deployment's events in chain order, then call `finish` with the balances.
+
+    Awards are compared with issuances transaction by transaction (a settlement or attestation and
+    the points it earns are always in one transaction), so only the block of each recorded source is
+    remembered; `details=False` keeps nothing else per fact.
+    """
+
+    def __init__(
+        self, *, documents: Iterable[PolicyDocument] = (), namer: Namer | None = None, details: bool = True
+    ) -> None:
         self.engine = AwardEngine()
         self.report = VerificationReport()
         self.documents = {doc.sha256: doc for doc in documents}
         self.name = namer or (lambda address: address)
+        self.details = details
         self._pending_rules: list[tuple[str, RuleParams, LogEvent]] = []
         self._suspended: set[str] = set()
+        self._source_blocks: dict[str, int] = {}
+        self._tx: str | None = None
+        self._open_expected: dict[AwardKey, list[Award]] = defaultdict(list)
+        self._open_issued: dict[AwardKey, list[Issuance]] = defaultdict(list)
+        self._open_labels: dict[str, str] = {}
 
     def _fail(self, check: str, message: str, event: LogEvent | None = None, **extra: Any) -> None:
         where = {"block": event.block, "tx_hash": event.tx_hash} if event else {}
         self.report.discrepancies.append(Discrepancy(check=check, message=message, **{**where, **extra}))
 
     def feed(self, event: LogEvent) -> None:
+        if event.tx_hash != self._tx:
+            self._close_transaction()
+            self._tx = event.tx_hash
         self.report.events_read += 1
         handler = getattr(self, "_on_" + event.name, None)
         if handler is not None:
@@ -217,17 +243,27 @@ class Verifier:
         self.report.totals.registered_count[key] += 1
 
     def _source_once(self, source: str, fact: SourceFact, e: LogEvent) -> bool:
-        first = self.report.sources.get(source)
-        if first is not None:
+        first_block = self._source_blocks.get(source)
+        if first_block is not None:
             self._fail(
                 "unique-reference",
-                f"reference {fact.label} was recorded twice (first in block {first.block}, again in block "
+                f"reference {fact.label} was recorded twice (first in block {first_block}, again in block "
                 f"{e.block}); it may be counted only once",
                 e,
             )
             return False
-        self.report.sources[source] = fact
+        self._source_blocks[source] = fact.block
+        self._open_labels[source] = fact.label
+        if self.details:
+            self.report.sources[source] = fact
         return True
+
+    def _expect(self, awards: list[Award]) -> None:
+        for award in awards:
+            self._open_expected[(award.source, award.member, award.rule_id)].append(award)
+            self.report.expected_by_member[award.member] += award.amount
+            if self.details:
+                self.report.expected.append(award)
 
     def _on_SettlementRecorded(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
@@ -241,9 +277,7 @@ class Verifier:
             return
         key = (beijing_year(a["paidAt"]), self.engine.contracts[contract].kind.label)
         self.report.totals.received[key] += a["amount"]
-        self.report.expected += self.engine.settle(
-            ref=source, contract_id=contract, amount=Fen(a["amount"]), paid_at=a["paidAt"]
-        )
+        self._expect(self.engine.settle(ref=source, contract_id=contract, amount=Fen(a["amount"]), paid_at=a["paidAt"]))
 
     def _on_StartupRevenueAttested(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
@@ -251,8 +285,10 @@ class Verifier:
         label = f"start-up revenue {a['year']} of {self.name(a['member'])}"
         fact = SourceFact("startup-revenue", label, a["attestedAt"], None, Fen(a["revenue"]), e.block, e.tx_hash)
         if self._source_once(source, fact, e):
-            self.report.expected += self.engine.attest_startup_revenue(
-                attestation_id=source, member=a["member"], revenue=Fen(a["revenue"]), at=a["attestedAt"]
+            self._expect(
+                self.engine.attest_startup_revenue(
+                    attestation_id=source, member=a["member"], revenue=Fen(a["revenue"]), at=a["attestedAt"]
+                )
             )
 
     def _on_AppointmentAttested(self, e: LogEvent) -> None:  # noqa: N802
@@ -262,8 +298,10 @@ class Verifier:
         label = f"appointment of {self.name(a['member'])} as {title.label}"
         fact = SourceFact("appointment", label, a["attestedAt"], None, None, e.block, e.tx_hash)
         if self._source_once(source, fact, e):
-            self.report.expected += self.engine.attest_appointment(
-                attestation_id=source, member=a["member"], title=title, at=a["attestedAt"]
+            self._expect(
+                self.engine.attest_appointment(
+                    attestation_id=source, member=a["member"], title=title, at=a["attestedAt"]
+                )
             )
 
     # --- what the chain did -----------------------------------------------------------------
@@ -279,12 +317,16 @@ class Verifier:
             block=e.block,
             tx_hash=e.tx_hash,
         )
-        self.report.issued.append(issuance)
+        self._open_issued[(issuance.source, issuance.member, issuance.rule_id)].append(issuance)
+        self.report.issuance_count += 1
+        self.report.issued_by_member[issuance.member] += issuance.amount
+        if self.details:
+            self.report.issued.append(issuance)
         self.report.totals.points_by_rule[issuance.rule_id] += issuance.amount
         what = (
             f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to {self.name(issuance.member)}"
         )
-        if issuance.source not in self.report.sources:
+        if issuance.source not in self._source_blocks:
             self._fail(
                 "issuance-backed",
                 f"{what} without a recorded settlement or attestation",
@@ -300,9 +342,10 @@ class Verifier:
     def _on_PointsRedeemed(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         self.report.redeemed[a["member"]] += a["amount"]
-        self.report.redemptions.append(
-            Redemption(a["member"], Centipoints(a["amount"]), a["purpose"], e.block, e.tx_hash)
-        )
+        if self.details:
+            self.report.redemptions.append(
+                Redemption(a["member"], Centipoints(a["amount"]), a["purpose"], e.block, e.tx_hash)
+            )
 
     # --- comparison -------------------------------------------------------------------------
 
@@ -310,15 +353,11 @@ class Verifier:
         self, *, balances: dict[str, int], total_supply: int | None = None, total_issued: int | None = None
     ) -> VerificationReport:
         """Compare expected awards with issuances, and balances with issued − redeemed."""
+        self._close_transaction()
         for rule, params, e in self._pending_rules:
             self._fail("policy-file", f"rule version of {rule} (version {params.version}) was never completed", e)
-        self._compare_issuances()
-        issued_by_member: dict[str, int] = defaultdict(int)
-        for issuance in self.report.issued:
-            issued_by_member[issuance.member] += issuance.amount
-        expected_by_member: dict[str, int] = defaultdict(int)
-        for award in self.report.expected:
-            expected_by_member[award.member] += award.amount
+        issued_by_member = self.report.issued_by_member
+        expected_by_member = self.report.expected_by_member
         for member, balance in balances.items():
             redeemed = self.report.redeemed.get(member, 0)
             name = self.name(member)
@@ -336,7 +375,7 @@ class Verifier:
                     f"the policy it should hold {format_points(expected_by_member[member] - redeemed)}",
                     member=member,
                 )
-        total = sum(i.amount for i in self.report.issued)
+        total = sum(issued_by_member.values())
         if total_issued is not None and total_issued != total:
             self._fail(
                 "totals",
@@ -346,20 +385,16 @@ class Verifier:
             self._fail("totals", "the total supply of points is not issued minus redeemed")
         return self.report
 
-    def _compare_issuances(self) -> None:
-        expected: dict[tuple[str, str, str], list[Award]] = defaultdict(list)
-        for award in self.report.expected:
-            expected[(award.source, award.member, award.rule_id)].append(award)
-        actual: dict[tuple[str, str, str], list[Issuance]] = defaultdict(list)
-        for issuance in self.report.issued:
-            actual[(issuance.source, issuance.member, issuance.rule_id)].append(issuance)
+    def _close_transaction(self) -> None:
+        """Compare the awards the transaction's facts earn with the points it issued, then forget both."""
+        expected, actual = self._open_expected, self._open_issued
         for key in sorted(set(expected) | set(actual)):
             source, member, rule = key
             want = sum(a.amount for a in expected.get(key, []))
             got = sum(i.amount for i in actual.get(key, []))
             where = actual[key][0] if actual.get(key) else None
             fact = self.report.sources.get(source)
-            label = fact.label if fact else source
+            label = self._open_labels.get(source) or (fact.label if fact else source)
             block, tx_hash = (where.block, where.tx_hash) if where else (None, None)
             if want != got:
                 self._fail(
@@ -384,6 +419,10 @@ class Verifier:
                         tx_hash=tx_hash,
                     )
 
+        self._open_expected = defaultdict(list)
+        self._open_issued = defaultdict(list)
+        self._open_labels = {}
+
 
 def verify_deployment(
     client: Any,
@@ -392,11 +431,13 @@ def verify_deployment(
     documents: Iterable[PolicyDocument] = (),
     index: Any = None,
     on_range: Callable[[int, int, int], None] | None = None,
+    details: bool = True,
 ) -> VerificationReport:
-    """Read the whole history of a deployment (through `index` when given) and verify it."""
+    """Read the whole history of a deployment (through `index` when given) and verify it; with
+    `details=False` the report holds counts and sums but no per-issuance lists."""
     from ledger.chain.logs import iter_logs
 
-    verifier = Verifier(documents=documents, namer=client.session.name_of)
+    verifier = Verifier(documents=documents, namer=client.session.name_of, details=details)
     names = {address: name for name, address in client.addresses.items()}
     if index is not None:
         index.sync(client.session, client.addresses, from_block=from_block, on_range=on_range)
@@ -408,7 +449,7 @@ def verify_deployment(
         if event.name == "MemberEnrolled":
             members.append(event.args["account"])
         verifier.feed(event)
-    holders = set(members) | {i.member for i in verifier.report.issued}
+    holders = set(members) | set(verifier.report.issued_by_member)
     balances = {address: int(client.balance(address)) for address in sorted(holders)}
     points = client.contracts.points.functions
     return verifier.finish(

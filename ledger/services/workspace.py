@@ -124,8 +124,11 @@ class Workspace:
         folder = self.config.index_dir or default_index_dir()
         return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
 
-    def verify(self, *, fresh: bool = False, on_range: RangeCallback | None = None) -> VerificationReport:
-        """Sync the index with the chain and verify the whole history against the repository's policy files."""
+    def verify(
+        self, *, fresh: bool = False, on_range: RangeCallback | None = None, details: bool = True
+    ) -> VerificationReport:
+        """Sync the index with the chain and verify the whole history against the repository's policy files
+        (`details=False`: without the per-issuance lists that statements need)."""
         from ledger.services.verify import verify_deployment
 
         index = self.index()
@@ -138,6 +141,7 @@ class Workspace:
                 documents=repository_policies(),
                 index=index,
                 on_range=on_range,
+                details=details,
             )
         finally:
             index.close()

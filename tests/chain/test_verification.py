@@ -106,6 +106,41 @@ def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> No
     assert duplicate[0].tx_hash == "0xforged"
 
 
+def test_points_issued_again_later_for_a_recorded_payment_are_caught(world: World) -> None:
+    from ledger.chain.logs import iter_logs
+
+    _complete_c1(world)
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    issued = next(e for e in events if e.name == "PointsIssued")
+    forced = LogEvent(issued.name, issued.contract, issued.args, issued.block + 1, "0xforged", 0)
+    for details in (True, False):
+        verifier = Verifier(documents=repository_policies(), namer=world.session.name_of, details=details)
+        verifier.feed_all(iter([*events, forced]))
+        report = verifier.finish(balances={})
+        recomputed = [d for d in report.discrepancies if d.check == "award-recomputed"]
+        assert len(recomputed) == 1, (details, report.discrepancies)
+        assert recomputed[0].tx_hash == "0xforged"
+        assert recomputed[0].rule == "R16-BROKER" and recomputed[0].member == issued.args["member"]
+        assert "the policy gives 0.00" in recomputed[0].message
+
+
+def test_verifying_without_details_finds_the_same_and_keeps_no_lists(world: World) -> None:
+    honest = load_policy()
+    rules = tuple(
+        replace(spec, params=replace(spec.params, rate_bps=2500)) if spec.id == "R11-LANDING" else spec
+        for spec in honest.rules
+    )
+    world.client.publish_document(world.regulator, replace(honest, rules=rules))
+    _complete_c1(world)
+    full = _verify(world)
+    lean = verify_deployment(world.client, from_block=0, documents=repository_policies(), details=False)
+    assert [d.as_json() for d in lean.discrepancies] == [d.as_json() for d in full.discrepancies]
+    assert any(d.check == "award-recomputed" for d in lean.discrepancies)
+    assert lean.issuance_count == len(full.issued) == 3
+    assert dict(lean.issued_by_member) == dict(full.issued_by_member)
+    assert (lean.issued, lean.expected, lean.sources, lean.redemptions) == ([], [], {}, [])
+
+
 def test_second_sync_reads_only_new_blocks_and_agrees_with_a_fresh_one(world: World, tmp_path: Path) -> None:
     world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
     _pay_c1(world, "P1", 0, 100_000_000, "2026-03-02")
