@@ -16,7 +16,7 @@ from ledger.chain.session import ChainSession
 from ledger.errors import ChainError
 
 #: First block range of a log query; it doubles while responses are light and halves when heavy.
-DEFAULT_RANGE = 128
+DEFAULT_RANGE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,21 +128,21 @@ def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
 
 
 #: Aim for responses of about this many logs: large enough to be fast, small enough to stream.
-TARGET_LOGS_PER_REQUEST = 20_000
+TARGET_LOGS_PER_REQUEST = 5_000
 
 
 def log_ranges(
     session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
 ) -> Iterator[tuple[int, int, list[Any]]]:
     """Raw logs of `addresses` from block `start` to `end`, range by range; a range that returned
-    many logs is followed by a narrower one, so that memory stays bounded whatever the density."""
+    many logs is followed by one narrowed in proportion, so that memory stays bounded whatever the density."""
     position = start
     while position <= end:
         last = min(position + chunk - 1, end)
         raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses})
         yield position, last, raw
         if len(raw) > TARGET_LOGS_PER_REQUEST and chunk > 1:
-            chunk = max(1, chunk // 2)
+            chunk = max(1, chunk * TARGET_LOGS_PER_REQUEST // len(raw))
         elif len(raw) < TARGET_LOGS_PER_REQUEST // 4:
             chunk = min(chunk * 2, 100_000)
         position = last + 1
