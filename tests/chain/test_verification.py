@@ -22,8 +22,18 @@ from tests.chain.conftest import World
 D = parse_date
 
 
-def _verify(world: World, index: LogIndex | None = None) -> VerificationReport:
-    return verify_deployment(world.client, from_block=0, documents=repository_policies(), index=index)
+def _verify(world: World, index: LogIndex | None = None, *, details: bool = True) -> VerificationReport:
+    return verify_deployment(world.client, from_block=0, documents=repository_policies(), index=index, details=details)
+
+
+def _publish_r11_at_25_percent_under_the_files_name(world: World) -> None:
+    """The deployment publishes R11 at 25% while claiming the hash of policy/mkj-2026.toml."""
+    honest = load_policy()
+    rules = tuple(
+        replace(spec, params=replace(spec.params, rate_bps=2500)) if spec.id == "R11-LANDING" else spec
+        for spec in honest.rules
+    )
+    world.client.publish_document(world.regulator, replace(honest, rules=rules))
 
 
 def _pay_c1(world: World, ref: str, milestone: int, amount: int, at: str) -> None:
@@ -53,13 +63,7 @@ def test_honest_history_verifies(world: World) -> None:
 
 
 def test_wrong_rate_published_under_the_files_name_is_caught(world: World) -> None:
-    # The deployment publishes R11 at 25% while claiming the hash of policy/mkj-2026.toml.
-    honest = load_policy()
-    rules = tuple(
-        replace(spec, params=replace(spec.params, rate_bps=2500)) if spec.id == "R11-LANDING" else spec
-        for spec in honest.rules
-    )
-    world.client.publish_document(world.regulator, replace(honest, rules=rules))
+    _publish_r11_at_25_percent_under_the_files_name(world)
     _complete_c1(world)
     report = _verify(world)
     checks = {(d.check, d.member, d.rule) for d in report.discrepancies}
@@ -125,15 +129,10 @@ def test_points_issued_again_later_for_a_recorded_payment_are_caught(world: Worl
 
 
 def test_verifying_without_details_finds_the_same_and_keeps_no_lists(world: World) -> None:
-    honest = load_policy()
-    rules = tuple(
-        replace(spec, params=replace(spec.params, rate_bps=2500)) if spec.id == "R11-LANDING" else spec
-        for spec in honest.rules
-    )
-    world.client.publish_document(world.regulator, replace(honest, rules=rules))
+    _publish_r11_at_25_percent_under_the_files_name(world)
     _complete_c1(world)
     full = _verify(world)
-    lean = verify_deployment(world.client, from_block=0, documents=repository_policies(), details=False)
+    lean = _verify(world, details=False)
     assert [d.as_json() for d in lean.discrepancies] == [d.as_json() for d in full.discrepancies]
     assert any(d.check == "award-recomputed" for d in lean.discrepancies)
     assert lean.issuance_count == len(full.issued) == 3
