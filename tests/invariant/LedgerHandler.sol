@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IContractRegistry} from "../../contracts/interfaces/IContractRegistry.sol";
-import {IMembership} from "../../contracts/interfaces/IMembership.sol";
-import {IPoints} from "../../contracts/interfaces/IPoints.sol";
-import {IPolicyRegistry} from "../../contracts/interfaces/IPolicyRegistry.sol";
-import {ISettlementLedger} from "../../contracts/interfaces/ISettlementLedger.sol";
+import {IContractRegistry} from "ledger-contracts/interfaces/IContractRegistry.sol";
+import {IMembership} from "ledger-contracts/interfaces/IMembership.sol";
+import {IPoints} from "ledger-contracts/interfaces/IPoints.sol";
+import {IPolicyRegistry} from "ledger-contracts/interfaces/IPolicyRegistry.sol";
+import {ISettlementLedger} from "ledger-contracts/interfaces/ISettlementLedger.sol";
 import {
     AppointmentTitle,
     ContractKind,
@@ -14,7 +14,8 @@ import {
     PaymentPlan,
     Settlement,
     SettlementKind
-} from "../../contracts/libraries/LedgerTypes.sol";
+} from "ledger-contracts/libraries/LedgerTypes.sol";
+import {RuleIds} from "ledger-contracts/libraries/RuleIds.sol";
 import {VM, Vm} from "./Vm.sol";
 
 /// @dev What the deployed Points contract offers beyond its interface.
@@ -46,14 +47,6 @@ contract LedgerHandler {
     uint48 internal constant LANDING_THRESHOLD = 200_000_000;
     uint32 internal constant ONLY_MILESTONE = type(uint32).max;
 
-    bytes32 internal constant R11_LANDING = "R11-LANDING";
-    bytes32 internal constant R15_USER = "R15-USER";
-    bytes32 internal constant R15_PROVIDER = "R15-PROVIDER";
-    bytes32 internal constant R3_LICENSOR = "R3-LICENSOR";
-    bytes32 internal constant R3_LICENSEE = "R3-LICENSEE";
-    bytes32 internal constant R11_SME = "R11-SME";
-    bytes32 internal constant R6_TALENT = "R6-TALENT";
-    bytes32 internal constant R16_BROKER = "R16-BROKER";
 
     address public constant REGULATOR = address(0xA11CE);
     address public constant OPERATOR = address(0x0DE7A);
@@ -71,15 +64,6 @@ contract LedgerHandler {
     IPointsToken public immutable points;
 
     // ---- the ghost model ----
-    struct GhostRule {
-        uint16 rateBps;
-        uint48 amount;
-        uint48 threshold;
-        uint40 windowStart;
-        uint40 windowEnd;
-        uint40 effectiveFrom;
-    }
-
     struct GhostMilestone {
         uint256 due;
         uint256 paid;
@@ -111,9 +95,17 @@ contract LedgerHandler {
     mapping(address => MemberStatus) public ghostStatus;
     mapping(address => MemberKind) internal _ghostKind;
 
-    bytes32[8] internal _ruleIds =
-        [R11_LANDING, R15_USER, R15_PROVIDER, R3_LICENSOR, R3_LICENSEE, R11_SME, R6_TALENT, R16_BROKER];
-    mapping(bytes32 => GhostRule[]) internal _rules;
+    bytes32[8] internal _ruleIds = [
+        RuleIds.R11_LANDING,
+        RuleIds.R15_USER,
+        RuleIds.R15_PROVIDER,
+        RuleIds.R3_LICENSOR,
+        RuleIds.R3_LICENSEE,
+        RuleIds.R11_SME,
+        RuleIds.R6_TALENT,
+        RuleIds.R16_BROKER
+    ];
+    mapping(bytes32 => IPolicyRegistry.RuleUpdate[]) internal _rules;
     uint40 internal _latestRecorded;
 
     GhostContract[] internal _contracts;
@@ -254,7 +246,7 @@ contract LedgerHandler {
             seed = uint256(keccak256(abi.encode(seed, i)));
             bytes32 ruleId = _ruleIds[seed % 8];
             uint40 earliest = _latestRecorded;
-            GhostRule[] storage history = _rules[ruleId];
+            IPolicyRegistry.RuleUpdate[] storage history = _rules[ruleId];
             if (history.length > 0 && history[history.length - 1].effectiveFrom > earliest) {
                 earliest = history[history.length - 1].effectiveFrom;
             }
@@ -416,10 +408,10 @@ contract LedgerHandler {
         _attestations.push(Attestation(id, true, member, year, revenue, AppointmentTitle.TechVicePresident, at));
         _noteRecorded(at);
         if (_startupAwarded[member]) return;
-        (bool found, GhostRule memory r) = _ruleAt(R11_SME, at);
+        (bool found, IPolicyRegistry.RuleUpdate memory r) = _ruleAt(RuleIds.R11_SME, at);
         if (!found || !_inWindow(r, at) || revenue < r.threshold || r.amount == 0) return;
         _startupAwarded[member] = true;
-        _expectIssue(member, R11_SME, r.amount);
+        _expectIssue(member, RuleIds.R11_SME, r.amount);
     }
 
     function attestAppointment(uint256 who, bool professor, uint256 ago, uint8 mode) external {
@@ -439,10 +431,10 @@ contract LedgerHandler {
         _attestations.push(Attestation(id, false, member, 0, 0, title, at));
         _noteRecorded(at);
         if (_appointmentAwarded[member][title]) return;
-        (bool found, GhostRule memory r) = _ruleAt(R6_TALENT, at);
+        (bool found, IPolicyRegistry.RuleUpdate memory r) = _ruleAt(RuleIds.R6_TALENT, at);
         if (!found || !_inWindow(r, at) || r.amount == 0) return;
         _appointmentAwarded[member][title] = true;
-        _expectIssue(member, R6_TALENT, r.amount);
+        _expectIssue(member, RuleIds.R6_TALENT, r.amount);
     }
 
     function redeem(uint256 who, uint256 amountSeed, bool all) external {
@@ -671,21 +663,21 @@ contract LedgerHandler {
         bool transferLike =
             c.kind == ContractKind.Transfer || c.kind == ContractKind.License || c.kind == ContractKind.Equity;
         if (transferLike && research && _regionOf(c.buyer)) {
-            _expectRate(R11_LANDING, c.seller, before, after_, s.paidAt);
+            _expectRate(RuleIds.R11_LANDING, c.seller, before, after_, s.paidAt);
         }
         if (
             c.kind == ContractKind.License
                 && (c.plan == PaymentPlan.ZeroUpfrontStagedRoyalty || c.plan == PaymentPlan.Deferred)
         ) {
-            _expectRate(R3_LICENSOR, c.seller, before, after_, s.paidAt);
-            _expectRate(R3_LICENSEE, c.buyer, before, after_, s.paidAt);
+            _expectRate(RuleIds.R3_LICENSOR, c.seller, before, after_, s.paidAt);
+            _expectRate(RuleIds.R3_LICENSEE, c.buyer, before, after_, s.paidAt);
         }
         if (c.kind == ContractKind.Service) {
             uint16 year = _beijingYear(s.paidAt);
-            _expectYearly(R15_USER, c.buyer, year, s);
-            _expectYearly(R15_PROVIDER, c.seller, year, s);
+            _expectYearly(RuleIds.R15_USER, c.buyer, year, s);
+            _expectYearly(RuleIds.R15_PROVIDER, c.seller, year, s);
         }
-        if (c.broker != address(0)) _expectRate(R16_BROKER, c.broker, before, after_, s.paidAt);
+        if (c.broker != address(0)) _expectRate(RuleIds.R16_BROKER, c.broker, before, after_, s.paidAt);
     }
 
     function _expectYearly(bytes32 ruleId, address member, uint16 year, Settlement memory s) internal {
@@ -696,14 +688,14 @@ contract LedgerHandler {
     }
 
     function _expectRate(bytes32 ruleId, address member, uint256 before, uint256 after_, uint40 date) internal {
-        (bool found, GhostRule memory r) = _ruleAt(ruleId, date);
+        (bool found, IPolicyRegistry.RuleUpdate memory r) = _ruleAt(ruleId, date);
         if (!found || !_inWindow(r, date)) return;
         uint256 earned = _cumulative(after_, r) - _cumulative(before, r);
         if (earned > 0) _expectIssue(member, ruleId, earned);
     }
 
     /// @dev The policy's formula: 0 below the (inclusive) threshold, else floor(basis × rate).
-    function _cumulative(uint256 basis, GhostRule memory r) internal pure returns (uint256) {
+    function _cumulative(uint256 basis, IPolicyRegistry.RuleUpdate memory r) internal pure returns (uint256) {
         if (basis < r.threshold) return 0;
         return basis * r.rateBps / 10_000;
     }
@@ -782,14 +774,14 @@ contract LedgerHandler {
 
     function _documentPolicy() internal pure returns (IPolicyRegistry.RuleUpdate[] memory updates) {
         updates = new IPolicyRegistry.RuleUpdate[](8);
-        updates[0] = _update(R11_LANDING, 2000, 0, LANDING_THRESHOLD);
-        updates[1] = _update(R15_USER, 1000, 0, 0);
-        updates[2] = _update(R15_PROVIDER, 500, 0, 0);
-        updates[3] = _update(R3_LICENSOR, 100, 0, 0);
-        updates[4] = _update(R3_LICENSEE, 100, 0, 0);
-        updates[5] = _update(R11_SME, 0, 1_000_000, 20_000_000);
-        updates[6] = _update(R6_TALENT, 0, 500_000, 0);
-        updates[7] = _update(R16_BROKER, 50, 0, 0);
+        updates[0] = _update(RuleIds.R11_LANDING, 2000, 0, LANDING_THRESHOLD);
+        updates[1] = _update(RuleIds.R15_USER, 1000, 0, 0);
+        updates[2] = _update(RuleIds.R15_PROVIDER, 500, 0, 0);
+        updates[3] = _update(RuleIds.R3_LICENSOR, 100, 0, 0);
+        updates[4] = _update(RuleIds.R3_LICENSEE, 100, 0, 0);
+        updates[5] = _update(RuleIds.R11_SME, 0, 1_000_000, 20_000_000);
+        updates[6] = _update(RuleIds.R6_TALENT, 0, 500_000, 0);
+        updates[7] = _update(RuleIds.R16_BROKER, 50, 0, 0);
     }
 
     function _update(bytes32 ruleId, uint16 rateBps, uint48 amount, uint48 threshold)
@@ -816,17 +808,18 @@ contract LedgerHandler {
 
     function _ghostPublish(IPolicyRegistry.RuleUpdate[] memory updates) internal {
         for (uint256 i = 0; i < updates.length; ++i) {
-            IPolicyRegistry.RuleUpdate memory u = updates[i];
-            _rules[u.ruleId].push(
-                GhostRule(u.rateBps, u.amount, u.threshold, u.windowStart, u.windowEnd, u.effectiveFrom)
-            );
+            _rules[updates[i].ruleId].push(updates[i]);
         }
     }
 
     /// @dev The latest published version whose effective date is on or before `date`.
-    function _ruleAt(bytes32 ruleId, uint256 date) internal view returns (bool, GhostRule memory) {
-        GhostRule[] storage history = _rules[ruleId];
-        GhostRule memory none;
+    function _ruleAt(bytes32 ruleId, uint256 date)
+        internal
+        view
+        returns (bool, IPolicyRegistry.RuleUpdate memory)
+    {
+        IPolicyRegistry.RuleUpdate[] storage history = _rules[ruleId];
+        IPolicyRegistry.RuleUpdate memory none;
         bool found = false;
         for (uint256 i = 0; i < history.length; ++i) {
             if (history[i].effectiveFrom <= date) {
@@ -837,7 +830,7 @@ contract LedgerHandler {
         return (found, none);
     }
 
-    function _inWindow(GhostRule memory r, uint256 date) internal pure returns (bool) {
+    function _inWindow(IPolicyRegistry.RuleUpdate memory r, uint256 date) internal pure returns (bool) {
         return r.windowStart <= date && date <= r.windowEnd;
     }
 
@@ -950,7 +943,7 @@ contract LedgerHandler {
         }
         if (choice == 5) return (address(policy), abi.encodeCall(IPolicyRegistry.publish, ("x", _documentPolicy())));
         if (choice == 6) {
-            return (address(points), abi.encodeCall(IPoints.issue, (someone, 1, R11_LANDING, 1, "forged")));
+            return (address(points), abi.encodeCall(IPoints.issue, (someone, 1, RuleIds.R11_LANDING, 1, "forged")));
         }
         if (choice == 7 && _contracts.length > 0) {
             bytes32 id = _contracts[seed % _contracts.length].id;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IContractRegistry} from "../../contracts/interfaces/IContractRegistry.sol";
-import {Settlement} from "../../contracts/libraries/LedgerTypes.sol";
+import {IContractRegistry} from "ledger-contracts/interfaces/IContractRegistry.sol";
+import {Settlement} from "ledger-contracts/libraries/LedgerTypes.sol";
 import {LedgerHandler} from "./LedgerHandler.sol";
 
 /// @title The ledger's promises, checked after every call of random operation sequences
