@@ -25,6 +25,22 @@ D = parse_date
 Request = tuple[str, Callable[[], Any], type[LedgerError], str | None]
 
 
+def _transfer(world: World, contract_id: str, buyer: str, i: int) -> Any:
+    """Register a transfer sold by the university to `buyer` (a one-milestone contract of 1 + i fen)."""
+    return world.client.register_contract(
+        world.operator,
+        ContractInput(
+            id=contract_id,
+            kind=ContractKind.TRANSFER,
+            plan=PaymentPlan.LUMP_SUM,
+            seller=world.uni.address,
+            buyer=buyer,
+            signed=D("2026-02-01"),
+            milestones=(MilestoneInput("m", Fen(1 + i), D("2026-06-01")),),
+        ),
+    )
+
+
 def _settle(
     world: World,
     *,
@@ -175,18 +191,7 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         requests.append(
             (
                 "party not a member",
-                lambda i=i: world.client.register_contract(
-                    world.operator,
-                    ContractInput(
-                        id=f"X{i}",
-                        kind=ContractKind.TRANSFER,
-                        plan=PaymentPlan.LUMP_SUM,
-                        seller=world.uni.address,
-                        buyer=world.outsider.address,
-                        signed=D("2026-02-01"),
-                        milestones=(MilestoneInput("m", Fen(1 + i), D("2026-06-01")),),
-                    ),
-                ),
+                lambda i=i: _transfer(world, f"X{i}", world.outsider.address, i),
                 ContractError,
                 "NotAMember",
             )
@@ -194,18 +199,7 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         requests.append(
             (
                 "seller is buyer",
-                lambda i=i: world.client.register_contract(
-                    world.operator,
-                    ContractInput(
-                        id=f"Y{i}",
-                        kind=ContractKind.TRANSFER,
-                        plan=PaymentPlan.LUMP_SUM,
-                        seller=world.uni.address,
-                        buyer=world.uni.address,
-                        signed=D("2026-02-01"),
-                        milestones=(MilestoneInput("m", Fen(1 + i), D("2026-06-01")),),
-                    ),
-                ),
+                lambda i=i: _transfer(world, f"Y{i}", world.uni.address, i),
                 ContractError,
                 "SellerIsBuyer",
             )
