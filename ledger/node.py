@@ -100,6 +100,10 @@ class LocalNode:
             "--chain-id",
             str(CHAIN_ID),
             "--silent",
+            # Past states are kept in memory only: by default anvil also writes them under
+            # ~/.foundry/anvil/tmp, a directory that grows by a full state per block and is left
+            # behind whenever the node is killed. The ledger never reads a past state.
+            "--prune-history",
             *self.extra_args,
         ]
         if self.persist:

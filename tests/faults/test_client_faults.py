@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -51,8 +50,8 @@ class Market:
 
 
 @pytest.fixture
-def market() -> Iterator[Market]:
-    folder = Path(tempfile.mkdtemp(prefix="mkj-faults-"))
+def market(tmp_path: Path) -> Iterator[Market]:
+    folder = tmp_path
     node = LocalNode(folder / "node", port=free_port())
     node.start()
     try:

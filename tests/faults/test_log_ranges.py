@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +19,8 @@ MEMBERS = 30
 
 
 @pytest.fixture(scope="module")
-def chain() -> Iterator[tuple[ChainSession, dict[str, str]]]:
-    node = LocalNode(Path(tempfile.mkdtemp(prefix="mkj-logs-")) / "node", port=free_port())
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChainSession, dict[str, str]]]:
+    node = LocalNode(tmp_path_factory.mktemp("logs") / "node", port=free_port())
     node.start()
     try:
         session = ChainSession.connect(node.url)
