@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
@@ -15,13 +17,15 @@ from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
 from ledger.chain.session import ChainSession
 from ledger.errors import ChainError
 
+_T = TypeVar("_T")
+
 #: First block range of a log query; it doubles while responses are light and halves when heavy.
 DEFAULT_RANGE = 32
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One decoded event, with where it sits in the chain."""
+class LogEvent(NamedTuple):
+    """One decoded event, with where it sits in the chain (a named tuple: a long history makes
+    millions of them, and a tuple is built twice as fast as a frozen dataclass)."""
 
     name: str
     contract: str
@@ -31,35 +35,100 @@ class LogEvent:
     log_index: int
 
 
+#: Builds the arguments of one event from its topics and data, all as 0x-prefixed hex strings.
+ArgsDecoder = Callable[[list[str], str], dict[str, Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class _EventSpec:
     name: str
     contract: str
-    indexed: tuple[tuple[str, str], ...]
-    plain_names: tuple[str, ...]
-    plain_types: tuple[str, ...]
-    all_static: bool
+    topic_count: int
+    decode: ArgsDecoder
 
 
 @cache
-def event_specs() -> dict[bytes, _EventSpec]:
-    """topic0 -> how to decode it, for every event of the deployed contracts."""
-    specs: dict[bytes, _EventSpec] = {}
+def event_specs() -> dict[str, _EventSpec]:
+    """topic0 (0x-prefixed lowercase hex) -> how to decode it, for every event of the deployed contracts."""
+    specs: dict[str, _EventSpec] = {}
     for contract in DEPLOYED_CONTRACTS:
         for entry in artifact(contract).abi:
             if entry["type"] != "event":
                 continue
-            signature = f"{entry['name']}({','.join(canonical_type(i) for i in entry['inputs'])})"
-            topic = keccak(text=signature)
-            specs[topic] = _EventSpec(
+            inputs = [(i["name"], canonical_type(i), i["indexed"]) for i in entry["inputs"]]
+            signature = f"{entry['name']}({','.join(t for _, t, _ in inputs)})"
+            specs["0x" + keccak(text=signature).hex()] = _EventSpec(
                 name=entry["name"],
                 contract=contract,
-                indexed=tuple((i["name"], i["type"]) for i in entry["inputs"] if i["indexed"]),
-                plain_names=tuple(i["name"] for i in entry["inputs"] if not i["indexed"]),
-                plain_types=tuple(canonical_type(i) for i in entry["inputs"] if not i["indexed"]),
-                all_static=all(_static(canonical_type(i)) for i in entry["inputs"] if not i["indexed"]),
+                topic_count=1 + sum(indexed for _, _, indexed in inputs),
+                decode=_args_decoder(inputs),
             )
     return specs
+
+
+def _args_decoder(inputs: list[tuple[str, str, bool]]) -> ArgsDecoder:
+    """A decoder for one event's arguments, compiled to a single dict expression.
+
+    Each indexed argument is a topic, and when every other argument is static (all but one of the
+    ledger's events) each of them is one 32-byte word at a fixed place in the data: the expression
+    slices the hex strings directly. Verifying a long history decodes every log, and this is several
+    times faster than a loop over per-type helpers, or than eth_abi (which still decodes the data of
+    an event with a dynamic argument).
+    """
+    fields: list[str] = []
+    plain: list[tuple[str, str]] = []
+    for name, abi_type, indexed in inputs:
+        if not indexed:
+            plain.append((name, abi_type))
+            continue
+        word = f"topics[{len(fields) + 1}]"
+        # a dynamic type's topic is only its hash: keep the bytes
+        fields.append(
+            f"{name!r}: " + (_word_expression(abi_type, word, 2) if _static(abi_type) else f"_fromhex({word}[2:])")
+        )
+    if all(_static(abi_type) for _, abi_type in plain):
+        fields += [f"{name!r}: {_word_expression(t, 'data', 2 + 64 * n)}" for n, (name, t) in enumerate(plain)]
+    else:
+        fields.append("**_plain(data)")
+
+    def plain_values(data: str) -> dict[str, Any]:
+        types = [t for _, t in plain]
+        values = abi_decode(types, bytes.fromhex(data[2:]))
+        return {name: checksum(v) if t == "address" else v for (name, t), v in zip(plain, values, strict=True)}
+
+    source = "def decode(topics, data):\n    return {" + ", ".join(fields) + "}\n"
+    namespace: dict[str, Any] = {"_checksum": checksum, "_fromhex": bytes.fromhex, "_word": _abi_word}
+    namespace["_plain"] = plain_values
+    exec(compile(source, "<event decoder>", "exec"), namespace)  # noqa: S102  (built above from the ABI)
+    decoder: ArgsDecoder = namespace["decode"]
+    return decoder
+
+
+def _word_expression(abi_type: str, text: str, start: int) -> str:
+    """Python expression reading the static ABI word at `text[start : start + 64]`."""
+    word = f"{text}[{start}:{start + 64}]"
+    if abi_type == "address":
+        return f'_checksum("0x" + {text}[{start + 24}:{start + 64}])'
+    if abi_type == "bool":
+        return f"int({word}, 16) == 1"
+    if abi_type.startswith("uint"):
+        return f"int({word}, 16)"
+    if abi_type.startswith("bytes"):
+        return f"_fromhex({text}[{start}:{start + 2 * int(abi_type[5:])}])"
+    return f"_word({abi_type!r}, {word})"
+
+
+def _abi_word(abi_type: str, word: str) -> Any:
+    (value,) = abi_decode([abi_type], bytes.fromhex(word))
+    return value
+
+
+def _static(abi_type: str) -> bool:
+    return (
+        abi_type in ("address", "bool")
+        or abi_type.startswith(("uint", "int"))
+        or (abi_type.startswith("bytes") and abi_type[5:].isdigit())
+    )
 
 
 def as_bytes(value: Any) -> bytes:
@@ -69,61 +138,35 @@ def as_bytes(value: Any) -> bytes:
     return bytes(value)
 
 
+def _hex(value: Any) -> str:
+    """0x-prefixed hex, from a hex string (JSON-RPC) or bytes-like (eth-tester, the index)."""
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
 @lru_cache(maxsize=65_536)
 def checksum(address: str) -> str:
     """EIP-55 spelling of an address (cached: the same few accounts recur in every log)."""
     return str(to_checksum_address(address))
 
 
-def _word(abi_type: str, word: bytes) -> Any:
-    """One static ABI word, sliced directly (eth_abi does the same far slower, per call)."""
-    if abi_type == "address":
-        return checksum("0x" + word[12:].hex())
-    if abi_type == "bool":
-        return word[31] == 1
-    if abi_type.startswith("bytes"):
-        return word[: int(abi_type[5:])]
-    if abi_type.startswith("uint"):
-        return int.from_bytes(word, "big")
-    (value,) = abi_decode([abi_type], word)
-    return value
-
-
-def _static(abi_type: str) -> bool:
-    return (
-        abi_type in ("address", "bool")
-        or abi_type.startswith("uint")
-        or (abi_type.startswith("bytes") and abi_type[5:].isdigit())
-    )
-
-
 def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
     """Decode one raw log of a known contract; None for a log no deployed contract declares."""
-    topics = [as_bytes(t) for t in log["topics"]]
+    topics = log["topics"]
     if not topics:
         return None
-    spec = event_specs().get(topics[0])
-    if spec is None:
+    if not isinstance(topics[0], str):
+        topics = [_hex(t) for t in topics]
+    spec = event_specs().get(topics[0].lower())
+    if spec is None or len(topics) != spec.topic_count:
         return None
-    args: dict[str, Any] = {}
-    for (name, abi_type), topic in zip(spec.indexed, topics[1:], strict=True):
-        # a dynamic type's topic is only its hash: keep the bytes
-        args[name] = _word(abi_type, topic) if _static(abi_type) else topic
-    data = as_bytes(log["data"])
-    if spec.all_static:
-        for i, (name, abi_type) in enumerate(zip(spec.plain_names, spec.plain_types, strict=True)):
-            args[name] = _word(abi_type, data[32 * i : 32 * i + 32])
-    else:
-        values = abi_decode(list(spec.plain_types), data)
-        for name, abi_type, value in zip(spec.plain_names, spec.plain_types, values, strict=True):
-            args[name] = checksum(value) if abi_type == "address" else value
+    tx_hash = log["transactionHash"]
     return LogEvent(
-        name=spec.name,
-        contract=names.get(checksum(log["address"]), spec.contract),
-        args=args,
-        block=as_int(log["blockNumber"]),
-        tx_hash="0x" + as_bytes(log["transactionHash"]).hex(),
-        log_index=as_int(log["logIndex"]),
+        spec.name,
+        names.get(checksum(log["address"]), spec.contract),
+        spec.decode(topics, _hex(log["data"])),
+        as_int(log["blockNumber"]),
+        tx_hash.lower() if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex(),
+        as_int(log["logIndex"]),
     )
 
 
@@ -135,7 +178,59 @@ def log_ranges(
     session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
 ) -> Iterator[tuple[int, int, list[Any]]]:
     """Raw logs of `addresses` from block `start` to `end`, range by range; a range that returned
-    many logs is followed by one narrowed in proportion, so that memory stays bounded whatever the density."""
+    many logs is followed by one narrowed in proportion, so that memory stays bounded whatever the density.
+
+    From a node, the next range is requested while the caller works on the current one (one range
+    ahead, on a connection of its own): the node prepares its reply meanwhile.
+    """
+    ranges = _log_ranges(session, addresses, start=start, end=end, chunk=chunk)
+    if session.kind != "rpc" or start > end:
+        return ranges
+    assert session.url is not None
+    return _one_ahead(_log_ranges(ChainSession.connect(session.url), addresses, start=start, end=end, chunk=chunk))
+
+
+def _one_ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """`items`, produced by a thread that stays one item ahead of the consumer."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(more: bool, value: Any) -> bool:
+        """Hand over one item (False once the consumer has gone away)."""
+        while not stop.is_set():
+            try:
+                slots.put((more, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(True, item):
+                    return
+            offer(False, None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(False, exc)
+
+    worker = threading.Thread(target=produce, name="log-ranges", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, value = slots.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+
+
+def _log_ranges(
+    session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int
+) -> Iterator[tuple[int, int, list[Any]]]:
     position = start
     while position <= end:
         last = min(position + chunk - 1, end)
@@ -179,9 +274,8 @@ def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
     """Raw `eth_getLogs` (on a node, without web3's per-log processing)."""
     if session.kind == "embedded":
         return list(session.w3.eth.get_logs(params))  # type: ignore[arg-type]
-    response = session.w3.provider.make_request("eth_getLogs", [params])  # type: ignore[arg-type]
-    if "error" in response:
-        error = response["error"]
-        raise ChainError(f"the node refused to return logs: {error.get('message', error)}")
-    result: list[Any] = response["result"]
+    try:
+        result: list[Any] = session.rpc("eth_getLogs", [params])
+    except ChainError as exc:
+        raise ChainError(f"the node refused to return logs: {exc}") from None
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from ledger.errors import DateError
 
@@ -41,6 +42,7 @@ def parse_instant(text: object, *, what: str = "time") -> int:
     return int(seconds)
 
 
+@lru_cache(maxsize=4096)  # the same few payment dates recur across a whole history
 def beijing_year(unix_seconds: int) -> int:
     """The calendar year in Beijing of a unix time: 2026-12-31T16:00:00Z is 2027."""
     return datetime.fromtimestamp(unix_seconds, tz=BEIJING).year

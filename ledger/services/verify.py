@@ -242,20 +242,22 @@ class Verifier:
         self.report.totals.registered_value[key] += a["value"]
         self.report.totals.registered_count[key] += 1
 
-    def _source_once(self, source: str, fact: SourceFact, e: LogEvent) -> bool:
+    def _source_once(self, source: str, label: str, e: LogEvent, fact: Callable[[], SourceFact]) -> bool:
+        """Note a settlement or attestation, or report it as a duplicate. `fact` is only built (and kept)
+        when the verifier keeps details."""
         first_block = self._source_blocks.get(source)
         if first_block is not None:
             self._fail(
                 "unique-reference",
-                f"reference {fact.label} was recorded twice (first in block {first_block}, again in block "
+                f"reference {label} was recorded twice (first in block {first_block}, again in block "
                 f"{e.block}); it may be counted only once",
                 e,
             )
             return False
-        self._source_blocks[source] = fact.block
-        self._open_labels[source] = fact.label
+        self._source_blocks[source] = e.block
+        self._open_labels[source] = label
         if self.details:
-            self.report.sources[source] = fact
+            self.report.sources[source] = fact()
         return True
 
     def _expect(self, awards: list[Award]) -> None:
@@ -269,11 +271,16 @@ class Verifier:
         a = e.args
         source = "0x" + bytes(a["ref"]).hex()
         contract = id_text(a["contractId"])
-        fact = SourceFact("settlement", id_text(a["ref"]), a["paidAt"], contract, Fen(a["amount"]), e.block, e.tx_hash)
-        if not self._source_once(source, fact, e):
+        label = id_text(a["ref"])
+        if not self._source_once(
+            source,
+            label,
+            e,
+            lambda: SourceFact("settlement", label, a["paidAt"], contract, Fen(a["amount"]), e.block, e.tx_hash),
+        ):
             return
         if contract not in self.engine.contracts:
-            self._fail("settlement-contract", f"settlement {fact.label} names unknown contract {contract}", e)
+            self._fail("settlement-contract", f"settlement {label} names unknown contract {contract}", e)
             return
         key = (beijing_year(a["paidAt"]), self.engine.contracts[contract].kind.label)
         self.report.totals.received[key] += a["amount"]
@@ -284,7 +291,7 @@ class Verifier:
         source = "0x" + bytes(a["attestationId"]).hex()
         label = f"start-up revenue {a['year']} of {self.name(a['member'])}"
         fact = SourceFact("startup-revenue", label, a["attestedAt"], None, Fen(a["revenue"]), e.block, e.tx_hash)
-        if self._source_once(source, fact, e):
+        if self._source_once(source, label, e, lambda: fact):
             self._expect(
                 self.engine.attest_startup_revenue(
                     attestation_id=source, member=a["member"], revenue=Fen(a["revenue"]), at=a["attestedAt"]
@@ -297,7 +304,7 @@ class Verifier:
         title = AppointmentTitle(a["title"])
         label = f"appointment of {self.name(a['member'])} as {title.label}"
         fact = SourceFact("appointment", label, a["attestedAt"], None, None, e.block, e.tx_hash)
-        if self._source_once(source, fact, e):
+        if self._source_once(source, label, e, lambda: fact):
             self._expect(
                 self.engine.attest_appointment(
                     attestation_id=source, member=a["member"], title=title, at=a["attestedAt"]
