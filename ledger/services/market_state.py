@@ -46,18 +46,26 @@ def settlement_hash(row: SettlementTuple) -> bytes:
     return keccak(pack_settlement(row))
 
 
-def possible_awards(
+#: Rules whose basis is a member's payments in a calendar year (every other rate rule's basis is the
+#: contract's cumulative received amount).
+PER_MEMBER_YEAR_RULES = ("R15-USER", "R15-PROVIDER")
+
+
+def evaluated_rules(
     kind: ContractKind, plan: PaymentPlan, seller_kind: MemberKind, buyer_in_region: bool, has_broker: bool
-) -> int:
-    """How many point issuances one payment on such a contract can cause at most (gas planning only)."""
-    count = 0
-    if kind in (ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY):
-        count += seller_kind in (MemberKind.UNIVERSITY, MemberKind.INSTITUTE) and buyer_in_region
+) -> tuple[str, ...]:
+    """The rate rules the ledger evaluates for each payment on such a contract (gas planning only)."""
+    rules: list[str] = []
+    landing = kind in (ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY)
+    if landing and seller_kind in (MemberKind.UNIVERSITY, MemberKind.INSTITUTE) and buyer_in_region:
+        rules.append("R11-LANDING")
     if kind is ContractKind.LICENSE and plan in (PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, PaymentPlan.DEFERRED):
-        count += 2
+        rules += ["R3-LICENSOR", "R3-LICENSEE"]
     if kind is ContractKind.SERVICE:
-        count += 2
-    return count + has_broker
+        rules += list(PER_MEMBER_YEAR_RULES)
+    if has_broker:
+        rules.append("R16-BROKER")
+    return tuple(rules)
 
 
 @dataclass
@@ -74,7 +82,8 @@ class ContractState:
     plan: PaymentPlan
     signed: int
     royalty_bps: int
-    possible_awards: int = 0
+    rules: tuple[str, ...] = ()
+    received: int = 0
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -88,6 +97,8 @@ class MarketState:
     contracts: dict[str, ContractState] = field(default_factory=dict)
     recorded: dict[bytes, bytes] = field(default_factory=dict)  # ref (bytes32) -> data hash
     members: dict[str, tuple[MemberKind, bool]] = field(default_factory=dict)  # address -> (kind, in region)
+    #: rule id -> the lowest threshold any published version of it has (below it, no version awards)
+    thresholds: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_events(cls, events: Iterable[LogEvent]) -> MarketState:
@@ -109,8 +120,11 @@ class MarketState:
                 plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
-                possible_awards=possible_awards(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
+                rules=evaluated_rules(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
             )
+        elif e.name == "RuleVersionPublished":
+            rule = id_text(a["ruleId"])
+            self.thresholds[rule] = min(self.thresholds.get(rule, a["threshold"]), a["threshold"])
         elif e.name == "MilestoneAdded":
             contract = self.contracts[id_text(a["contractId"])]
             contract.milestones.append(MilestoneState(due=a["amount"], due_date=a["dueDate"]))
@@ -133,6 +147,7 @@ class MarketState:
             paid_on = self.contracts.get(id_text(a["contractId"]))
             if paid_on is None:
                 return
+            paid_on.received += a["amount"]
             if bytes(a["period"]).strip(b"\0"):
                 paid_on.royalties[id_text(a["period"])][1] += a["amount"]
             else:

@@ -12,12 +12,16 @@ from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.importer import (
+    AWARD_GAS_BOUND,
+    FIRST_PAYMENT_GAS_BOUND,
+    LATER_PAYMENT_GAS_BOUND,
     MAX_BATCH,
-    SETTLEMENT_GAS_BOUND,
+    RULE_CHECK_GAS_BOUND,
     TX_GAS_CAP,
     TX_OVERHEAD_BOUND,
     WORST_CASE_SETTLEMENT_GAS,
     ImportRefused,
+    Row,
     check_rows,
     encode_batch,
     import_file,
@@ -160,16 +164,34 @@ def test_the_costliest_settlement_stays_within_the_batch_bound(world: World, tmp
         rows.append(f"W-{i},W{i},,,2500000.00,2026-03-01,{'cd' * 32},cash")
     path = tmp_path / "worst.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    to_send = _checked(world, path)
+    assert [row.gas_bound for row in to_send] == [WORST_CASE_SETTLEMENT_GAS] * 4
+    assert _estimate(world, to_send) <= TX_OVERHEAD_BOUND + sum(row.gas_bound for row in to_send)
+    assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + TX_OVERHEAD_BOUND <= TX_GAS_CAP
+
+
+def _checked(world: World, path: Path) -> list[Row]:
+    """The rows of `path` ready to send, with their gas bounds, as an import would plan them now."""
     parsed, problems = read_rows(path)
     assert not problems
     state = MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
     checked = check_rows(parsed, state, now=world.session.now())
-    assert [row.gas_bound for row in checked.to_send] == [WORST_CASE_SETTLEMENT_GAS] * 4
-    gas = world.session.estimate(
-        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send)
+    assert not checked.problems
+    return checked.to_send
+
+
+def _estimate(world: World, rows: list[Row]) -> int:
+    return world.session.estimate(
+        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(rows)
     )
-    assert gas <= TX_OVERHEAD_BOUND + sum(row.gas_bound for row in checked.to_send), gas
-    assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + TX_OVERHEAD_BOUND <= TX_GAS_CAP
+
+
+def _assert_within_bounds(world: World, rows: list[Row]) -> None:
+    """The batch fits the sum of its rows' bounds; each row alone, with every once-per-transaction
+    cost, fits its bound plus the transaction's overhead."""
+    assert _estimate(world, rows) - TX_OVERHEAD_BOUND <= sum(row.gas_bound for row in rows)
+    for row in rows[:2]:
+        assert _estimate(world, [row]) <= TX_OVERHEAD_BOUND + row.gas_bound
 
 
 def test_a_payment_without_awards_stays_within_its_bound(world: World, tmp_path: Path) -> None:
@@ -186,18 +208,34 @@ def test_a_payment_without_awards_stays_within_its_bound(world: World, tmp_path:
                 milestones=(MilestoneInput("all", Fen(10**9), D("2026-12-31")),),
             ),
         )
-    path = tmp_path / "dev.csv"
-    path.write_text(HEADER + "".join(f"D-{i},DEV{i},,,1.00,2026-03-01,{'ef' * 32},\n" for i in range(3)))
-    parsed, _ = read_rows(path)
-    state = MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
-    checked = check_rows(parsed, state, now=world.session.now())
-    assert [row.gas_bound for row in checked.to_send] == [SETTLEMENT_GAS_BOUND] * 3
-    gas = world.session.estimate(
-        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send)
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text(HEADER + "".join(f"D-{i},DEV{i},,,1.00,2026-03-01,{'ef' * 32},\n" for i in range(3)))
+    later.write_text(HEADER + "".join(f"E-{i},DEV{i},,,1.00,2026-03-02,{'ef' * 32},\n" for i in range(3)))
+    rows = _checked(world, first)
+    assert [row.gas_bound for row in rows] == [FIRST_PAYMENT_GAS_BOUND] * 3
+    _assert_within_bounds(world, rows)
+    _import(world, first, tmp_path)
+    rows = _checked(world, later)
+    assert [row.gas_bound for row in rows] == [LATER_PAYMENT_GAS_BOUND] * 3
+    _assert_within_bounds(world, rows)
+
+
+def test_a_rule_below_its_threshold_costs_a_check_and_one_crossing_it_an_award(world: World, tmp_path: Path) -> None:
+    """Later payments on distinct transfer contracts (university to in-region firm): the landing rule
+    is evaluated on each; below the 2,000,000 yuan threshold it cannot award, at it it can."""
+    for i in range(20):
+        _lump(world, f"LB{i}", amount=500_000_000)
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text(HEADER + "".join(f"L-{i},LB{i},,,1.00,2026-03-01,,\n" for i in range(20)))
+    _import(world, first, tmp_path)
+    later.write_text(
+        HEADER
+        + "".join(f"M-{i},LB{i},,,1.00,2026-03-02,,\n" for i in range(20))
+        + "M-20,LB0,,,1999997.99,2026-03-02,,\nM-21,LB1,,,1999998.00,2026-03-02,,\n"
     )
-    assert gas - TX_OVERHEAD_BOUND <= 3 * SETTLEMENT_GAS_BOUND
-    # one row alone, with every once-per-transaction cost, also fits its bound plus the overhead
-    single = world.session.estimate(
-        world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(checked.to_send[:1])
-    )
-    assert single <= TX_OVERHEAD_BOUND + SETTLEMENT_GAS_BOUND
+    rows = _checked(world, later)
+    below = LATER_PAYMENT_GAS_BOUND + RULE_CHECK_GAS_BOUND
+    # LB0 reaches 1,999,999.99 yuan in all (still below); LB1 exactly 2,000,000.00 (an award)
+    assert [row.gas_bound for row in rows] == [below] * 21 + [LATER_PAYMENT_GAS_BOUND + AWARD_GAS_BOUND]
+    _assert_within_bounds(world, rows[:20])
+    _assert_within_bounds(world, rows[-1:])
