@@ -1,4 +1,4 @@
-"""Read the deployment's event log fast: raw `eth_getLogs` in block ranges, decoded with eth_abi."""
+"""Read the deployment's event log fast: raw `eth_getLogs` in block ranges, decoded by slicing the hex directly."""
 
 from __future__ import annotations
 
@@ -236,11 +236,29 @@ def _log_ranges(
         last = min(position + chunk - 1, end)
         raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses})
         yield position, last, raw
-        if len(raw) > TARGET_LOGS_PER_REQUEST and chunk > 1:
-            chunk = max(1, chunk * TARGET_LOGS_PER_REQUEST // len(raw))
-        elif len(raw) < TARGET_LOGS_PER_REQUEST // 4:
-            chunk = min(chunk * 2, 100_000)
+        chunk = next_range_size(raw, first=position, last=last)
         position = last + 1
+
+
+#: The most blocks one log request spans (Besu refuses more than 5,000 by default).
+MAX_RANGE = 2_048
+#: The density of a range is judged on its last few blocks, where the next range begins.
+DENSITY_TAIL = 4
+
+
+def next_range_size(raw: list[Any], *, first: int, last: int) -> int:
+    """How many blocks to ask for next, so that the reply holds about `TARGET_LOGS_PER_REQUEST` logs.
+
+    The logs per block are judged on the range's last blocks as well as on the whole range (the higher
+    wins): where a quiet history turns busy, the whole range's average would promise far more room than
+    the next blocks have. The range at most doubles from one request to the next.
+    """
+    blocks = last - first + 1
+    tail_start = max(first, last - DENSITY_TAIL + 1)
+    tail = sum(1 for log in raw if as_int(log["blockNumber"]) >= tail_start)
+    density = max(len(raw) / blocks, tail / (last - tail_start + 1))
+    wanted = int(TARGET_LOGS_PER_REQUEST / density) if density else MAX_RANGE
+    return max(1, min(wanted, 2 * blocks, MAX_RANGE))
 
 
 def iter_logs(
