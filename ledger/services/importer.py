@@ -62,6 +62,8 @@ MAX_BATCH = (TX_GAS_CAP - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
 TIGHT_GAS_MARGIN = 1.04
 RECEIPT_TIMEOUT_S = 120.0
 IN_FLIGHT = 64
+#: While no receipt arrives, every this many seconds the batches in flight are looked up in the node.
+POOL_CHECK_AFTER_S = 1.0
 #: Batches journaled (and flushed to disk) together, before any of them is sent.
 JOURNAL_GROUP = 16
 RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
@@ -433,6 +435,7 @@ class Importer:
         self.batch_size = max(1, batch_size) if batch_size else None
         self.progress = progress
         self._gas_per_row: float | None = None
+        self._tight_floor = 0
 
     def resume(self) -> int:
         """Wait for batches a previous run sent but did not see mined; returns how many there were."""
@@ -507,6 +510,21 @@ class Importer:
             self._report(done, len(rows))
         return failed
 
+    def _resend_lost(self, in_flight: list[tuple[int, list[Row], Prepared]]) -> None:
+        """Send again, byte for byte, the batches the node no longer knows (neither mined nor pending).
+
+        A node may drop a valid transaction from its pool (anvil does, when a later, smaller one of
+        the same sender fits a block its predecessors did not; a full pool evicts). The same signed
+        bytes have the same hash and nonce, so sending them again can never record a batch twice.
+        """
+        known = self.session.rpc_batch(
+            [("eth_getTransactionByHash", ["0x" + p.tx_hash.hex()]) for _, _, p in in_flight]
+        )
+        for (number, _batch, prepared), tx in zip(in_flight, known, strict=True):
+            if tx is None:
+                self.journal.write(event="resent", batch=number, tx="0x" + prepared.tx_hash.hex())
+                self.session.submit(prepared)
+
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(done, total)
@@ -535,21 +553,32 @@ class Importer:
         if self._gas_per_row is None:
             estimate = self.session.estimate(self.operator.address, to=self.ledger_address, data=data)
             self._gas_per_row = estimate / len(batch)
-        return min(bound, int(self._gas_per_row * len(batch) * TIGHT_GAS_MARGIN) + 20_000)
+        limit = min(bound, int(self._gas_per_row * len(batch) * TIGHT_GAS_MARGIN) + 20_000)
+        # Never below an earlier batch's limit: a node that fills its blocks by gas limit could otherwise
+        # take a later, smaller transaction into a block its predecessor did not fit (anvil then drops
+        # it), and a last, short batch keeps room for the once-per-transaction costs.
+        self._tight_floor = max(self._tight_floor, limit)
+        return self._tight_floor
 
     def _collect(
         self, in_flight: list[tuple[int, list[Row], Prepared]], result: ImportResult, failed: list[Row]
     ) -> int:
         """Receipts of the batches in flight (one request); handles those mined, oldest first."""
-        deadline = time.monotonic() + self.receipt_timeout_s
+        started = time.monotonic()
+        deadline = started + self.receipt_timeout_s
+        next_pool_check = started + POOL_CHECK_AFTER_S
         while True:
             receipts = self.session.receipts_fast([p.tx_hash for _, _, p in in_flight])
             if any(r is not None for r in receipts):
                 break
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise ChainError(
                     f"no batch was mined for {self.receipt_timeout_s:.0f} s; run the same import again to resume"
                 )
+            if now > next_pool_check:
+                self._resend_lost(in_flight)
+                next_pool_check = now + POOL_CHECK_AFTER_S
             time.sleep(0.02)
         settled = 0
         still: list[tuple[int, list[Row], Prepared]] = []

@@ -6,6 +6,7 @@ operator would) every payment is on chain exactly once and the independent verif
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -26,7 +27,7 @@ from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
 from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput
-from ledger.services.importer import ImportResult, import_file
+from ledger.services.importer import ImportResult, import_file, journal_path
 from ledger.services.market_state import MarketState
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
@@ -162,6 +163,41 @@ def test_transactions_dropped_from_the_pool(market: Market) -> None:
     client.session.rpc("evm_setAutomine", [True])
     _run_until_done(market, market.node.url, path, batch_size=2)
     _assert_exactly_once(market, total, 200)
+
+
+def test_a_transaction_the_node_loses_while_the_import_waits_is_sent_again(market: Market) -> None:
+    """The node forgets one batch in flight (and so holds back every later one of the sender): the
+    import notices while it waits, sends the same bytes again, and finishes in one run."""
+    path, total = _bank(market, "vanished", 60)
+    client, side = market.client(), market.client()
+    client.session.rpc("evm_setAutomine", [False])
+    dropped: list[str] = []
+
+    def drop_the_first_then_mine() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not dropped:
+            pending = side.session.rpc("txpool_content", [])["pending"]
+            txs = sorted((int(nonce), tx["hash"]) for by in pending.values() for nonce, tx in by.items())
+            if len(txs) >= 5:
+                side.session.rpc("anvil_dropTransaction", [txs[0][1]])
+                dropped.append(txs[0][1])
+            time.sleep(0.05)
+        side.session.rpc("evm_setIntervalMining", [1])
+
+    thread = threading.Thread(target=drop_the_first_then_mine)
+    thread.start()
+    try:
+        result = _import(market, client, path, batch_size=2, receipt_timeout_s=30.0)
+    finally:
+        thread.join()
+    assert len(dropped) == 1 and result.recorded == 60
+    journal = [json.loads(line) for line in journal_path(market.folder / "journal", path).read_text().splitlines()]
+    resent = [e["tx"] for e in journal if e["event"] == "resent"]
+    # anvil drops the transactions that depended on the dropped one's nonce with it: all are sent again
+    assert dropped[0] in resent
+    FAULTS["transactions lost by the node and sent again"] = len(resent)
+    print(f"\ntransactions lost by the node and sent again: {len(resent)}")
+    _assert_exactly_once(market, total, 60)
 
 
 def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
