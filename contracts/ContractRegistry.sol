@@ -174,24 +174,9 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         returns (PaymentTerms memory terms)
     {
         if (msg.sender != _ledger) revert CallerNotLedger(msg.sender);
-        StoredContract storage c = _existing(contractId);
-        if (paidAt < c.signedAt) revert PaymentBeforeSigning(contractId, paidAt, c.signedAt);
-        if (period == bytes32(0)) {
-            _payMilestone(contractId, c, milestone, amount);
-        } else {
-            _payRoyalty(contractId, period, amount);
-        }
-        uint256 before = c.received;
-        // Each payment is bounded by uint48 and at most 2^32 milestones exist, so uint64 holds the sum;
-        // the checked addition still guards it.
-        c.received = uint64(before + amount);
-        uint256 buyerYearBefore = 0;
-        uint256 sellerYearBefore = 0;
-        if (c.kind == ContractKind.Service) {
-            uint16 year = BeijingCalendar.yearOf(paidAt);
-            buyerYearBefore = _addServiceBasis(c.buyer, year, false, amount);
-            sellerYearBefore = _addServiceBasis(c.seller, year, true, amount);
-        }
+        StoredContract storage c = _contracts[contractId];
+        // Every field this payment needs is read before anything is written, so that each packed
+        // slot is loaded once (a later read, after a write, would load it again).
         terms = PaymentTerms({
             kind: c.kind,
             plan: c.plan,
@@ -200,10 +185,27 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
             seller: c.seller,
             buyer: c.buyer,
             broker: c.broker,
-            receivedBefore: before,
-            buyerYearBefore: buyerYearBefore,
-            sellerYearBefore: sellerYearBefore
+            receivedBefore: c.received,
+            buyerYearBefore: 0,
+            sellerYearBefore: 0
         });
+        uint40 signedAt = c.signedAt;
+        uint32 milestoneCount = c.milestoneCount;
+        if (terms.seller == address(0)) revert UnknownContract(contractId);
+        if (paidAt < signedAt) revert PaymentBeforeSigning(contractId, paidAt, signedAt);
+        if (period == bytes32(0)) {
+            _payMilestone(contractId, terms.plan, milestoneCount, milestone, amount);
+        } else {
+            _payRoyalty(contractId, period, amount);
+        }
+        // Each payment is bounded by uint48 and at most 2^32 milestones exist, so uint64 holds the sum;
+        // the checked addition still guards it.
+        c.received = uint64(terms.receivedBefore + amount);
+        if (terms.kind == ContractKind.Service) {
+            uint16 year = BeijingCalendar.yearOf(paidAt);
+            terms.buyerYearBefore = _addServiceBasis(terms.buyer, year, false, amount);
+            terms.sellerYearBefore = _addServiceBasis(terms.seller, year, true, amount);
+        }
     }
 
     /// @inheritdoc IContractRegistry
@@ -250,15 +252,21 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         return instrument;
     }
 
-    function _payMilestone(bytes32 contractId, StoredContract storage c, uint32 milestone, uint256 amount) private {
+    function _payMilestone(
+        bytes32 contractId,
+        PaymentPlan plan,
+        uint32 milestoneCount,
+        uint32 milestone,
+        uint256 amount
+    ) private {
         uint256 index = milestone;
         if (milestone == MILESTONE_UNSPECIFIED) {
-            if (c.milestoneCount != 1) revert MilestoneRequired(contractId, c.milestoneCount);
+            if (milestoneCount != 1) revert MilestoneRequired(contractId, milestoneCount);
             index = 0;
         }
-        if (index >= c.milestoneCount) revert UnknownMilestone(contractId, index);
+        if (index >= milestoneCount) revert UnknownMilestone(contractId, index);
         StoredMilestone storage m = _milestones[contractId][index];
-        bool needsAchievement = c.plan == PaymentPlan.Staged || c.plan == PaymentPlan.ZeroUpfrontStagedRoyalty;
+        bool needsAchievement = plan == PaymentPlan.Staged || plan == PaymentPlan.ZeroUpfrontStagedRoyalty;
         if (needsAchievement && !m.achieved) revert MilestoneNotAchieved(contractId, index);
         uint256 outstanding = m.due - m.paid;
         if (amount > outstanding) revert AmountExceedsDue(contractId, index, amount, outstanding);

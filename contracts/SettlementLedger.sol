@@ -43,7 +43,7 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
 
     /// @inheritdoc ISettlementLedger
     function record(Settlement calldata settlement) external onlyOperator returns (bool replayed) {
-        return _record(settlement);
+        (replayed,) = _record(settlement, _latestRecordedDate);
     }
 
     /// @inheritdoc ISettlementLedger
@@ -53,8 +53,12 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         assembly ("memory-safe") {
             freeMemory := mload(0x40)
         }
+        // The latest date is read once for the batch and carried from one settlement to the next.
+        uint40 latest = _latestRecordedDate;
+        bool replayed;
         for (uint256 i = 0; i < settlements.length; ++i) {
-            if (_record(settlements[i])) ++replays;
+            (replayed, latest) = _record(settlements[i], latest);
+            if (replayed) ++replays;
             // Nothing allocated while recording one settlement outlives it: give the memory back so
             // that a batch costs linear, not quadratic, memory-expansion gas.
             assembly ("memory-safe") {
@@ -119,27 +123,31 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         return _latestRecordedDate;
     }
 
-    function _record(Settlement calldata s) private returns (bool replayed) {
+    /// @dev Records one settlement; `latest` is the latest recorded date so far, returned updated.
+    function _record(Settlement calldata s, uint40 latest) private returns (bool replayed, uint40) {
         if (s.ref == bytes32(0)) revert EmptyReference();
         bytes32 dataHash = keccak256(abi.encode(s));
         bytes32 existing = _recorded[s.ref];
         if (existing != bytes32(0)) {
             if (existing != dataHash) revert DuplicatePayment(s.ref);
             emit SettlementReplayed(s.ref);
-            return true;
+            return (true, latest);
         }
         if (s.amount == 0) revert ZeroAmount();
         if (s.amount > type(uint48).max) revert AmountTooLarge(s.amount);
         if (s.paidAt > block.timestamp) revert DatedInFuture(s.paidAt, block.timestamp);
         // Effects before interactions: a payment the registry refuses reverts the whole transaction.
         _recorded[s.ref] = dataHash;
-        if (s.paidAt > _latestRecordedDate) _latestRecordedDate = s.paidAt;
+        if (s.paidAt > latest) {
+            latest = s.paidAt;
+            _latestRecordedDate = latest;
+        }
         emit SettlementRecorded(
             s.ref, s.contractId, s.milestone, s.period, s.amount, s.kind, s.paidAt, s.evidenceHash
         );
         PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, s.paidAt);
         _awardPayment(s, t);
-        return false;
+        return (false, latest);
     }
 
     function _awardPayment(Settlement calldata s, PaymentTerms memory t) private {
