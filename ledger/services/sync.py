@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, decode_log, log_ranges
+from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, checksum, decode_log, log_ranges
 from ledger.chain.session import ChainSession
 
 SCHEMA_VERSION = 1
@@ -48,6 +48,9 @@ class LogIndex:
         self.path = path
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
+        # A cache: a crash may lose the last ranges written (never corrupt the file), and they are
+        # read again; no flush to disk per range.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -146,7 +149,7 @@ def _row(log: Any) -> tuple[int, int, bytes, str, bytes, bytes]:
         as_int(log["blockNumber"]),
         as_int(log["logIndex"]),
         as_bytes(log["transactionHash"]),
-        to_checksum_address(log["address"]),
+        checksum(log["address"]),
         b"".join(as_bytes(t) for t in log["topics"]),
         as_bytes(log["data"]),
     )
