@@ -141,6 +141,7 @@ class Verifier:
         self._open_expected: dict[AwardKey, list[Award]] = defaultdict(list)
         self._open_issued: dict[AwardKey, list[Issuance]] = defaultdict(list)
         self._open_labels: dict[str, str] = {}
+        self._handlers: dict[str, Callable[[LogEvent], None] | None] = {}
 
     def _fail(self, check: str, message: str, event: LogEvent | None = None, **extra: Any) -> None:
         where = {"block": event.block, "tx_hash": event.tx_hash} if event else {}
@@ -151,7 +152,9 @@ class Verifier:
             self._close_transaction()
             self._tx = event.tx_hash
         self.report.events_read += 1
-        handler = getattr(self, "_on_" + event.name, None)
+        handler = self._handlers.get(event.name)
+        if handler is None and event.name not in self._handlers:
+            handler = self._handlers[event.name] = getattr(self, "_on_" + event.name, None)
         if handler is not None:
             handler(event)
 
