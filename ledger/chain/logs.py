@@ -15,11 +15,10 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
 from ledger.chain.session import ChainSession
-from ledger.errors import ChainError
 
 _T = TypeVar("_T")
 
-#: First block range of a log query; it doubles while responses are light and halves when heavy.
+#: First block range of a log query; later ones follow the density of the logs (`next_range_size`).
 DEFAULT_RANGE = 32
 
 
@@ -159,13 +158,12 @@ def decode_log(log: dict[str, Any], names: dict[str, str]) -> LogEvent | None:
     spec = event_specs().get(topics[0].lower())
     if spec is None or len(topics) != spec.topic_count:
         return None
-    tx_hash = log["transactionHash"]
     return LogEvent(
         spec.name,
         names.get(checksum(log["address"]), spec.contract),
         spec.decode(topics, _hex(log["data"])),
         as_int(log["blockNumber"]),
-        tx_hash.lower() if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex(),
+        _hex(log["transactionHash"]).lower(),
         as_int(log["logIndex"]),
     )
 
@@ -177,15 +175,14 @@ TARGET_LOGS_PER_REQUEST = 5_000
 def log_ranges(
     session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
 ) -> Iterator[tuple[int, int, list[Any]]]:
-    """Raw logs of `addresses` from block `start` to `end`, range by range; a range that returned
-    many logs is followed by one narrowed in proportion, so that memory stays bounded whatever the density.
+    """Raw logs of `addresses` from block `start` to `end`, range by range, each range sized for about
+    `TARGET_LOGS_PER_REQUEST` logs (`next_range_size`), so that memory stays bounded whatever the density.
 
     From a node, the next range is requested while the caller works on the current one (one range
     ahead, on a connection of its own): the node prepares its reply meanwhile.
     """
-    ranges = _log_ranges(session, addresses, start=start, end=end, chunk=chunk)
     if session.kind != "rpc" or start > end:
-        return ranges
+        return _log_ranges(session, addresses, start=start, end=end, chunk=chunk)
     assert session.url is not None
     return _one_ahead(_log_ranges(ChainSession.connect(session.url), addresses, start=start, end=end, chunk=chunk))
 
@@ -292,8 +289,5 @@ def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
     """Raw `eth_getLogs` (on a node, without web3's per-log processing)."""
     if session.kind == "embedded":
         return list(session.w3.eth.get_logs(params))  # type: ignore[arg-type]
-    try:
-        result: list[Any] = session.rpc("eth_getLogs", [params])
-    except ChainError as exc:
-        raise ChainError(f"the node refused to return logs: {exc}") from None
+    result: list[Any] = session.rpc("eth_getLogs", [params])
     return result

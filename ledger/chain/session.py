@@ -8,7 +8,6 @@ transaction is never sent twice.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,8 +93,6 @@ class ChainSession:
     url: str | None = None
     tester: Any = None
     names: dict[str, str] = field(default_factory=dict)
-    http: requests.Session | None = None
-    timeout_s: float = 30.0
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
     _chain_id: int | None = None
@@ -119,7 +116,7 @@ class ChainSession:
         http = requests.Session()
         http.trust_env = False  # no proxy look-up in the environment on every request
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
-        session = cls(w3=w3, kind="rpc", url=url, http=http, timeout_s=timeout_s)
+        session = cls(w3=w3, kind="rpc", url=url)
         try:
             w3.eth.chain_id  # noqa: B018  (first contact)
         except _NETWORK_ERRORS as exc:
@@ -306,23 +303,10 @@ class ChainSession:
 
     # --- the fast lane (JSON-RPC without web3's per-field formatting) ------------------------
 
-    def post_json(self, payload: Any) -> Any:
-        """POST one JSON-RPC request (or batch) to the node and parse the reply, without web3's
-        formatting layers (which take longer than the request itself on large replies such as log ranges)."""
-        assert self.http is not None and self.url is not None, "only a JSON-RPC session posts requests"
-        response = self.http.post(
-            self.url, data=json.dumps(payload), headers={"Content-Type": "application/json"}, timeout=self.timeout_s
-        )
-        response.raise_for_status()
-        return json.loads(response.content)
-
     def rpc(self, method: str, params: list[Any]) -> Any:
         """One raw JSON-RPC call; the node's error becomes a `ChainError`."""
         try:
-            if self.kind == "embedded":
-                response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-            else:
-                response = self.post_json({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         except _NETWORK_ERRORS as exc:
             raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
         if "error" in response:
@@ -335,12 +319,7 @@ class ChainSession:
             return []
         for attempt in range(SEND_ATTEMPTS):
             try:
-                if self.kind == "embedded":
-                    responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
-                else:
-                    responses = self.post_json(
-                        [{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in enumerate(calls)]
-                    )
+                responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
                 break
             except _NETWORK_ERRORS as exc:
                 # reads are safe to repeat
