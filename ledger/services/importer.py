@@ -260,7 +260,6 @@ def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
     first_line: dict[str, int] = {}
     pending_milestone: dict[tuple[str, int], int] = defaultdict(int)
     pending_royalty: dict[tuple[str, str], int] = defaultdict(int)
-    pending_received: dict[str, int] = defaultdict(int)
     for row in rows:
         s = row.settlement
         problem = None
@@ -289,7 +288,7 @@ def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
             out.problems.append(Problem(row.line, problem, row.raw))
         else:
             assert contract is not None
-            bound = _gas_bound(s, contract, state.thresholds, pending_received, pending_milestone, pending_royalty)
+            bound = _gas_bound(s, contract, state.thresholds, pending_milestone, pending_royalty)
             out.to_send.append(Row(row.line, s, row.raw, bound))
     return out
 
@@ -298,19 +297,20 @@ def _gas_bound(
     s: SettlementInput,
     contract: ContractState,
     thresholds: dict[str, int],
-    pending_received: dict[str, int],
     pending_milestone: dict[tuple[str, int], int],
     pending_royalty: dict[tuple[str, str], int],
 ) -> int:
-    """The most gas a checked row can cost, given what was paid before it (on chain and earlier in the file)."""
+    """The most gas a checked row can cost, given what was paid before it (on chain and earlier in the
+    file); the pending amounts already include the row."""
     if s.period is not None:
         slot_paid_before = contract.royalties[s.period][1] + pending_royalty[(s.contract, s.period)] - s.amount
     else:
         assert s.milestone is not None
         slot_paid_before = contract.milestones[s.milestone].paid + pending_milestone[(s.contract, s.milestone)]
         slot_paid_before -= s.amount
-    received_after = contract.received + pending_received[s.contract] + s.amount
-    pending_received[s.contract] += s.amount
+    received_after = contract.received
+    received_after += sum(pending_milestone[(s.contract, i)] for i in range(len(contract.milestones)))
+    received_after += sum(pending_royalty[(s.contract, period)] for period in contract.royalties)
     gas = FIRST_PAYMENT_GAS_BOUND if slot_paid_before == 0 else LATER_PAYMENT_GAS_BOUND
     for rule in contract.rules:
         threshold = thresholds.get(rule)

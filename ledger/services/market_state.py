@@ -13,6 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
+from ledger.domain.engine import LANDING_KINDS, RESEARCH_KINDS, USE_FIRST_PLANS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
 SETTLEMENT_TYPES = ["(bytes32,bytes32,uint32,bytes32,uint256,uint8,uint40,bytes32)"]
@@ -56,10 +57,9 @@ def evaluated_rules(
 ) -> tuple[str, ...]:
     """The rate rules the ledger evaluates for each payment on such a contract (gas planning only)."""
     rules: list[str] = []
-    landing = kind in (ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY)
-    if landing and seller_kind in (MemberKind.UNIVERSITY, MemberKind.INSTITUTE) and buyer_in_region:
+    if kind in LANDING_KINDS and seller_kind in RESEARCH_KINDS and buyer_in_region:
         rules.append("R11-LANDING")
-    if kind is ContractKind.LICENSE and plan in (PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, PaymentPlan.DEFERRED):
+    if kind is ContractKind.LICENSE and plan in USE_FIRST_PLANS:
         rules += ["R3-LICENSOR", "R3-LICENSEE"]
     if kind is ContractKind.SERVICE:
         rules += list(PER_MEMBER_YEAR_RULES)
@@ -83,9 +83,13 @@ class ContractState:
     signed: int
     royalty_bps: int
     rules: tuple[str, ...] = ()
-    received: int = 0
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
+
+    @property
+    def received(self) -> int:
+        """Everything recorded on the contract: the basis of its per-contract rate rules."""
+        return sum(m.paid for m in self.milestones) + sum(paid for _, paid in self.royalties.values())
 
     @property
     def needs_achievement(self) -> bool:
@@ -147,7 +151,6 @@ class MarketState:
             paid_on = self.contracts.get(id_text(a["contractId"]))
             if paid_on is None:
                 return
-            paid_on.received += a["amount"]
             if bytes(a["period"]).strip(b"\0"):
                 paid_on.royalties[id_text(a["period"])][1] += a["amount"]
             else:
