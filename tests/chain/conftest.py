@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -61,6 +62,21 @@ ROYALTY = ContractInput(
     royalty_bps=300,
     milestones=(MilestoneInput("pilot", Fen(100_000_000), parse_date("2026-06-30")),),
 )
+
+
+def lump_transfer(w: World, **changes: Any) -> ContractInput:
+    """Contract C9: a lump-sum transfer from the university to the firm, one milestone of 100 fen
+    (`changes` replace any field)."""
+    base = ContractInput(
+        id="C9",
+        kind=ContractKind.TRANSFER,
+        plan=PaymentPlan.LUMP_SUM,
+        seller=w.uni.address,
+        buyer=w.firm.address,
+        signed=parse_date("2026-02-01"),
+        milestones=(MilestoneInput("all", Fen(100), parse_date("2026-03-01")),),
+    )
+    return replace(base, **changes)
 
 
 @pytest.fixture(scope="module")

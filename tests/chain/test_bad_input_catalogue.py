@@ -14,11 +14,10 @@ import pytest
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen, parse_yuan
 from ledger.domain.scenario import parse_scenario
-from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.domain.uscc import ALPHABET, check_character, validate_uscc
 from ledger.errors import AmountError, ContractError, CreditCodeError, LedgerError, ScenarioError
-from ledger.services.client import ContractInput, MilestoneInput, SettlementInput
-from tests.chain.conftest import World
+from ledger.services.client import MilestoneInput, SettlementInput
+from tests.chain.conftest import World, lump_transfer
 from tests.vectors.load import cases
 
 D = parse_date
@@ -27,17 +26,9 @@ Request = tuple[str, Callable[[], Any], type[LedgerError], str | None]
 
 def _transfer(world: World, contract_id: str, buyer: str, i: int) -> Any:
     """Register a transfer sold by the university to `buyer` (a one-milestone contract of 1 + i fen)."""
+    milestones = (MilestoneInput("m", Fen(1 + i), D("2026-06-01")),)
     return world.client.register_contract(
-        world.operator,
-        ContractInput(
-            id=contract_id,
-            kind=ContractKind.TRANSFER,
-            plan=PaymentPlan.LUMP_SUM,
-            seller=world.uni.address,
-            buyer=buyer,
-            signed=D("2026-02-01"),
-            milestones=(MilestoneInput("m", Fen(1 + i), D("2026-06-01")),),
-        ),
+        world.operator, lump_transfer(world, id=contract_id, buyer=buyer, milestones=milestones)
     )
 
 

@@ -28,25 +28,15 @@ from ledger.services.importer import (
     read_rows,
 )
 from ledger.services.market_state import MarketState
-from tests.chain.conftest import World
+from tests.chain.conftest import World, lump_transfer
 
 D = parse_date
 HEADER = "ref,contract,milestone,period,amount,date,evidence,kind\n"
 
 
 def _lump(world: World, contract_id: str, amount: int = 300_000_000) -> None:
-    world.client.register_contract(
-        world.operator,
-        ContractInput(
-            id=contract_id,
-            kind=ContractKind.TRANSFER,
-            plan=PaymentPlan.LUMP_SUM,
-            seller=world.uni.address,
-            buyer=world.firm.address,
-            signed=D("2026-02-01"),
-            milestones=(MilestoneInput("all", Fen(amount), D("2026-12-31")),),
-        ),
-    )
+    milestones = (MilestoneInput("all", Fen(amount), D("2026-12-31")),)
+    world.client.register_contract(world.operator, lump_transfer(world, id=contract_id, milestones=milestones))
 
 
 def _import(world: World, path: Path, tmp_path: Path, **options: object) -> object:

@@ -12,10 +12,10 @@ from ledger.chain.encoding import text_id
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import load_policy
-from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+from ledger.domain.types import AppointmentTitle, MemberKind
 from ledger.errors import ContractError
-from ledger.services.client import ContractInput, MilestoneInput, SettlementInput
-from tests.chain.conftest import World
+from ledger.services.client import SettlementInput
+from tests.chain.conftest import World, lump_transfer
 
 ROLES = ("regulator", "operator", "member", "outsider")
 Action = Callable[[World, LocalAccount], Any]
@@ -36,18 +36,6 @@ def _give_uni_points(world: World) -> None:
     )
 
 
-def _contract(world: World) -> ContractInput:
-    return ContractInput(
-        id="C9",
-        kind=ContractKind.TRANSFER,
-        plan=PaymentPlan.LUMP_SUM,
-        seller=world.uni.address,
-        buyer=world.firm.address,
-        signed=parse_date("2026-02-01"),
-        milestones=(MilestoneInput("all", Fen(100), parse_date("2026-03-01")),),
-    )
-
-
 ACTIONS: dict[str, Action] = {
     "enrol": lambda w, s: w.client.enrol(
         s, account=w.outsider.address, kind=MemberKind.ENTERPRISE, in_region=True, uscc="91110000802100433B"
@@ -60,7 +48,7 @@ ACTIONS: dict[str, Action] = {
     "register instrument": lambda w, s: w.client.register_instrument(
         s, instrument_id="XRD-1", provider=w.lab.address, original_value=Fen(20_000_000)
     ),
-    "register contract": lambda w, s: w.client.register_contract(s, _contract(w)),
+    "register contract": lambda w, s: w.client.register_contract(s, lump_transfer(w)),
     "achieve milestone": lambda w, s: w.client.achieve_milestone(
         s, contract="C1", index=0, at=parse_date("2026-03-01")
     ),

@@ -12,8 +12,8 @@ from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ContractError
-from ledger.services.client import ContractInput, MilestoneInput, SettlementInput
-from tests.chain.conftest import World
+from ledger.services.client import MilestoneInput, SettlementInput
+from tests.chain.conftest import World, lump_transfer
 
 D = parse_date
 
@@ -34,20 +34,6 @@ def _pay(
 
 def _achieve(w: World, index: int = 0) -> None:
     w.client.achieve_milestone(w.operator, contract="C1", index=index, at=D("2026-03-01"))
-
-
-def _contract(w: World, **changes: Any) -> ContractInput:
-    base = dict(
-        id="C9",
-        kind=ContractKind.TRANSFER,
-        plan=PaymentPlan.LUMP_SUM,
-        seller=w.uni.address,
-        buyer=w.firm.address,
-        signed=D("2026-02-01"),
-        milestones=(MilestoneInput("all", Fen(100), D("2026-03-01")),),
-    )
-    base.update(changes)
-    return ContractInput(**base)  # type: ignore[arg-type]
 
 
 def refuse(w: World, action: Callable[[], Any], name: str, **arguments: Any) -> ContractError:
@@ -75,7 +61,7 @@ def test_unknown_member_cannot_be_suspended(world: World) -> None:
 def test_contract_party_must_be_a_member(world: World) -> None:
     error = refuse(
         world,
-        lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.outsider.address)),
+        lambda: world.client.register_contract(world.operator, lump_transfer(world, buyer=world.outsider.address)),
         "NotAMember",
         account=world.outsider.address,
     )
@@ -95,7 +81,8 @@ def test_unknown_instrument(world: World) -> None:
     refuse(
         world,
         lambda: world.client.register_contract(
-            world.operator, _contract(world, kind=ContractKind.SERVICE, seller=world.lab.address, instrument="XRD-9")
+            world.operator,
+            lump_transfer(world, kind=ContractKind.SERVICE, seller=world.lab.address, instrument="XRD-9"),
         ),
         "UnknownInstrument",
         instrumentId=text_id("XRD-9"),
@@ -158,7 +145,7 @@ def test_suspended_party_cannot_join_a_new_contract(world: World) -> None:
     world.client.suspend(world.regulator, world.firm.address)
     refuse(
         world,
-        lambda: world.client.register_contract(world.operator, _contract(world)),
+        lambda: world.client.register_contract(world.operator, lump_transfer(world)),
         "PartySuspended",
         account=world.firm.address,
     )
@@ -176,7 +163,7 @@ def test_suspended_member_settlement_is_recorded_without_its_points(world: World
 def test_seller_equal_to_buyer(world: World) -> None:
     refuse(
         world,
-        lambda: world.client.register_contract(world.operator, _contract(world, buyer=world.uni.address)),
+        lambda: world.client.register_contract(world.operator, lump_transfer(world, buyer=world.uni.address)),
         "SellerIsBuyer",
         account=world.uni.address,
     )
@@ -199,7 +186,7 @@ def test_service_seller_must_be_the_instrument_provider(world: World) -> None:
     refuse(
         world,
         lambda: world.client.register_contract(
-            world.operator, _contract(world, kind=ContractKind.SERVICE, instrument="NMR-1")
+            world.operator, lump_transfer(world, kind=ContractKind.SERVICE, instrument="NMR-1")
         ),
         "SellerNotInstrumentProvider",
         seller=world.uni.address,
@@ -212,7 +199,7 @@ def test_zero_upfront_plan_with_milestone_due_at_signing(world: World) -> None:
         world,
         lambda: world.client.register_contract(
             world.operator,
-            _contract(
+            lump_transfer(
                 world,
                 kind=ContractKind.LICENSE,
                 plan=PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY,
