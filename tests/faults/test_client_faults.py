@@ -35,7 +35,6 @@ from tests.nodes import free_port, needs_anvil
 
 pytestmark = needs_anvil
 CONTRACTS = 10
-FAULTS: dict[str, int] = {}
 
 
 @dataclass
@@ -141,7 +140,6 @@ def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
     with LossyProxy(market.node.url, drop=drop) as proxy:
         runs = _run_until_done(market, proxy.url, path, batch_size=3)
     faults = sum(proxy.faults.values())
-    FAULTS["lost replies"] = faults
     print(f"\nlost replies injected: {dict(proxy.faults)}; import runs: {runs}")
     assert faults >= 100
     _assert_exactly_once(market, total, 450)
@@ -157,7 +155,6 @@ def test_transactions_dropped_from_the_pool(market: Market) -> None:
     hashes = [tx["hash"] for by_nonce in pending.values() for tx in by_nonce.values()]
     for tx_hash in hashes:
         client.session.rpc("anvil_dropTransaction", [tx_hash])
-    FAULTS["dropped transactions"] = len(hashes)
     print(f"\ntransactions dropped from the pool: {len(hashes)}")
     assert len(hashes) >= 50
     client.session.rpc("evm_setAutomine", [True])
@@ -195,7 +192,6 @@ def test_a_transaction_the_node_loses_while_the_import_waits_is_sent_again(marke
     resent = [e["tx"] for e in journal if e["event"] == "resent"]
     # anvil drops the transactions that depended on the dropped one's nonce with it: all are sent again
     assert dropped[0] in resent
-    FAULTS["transactions lost by the node and sent again"] = len(resent)
     print(f"\ntransactions lost by the node and sent again: {len(resent)}")
     _assert_exactly_once(market, total, 60)
 
@@ -219,7 +215,6 @@ def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
         if market.node._pid() is None:
             kills += 1
             market.node.start()
-    FAULTS["node kills"] = kills
     print(f"\nnode killed (SIGKILL) and restarted: {kills} times")
     assert kills >= 1
     _run_until_done(market, market.node.url, path, batch_size=1)
