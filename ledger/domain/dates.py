@@ -26,10 +26,15 @@ def parse_date(text: object, *, what: str = "date") -> int:
 
 def parse_instant(text: object, *, what: str = "time") -> int:
     """A date (Beijing midnight) or an ISO-8601 time with an offset, as unix seconds."""
-    if isinstance(text, str) and _DATE.fullmatch(text):
-        return parse_date(text, what=what)
     if not isinstance(text, str):
         raise DateError(f"{what} {text!r} is not a date or an ISO-8601 time")
+    return _parse_instant(text, what)
+
+
+@lru_cache(maxsize=4096)  # a bank file repeats the same few dates on thousands of rows
+def _parse_instant(text: str, what: str) -> int:
+    if _DATE.fullmatch(text):
+        return parse_date(text, what=what)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:

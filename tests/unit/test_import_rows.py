@@ -47,6 +47,17 @@ def test_csv_rows_keep_their_line_numbers(tmp_path: Path) -> None:
     assert [(p.line, "not a decimal amount" in p.message) for p in problems] == [(4, True)]
 
 
+def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "ref,contract,amount,date\nA,T1,1.00,2026-03-01,extra\nB,T1,1.00\nC,T1,1.00,2026-03-01\n", encoding="utf-8"
+    )
+    rows, problems = read_rows(path)
+    assert [r.settlement.ref for r in rows] == ["C"]
+    assert [(p.line, p.raw["ref"]) for p in problems] == [(2, "A"), (3, "B")]
+    assert "more fields than the header" in problems[0].message and "date" in problems[1].message
+
+
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     import pytest
 
