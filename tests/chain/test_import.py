@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,21 @@ def test_a_rule_below_its_threshold_costs_a_check_and_one_crossing_it_an_award(w
     assert [row.gas_bound for row in rows] == [below] * 21 + [LATER_PAYMENT_GAS_BOUND + AWARD_GAS_BOUND]
     _assert_within_bounds(world, rows[:20])
     _assert_within_bounds(world, rows[-1:])
+
+
+def test_a_rule_check_scanning_a_long_version_history_stays_within_its_bound(world: World, tmp_path: Path) -> None:
+    """The contract looks for the version in force from the newest back: payments dated before four
+    later versions of the landing rule make each check read five."""
+    current = world.client.rule_history("R11-LANDING")[-1]
+    for effective in ("2027-01-01", "2027-07-01", "2028-01-01", "2028-07-01"):
+        later = replace(current, effective_from=D(effective))
+        world.client.publish_rules(world.regulator, source_hash=b"\1" * 32, rules={"R11-LANDING": later})
+    for i in range(20):
+        _lump(world, f"LV{i}", amount=500_000_000)
+    first, later_rows = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text(HEADER + "".join(f"V-{i},LV{i},,,1.00,2026-03-01,,\n" for i in range(20)))
+    _import(world, first, tmp_path)
+    later_rows.write_text(HEADER + "".join(f"W-{i},LV{i},,,1.00,2026-03-02,{'ab' * 32},\n" for i in range(20)))
+    rows = _checked(world, later_rows)
+    assert [row.gas_bound for row in rows] == [LATER_PAYMENT_GAS_BOUND + RULE_CHECK_GAS_BOUND] * 20
+    _assert_within_bounds(world, rows)
