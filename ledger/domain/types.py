@@ -10,7 +10,7 @@ class _Named(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return self._name_.lower()  # the plain attribute: `name` goes through a descriptor
 
     @classmethod
     def parse(cls, text: object) -> _Named:

@@ -141,6 +141,7 @@ class Verifier:
         self._open_expected: dict[AwardKey, list[Award]] = defaultdict(list)
         self._open_issued: dict[AwardKey, list[Issuance]] = defaultdict(list)
         self._open_labels: dict[str, str] = {}
+        self._contract_ids: dict[bytes, str] = {}  # a registered contract's bytes32 id -> its text
         self._handlers: dict[str, Callable[[LogEvent], None] | None] = {}
 
     def _fail(self, check: str, message: str, event: LogEvent | None = None, **extra: Any) -> None:
@@ -237,6 +238,7 @@ class Verifier:
         a = e.args
         broker = None if int(a["broker"], 16) == 0 else a["broker"]
         contract_id = id_text(a["contractId"])
+        self._contract_ids[bytes(a["contractId"])] = contract_id
         kind = ContractKind(a["kind"])
         self.engine.register_contract(
             contract_id, kind=kind, plan=PaymentPlan(a["plan"]), seller=a["seller"], buyer=a["buyer"], broker=broker
@@ -245,20 +247,22 @@ class Verifier:
         self.report.totals.registered_value[key] += a["value"]
         self.report.totals.registered_count[key] += 1
 
-    def _source_once(self, source: str, label: str, e: LogEvent, fact: Callable[[], SourceFact]) -> bool:
+    def _source_once(self, source: str, label: str | None, e: LogEvent, fact: Callable[[], SourceFact]) -> bool:
         """Note a settlement or attestation, or report it as a duplicate. `fact` is only built (and kept)
-        when the verifier keeps details."""
+        when the verifier keeps details; a settlement's `label` (None) is its reference, read from
+        `source` only when a message needs it."""
         first_block = self._source_blocks.get(source)
         if first_block is not None:
             self._fail(
                 "unique-reference",
-                f"reference {label} was recorded twice (first in block {first_block}, again in block "
-                f"{e.block}); it may be counted only once",
+                f"reference {label or _reference(source)} was recorded twice (first in block {first_block}, "
+                f"again in block {e.block}); it may be counted only once",
                 e,
             )
             return False
         self._source_blocks[source] = e.block
-        self._open_labels[source] = label
+        if label is not None:
+            self._open_labels[source] = label
         if self.details:
             self.report.sources[source] = fact()
         return True
@@ -273,17 +277,18 @@ class Verifier:
     def _on_SettlementRecorded(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
         source = "0x" + bytes(a["ref"]).hex()
-        contract = id_text(a["contractId"])
-        label = id_text(a["ref"])
+        contract = self._contract_ids.get(a["contractId"]) or id_text(a["contractId"])
         if not self._source_once(
             source,
-            label,
+            None,
             e,
-            lambda: SourceFact("settlement", label, a["paidAt"], contract, Fen(a["amount"]), e.block, e.tx_hash),
+            lambda: SourceFact(
+                "settlement", id_text(a["ref"]), a["paidAt"], contract, Fen(a["amount"]), e.block, e.tx_hash
+            ),
         ):
             return
         if contract not in self.engine.contracts:
-            self._fail("settlement-contract", f"settlement {label} names unknown contract {contract}", e)
+            self._fail("settlement-contract", f"settlement {id_text(a['ref'])} names unknown contract {contract}", e)
             return
         key = (beijing_year(a["paidAt"]), self.engine.contracts[contract].kind.label)
         self.report.totals.received[key] += a["amount"]
@@ -404,7 +409,7 @@ class Verifier:
             got = sum(i.amount for i in actual.get(key, []))
             where = actual[key][0] if actual.get(key) else None
             fact = self.report.sources.get(source)
-            label = self._open_labels.get(source) or (fact.label if fact else source)
+            label = self._open_labels.get(source) or (fact.label if fact else _reference(source))
             block, tx_hash = (where.block, where.tx_hash) if where else (None, None)
             if want != got:
                 self._fail(
@@ -467,3 +472,8 @@ def verify_deployment(
         total_supply=int(client.session.call(points.totalSupply())),
         total_issued=int(client.session.call(points.totalIssued())),
     )
+
+
+def _reference(source: str) -> str:
+    """A settlement's payment reference, as text, from its source key ("0x" and the bytes32 in hex)."""
+    return id_text(bytes.fromhex(source[2:]))
