@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ledger.config import Config
+from ledger.config import TX_GAS_CAP, Config
 from ledger.errors import InputError
 
 
@@ -582,8 +582,6 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.services.importer import TX_GAS_CAP
-
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
 

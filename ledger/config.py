@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PORT = 8545
+#: EIP-7825: the most gas one transaction may use.
+TX_GAS_CAP = 16_777_216
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ transaction is never sent twice.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,6 @@ from typing import Any, cast
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
@@ -37,6 +37,7 @@ from web3.types import TxParams, TxReceipt, Wei
 
 from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
+from ledger.config import TX_GAS_CAP
 from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
 
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
@@ -44,16 +45,25 @@ GAS_MARGIN_PERCENT = 20
 SEND_ATTEMPTS = 5
 #: First pause before repeating a request whose reply was lost (doubling each time: 0.05 s ... 0.8 s).
 RETRY_BACKOFF_S = 0.05
-#: Gas limit for transactions on the embedded chain (EIP-7825's per-transaction cap).
-EMBEDDED_GAS_LIMIT = 16_777_216
+#: Gas limit for transactions on the embedded chain: EIP-7825's per-transaction cap.
+EMBEDDED_GAS_LIMIT = TX_GAS_CAP
 RECEIPT_TIMEOUT_S = 120.0
 
+#: What web3 raises for a reverted call (eth-tester's own error is added once it is loaded: see `_reverts`).
 _REVERT_ERRORS: tuple[type[BaseException], ...] = (
-    TesterTransactionFailed,
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
 )
+
+
+def _reverts() -> tuple[type[BaseException], ...]:
+    """The revert errors, with eth-tester's when the embedded chain has loaded it (importing eth-tester
+    costs a node-only command a fifth of a second)."""
+    tester = sys.modules.get("eth_tester.exceptions")
+    return _REVERT_ERRORS if tester is None else (*_REVERT_ERRORS, tester.TransactionFailed)
+
+
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.ConnectionError,
     requests.Timeout,
@@ -212,7 +222,7 @@ class ChainSession:
         """Turn reverts and web3 input errors into `LedgerError`s."""
         try:
             yield
-        except _REVERT_ERRORS as exc:
+        except _reverts() as exc:
             data = revert_data_of(exc)
             if data is None:
                 raise TransactionFailed(f"the contract refused: {exc}") from None

@@ -25,6 +25,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.session import ChainSession, Prepared
+from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
 from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
@@ -39,8 +40,6 @@ from ledger.services.market_state import (
     settlement_hash,
 )
 
-#: EIP-7825: the most gas one transaction may use.
-TX_GAS_CAP = 16_777_216
 #: Room kept in every batch for the transaction itself (intrinsic gas, role check, first touches).
 TX_OVERHEAD_BOUND = 100_000
 #: Upper bounds of what one settlement can cost, by what it does. tests/chain/test_import.py measures
