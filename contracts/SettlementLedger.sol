@@ -28,6 +28,17 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
     IPolicyRegistry private immutable _policy;
     IPoints private immutable _points;
 
+    /// @dev A memo of what the policy registry answered for one rate rule on one date, in one word:
+    /// the date (bits 0-39), the rate (40-55), the threshold (56-103) and the version (104-127) of the
+    /// version in force, whether it applies (in force, the date inside its window) and whether the
+    /// memo holds an answer at all. The policy cannot change inside a transaction, so one answer
+    /// serves every settlement of a batch with the same date; plain words, because a batch gives
+    /// back the memory of each settlement and the memos outlive them.
+    uint256 private constant MEMO_APPLIES = 1 << 128;
+    uint256 private constant MEMO_ASKED = 1 << 129;
+    /// @dev One memo per rate rule a payment can earn by (the slots `_awardPayment` passes).
+    uint256 private constant RATE_RULES = 6;
+
     mapping(bytes32 ref => bytes32 dataHash) private _recorded;
     mapping(address member => bool) private _startupAwarded;
     mapping(address member => mapping(AppointmentTitle title => bool)) private _appointmentAwarded;
@@ -43,12 +54,14 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
 
     /// @inheritdoc ISettlementLedger
     function record(Settlement calldata settlement) external onlyOperator returns (bool replayed) {
-        (replayed,) = _record(settlement, _latestRecordedDate);
+        uint256[RATE_RULES] memory memo = _noMemos();
+        (replayed,) = _record(settlement, _latestRecordedDate, memo);
     }
 
     /// @inheritdoc ISettlementLedger
     function recordBatch(Settlement[] calldata settlements) external onlyOperator returns (uint256 replays) {
         if (settlements.length == 0) revert EmptyBatch();
+        uint256[RATE_RULES] memory memo = _noMemos(); // allocated before the mark below: it lasts the batch
         uint256 freeMemory;
         assembly ("memory-safe") {
             freeMemory := mload(0x40)
@@ -57,7 +70,7 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         uint40 latest = _latestRecordedDate;
         bool replayed;
         for (uint256 i = 0; i < settlements.length; ++i) {
-            (replayed, latest) = _record(settlements[i], latest);
+            (replayed, latest) = _record(settlements[i], latest, memo);
             if (replayed) ++replays;
             // Nothing allocated while recording one settlement outlives it: give the memory back so
             // that a batch costs linear, not quadratic, memory-expansion gas.
@@ -123,8 +136,12 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         return _latestRecordedDate;
     }
 
-    /// @dev Records one settlement; `latest` is the latest recorded date so far, returned updated.
-    function _record(Settlement calldata s, uint40 latest) private returns (bool replayed, uint40) {
+    /// @dev Records one settlement; `latest` is the latest recorded date so far, returned updated;
+    /// `memo` keeps the policy's answers for the rest of the transaction.
+    function _record(Settlement calldata s, uint40 latest, uint256[RATE_RULES] memory memo)
+        private
+        returns (bool replayed, uint40)
+    {
         if (s.ref == bytes32(0)) revert EmptyReference();
         bytes32 dataHash = keccak256(abi.encode(s));
         bytes32 existing = _recorded[s.ref];
@@ -146,42 +163,57 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
             s.ref, s.contractId, s.milestone, s.period, s.amount, s.kind, s.paidAt, s.evidenceHash
         );
         PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, s.paidAt);
-        _awardPayment(s, t);
+        _awardPayment(s, t, memo);
         return (false, latest);
     }
 
-    function _awardPayment(Settlement calldata s, PaymentTerms memory t) private {
+    function _awardPayment(Settlement calldata s, PaymentTerms memory t, uint256[RATE_RULES] memory memo) private {
         bool landingKind =
             t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
         bool research = t.sellerKind == MemberKind.University || t.sellerKind == MemberKind.Institute;
         if (landingKind && research && t.buyerInRegion) {
-            _awardRate(RuleIds.R11_LANDING, t.seller, t.receivedBefore, s);
+            _awardRate(memo, 0, RuleIds.R11_LANDING, t.seller, t.receivedBefore, s);
         }
         if (
             t.kind == ContractKind.License
                 && (t.plan == PaymentPlan.ZeroUpfrontStagedRoyalty || t.plan == PaymentPlan.Deferred)
         ) {
-            _awardRate(RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, s);
-            _awardRate(RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, s);
+            _awardRate(memo, 1, RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, s);
+            _awardRate(memo, 2, RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, s);
         }
         if (t.kind == ContractKind.Service) {
-            _awardRate(RuleIds.R15_USER, t.buyer, t.buyerYearBefore, s);
-            _awardRate(RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, s);
+            _awardRate(memo, 3, RuleIds.R15_USER, t.buyer, t.buyerYearBefore, s);
+            _awardRate(memo, 4, RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, s);
         }
         if (t.broker != address(0)) {
-            _awardRate(RuleIds.R16_BROKER, t.broker, t.receivedBefore, s);
+            _awardRate(memo, 5, RuleIds.R16_BROKER, t.broker, t.receivedBefore, s);
         }
     }
 
     /// @dev The payment moves the rule's basis from `before` to `before + s.amount`; the award is
     /// issued only inside the window, by a version in force, to an active member. A suspended
-    /// member's award is withheld for good.
-    function _awardRate(bytes32 ruleId, address member, uint256 before, Settlement calldata s) private {
-        (bool found, RuleParams memory p) = _policy.ruleAt(ruleId, s.paidAt);
-        if (!found || !_inWindow(p, s.paidAt)) return;
-        uint256 amount = AwardMath.delta(before, before + s.amount, p.rateBps, p.threshold);
+    /// member's award is withheld for good. `memo[slot]` is this rule's: the registry is asked
+    /// again only for another date.
+    function _awardRate(
+        uint256[RATE_RULES] memory memo,
+        uint256 slot,
+        bytes32 ruleId,
+        address member,
+        uint256 before,
+        Settlement calldata s
+    ) private {
+        uint256 m = memo[slot];
+        if (m & MEMO_ASKED == 0 || uint40(m) != s.paidAt) {
+            (bool found, RuleParams memory p) = _policy.ruleAt(ruleId, s.paidAt);
+            m = MEMO_ASKED | s.paidAt | (uint256(p.rateBps) << 40) | (uint256(p.threshold) << 56)
+                | (uint256(p.version) << 104);
+            if (found && _inWindow(p, s.paidAt)) m |= MEMO_APPLIES;
+            memo[slot] = m;
+        }
+        if (m & MEMO_APPLIES == 0) return;
+        uint256 amount = AwardMath.delta(before, before + s.amount, uint16(m >> 40), uint48(m >> 56));
         if (amount == 0 || !_membership.isActive(member)) return;
-        _points.issue(member, amount, ruleId, p.version, s.ref);
+        _points.issue(member, amount, ruleId, uint24(m >> 104), s.ref);
     }
 
     function _isReplay(bytes32 id, bytes32 dataHash) private returns (bool) {
@@ -197,6 +229,11 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         if (at > block.timestamp) revert DatedInFuture(at, block.timestamp);
         _recorded[id] = dataHash;
         if (at > _latestRecordedDate) _latestRecordedDate = at;
+    }
+
+    /// @dev Empty memos, one per rate rule (see MEMO_ASKED).
+    function _noMemos() private pure returns (uint256[RATE_RULES] memory) {
+        return [uint256(0), 0, 0, 0, 0, 0];
     }
 
     function _inWindow(RuleParams memory p, uint256 date) private pure returns (bool) {

@@ -232,6 +232,49 @@ def test_a_rule_below_its_threshold_costs_a_check_and_one_crossing_it_an_award(w
     _assert_within_bounds(world, rows[-1:])
 
 
+def test_a_batch_asks_the_policy_once_per_rule_and_date_and_awards_by_the_version_of_each_date(
+    world: World, tmp_path: Path
+) -> None:
+    """The ledger keeps the policy's answer for a rule and a date through a batch (and through the
+    memory each settlement gives back): runs of three rows on one date, then three on the next, on
+    either side of a new licensor rate, each earn by their own date's version, as the independent
+    recomputation says."""
+    from ledger.domain.policy import repository_policies
+    from ledger.services.verify import verify_deployment
+
+    current = world.client.rule_history("R3-LICENSOR")[-1]
+    tripled = replace(current, rate_bps=300, effective_from=D("2026-03-02"))
+    world.client.publish_rules(world.regulator, source_hash=b"\2" * 32, rules={"R3-LICENSOR": tripled})
+    for i in range(3):
+        world.client.register_contract(
+            world.operator,
+            ContractInput(
+                id=f"K{i}",
+                kind=ContractKind.LICENSE,
+                plan=PaymentPlan.DEFERRED,
+                seller=world.uni.address,
+                buyer=world.firm.address,
+                broker=world.agent.address,
+                signed=D("2026-02-01"),
+                milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
+            ),
+        )
+    dates = ("2026-03-01", "2026-03-02")
+    path = tmp_path / "licences.csv"
+    path.write_text(
+        HEADER + "".join(f"K-{n},K{n % 3},,,700000.00,{dates[n // 3 % 2]},,\n" for n in range(12)), encoding="utf-8"
+    )
+    result = _import(world, path, tmp_path)
+    assert result.recorded == 12 and result.batches == 1  # type: ignore[attr-defined]
+    report = verify_deployment(world.client, from_block=0, documents=repository_policies())
+    assert [d.check for d in report.discrepancies] == ["policy-file"]  # only the tripled rate's unknown file
+    by_version = {(i.rule_id, i.policy_version) for i in report.issued}
+    assert {("R3-LICENSOR", current.version), ("R3-LICENSOR", tripled.version)} <= by_version
+    # 6 payments of 700,000 yuan at 1% and 6 at 3% for the licensor; the landing rule pays 20% of all
+    # received once a contract reaches 2,000,000 yuan (each reaches 2,800,000)
+    assert world.client.balance(world.uni.address) == 6 * 700_000_00 * (100 + 300) // 10_000 + 3 * 2_800_000_00 // 5
+
+
 def test_a_rule_check_scanning_a_long_version_history_stays_within_its_bound(world: World, tmp_path: Path) -> None:
     """The contract looks for the version in force from the newest back: payments dated before four
     later versions of the landing rule make each check read five."""
