@@ -254,8 +254,9 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         index = ws.index()
         try:
             names = {address: name for name, address in ws.client.addresses.items()}
-            index.sync(ws.session, ws.client.addresses, from_block=ws.record().block)
-            return MarketState.from_events(index.events(names))
+            return MarketState.from_events(
+                index.sync_events(ws.session, ws.client.addresses, names, from_block=ws.record().block)
+            )
         finally:
             index.close()
 

@@ -97,21 +97,64 @@ class LogIndex:
         on_range: RangeCallback | None = None,
     ) -> SyncStats:
         """Fetch the logs of blocks not yet in the index (all of them after a reset of the chain)."""
-        rebuilt = False
-        last = self.last_block
-        if last is not None and self._meta("last_hash") != _block_hash(session, last):
-            self.clear()  # the chain under the index changed: start again
-            last, rebuilt = None, True
-        if self._meta("schema") not in (None, str(SCHEMA_VERSION)):
-            self.clear()
-            last, rebuilt = None, True
+        last, rebuilt = self._check(session)
         head = int(session.w3.eth.block_number)
         start = from_block if last is None else last + 1
-        wanted: list[str] = [to_checksum_address(a) for a in addresses.values()]
         requests = logs = 0
-        for _position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
+        for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
             requests += 1
             logs += len(raw)
+        return SyncStats(from_block=start, to_block=head, logs=logs, requests=requests, rebuilt=rebuilt)
+
+    def sync_events(
+        self,
+        session: ChainSession,
+        addresses: dict[str, str],
+        names: dict[str, str],
+        *,
+        from_block: int,
+        chunk: int = DEFAULT_RANGE,
+        on_range: RangeCallback | None = None,
+    ) -> Iterator[LogEvent]:
+        """Every event in chain order: those already indexed, read from disk, then the new ones as they
+        arrive from the node, each range written to the index before its events are handed on. The
+        same events as `sync` then `events`, without reading back what was just written."""
+        last, _rebuilt = self._check(session)
+        head = int(session.w3.eth.block_number)
+        yield from self.events(names)
+        start = from_block if last is None else last + 1
+        for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
+            for log in raw:
+                event = decode_log(log, names)
+                if event is not None:
+                    yield event
+
+    def _check(self, session: ChainSession) -> tuple[int | None, bool]:
+        """The last block indexed (None to start again) and whether the index was just emptied: it is
+        when the chain under it changed (reset or reorganised) or it was written by another version."""
+        last = self.last_block
+        if last is not None and self._meta("last_hash") != _block_hash(session, last):
+            self.clear()
+            return None, True
+        if self._meta("schema") not in (None, str(SCHEMA_VERSION)):
+            self.clear()
+            return None, True
+        return last, False
+
+    def _fetch(
+        self,
+        session: ChainSession,
+        addresses: dict[str, str],
+        *,
+        start: int,
+        head: int,
+        chunk: int,
+        on_range: RangeCallback | None,
+    ) -> Iterator[list[Any]]:
+        """The raw logs of blocks `start` to `head`, range by range, each range indexed before it is
+        handed on."""
+        wanted: list[str] = [to_checksum_address(a) for a in addresses.values()]
+        for _position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
             with self.db:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO logs (block, log_index, tx_hash, address, topics, data) "
@@ -123,7 +166,7 @@ class LogIndex:
                 self._set_meta("schema", str(SCHEMA_VERSION))
             if on_range is not None:
                 on_range(end - start + 1, head - start + 1, len(raw))
-        return SyncStats(from_block=start, to_block=head, logs=logs, requests=requests, rebuilt=rebuilt)
+            yield raw
 
     def events(self, names: dict[str, str]) -> Iterator[LogEvent]:
         """Every indexed event in chain order, decoded, streamed from disk."""

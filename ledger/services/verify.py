@@ -455,8 +455,9 @@ def verify_deployment(
     verifier = Verifier(documents=documents, namer=client.session.name_of, details=details)
     names = {address: name for name, address in client.addresses.items()}
     if index is not None:
-        index.sync(client.session, client.addresses, from_block=from_block, on_range=on_range)
-        events: Iterator[LogEvent] = index.events(names)
+        events: Iterator[LogEvent] = index.sync_events(
+            client.session, client.addresses, names, from_block=from_block, on_range=on_range
+        )
     else:
         events = iter_logs(client.session, client.addresses, from_block=from_block, on_range=on_range)
     members: list[str] = []

@@ -167,6 +167,24 @@ def test_second_sync_reads_only_new_blocks_and_agrees_with_a_fresh_one(world: Wo
     index.close()
 
 
+def test_events_streamed_through_the_index_are_the_chains_and_stay_indexed(world: World, tmp_path: Path) -> None:
+    """`sync_events` hands on what is indexed, then each new range as it is written: the same events
+    as reading the chain, and afterwards the index holds them all."""
+    from ledger.chain.logs import iter_logs
+
+    names = {address: name for name, address in world.client.addresses.items()}
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
+    index = LogIndex(tmp_path / "index.sqlite")
+    index.sync(world.session, world.client.addresses, from_block=0)
+    _pay_c1(world, "P1", 0, 100_000_000, "2026-03-02")  # after the index's last block
+    from_chain = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    streamed = list(index.sync_events(world.session, world.client.addresses, names, from_block=0))
+    assert streamed == from_chain and any(e.name == "SettlementRecorded" for e in streamed)
+    assert list(index.events(names)) == from_chain
+    assert index.last_block == world.session.w3.eth.block_number
+    index.close()
+
+
 def test_index_notices_a_chain_that_changed_under_it(world: World, tmp_path: Path) -> None:
     index = LogIndex(tmp_path / "index.sqlite")
     index.sync(world.session, world.client.addresses, from_block=0)
