@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import eth  # noqa: F401  (py-evm raises the recursion limit when first imported: not inside a Hypothesis test)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
