@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 
 from ledger.domain.dates import beijing_year
 from ledger.domain.money import Centipoints, Fen
@@ -18,6 +19,37 @@ from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, Paym
 LANDING_KINDS = frozenset({ContractKind.TRANSFER, ContractKind.LICENSE, ContractKind.EQUITY})
 RESEARCH_KINDS = frozenset({MemberKind.UNIVERSITY, MemberKind.INSTITUTE})
 USE_FIRST_PLANS = frozenset({PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY, PaymentPlan.DEFERRED})
+#: Rules whose basis is a member's payments in a calendar year (every other rate rule's basis is the
+#: contract's cumulative received amount).
+PER_MEMBER_YEAR_RULES = ("R15-USER", "R15-PROVIDER")
+
+
+#: Who earns by each rate rule: the party of the contract, by its field name.
+RECIPIENT = {
+    "R11-LANDING": "seller",
+    "R3-LICENSOR": "seller",
+    "R3-LICENSEE": "buyer",
+    "R15-USER": "buyer",
+    "R15-PROVIDER": "seller",
+    "R16-BROKER": "broker",
+}
+
+
+@cache  # a handful of distinct arguments, asked once per settlement
+def rate_rules(
+    kind: ContractKind, plan: PaymentPlan, seller_kind: MemberKind, buyer_in_region: bool, has_broker: bool
+) -> tuple[str, ...]:
+    """The rate rules each payment on such a contract is evaluated against, in the order awards are made."""
+    rules: list[str] = []
+    if kind in LANDING_KINDS and seller_kind in RESEARCH_KINDS and buyer_in_region:
+        rules.append("R11-LANDING")
+    if kind is ContractKind.LICENSE and plan in USE_FIRST_PLANS:
+        rules += ["R3-LICENSOR", "R3-LICENSEE"]
+    if kind is ContractKind.SERVICE:
+        rules += PER_MEMBER_YEAR_RULES
+    if has_broker:
+        rules.append("R16-BROKER")
+    return tuple(rules)
 
 
 def cumulative_award(basis: int, *, rate_bps: int, threshold: int) -> int:
@@ -114,22 +146,23 @@ class AwardEngine:
             if points > 0 and member not in self.suspended:
                 awards.append(Award(member, rule_id, points, params.version, ref))
 
-        if contract.kind in LANDING_KINDS:
-            seller = self.members[contract.seller]
-            if seller.kind in RESEARCH_KINDS and self.members[contract.buyer].in_region:
-                rate("R11-LANDING", contract.seller, before, after)
-        if contract.kind is ContractKind.LICENSE and contract.plan in USE_FIRST_PLANS:
-            rate("R3-LICENSOR", contract.seller, before, after)
-            rate("R3-LICENSEE", contract.buyer, before, after)
-        if contract.kind is ContractKind.SERVICE:
-            year = beijing_year(paid_at)
-            for rule_id, member in (("R15-USER", contract.buyer), ("R15-PROVIDER", contract.seller)):
-                key = (rule_id, member, year)
+        seller, buyer = self.members.get(contract.seller), self.members.get(contract.buyer)
+        rules = rate_rules(
+            contract.kind,
+            contract.plan,
+            seller.kind if seller else MemberKind.NONE,
+            buyer is not None and buyer.in_region,
+            contract.broker is not None,
+        )
+        for rule_id in rules:
+            member: str = getattr(contract, RECIPIENT[rule_id])
+            if rule_id in PER_MEMBER_YEAR_RULES:
+                key = (rule_id, member, beijing_year(paid_at))
                 b0 = self.year_basis[key]
                 self.year_basis[key] = b0 + amount
                 rate(rule_id, member, b0, b0 + amount)
-        if contract.broker is not None:
-            rate("R16-BROKER", contract.broker, before, after)
+            else:
+                rate(rule_id, member, before, after)
         return awards
 
     def attest_startup_revenue(self, *, attestation_id: str, member: str, revenue: Fen, at: int) -> list[Award]:

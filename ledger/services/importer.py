@@ -27,12 +27,12 @@ from ledger.chain.encoding import id_text
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
+from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
-    PER_MEMBER_YEAR_RULES,
     SETTLEMENT_TYPES,
     ContractState,
     MarketState,

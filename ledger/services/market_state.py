@@ -13,7 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
-from ledger.domain.engine import LANDING_KINDS, RESEARCH_KINDS, USE_FIRST_PLANS
+from ledger.domain.engine import rate_rules
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
 SETTLEMENT_TYPES = ["(bytes32,bytes32,uint32,bytes32,uint256,uint8,uint40,bytes32)"]
@@ -45,27 +45,6 @@ def pack_settlement(row: SettlementTuple) -> bytes:
 def settlement_hash(row: SettlementTuple) -> bytes:
     """keccak256(abi.encode(settlement)), exactly as SettlementLedger stores it under the reference."""
     return keccak(pack_settlement(row))
-
-
-#: Rules whose basis is a member's payments in a calendar year (every other rate rule's basis is the
-#: contract's cumulative received amount).
-PER_MEMBER_YEAR_RULES = ("R15-USER", "R15-PROVIDER")
-
-
-def evaluated_rules(
-    kind: ContractKind, plan: PaymentPlan, seller_kind: MemberKind, buyer_in_region: bool, has_broker: bool
-) -> tuple[str, ...]:
-    """The rate rules the ledger evaluates for each payment on such a contract (gas planning only)."""
-    rules: list[str] = []
-    if kind in LANDING_KINDS and seller_kind in RESEARCH_KINDS and buyer_in_region:
-        rules.append("R11-LANDING")
-    if kind is ContractKind.LICENSE and plan in USE_FIRST_PLANS:
-        rules += ["R3-LICENSOR", "R3-LICENSEE"]
-    if kind is ContractKind.SERVICE:
-        rules += list(PER_MEMBER_YEAR_RULES)
-    if has_broker:
-        rules.append("R16-BROKER")
-    return tuple(rules)
 
 
 @dataclass
@@ -124,7 +103,7 @@ class MarketState:
                 plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
-                rules=evaluated_rules(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
+                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])
