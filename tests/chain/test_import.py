@@ -11,7 +11,7 @@ from ledger.chain.logs import iter_logs
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
-from ledger.services.client import ContractInput, MilestoneInput
+from ledger.services.client import MilestoneInput
 from ledger.services.importer import (
     AWARD_GAS_BOUND,
     FIRST_PAYMENT_GAS_BOUND,
@@ -139,19 +139,17 @@ def test_the_costliest_settlement_stays_within_the_batch_bound(world: World, tmp
             world.client.enrol(
                 world.regulator, account=account.address, kind=kind, in_region=True, uscc="91110000802100433B"
             )
-        world.client.register_contract(
-            world.operator,
-            ContractInput(
-                id=f"W{i}",
-                kind=ContractKind.LICENSE,
-                plan=PaymentPlan.DEFERRED,
-                seller=uni.address,
-                buyer=firm.address,
-                broker=agent.address,
-                signed=D("2026-02-01"),
-                milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
-            ),
+        licence = lump_transfer(
+            world,
+            id=f"W{i}",
+            kind=ContractKind.LICENSE,
+            plan=PaymentPlan.DEFERRED,
+            seller=uni.address,
+            buyer=firm.address,
+            broker=agent.address,
+            milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
         )
+        world.client.register_contract(world.operator, licence)
         rows.append(f"W-{i},W{i},,,2500000.00,2026-03-01,{'cd' * 32},cash")
     path = tmp_path / "worst.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
@@ -187,18 +185,15 @@ def _assert_within_bounds(world: World, rows: list[Row]) -> None:
 
 def test_a_payment_without_awards_stays_within_its_bound(world: World, tmp_path: Path) -> None:
     for i in range(3):
-        world.client.register_contract(
-            world.operator,
-            ContractInput(
-                id=f"DEV{i}",
-                kind=ContractKind.DEVELOPMENT,
-                plan=PaymentPlan.LUMP_SUM,
-                seller=world.firm.address,
-                buyer=world.uni.address,
-                signed=D("2026-02-01"),
-                milestones=(MilestoneInput("all", Fen(10**9), D("2026-12-31")),),
-            ),
+        development = lump_transfer(
+            world,
+            id=f"DEV{i}",
+            kind=ContractKind.DEVELOPMENT,
+            seller=world.firm.address,
+            buyer=world.uni.address,
+            milestones=(MilestoneInput("all", Fen(10**9), D("2026-12-31")),),
         )
+        world.client.register_contract(world.operator, development)
     first, later = tmp_path / "first.csv", tmp_path / "later.csv"
     first.write_text(HEADER + "".join(f"D-{i},DEV{i},,,1.00,2026-03-01,{'ef' * 32},\n" for i in range(3)))
     later.write_text(HEADER + "".join(f"E-{i},DEV{i},,,1.00,2026-03-02,{'ef' * 32},\n" for i in range(3)))
@@ -246,19 +241,15 @@ def test_a_batch_asks_the_policy_once_per_rule_and_date_and_awards_by_the_versio
     tripled = replace(current, rate_bps=300, effective_from=D("2026-03-02"))
     world.client.publish_rules(world.regulator, source_hash=b"\2" * 32, rules={"R3-LICENSOR": tripled})
     for i in range(3):
-        world.client.register_contract(
-            world.operator,
-            ContractInput(
-                id=f"K{i}",
-                kind=ContractKind.LICENSE,
-                plan=PaymentPlan.DEFERRED,
-                seller=world.uni.address,
-                buyer=world.firm.address,
-                broker=world.agent.address,
-                signed=D("2026-02-01"),
-                milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
-            ),
+        licence = lump_transfer(
+            world,
+            id=f"K{i}",
+            kind=ContractKind.LICENSE,
+            plan=PaymentPlan.DEFERRED,
+            broker=world.agent.address,
+            milestones=(MilestoneInput("deferred", Fen(300_000_000), D("2026-12-31")),),
         )
+        world.client.register_contract(world.operator, licence)
     dates = ("2026-03-01", "2026-03-02")
     path = tmp_path / "licences.csv"
     path.write_text(
