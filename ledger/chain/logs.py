@@ -252,7 +252,11 @@ def next_range_size(raw: list[Any], *, first: int, last: int) -> int:
     """
     blocks = last - first + 1
     tail_start = max(first, last - DENSITY_TAIL + 1)
-    tail = sum(1 for log in raw if as_int(log["blockNumber"]) >= tail_start)
+    tail = 0
+    for log in reversed(raw):  # logs come in block order: count back to the tail's first block
+        if as_int(log["blockNumber"]) < tail_start:
+            break
+        tail += 1
     density = max(len(raw) / blocks, tail / (last - tail_start + 1))
     wanted = int(TARGET_LOGS_PER_REQUEST / density) if density else MAX_RANGE
     return max(1, min(wanted, 2 * blocks, MAX_RANGE))
