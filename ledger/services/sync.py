@@ -97,9 +97,7 @@ class LogIndex:
         on_range: RangeCallback | None = None,
     ) -> SyncStats:
         """Fetch the logs of blocks not yet in the index (all of them after a reset of the chain)."""
-        last, rebuilt = self._check(session)
-        head = int(session.w3.eth.block_number)
-        start = from_block if last is None else last + 1
+        start, head, rebuilt = self._pending(session, from_block)
         requests = logs = 0
         for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
             requests += 1
@@ -119,27 +117,24 @@ class LogIndex:
         """Every event in chain order: those already indexed, read from disk, then the new ones as they
         arrive from the node, each range written to the index before its events are handed on. The
         same events as `sync` then `events`, without reading back what was just written."""
-        last, _rebuilt = self._check(session)
-        head = int(session.w3.eth.block_number)
+        start, head, _rebuilt = self._pending(session, from_block)
         yield from self.events(names)
-        start = from_block if last is None else last + 1
         for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
             for log in raw:
                 event = decode_log(log, names)
                 if event is not None:
                     yield event
 
-    def _check(self, session: ChainSession) -> tuple[int | None, bool]:
-        """The last block indexed (None to start again) and whether the index was just emptied: it is
-        when the chain under it changed (reset or reorganised) or it was written by another version."""
+    def _pending(self, session: ChainSession, from_block: int) -> tuple[int, int, bool]:
+        """The blocks still to read (first, head) and whether the index was just emptied: it is when
+        the chain under it changed (reset or reorganised) or it was written by another version."""
         last = self.last_block
-        if last is not None and self._meta("last_hash") != _block_hash(session, last):
+        stale = last is not None and self._meta("last_hash") != _block_hash(session, last)
+        rebuilt = stale or self._meta("schema") not in (None, str(SCHEMA_VERSION))
+        if rebuilt:
             self.clear()
-            return None, True
-        if self._meta("schema") not in (None, str(SCHEMA_VERSION)):
-            self.clear()
-            return None, True
-        return last, False
+        head = int(session.w3.eth.block_number)
+        return (from_block if rebuilt or last is None else last + 1), head, rebuilt
 
     def _fetch(
         self,
