@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ANVIL_RELATIVE = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 CHAIN_ID = 31337
 START_TIMEOUT_S = 20.0
+#: Past states the local node keeps (in memory): the ledger reads none older than a few blocks.
+KEPT_STATES = 64
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,13 @@ class LocalNode:
             "--chain-id",
             str(CHAIN_ID),
             "--silent",
-            # Past states are kept in memory only: by default anvil also writes them under
-            # ~/.foundry/anvil/tmp, a directory that grows by a full state per block and is left
-            # behind whenever the node is killed. The ledger never reads a past state.
+            # Past states are kept in memory only, the latest few: by default anvil also writes them
+            # under ~/.foundry/anvil/tmp, a directory that grows by a full state per block and is left
+            # behind whenever the node is killed. The ledger reads recent past states only: a
+            # verification reads balances as of the block its events end at, and a failed transaction
+            # is explained by replaying it on the state before its block.
             "--prune-history",
+            str(KEPT_STATES),
             *self.extra_args,
         ]
         if self.persist:

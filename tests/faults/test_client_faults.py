@@ -12,12 +12,13 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from ledger.chain.deploy import DeploymentRecord, bind, deploy_all
+from ledger.chain.errors import error_class
 from ledger.chain.logs import iter_logs
 from ledger.chain.session import ChainSession
 from ledger.domain.dates import parse_date
@@ -26,7 +27,7 @@ from ledger.domain.policy import load_policy, repository_policies
 from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
 from ledger.node import LocalNode
-from ledger.services.client import ContractInput, LedgerClient, MilestoneInput
+from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
 from ledger.services.importer import ImportResult, import_file, journal_path
 from ledger.services.market_state import MarketState
 from ledger.services.verify import verify_deployment
@@ -132,6 +133,19 @@ def _assert_exactly_once(market: Market, total_fen: int, rows: int) -> None:
     assert len(recorded) == rows and len({e.args["ref"] for e in recorded}) == rows
     report = verify_deployment(client, from_block=market.record.block, documents=repository_policies())
     assert report.ok, report.discrepancies
+
+
+def test_a_batch_mined_as_failed_is_explained_by_its_contract_error(market: Market) -> None:
+    """With its gas given, a refused batch is mined with status 0; the client replays it on the state
+    before its block (which the local node keeps) and names the contract's error."""
+    client = market.client()
+    first = SettlementInput(ref="DUP-1", contract="TC-0", amount=Fen(100), paid_at=parse_date("2026-03-01"))
+    client.settle_batch(market.operator, [first])  # type: ignore[arg-type]
+    head = client.session.head()
+    with pytest.raises(error_class("DuplicatePayment"), match="DUP-1 was already recorded with different data"):
+        client.settle_batch(market.operator, [replace(first, amount=Fen(200))], gas=500_000)  # type: ignore[arg-type]
+    assert client.session.head() == head + 1  # mined, and refused
+    assert client.milestone("TC-0", 0).paid == 100
 
 
 def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
