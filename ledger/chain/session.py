@@ -241,9 +241,15 @@ class ChainSession:
         except _NETWORK_ERRORS as exc:
             raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
 
-    def call(self, fn: ContractFunction, *, sender: str | None = None) -> Any:
+    def call(self, fn: ContractFunction, *, sender: str | None = None, block: int | None = None) -> Any:
+        """A read-only call, on the latest state or on the state as of `block`."""
         with self._decoded():
-            return fn.call({"from": sender} if sender else {})
+            return fn.call({"from": sender} if sender else {}, block_identifier=block)
+
+    def head(self) -> int:
+        """The number of the latest block."""
+        with self._decoded():
+            return int(self.w3.eth.block_number)
 
     def transact(self, signer: LocalAccount, fn: ContractFunction, *, gas: int | None = None) -> Sent:
         """Estimate, sign, send and await one contract call; refusals raise decoded errors."""

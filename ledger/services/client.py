@@ -249,8 +249,9 @@ class LedgerClient:
     def is_operator(self, address: str) -> bool:
         return bool(self.session.call(self.contracts.membership.functions.isOperator(address)))
 
-    def balance(self, address: str) -> Centipoints:
-        return Centipoints(self.session.call(self.contracts.points.functions.balanceOf(address)))
+    def balance(self, address: str, *, block: int | None = None) -> Centipoints:
+        """The member's points, now or as of `block`."""
+        return Centipoints(self.session.call(self.contracts.points.functions.balanceOf(address), block=block))
 
     def contract_view(self, contract_id: str) -> dict[str, Any]:
         v = self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id)))

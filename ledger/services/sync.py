@@ -111,13 +111,15 @@ class LogIndex:
         names: dict[str, str],
         *,
         from_block: int,
+        to_block: int | None = None,
         chunk: int = DEFAULT_RANGE,
         on_range: RangeCallback | None = None,
     ) -> Iterator[LogEvent]:
-        """Every event in chain order: those already indexed, read from disk, then the new ones as they
-        arrive from the node, each range written to the index before its events are handed on. The
-        same events as `sync` then `events`, without reading back what was just written."""
-        start, head, _rebuilt = self._pending(session, from_block)
+        """Every event in chain order up to `to_block` (the head when None): those already indexed, read
+        from disk, then the new ones as they arrive from the node, each range written to the index before
+        its events are handed on. The same events as `sync` then `events`, without reading back what was
+        just written."""
+        start, head, _rebuilt = self._pending(session, from_block, to_block)
         yield from self.events(names)
         for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
             for log in raw:
@@ -125,15 +127,16 @@ class LogIndex:
                 if event is not None:
                     yield event
 
-    def _pending(self, session: ChainSession, from_block: int) -> tuple[int, int, bool]:
-        """The blocks still to read (first, head) and whether the index was just emptied: it is when
-        the chain under it changed (reset or reorganised) or it was written by another version."""
+    def _pending(self, session: ChainSession, from_block: int, to_block: int | None = None) -> tuple[int, int, bool]:
+        """The blocks still to read (first, last: `to_block` or the head) and whether the index was just
+        emptied: it is when the chain under it changed (reset or reorganised) or it was written by
+        another version."""
         last = self.last_block
         stale = last is not None and self._meta("last_hash") != _block_hash(session, last)
         rebuilt = stale or self._meta("schema") not in (None, str(SCHEMA_VERSION))
         if rebuilt:
             self.clear()
-        head = int(session.w3.eth.block_number)
+        head = int(session.w3.eth.block_number) if to_block is None else to_block
         return (from_block if rebuilt or last is None else last + 1), head, rebuilt
 
     def _fetch(

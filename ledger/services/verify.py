@@ -22,6 +22,7 @@ from ledger.domain.engine import Award, AwardEngine
 from ledger.domain.money import Centipoints, Fen, format_points
 from ledger.domain.policy import PolicyDocument, RuleParams
 from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+from ledger.errors import ChainError
 
 ZERO_ADDRESS = "0x" + "00" * 20
 Namer = Callable[[str], str]
@@ -454,25 +455,32 @@ def verify_deployment(
 
     verifier = Verifier(documents=documents, namer=client.session.name_of, details=details)
     names = {address: name for name, address in client.addresses.items()}
+    # Everything is read as of one block: the events up to it, then the balances and totals at it, so
+    # that blocks mined meanwhile (an import running beside the verification) cannot set them apart.
+    head = client.session.head()
     if index is not None:
         events: Iterator[LogEvent] = index.sync_events(
-            client.session, client.addresses, names, from_block=from_block, on_range=on_range
+            client.session, client.addresses, names, from_block=from_block, to_block=head, on_range=on_range
         )
     else:
-        events = iter_logs(client.session, client.addresses, from_block=from_block, on_range=on_range)
+        events = iter_logs(client.session, client.addresses, from_block=from_block, to_block=head, on_range=on_range)
     members: list[str] = []
     for event in events:
         if event.name == "MemberEnrolled":
             members.append(event.args["account"])
         verifier.feed(event)
     holders = set(members) | set(verifier.report.issued_by_member)
-    balances = {address: int(client.balance(address)) for address in sorted(holders)}
     points = client.contracts.points.functions
-    return verifier.finish(
-        balances=balances,
-        total_supply=int(client.session.call(points.totalSupply())),
-        total_issued=int(client.session.call(points.totalIssued())),
-    )
+    try:
+        balances = {address: int(client.balance(address, block=head)) for address in sorted(holders)}
+        total_supply = int(client.session.call(points.totalSupply(), block=head))
+        total_issued = int(client.session.call(points.totalIssued(), block=head))
+    except ChainError as exc:
+        raise ChainError(
+            f"could not read the balances as of block {head}, where the events read end ({exc}); "
+            "a node that keeps only its latest states may have moved on: run the verification again"
+        ) from None
+    return verifier.finish(balances=balances, total_supply=total_supply, total_issued=total_issued)
 
 
 def _reference(source: str) -> str:

@@ -62,6 +62,34 @@ def test_honest_history_verifies(world: World) -> None:
     }
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["from-the-node", "through-the-index"])
+def test_blocks_mined_while_verifying_do_not_set_balances_apart_from_events(
+    world: World, tmp_path: Path, indexed: bool
+) -> None:
+    """An import running beside the verification: an award mined after the events were read is neither
+    in the events nor in the balances the verification compares them with."""
+    for index in (0, 1):
+        world.client.achieve_milestone(world.operator, contract="C1", index=index, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 150_000_000, "2026-03-02")
+    mined_meanwhile: list[int] = []
+
+    def pay_while_reading(done: int, total: int, logs: int) -> None:
+        if not mined_meanwhile:  # P2 crosses the threshold: the university earns 500,000.00 points
+            _pay_c1(world, "P2", 1, 100_000_000, "2026-04-02")
+            mined_meanwhile.append(world.session.head())
+
+    index = LogIndex(tmp_path / "index.sqlite") if indexed else None
+    report = verify_deployment(
+        world.client, from_block=0, documents=repository_policies(), index=index, on_range=pay_while_reading
+    )
+    assert mined_meanwhile and world.client.balance(world.uni.address) == 50_000_000
+    assert report.ok, report.discrepancies
+    assert report.issued_by_member.get(world.uni.address, 0) == 0  # as of the block the events end at
+    again = _verify(world, index)  # the next verification reads P2 and its award
+    assert again.ok, again.discrepancies
+    assert again.issued_by_member[world.uni.address] == 50_000_000
+
+
 def test_wrong_rate_published_under_the_files_name_is_caught(world: World) -> None:
     _publish_r11_at_25_percent_under_the_files_name(world)
     _complete_c1(world)
