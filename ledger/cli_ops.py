@@ -448,19 +448,20 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         discrepancies = [d for d in discrepancies if d.member in (None, address)]
     data = {
         "ok": not discrepancies,
+        "block": report.block,
         "events_read": report.events_read,
         "issuances": report.issuance_count,
         "discrepancies": [d.as_json() for d in discrepancies],
     }
     if discrepancies:
-        text = f"{len(discrepancies)} discrepancies:\n" + "\n".join(
+        text = f"{len(discrepancies)} discrepancies as of block {report.block}:\n" + "\n".join(
             f"  [{d.check}] {d.message}" + (f" (block {d.block}, tx {d.tx_hash})" if d.block is not None else "")
             for d in discrepancies
         )
     else:
         text = (
-            f"verified: {report.events_read} events read, {report.issuance_count} issuances recomputed "
-            "independently from the settlements and the policy files; all match"
+            f"verified as of block {report.block}: {report.events_read} events read, {report.issuance_count} "
+            "issuances recomputed independently from the settlements and the policy files; all match"
         )
     _emit(config, data, text)
     return 0 if not discrepancies else 4
@@ -546,7 +547,10 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
         print(f"  {'redeemed':<14}{money(format_points(-statement.redeemed)):>16}")
         print(f"closing balance {money(format_points(statement.closing))} points")
         if statement.verified:
-            print("verified: every point above recomputed independently from its payment and the policy file")
+            print(
+                f"verified as of block {report.block}: every point above recomputed independently from its "
+                "payment and the policy file"
+            )
         else:
             print("NOT VERIFIED:")
             for problem in statement.problems:

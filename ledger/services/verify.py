@@ -105,6 +105,8 @@ class VerificationReport:
     totals: MarketTotals = field(default_factory=MarketTotals)
     events_read: int = 0
     issuance_count: int = 0
+    #: the block whose state was verified (events up to it, balances as of it), when read from a chain
+    block: int | None = None
     issued_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     expected_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -480,7 +482,9 @@ def verify_deployment(
             f"could not read the balances as of block {head}, where the events read end ({exc}); "
             "a node that keeps only its latest states may have moved on: run the verification again"
         ) from None
-    return verifier.finish(balances=balances, total_supply=total_supply, total_issued=total_issued)
+    report = verifier.finish(balances=balances, total_supply=total_supply, total_issued=total_issued)
+    report.block = head
+    return report
 
 
 def _reference(source: str) -> str:

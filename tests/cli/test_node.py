@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.chain.session import ChainSession
 from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, Run, market_on_node
 from tests.nodes import needs_anvil
 
@@ -77,7 +78,10 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     assert shown["received"] == "2000000.00" and shown["milestones"][0]["status"] == "paid"
     verify = ledger("verify", "--json")
     assert verify.returncode == 0, verify.stdout
-    assert json.loads(verify.stdout)["ok"] is True
+    verified = json.loads(verify.stdout)
+    head = ChainSession.connect(f"http://127.0.0.1:{market.port}").head()
+    assert verified["ok"] is True and verified["block"] == head
+    assert ledger("verify").stdout.startswith(f"verified as of block {head}: ")
 
 
 def test_statement_report_and_fresh_verify(market: Market) -> None:
