@@ -70,7 +70,7 @@ class Contracts:
 
 def deploy_all(session: ChainSession, regulator: LocalAccount) -> tuple[DeploymentRecord, Contracts]:
     """Deploy every contract with `regulator` as admin and wire them together."""
-    start_block = int(session.w3.eth.block_number)
+    start_block = session.head()
     membership, _ = session.deploy(regulator, artifact("Membership"), regulator.address)
     policy, _ = session.deploy(regulator, artifact("PolicyRegistry"), membership)
     registry, _ = session.deploy(regulator, artifact("ContractRegistry"), membership)

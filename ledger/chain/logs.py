@@ -272,7 +272,7 @@ def iter_logs(
     on_range: Callable[[int, int, int], None] | None = None,
 ) -> Iterator[LogEvent]:
     """Every event of the deployment between two blocks (inclusive), in chain order, streamed."""
-    last = int(session.w3.eth.block_number) if to_block is None else to_block
+    last = session.head() if to_block is None else to_block
     by_address: dict[str, str] = {to_checksum_address(a): name for name, a in addresses.items()}
     for _start, end, raw in log_ranges(session, list(by_address), start=from_block, end=last, chunk=chunk):
         raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))

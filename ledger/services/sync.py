@@ -136,7 +136,7 @@ class LogIndex:
         rebuilt = stale or self._meta("schema") not in (None, str(SCHEMA_VERSION))
         if rebuilt:
             self.clear()
-        head = int(session.w3.eth.block_number) if to_block is None else to_block
+        head = session.head() if to_block is None else to_block
         return (from_block if rebuilt or last is None else last + 1), head, rebuilt
 
     def _fetch(
