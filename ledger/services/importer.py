@@ -545,17 +545,17 @@ class Importer:
 
     def send(self, rows: list[Row], result: ImportResult) -> list[Row]:
         """Send `rows` in batches, a bounded number in flight; returns rows of batches that failed."""
-        batches = self.plan(rows)
+        batches = self._planned(rows)
         in_flight: list[tuple[int, list[Row], Prepared]] = []
         failed: list[Row] = []
         done = 0
         for start in range(0, len(batches), JOURNAL_GROUP):
             group = []
             for number in range(start, min(start + JOURNAL_GROUP, len(batches))):
-                batch = batches[number]
+                batch, bound = batches[number]
                 data = encode_batch(batch)
                 prepared = self.session.prepare(
-                    self.operator, to=self.ledger_address, data=data, gas=self._gas_for(batch, data)
+                    self.operator, to=self.ledger_address, data=data, gas=self._gas_for(batch, bound, data)
                 )
                 group.append((number, batch, prepared))
             # the journal names every transaction before the node sees it (one flush for the group)
@@ -604,25 +604,29 @@ class Importer:
 
     def plan(self, rows: list[Row]) -> list[list[Row]]:
         """Batches whose gas bounds (`BatchGas`) fit the batch gas (never above the transaction cap)."""
-        batches: list[list[Row]] = []
+        return [batch for batch, _bound in self._planned(rows)]
+
+    def _planned(self, rows: list[Row]) -> list[tuple[list[Row], int]]:
+        """The batches of `plan`, each with its gas bound."""
+        batches: list[tuple[list[Row], int]] = []
         current: list[Row] = []
         bound = BatchGas()
         for row in rows:
             cost = bound.cost(row)
             full = self.batch_size is not None and len(current) >= self.batch_size
             if current and (full or bound.total + cost > self.batch_gas):
-                batches.append(current)
+                batches.append((current, bound.total))
                 current, bound = [], BatchGas()
                 cost = bound.cost(row)
             current.append(row)
             bound.add(row, cost)
         if current:
-            batches.append(current)
+            batches.append((current, bound.total))
         return batches
 
-    def _gas_for(self, batch: list[Row], data: bytes) -> int:
-        """The bound of the batch, or (tight) what such rows really used lately, plus a margin."""
-        bound = min(TX_GAS_CAP, batch_gas_bound(batch))
+    def _gas_for(self, batch: list[Row], bound: int, data: bytes) -> int:
+        """The batch's gas bound, or (tight) what such rows really used lately, plus a margin."""
+        bound = min(TX_GAS_CAP, bound)
         if not self.tight_gas:
             return bound
         if self._gas_per_row is None:
