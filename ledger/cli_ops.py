@@ -193,6 +193,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import parse_instant
     from ledger.domain.money import format_points, format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
+    from ledger.format import money
     from ledger.services.client import SettlementInput
 
     ws = _ws(config)
@@ -232,8 +233,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if outcome.replayed:
         text = f"payment {args.ref} was already recorded with the same data: nothing changed"
     else:
-        text = f"recorded payment {args.ref}: {format_yuan(amount)} yuan on {args.contract}"
-        text += "".join(f"\n  {a['member']} earns {a['points']} points ({a['rule']})" for a in awards)
+        text = f"recorded payment {args.ref}: {money(format_yuan(amount))} yuan on {args.contract}"
+        text += "".join(f"\n  {a['member']} earns {money(a['points'])} points ({a['rule']})" for a in awards)
     _emit(config, data, text)
     return 0
 
@@ -306,6 +307,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
+    from ledger.chain.encoding import id_text
     from ledger.chain.logs import iter_logs
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_points
@@ -337,16 +339,19 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
             "block": e.block,
             "time": format_beijing(times[e.block], with_time=True),
             "what": what,
+            "source": id_text(e.args["source"]) if issued else None,
             "points": format_points(delta),
             "balance": format_points(running),
             "tx": e.tx_hash,
         }
         data.append(entry)
-        rows.append([entry["time"], what, money(str(entry["points"])), money(str(entry["balance"]))])
+        rows.append(
+            [entry["time"], what, entry["source"] or "", money(str(entry["points"])), money(str(entry["balance"]))]
+        )
     _emit(
         config,
         {"member": ws.name_of(address), "address": address, "history": data},
-        table(["recorded", "rule or purpose", "points", "balance"], rows, numeric=(2, 3))
+        table(["recorded", "rule or purpose", "for", "points", "balance"], rows, numeric=(3, 4))
         if rows
         else f"{ws.name_of(address)} has no points history",
     )
@@ -355,6 +360,7 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_points, parse_points
+    from ledger.format import money
 
     ws = _ws(config)
     points = parse_points(args.points, what="points")
@@ -366,7 +372,8 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     _emit(
         config,
         {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
-        f"{args.member} redeemed {format_points(points)} points for {args.purpose}; {format_points(balance)} left",
+        f"{args.member} redeemed {money(format_points(points))} points for {args.purpose}; "
+        f"{money(format_points(balance))} left",
     )
     return 0
 

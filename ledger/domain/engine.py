@@ -76,6 +76,9 @@ class Award:
     amount: Centipoints
     policy_version: int
     source: str
+    #: For a rate rule, the basis in fen before and after the fact (what a statement explains the award
+    #: by); not part of what two awards must agree on.
+    basis: tuple[int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,7 @@ class AwardEngine:
                 return
             points = award_delta(b0, b1, params)
             if points > 0 and member not in self.suspended:
-                awards.append(Award(member, rule_id, points, params.version, ref))
+                awards.append(Award(member, rule_id, points, params.version, ref, basis=(b0, b1)))
 
         seller, buyer = self.members.get(contract.seller), self.members.get(contract.buyer)
         rules = rate_rules(

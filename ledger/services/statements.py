@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.domain.dates import beijing_year, format_beijing
-from ledger.domain.money import format_points, format_yuan
+from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
+from ledger.domain.money import format_points, format_yuan, group_thousands
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
 from ledger.services.verify import VerificationReport
 
@@ -81,16 +82,26 @@ class Statement:
         }
 
 
-def _basis(rule: str, report: VerificationReport, version: int, amount: int | None) -> str:
+def _basis(rule: str, report: VerificationReport, version: int, award: Award | None) -> str:
+    """How the points of one issuance follow from the rule: its rate and the basis it moved, or its
+    fixed amount. `award` is the recomputed award the issuance matched (None when none did)."""
     params = report.versions.get((version, rule))
     if params is None:
         return "unknown version"
     if RULE_DEFINITIONS[rule]["kind"] == "fixed":
         return f"fixed {format_points(params.amount)} points"
     rate = f"{params.rate_bps / 100:.2f}%".replace(".00%", "%")
-    threshold = f", from {format_yuan(params.threshold)} yuan" if params.threshold else ""
-    paid = f" of {format_yuan(amount)} yuan paid" if amount is not None else ""
-    return f"{rate}{paid} (cumulative{threshold})"
+    if award is None or award.basis is None:
+        return f"{rate} (no recomputed award matches this issuance)"
+    before, after = award.basis
+    total = "the year's service payments" if rule in PER_MEMBER_YEAR_RULES else "received"
+    if before < params.threshold:
+        return f"{rate} of {_yuan(after)} yuan {total} (threshold {_yuan(params.threshold)} reached)"
+    return f"{rate} of {_yuan(after - before)} yuan paid ({total} {_yuan(before)} -> {_yuan(after)})"
+
+
+def _yuan(fen: int) -> str:
+    return group_thousands(format_yuan(fen))
 
 
 def build_statement(
@@ -104,6 +115,7 @@ def build_statement(
 ) -> Statement:
     """Every issuance and redemption of `address`, in recorded order, with a running balance."""
     titles = {spec.id: spec.title for spec in policy.rules} if policy else {}
+    recomputed = {(a.source, a.member, a.rule_id): a for a in report.expected if a.member == address}
     entries: list[tuple[int, int, Any]] = []
     for issuance in report.issued:
         if issuance.member == address:
@@ -130,7 +142,7 @@ def build_statement(
                 rule=rule,
                 clause=clause,
                 rule_title=titles.get(rule, rule),
-                basis=_basis(rule, report, entry.policy_version, fact.amount if fact else None),
+                basis=_basis(rule, report, entry.policy_version, recomputed.get((entry.source, address, rule))),
                 policy_version=entry.policy_version,
                 points=entry.amount,
                 balance=balance + entry.amount,

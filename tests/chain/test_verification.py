@@ -248,7 +248,8 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
         "R11-LANDING",
         "clause 11",
     )
-    assert first.basis.startswith("20% of 1000000.00 yuan paid") and first.points == 50_000_000
+    assert first.basis == "20% of 2,500,000.00 yuan received (threshold 2,000,000.00 reached)"
+    assert first.points == 50_000_000
     assert "科技成果" in first.rule_title
     assert second.rule == "R6-TALENT" and second.basis == "fixed 5000.00 points" and second.balance == 50_500_000
     assert third.what == "redeemed" and third.points == -10_000 and third.balance == 50_490_000
@@ -262,6 +263,11 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
         year=2027,
     )
     assert only_2027.opening == 50_000_000 and len(only_2027.lines) == 2
+    broker = build_statement(report, member="agent", address=world.agent.address, block_time=lambda b: D("2027-03-01"))
+    assert [line.basis for line in broker.lines] == [
+        "0.50% of 1,500,000.00 yuan paid (received 0.00 -> 1,500,000.00)",
+        "0.50% of 1,000,000.00 yuan paid (received 1,500,000.00 -> 2,500,000.00)",
+    ]
 
 
 def test_market_report_sums_by_year_and_kind(world: World) -> None:

@@ -110,6 +110,13 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert rows[0].startswith("date,what,contract,reference,rule,clause")
     assert rows[1].startswith("2026-05-01,issued,TC-2,B9,R11-LANDING,clause 11")
     assert json.loads(ledger("statement", "imu", "--year", "2027", "--json").stdout)["lines"] == []
+    redeemed = ledger("redeem", "imu", "1000.00", "--purpose", "instrument booking")
+    assert redeemed.stdout.strip() == "imu redeemed 1,000.00 points for instrument booking; 399,000.00 left"
+    history = json.loads(ledger("points", "history", "imu", "--json").stdout)["history"]
+    assert [(h["what"], h["source"], h["points"], h["balance"]) for h in history] == [
+        ("R11-LANDING", "B9", "400000.00", "400000.00"),
+        ("redeemed: instrument booking", None, "-1000.00", "399000.00"),
+    ]
     report = ledger("report", "--json")
     assert json.loads(report.stdout)["points_by_rule"] == {"R11-LANDING": "400000.00"}
     assert "2028 target" in ledger("report").stdout

@@ -87,3 +87,21 @@ def test_suspended_member_earns_nothing_and_never_later() -> None:
     later = engine.settle(ref="P2", contract_id="L", amount=Fen(100), paid_at=parse_date("2026-03-02"))
     landing = [a.amount for a in later if a.rule_id == "R11-LANDING"]
     assert landing == [20]
+
+
+def test_each_rate_award_carries_the_basis_it_moved() -> None:
+    """What a statement explains an award by: the contract's received total for R11, the member's
+    service payments of the Beijing year for R15 (a new year starts from nothing)."""
+    engine = _engine()
+    first = engine.settle(ref="S1", contract_id="S", amount=Fen(3_000_000), paid_at=parse_date("2026-05-01"))
+    second = engine.settle(ref="S2", contract_id="S", amount=Fen(2_000_000), paid_at=parse_date("2026-06-01"))
+    next_year = engine.settle(ref="S3", contract_id="S", amount=Fen(1_000_000), paid_at=parse_date("2027-01-01"))
+    assert [(a.rule_id, a.basis) for a in first + second + next_year] == [
+        ("R15-USER", (0, 3_000_000)),
+        ("R15-PROVIDER", (0, 3_000_000)),
+        ("R15-USER", (3_000_000, 5_000_000)),
+        ("R15-PROVIDER", (3_000_000, 5_000_000)),
+        ("R15-USER", (0, 1_000_000)),
+        ("R15-PROVIDER", (0, 1_000_000)),
+    ]
+    assert first[0] == replace(first[0], basis=None)  # the basis explains an award; it is not part of it
