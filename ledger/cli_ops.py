@@ -241,7 +241,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     from ledger.cli import progress_bar
-    from ledger.format import money
+    from ledger.format import count, money
     from ledger.services.importer import ImportRefused, import_file
     from ledger.services.market_state import MarketState
 
@@ -291,11 +291,14 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         raise
     data = result.as_json()
     lines = [
-        f"{result.rows} rows: {result.recorded} recorded, {result.replayed} already on chain (replays), "
-        f"{len(result.rejected)} rejected; {result.batches} batches in {result.seconds:.1f} s",
+        f"{count(result.rows, 'row')}: {result.recorded:,} recorded, {result.replayed:,} already on chain "
+        f"(replays), {len(result.rejected):,} rejected; "
+        f"{count(result.batches, 'batch', 'batches')} in {result.seconds:.1f} s",
     ]
     if result.resumed_batches:
-        lines.append(f"resumed an earlier run: {result.resumed_batches} batches it had in flight were checked")
+        lines.append(
+            f"resumed an earlier run: checked {count(result.resumed_batches, 'batch', 'batches')} it had in flight"
+        )
     if result.rejected:
         lines.append(f"rejected rows written to {reject_path}:")
         lines += [f"  line {p.line}: {p.message}" for p in result.rejected]

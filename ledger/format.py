@@ -36,6 +36,11 @@ def money(text: str) -> str:
     return group_thousands(text)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 row", "3 rows", "2 batches": a number with its noun (plural: an added s unless given)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
+
+
 def run_summary(result: Any, *, names: dict[str, str]) -> str:
     """The readable summary of a scenario run (members' points by rule, contracts, refusals)."""
     out: list[str] = []

@@ -136,3 +136,8 @@ def test_bad_file_lists_every_bad_line_and_sends_nothing(desk: Desk) -> None:
     assert skipped.returncode == 3
     assert json.loads(skipped.stdout)["recorded"] == 1
     assert (desk.folder / "bad.csv.rejected.csv").read_text(encoding="utf-8").count("\n") == 5
+    one = desk.folder / "one.csv"
+    one.write_text(HEADER + "O-1,TC-2,,,1.00,2026-03-01,,\n", encoding="utf-8")
+    assert desk.ledger("settle", "import", str(one)).stdout.startswith(
+        "1 row: 1 recorded, 0 already on chain (replays), 0 rejected; 1 batch in "
+    )
