@@ -207,7 +207,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
 
 def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> int:
-    from ledger.domain.money import format_points
+    from ledger.domain.money import format_points, group_thousands
     from ledger.domain.types import MemberStatus
 
     m = ws.client.member(address)
@@ -227,7 +227,7 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> 
     head = f"{verb} " if verb else ""
     text = (
         f"{head}{data['name']} ({address}): {m.kind.label}, {m.status.label}, "
-        f"{'in region' if m.in_region else 'outside the region'}, {format_points(balance)} points"
+        f"{'in region' if m.in_region else 'outside the region'}, {group_thousands(format_points(balance))} points"
     )
     emit(config, data, text)
     return 0

@@ -63,7 +63,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
     from ledger.domain.types import ContractKind
-    from ledger.format import table
+    from ledger.format import money, table
 
     record = ws.record()
     rows, data = [], []
@@ -82,11 +82,13 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
             "value": format_yuan(a["value"]),
         }
         data.append(entry)
-        rows.append(list(entry.values()))
+        rows.append([*list(entry.values())[:-1], money(entry["value"])])
     _emit(
         config,
         data,
-        table(["id", "kind", "seller", "buyer", "signed", "value"], rows, numeric=(5,)) if rows else "no contracts",
+        table(["id", "kind", "seller", "buyer", "signed", "value (yuan)"], rows, numeric=(5,))
+        if rows
+        else "no contracts",
     )
     return 0
 
@@ -382,10 +384,10 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_policy(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import format_beijing
+    from ledger.domain.dates import format_beijing, format_window
     from ledger.domain.money import format_points, format_yuan
     from ledger.domain.policy import RULE_IDS, load_policy
-    from ledger.format import table
+    from ledger.format import money, table
 
     ws = _ws(config)
     if args.action == "publish":
@@ -416,12 +418,14 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
                     rule,
                     p.version,
                     p.rate_bps,
-                    format_points(p.amount),
-                    format_yuan(p.threshold),
+                    money(format_points(p.amount)),
+                    money(format_yuan(p.threshold)),
                     format_beijing(p.effective_from),
+                    format_window(p.window_start, p.window_end),
                 ]
             )
-        _emit(config, data, table(["rule", "version", "bps", "fixed points", "threshold (yuan)", "from"], rows))
+        headers = ["rule", "version", "bps", "fixed points", "threshold (yuan)", "in force from", "window"]
+        _emit(config, data, table(headers, rows, numeric=(1, 2, 3, 4)))
         return 0
     document = load_policy(Path(args.file) if args.file else None)
     differences = []
@@ -450,6 +454,8 @@ def _sync_progress(config: Config) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    from ledger.format import count
+
     ws = _ws(config)
     report = ws.verify(fresh=args.fresh, on_range=_sync_progress(config), details=False)
     discrepancies = report.discrepancies
@@ -464,14 +470,15 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         "discrepancies": [d.as_json() for d in discrepancies],
     }
     if discrepancies:
-        text = f"{len(discrepancies)} discrepancies as of block {report.block}:\n" + "\n".join(
+        text = f"{count(len(discrepancies), 'discrepancy', 'discrepancies')} as of block {report.block}:\n" + "\n".join(
             f"  [{d.check}] {d.message}" + (f" (block {d.block}, tx {d.tx_hash})" if d.block is not None else "")
             for d in discrepancies
         )
     else:
         text = (
-            f"verified as of block {report.block}: {report.events_read} events read, {report.issuance_count} "
-            "issuances recomputed independently from the settlements and the policy files; all match"
+            f"verified as of block {report.block}: {count(report.events_read, 'event')} read, "
+            f"{count(report.issuance_count, 'issuance')} recomputed independently from the settlements and the "
+            "policy files; all match"
         )
     _emit(config, data, text)
     return 0 if not discrepancies else 4
@@ -590,7 +597,9 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         "",
         f"2028 target: {money(data['target_2028']['registered_value'])} yuan of registered contract value; "
         f"registered so far {money(data['registered_value'])} ({data['target_2028']['progress_percent']}%)",
-        "verified" if data["verified"] else "NOT VERIFIED: run `ledger verify` for the discrepancies",
+        f"verified as of block {data['block']}: every point recomputed independently"
+        if data["verified"]
+        else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",
     ]
     _emit(config, data, "\n".join(lines))
     return 0

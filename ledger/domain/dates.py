@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 from ledger.errors import DateError
@@ -58,6 +58,13 @@ def format_beijing(unix_seconds: int, *, with_time: bool = False) -> str:
     if with_time or (moment.hour, moment.minute, moment.second) != (0, 0, 0):
         return moment.isoformat()
     return moment.date().isoformat()
+
+
+def format_window(start: int, end: int) -> str:
+    """An inclusive window for a person: "2026-01-15 to 2028-12-31" when it ends at the end of a day."""
+    ends_a_day = datetime.fromtimestamp(end + 1, tz=BEIJING).time() == time(0)
+    last = format_beijing(end + 1 - 86_400) if ends_a_day else format_beijing(end)
+    return f"{format_beijing(start)} to {last}"
 
 
 def end_of_day(unix_midnight: int) -> int:

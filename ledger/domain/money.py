@@ -62,6 +62,11 @@ def format_points(centipoints: int) -> str:
     return format_hundredths(centipoints)
 
 
+def format_percent(part: int, whole: int) -> str:
+    """`part` as a percentage of `whole`, floored to two decimals, in integers: (1, 3) -> "33.33"."""
+    return format_hundredths(part * 10_000 // whole)
+
+
 def group_thousands(text: str) -> str:
     """ "2000000.00" -> "2,000,000.00", for tables a person reads."""
     units, _, cents = text.partition(".")

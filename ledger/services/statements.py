@@ -9,7 +9,7 @@ from typing import Any
 
 from ledger.domain.dates import beijing_year, format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
-from ledger.domain.money import format_points, format_yuan, group_thousands
+from ledger.domain.money import format_percent, format_points, format_yuan, group_thousands
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
 from ledger.services.verify import VerificationReport
 
@@ -211,7 +211,8 @@ def market_report(report: VerificationReport) -> dict[str, Any]:
         "points_redeemed": format_points(sum(report.redeemed.values())),
         "target_2028": {
             "registered_value": format_yuan(TARGET_2028_FEN),
-            "progress_percent": f"{registered * 10_000 // TARGET_2028_FEN / 100:.2f}",
+            "progress_percent": format_percent(registered, TARGET_2028_FEN),
         },
         "verified": report.ok,
+        "block": report.block,
     }

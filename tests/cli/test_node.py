@@ -100,6 +100,14 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     path = market.folder / "c2.json"
     path.write_text(json.dumps(contract), encoding="utf-8")
     assert ledger("contract", "register", "--file", str(path)).returncode == 0
+    listed = ledger("contract", "list").stdout.splitlines()
+    assert next(line for line in listed if line.startswith("TC-2 ")).split() == [
+        "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00"
+    ]  # fmt: skip
+    policy = ledger("policy", "show").stdout.splitlines()
+    assert next(line for line in policy if line.startswith("R11-LANDING ")).split() == [
+        "R11-LANDING", "1", "2000", "0.00", "2,000,000.00", "2026-01-15", "2026-01-15", "to", "2028-12-31"
+    ]  # fmt: skip
     paid = ledger("settle", "--ref", "B9", "--contract", "TC-2", "--amount", "2000000.00", "--date", "2026-05-01")
     assert paid.returncode == 0, paid.stderr
     statement = ledger("statement", "imu")
@@ -119,7 +127,8 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     ]
     report = ledger("report", "--json")
     assert json.loads(report.stdout)["points_by_rule"] == {"R11-LANDING": "400000.00"}
-    assert "2028 target" in ledger("report").stdout
+    text = ledger("report").stdout
+    assert "2028 target" in text and "verified as of block" in text
     fresh = ledger("verify", "--fresh", "--json")
     assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
 

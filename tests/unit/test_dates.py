@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.domain.dates import beijing_year, parse_date, parse_instant
+from ledger.domain.dates import beijing_year, end_of_day, format_window, parse_date, parse_instant
 from ledger.errors import DateError
 
 
@@ -20,3 +20,9 @@ def test_beijing_year_boundary() -> None:
 def test_bad_dates_are_refused(text: object) -> None:
     with pytest.raises(DateError):
         parse_instant(text)
+
+
+def test_a_window_ending_at_the_end_of_a_day_reads_as_inclusive_dates() -> None:
+    start, last = parse_date("2026-01-15"), parse_date("2028-12-31")
+    assert format_window(start, end_of_day(last)) == "2026-01-15 to 2028-12-31"
+    assert format_window(start, last + 3600) == "2026-01-15 to 2028-12-31T01:00:00+08:00"

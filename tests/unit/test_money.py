@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.domain.money import MAX_AMOUNT, format_yuan, group_thousands, parse_points, parse_yuan
+from ledger.domain.money import MAX_AMOUNT, format_percent, format_yuan, group_thousands, parse_points, parse_yuan
 from ledger.errors import AmountError
 
 
@@ -52,3 +52,11 @@ def test_format_and_parse_round_trip(fen: int) -> None:
 def test_group_thousands_for_people() -> None:
     assert group_thousands("2000000.00") == "2,000,000.00"
     assert group_thousands("0.03") == "0.03"
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text"),
+    [(1, 3, "33.33"), (2, 3, "66.66"), (3, 3, "100.00"), (350_000_000, 30_000_000_000_000, "0.00"), (7, 4, "175.00")],
+)
+def test_percentages_are_floored_to_two_decimals_without_floats(part: int, whole: int, text: str) -> None:
+    assert format_percent(part, whole) == text
