@@ -17,7 +17,7 @@ from ledger.chain.deploy import DeploymentRecord, bind_record, deploy_all
 from ledger.chain.session import ChainSession
 from ledger.config import DEFAULT_PORT, Config
 from ledger.domain.policy import repository_policies
-from ledger.errors import ConfigError, InputError
+from ledger.errors import ChainError, ConfigError, InputError
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 from ledger.node import LocalNode
 from ledger.services.client import LedgerClient
@@ -85,10 +85,23 @@ class Workspace:
             return status.url
         raise ConfigError("no chain to talk to: start one with `ledger node start`, or pass --rpc URL")
 
+    def _stopped_node_hint(self, url: str) -> str:
+        """What to do when `url`, unreachable, is where this workspace's own node (now stopped) ran."""
+        port = url.removeprefix("http://127.0.0.1:").rstrip("/")
+        node = LocalNode(self.config.node_dir, port=DEFAULT_PORT)
+        if not port.isdigit() or not node.state_file.exists() or node.status().running:
+            return ""
+        start = "ledger node start" + ("" if int(port) == DEFAULT_PORT else f" --port {port}")
+        return f"; this workspace's node is stopped: `{start}`"
+
     @property
     def session(self) -> ChainSession:
         if self._session is None:
-            self._session = ChainSession.connect(self.rpc_url())
+            url = self.rpc_url()
+            try:
+                self._session = ChainSession.connect(url)
+            except ChainError as exc:
+                raise ChainError(f"{exc}{self._stopped_node_hint(url)}") from None
             for name, address in self.names().items():
                 self._session.remember(address, name)
         return self._session

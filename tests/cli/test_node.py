@@ -38,6 +38,11 @@ def test_members_survive_a_node_restart(market: Market) -> None:
     ledger = market.ledger
     assert ledger("node", "stop", "--port", market.port).returncode == 0
     assert ledger("node", "status", "--port", market.port, "--json").stdout.count('"running": false') == 1
+    stopped = ledger("member", "list")
+    assert stopped.returncode == 1
+    assert stopped.stderr.strip().endswith(
+        f"this workspace's node is stopped: `ledger node start --port {market.port}`"
+    )
     assert ledger("node", "start", "--port", market.port).returncode == 0
     listed = ledger("member", "list", "--json")
     assert listed.returncode == 0, listed.stderr
