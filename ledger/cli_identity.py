@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from ledger.config import Config
 from ledger.errors import InputError
+from ledger.files import read_file, read_json_file, write_file
 
 
 def _ws(config: Config) -> Any:
@@ -64,19 +64,25 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
         raise InputError(f"ca {args.action} needs the member's name")
     if args.action == "issue":
         uscc = validate_uscc(args.uscc) if args.uscc else None
+        # Everything that can refuse comes before anything is written: a refusal leaves no key behind.
+        key_path = identity_key_path(config, args.member)
+        public: ec.EllipticCurvePublicKey | None = None
+        if args.public_key:
+            try:
+                given = serialization.load_pem_public_key(read_file(Path(args.public_key), "public key"))
+            except ValueError:
+                raise InputError(f"{args.public_key} does not hold a PEM public key") from None
+            if not isinstance(given, ec.EllipticCurvePublicKey):
+                raise InputError("the member's public key must be an EC P-256 key")
+            public = given
+        elif key_path.exists():
+            raise InputError(f"{args.member} already has an identity key at {key_path}")
         address = (
             ws.resolve(args.address) if args.address else (ws.keystore_address(args.member) or ws.new_key(args.member))
         )
         ws.remember(args.member, address)
         passphrase = ws.passphrase()
-        key_path = identity_key_path(config, args.member)
-        if args.public_key:
-            public = serialization.load_pem_public_key(Path(args.public_key).read_bytes())
-            if not isinstance(public, ec.EllipticCurvePublicKey):
-                raise InputError("the member's public key must be an EC P-256 key")
-        else:
-            if key_path.exists():
-                raise InputError(f"{args.member} already has an identity key at {key_path}")
+        if public is None:
             private = ec.generate_private_key(ec.SECP256R1())
             ca._write_private(key_path, ca.encrypt_key(private, passphrase))
             public = private.public_key()
@@ -179,10 +185,10 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         if args.auditor:
             names.append(args.auditor)
         certs = [ca.load_cert(cert_path(config, n)) for n in names]
-        plaintext = Path(args.file).read_bytes()
+        plaintext = read_file(Path(args.file), "terms")
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
-        out.write_text(terms.dump(sealed), encoding="utf-8")
+        write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")
         _emit(
             config,
             {"sealed": str(out), "sha256": sealed["sha256"], "recipients": names},
@@ -192,7 +198,9 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         return 0
     from ledger.identity.ca import load_encrypted_key
 
-    sealed_doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    sealed_doc = read_json_file(Path(args.file), "sealed terms")
+    if not isinstance(sealed_doc, dict):
+        raise InputError(f"{args.file} is not a sealed terms document of the ledger")
     who = args.who
     opened = terms.open_sealed(
         sealed_doc,
@@ -202,7 +210,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     on_chain = ws.client.contract_view(sealed_doc.get("contract", ""))["terms_hash"]
     matches = bytes(on_chain) == opened.sha256
     if args.out:
-        Path(args.out).write_bytes(opened.plaintext)
+        write_file(Path(args.out), opened.plaintext, "terms")
     data = {
         "contract": sealed_doc.get("contract"),
         "sha256": opened.sha256.hex(),
@@ -241,7 +249,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     text = "# Besu permissions: the accounts the ledger admits (active members, operators, regulator)\n"
     text += "accounts-allowlist=[" + ",".join(f'"{a}"' for a in listed) + "]\n"
     out = Path(args.out)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text.encode("utf-8"), "allowlist")
     _emit(config, {"file": str(out), "accounts": listed}, f"wrote {len(listed)} accounts to {out}")
     return 0
 

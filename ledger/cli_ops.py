@@ -27,10 +27,9 @@ def _file_sha256(path: str | None, what: str) -> bytes:
     """SHA-256 of a document that stays off chain (zero when none is given)."""
     if not path:
         return b"\0" * 32
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).digest()
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    from ledger.files import read_file
+
+    return hashlib.sha256(read_file(Path(path), what)).digest()
 
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
@@ -96,8 +95,8 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.scenario import InstrumentDecl, _contracts
     from ledger.errors import ScenarioError
+    from ledger.files import read_json_file
     from ledger.services.client import contract_input
-    from ledger.services.workspace import read_json_file
 
     if not args.file:
         raise InputError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
@@ -117,7 +116,7 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
         (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]
     except ScenarioError as exc:
         raise InputError(str(exc).replace("contracts[0]", args.file)) from None
-    terms = _file_sha256(args.terms, "the terms document")
+    terms = _file_sha256(args.terms, "terms")
     contract = contract_input(decl, address=ws.resolve, terms_hash=terms)
     ws.client.register_contract(ws.signer(args.signer), contract)
     return _show_contract(ws, config, decl.id, verb="registered")
@@ -201,7 +200,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     amount = parse_yuan(args.amount, what="--amount")
     paid_at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
-    evidence = _file_sha256(args.evidence, "the evidence file")
+    evidence = _file_sha256(args.evidence, "evidence")
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
     settlement = SettlementInput(

@@ -7,7 +7,6 @@ sequence of separate `ledger` processes acts on one chain.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
@@ -190,14 +189,3 @@ class Workspace:
     def keystore_address(self, name: str) -> str | None:
         path = self.config.key_path(name)
         return keystore_address(path) if path.exists() else None
-
-
-def read_json_file(path: Path, what: str) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"no {what} file at {path}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"the {what} file {path} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"the {what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None

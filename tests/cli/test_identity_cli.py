@@ -114,3 +114,28 @@ def test_besu_allowlist_lists_active_members_and_operators(office: Office) -> No
     assert ledger("member", "suspend", "steel").returncode == 0
     assert ledger("export", "besu-allowlist", "--out", str(out)).returncode == 0
     assert names["steel"].lower() not in out.read_text(encoding="utf-8")
+
+
+def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
+    """Every file the identity commands read or write, missing, malformed or unwritable: one sentence
+    on stderr, exit 1 (the runner fails the test on any traceback)."""
+    folder = office.folder
+    (folder / "list.json").write_text("[1, 2]", encoding="utf-8")
+    (folder / "broken.json").write_text("{", encoding="utf-8")
+    (folder / "not-a-key.pem").write_text("hello", encoding="utf-8")
+    cases = [
+        (("terms", "open", str(folder / "nope.json"), "--as", "imu"), "no sealed terms file at"),
+        (("terms", "open", str(folder / "list.json"), "--as", "imu"), "is not a sealed terms document"),
+        (("terms", "open", str(folder / "broken.json"), "--as", "imu"), "is not valid JSON"),
+        (("terms", "seal", str(folder / "nope.txt"), "--contract", "TC-9"), "no terms file at"),
+        (("export", "besu-allowlist", "--out", str(folder / "no-such-dir" / "p.toml")), "cannot write the allowlist"),
+        (("ca", "issue", "keyless", "--public-key", str(folder / "not-a-key.pem")), "does not hold a PEM public key"),
+        (("ca", "issue", "keyless", "--public-key", str(folder / "nope.pem")), "no public key file at"),
+    ]
+    for args, message in cases:
+        result = office.ledger(*args)
+        assert result.returncode == 1, (args, result.stdout)
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+    assert not list((folder / "home").rglob("keyless*")), "a refused issue left a key behind"
+    again = office.ledger("ca", "issue", "imu")
+    assert again.returncode == 1 and "already has an identity key" in again.stderr
