@@ -31,6 +31,7 @@ from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
+from ledger.files import write_file
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
     SETTLEMENT_TYPES,
@@ -697,11 +698,13 @@ SETTLEMENT_REPLAYED_TOPIC = keccak(text="SettlementReplayed(bytes32)")
 
 
 def write_rejects(path: Path, problems: list[Problem]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*COLUMNS, "line", "error"])
-        for p in problems:
-            writer.writerow([p.raw.get(c, "") for c in COLUMNS] + [p.line, p.message])
+    """The bad rows with their line and problem, as CSV; written before anything is sent."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow([*COLUMNS, "line", "error"])
+    for p in problems:
+        writer.writerow([p.raw.get(c, "") for c in COLUMNS] + [p.line, p.message])
+    write_file(path, text.getvalue().encode("utf-8"), "rejected rows")
 
 
 def import_file(

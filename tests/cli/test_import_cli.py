@@ -136,6 +136,8 @@ def test_bad_file_lists_every_bad_line_and_sends_nothing(desk: Desk) -> None:
     assert skipped.returncode == 3
     assert json.loads(skipped.stdout)["recorded"] == 1
     assert (desk.folder / "bad.csv.rejected.csv").read_text(encoding="utf-8").count("\n") == 5
+    nowhere = desk.ledger("settle", "import", str(path), "--skip-invalid", "--reject-file", "/no/such/dir/r.csv")
+    assert nowhere.returncode == 1 and "cannot write the rejected rows file /no/such/dir/r.csv" in nowhere.stderr
     one = desk.folder / "one.csv"
     one.write_text(HEADER + "O-1,TC-2,,,1.00,2026-03-01,,\n", encoding="utf-8")
     assert desk.ledger("settle", "import", str(one)).stdout.startswith(
