@@ -166,6 +166,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         uscc = validate_uscc(args.uscc) if args.uscc else None
         if uscc is None and kind is not MemberKind.INDIVIDUAL:
             raise InputError(f"a {kind.label} needs its unified social credit code (--uscc)")
+        regulator = ws.signer("regulator")  # before a new member key is made: a refusal leaves none
         if args.address:
             address = ws.resolve(args.address)
             ws.remember(args.name, address)
@@ -175,7 +176,6 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
         verified = enrolment_fingerprint(ws, config, args.name, address, uscc, args.cert, args.proof)
         fingerprint = verified if verified is not None else _fingerprint(args.cert_fingerprint)
-        regulator = ws.signer("regulator")
         ws.client.enrol(
             regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
         )
@@ -237,13 +237,13 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.workspace import Workspace
 
     ws = Workspace(config)
+    regulator = ws.signer("regulator")  # before a new operator key is made: a refusal leaves none
     try:
         address = ws.resolve(args.name)
     except InputError:
         if args.action == "remove":
             raise
         address = ws.keystore_address(args.name) or ws.new_key(args.name)
-    regulator = ws.signer("regulator")
     if args.action == "add":
         ws.client.appoint_operator(regulator, address)
     else:

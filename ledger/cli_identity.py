@@ -178,6 +178,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
 
     ws = _ws(config)
     if args.action == "seal":
+        plaintext = read_file(Path(args.file), "terms")
         names = [n.strip() for n in (args.to or "").split(",") if n.strip()]
         if not names:
             contract = ws.client.contract_view(args.contract)
@@ -185,7 +186,6 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         if args.auditor:
             names.append(args.auditor)
         certs = [ca.load_cert(cert_path(config, n)) for n in names]
-        plaintext = read_file(Path(args.file), "terms")
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")

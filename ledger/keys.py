@@ -57,7 +57,7 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"no keystore at {path}; create one with `ledger key new`") from None
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON
         raise ConfigError(f"{path} is not a readable keystore file") from None
     try:
         key = Account.decrypt(document, passphrase)
@@ -74,5 +74,5 @@ def keystore_address(path: Path) -> str:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         return "0x" + str(document["address"]).removeprefix("0x")
-    except (OSError, json.JSONDecodeError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable, not UTF-8, not JSON, no address
         raise ConfigError(f"{path} is not a readable keystore file") from None

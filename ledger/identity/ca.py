@@ -67,6 +67,8 @@ def load_encrypted_key(path: Path, passphrase: str) -> ec.EllipticCurvePrivateKe
         data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"no key at {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the key {path}: {exc.strerror}") from None
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
     except (ValueError, TypeError):
@@ -127,6 +129,8 @@ def load_cert(path: Path) -> x509.Certificate:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"no certificate at {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the certificate {path}: {exc.strerror}") from None
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError:

@@ -123,6 +123,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
     (folder / "list.json").write_text("[1, 2]", encoding="utf-8")
     (folder / "broken.json").write_text("{", encoding="utf-8")
     (folder / "not-a-key.pem").write_text("hello", encoding="utf-8")
+    (folder / "binary.dat").write_bytes(b"\xff\xfe\x00")
+    (folder / "a-folder").mkdir()
     cases = [
         (("terms", "open", str(folder / "nope.json"), "--as", "imu"), "no sealed terms file at"),
         (("terms", "open", str(folder / "list.json"), "--as", "imu"), "is not a sealed terms document"),
@@ -131,6 +133,10 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("export", "besu-allowlist", "--out", str(folder / "no-such-dir" / "p.toml")), "cannot write the allowlist"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "not-a-key.pem")), "does not hold a PEM public key"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "nope.pem")), "no public key file at"),
+        (("operator", "add", "keyless", "--keystore", str(folder / "binary.dat")), "is not a readable keystore"),
+        (("operator", "add", "keyless", "--keystore", str(folder / "a-folder")), "is not a readable keystore"),
+        (("prove", "imu", "--cert", str(folder / "a-folder")), "cannot read the certificate"),
+        (("prove", "imu", "--cert", str(folder / "binary.dat")), "is not an X.509 certificate"),
     ]
     for args, message in cases:
         result = office.ledger(*args)
