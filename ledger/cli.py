@@ -260,6 +260,22 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def int_in(low: int, high: int | None = None, *, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`), else a sentence saying what is allowed."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low:,} to {high:,}" if high is not None else f"{low:,} or more"
+            raise argparse.ArgumentTypeError(f"{what} must be {allowed}, not {text}")
+        return value
+
+    return parse
+
+
 def _parse_enum(enum: Any, value: str, flag: str) -> Any:
     try:
         return enum.parse(value)
@@ -307,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("node", parents=[common], help="a local development node (anvil) with state on disk")
     p.add_argument("action", choices=["start", "stop", "status"])
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=DEFAULT_PORT)
     p.set_defaults(handler=cmd_node)
 
     p = sub.add_parser("key", parents=[common], help="encrypted keystores")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ledger.config import Config
+from ledger.config import Config, file_name
 from ledger.errors import InputError
 from ledger.files import read_file, read_json_file, write_file
 
@@ -30,11 +30,11 @@ def ca_files(config: Config) -> Any:
 
 
 def cert_path(config: Config, name: str) -> Path:
-    return config.home / "certs" / f"{name}.pem"
+    return config.home / "certs" / f"{file_name(name)}.pem"
 
 
 def identity_key_path(config: Config, name: str) -> Path:
-    return config.home / "identity" / f"{name}-key.pem"
+    return config.home / "identity" / f"{file_name(name)}-key.pem"
 
 
 def cmd_ca(args: argparse.Namespace, config: Config) -> int:
@@ -255,6 +255,8 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ledger.cli import int_in
+
     p = sub.add_parser("ca", parents=[common], help="the platform certificate authority")
     p.add_argument("action", choices=["init", "issue", "revoke"])
     p.add_argument("member", nargs="?", help="issue/revoke: the member's name (revoke: or a serial in hex)")
@@ -263,7 +265,7 @@ def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--uscc", default=None, help="issue: the member's unified social credit code")
     p.add_argument("--address", default=None, help="issue: the member's account (default: its workspace key)")
     p.add_argument("--public-key", default=None, help="issue: the member's P-256 public key (PEM)")
-    p.add_argument("--days", type=int, default=None)
+    p.add_argument("--days", type=int_in(1, what="the number of days"), default=None, help="how long it is valid")
     p.set_defaults(handler=cmd_ca)
 
     p = sub.add_parser("prove", parents=[common], help="sign a member's enrolment challenge with its own key")

@@ -605,6 +605,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ledger.cli import int_in
+
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
 
@@ -625,7 +627,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("milestone", parents=[common, operator], help="record a milestone as achieved")
     p.add_argument("action", choices=["achieve"])
     p.add_argument("contract")
-    p.add_argument("index", type=int)
+    p.add_argument("index", type=int_in(0, what="the milestone number"))
     p.add_argument("--date", default=None, help="when it was achieved (default: now)")
     p.set_defaults(handler=cmd_milestone)
 
@@ -639,10 +641,15 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--amount", default=None, help="yuan, e.g. 1000000.00")
     p.add_argument("--skip-invalid", action="store_true", help="import: send the good rows, write the bad ones aside")
     p.add_argument("--reject-file", default=None, help="import: where the bad rows go (default FILE.rejected.csv)")
-    p.add_argument("--batch-size", type=int, default=None, help="import: at most this many rows per transaction")
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, what="the number of rows"),
+        default=None,
+        help="import: at most this many rows per transaction",
+    )
     p.add_argument(
         "--batch-gas",
-        type=int,
+        type=int_in(1, TX_GAS_CAP, what="the gas per batch"),
         default=TX_GAS_CAP,
         help=f"import: gas one batch may be planned to use (default and most: {TX_GAS_CAP}, EIP-7825)",
     )
@@ -651,7 +658,12 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="import: gas limits follow the gas really used (packs the blocks of a chain with a block time)",
     )
-    p.add_argument("--milestone", type=int, default=None, help="0-based index (omit for a one-milestone contract)")
+    p.add_argument(
+        "--milestone",
+        type=int_in(0, what="the milestone number"),
+        default=None,
+        help="0-based index (omit for a one-milestone contract)",
+    )
     p.add_argument("--period", default=None, help="royalty period, for a royalty payment")
     p.add_argument("--date", default=None, help="payment date (default: now)")
     p.add_argument("--equity", action="store_true", help="an equity valuation rather than cash")

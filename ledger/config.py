@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.errors import InputError
+
 DEFAULT_PORT = 8545
 #: EIP-7825: the most gas one transaction may use.
 TX_GAS_CAP = 16_777_216
@@ -42,7 +44,18 @@ class Config:
         return self.home / "names.json"
 
     def key_path(self, name: str) -> Path:
-        return self.keys_dir / f"{name}.json"
+        return self.keys_dir / f"{file_name(name)}.json"
+
+
+def file_name(name: str) -> str:
+    """A workspace name (of a key, a member, a certificate) that is safe as a file name: letters (any
+    script), digits, "-", "_" and "." but not first, at most 64 characters."""
+    allowed = all(c.isalnum() or c in "-_." for c in name)
+    if not name or len(name) > 64 or not allowed or name.startswith(("-", ".")):
+        raise InputError(
+            f"{name!r} cannot name a key or member here: use up to 64 letters, digits, '-', '_' or '.' (not first)"
+        )
+    return name
 
 
 def default_home() -> Path:

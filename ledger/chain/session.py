@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -18,19 +18,21 @@ from typing import Any, cast
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
+    MismatchedABI,
     TimeExhausted,
     TransactionNotFound,
     Web3Exception,
     Web3RPCError,
+    Web3TypeError,
     Web3ValidationError,
 )
 from web3.types import TxParams, TxReceipt, Wei
@@ -410,7 +412,10 @@ class ChainSession:
         self._nonces.pop(address, None)
 
     def contract(self, address: str, artifact: Artifact) -> Contract:
-        return self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
+        contract = self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
+        # Same interface, checked arguments: see _CheckedFunctions.
+        contract.functions = _CheckedFunctions(contract.functions)  # type: ignore[assignment]
+        return contract
 
     # --- internals --------------------------------------------------------------------------
 
@@ -449,6 +454,70 @@ class ChainSession:
                 if time.monotonic() > deadline:
                     raise ChainError("lost the connection to the chain while waiting for a receipt") from None
                 time.sleep(0.2)
+
+
+class _CheckedFunctions:
+    """A contract's functions whose wrong arguments become `InputError`s. web3 checks the arguments
+    when a call is built (`functions.achieveMilestone(id, -1, at)`), before any session method
+    could turn its refusal into a sentence."""
+
+    def __init__(self, functions: ContractFunctions) -> None:
+        self._functions = functions
+
+    def __getattr__(self, name: str) -> Callable[..., ContractFunction]:
+        build = getattr(self._functions, name)
+
+        def checked(*args: Any, **kwargs: Any) -> ContractFunction:
+            problem = self._address_problem(name, args)
+            if problem is not None:
+                raise InputError(f"invalid argument for {name}: {problem}")
+            try:
+                return cast(ContractFunction, build(*args, **kwargs))
+            except (MismatchedABI, Web3ValidationError, Web3TypeError) as exc:
+                raise InputError(f"invalid argument for {name}: {_argument_problem(exc)}") from None
+
+        return checked
+
+    def _address_problem(self, name: str, args: tuple[Any, ...]) -> str | None:
+        """A text where an address belongs that is not one. web3 would take it for an ENS name and
+        try to look it up (the ledger's chains have no ENS), so it is refused first."""
+        for entry in cast(list[dict[str, Any]], self._functions.abi):
+            inputs = entry.get("inputs", [])
+            if entry.get("type") == "function" and entry.get("name") == name and len(inputs) == len(args):
+                for i, (param, value) in enumerate(zip(inputs, args, strict=True), start=1):
+                    problem = _non_address(param, value, f"argument {i}")
+                    if problem is not None:
+                        return problem
+        return None
+
+
+def _non_address(param: Any, value: Any, where: str) -> str | None:
+    """Where `value`, for the ABI parameter `param`, holds a text that is not an address."""
+    kind: str = param["type"]
+    if kind.endswith("]") and isinstance(value, list | tuple):
+        element = {**param, "type": kind[: kind.rindex("[")]}
+        for i, item in enumerate(value):
+            problem = _non_address(element, item, f"{where}[{i}]")
+            if problem is not None:
+                return problem
+    elif kind == "tuple" and isinstance(value, list | tuple | dict):
+        for i, component in enumerate(param["components"]):
+            item = value.get(component["name"]) if isinstance(value, dict) else value[i] if i < len(value) else None
+            problem = _non_address(component, item, f"{where}.{component['name'] or i}")
+            if problem is not None:
+                return problem
+    elif kind == "address" and isinstance(value, str) and not is_address(value):
+        return f"{where} value {value!r} is not an address"
+    return None
+
+
+def _argument_problem(exc: BaseException) -> str:
+    """The line of web3's report that names the argument it refused ("argument 2 value -1 is not
+    compatible with type uint256"), else its first line."""
+    for line in str(exc).splitlines():
+        if "is not compatible" in line:
+            return line.strip().replace("`", "").rstrip(".").replace("Argument", "argument", 1)
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

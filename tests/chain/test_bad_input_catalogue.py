@@ -15,7 +15,7 @@ from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen, parse_yuan
 from ledger.domain.scenario import parse_scenario
 from ledger.domain.uscc import ALPHABET, check_character, validate_uscc
-from ledger.errors import AmountError, ContractError, CreditCodeError, LedgerError, ScenarioError
+from ledger.errors import AmountError, ContractError, CreditCodeError, InputError, LedgerError, ScenarioError
 from ledger.services.client import MilestoneInput, SettlementInput
 from tests.chain.conftest import World, lump_transfer
 from tests.vectors.load import cases
@@ -220,6 +220,35 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
                 "InsufficientPoints",
             )
         )
+    for i in range(20):
+        requests.append(
+            (
+                "argument outside its ABI type",
+                lambda: world.client.achieve_milestone(
+                    world.operator, contract="C1", index=-1 - rng.randrange(10**6), at=D("2026-03-01")
+                ),
+                InputError,
+                None,
+            )
+        )
+        requests.append(
+            (
+                "malformed address",
+                lambda: world.client.suspend(world.regulator, rng.choice(["0x123", "imu", "", "0x" + "g" * 40])),
+                InputError,
+                None,
+            )
+        )
+        requests.append(
+            (
+                "number too large for its ABI type",
+                lambda i=i: world.client.register_instrument(
+                    world.operator, instrument_id=f"J{i}", provider=world.lab.address, original_value=Fen(2**256 + i)
+                ),
+                InputError,
+                None,
+            )
+        )
     for text in _bad_amount_texts(rng):
         requests.append(("malformed amount", lambda text=text: parse_yuan(text), AmountError, None))
     for code in _bad_credit_codes(rng):
@@ -249,4 +278,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 16
+    assert len(refused) == 19

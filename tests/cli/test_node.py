@@ -159,6 +159,14 @@ BAD_COMMANDS = [
     (["instrument", "register", "I1", "--provider", "imu", "--value", "99999.99"], "can be shared"),
     (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
+    (["key", "new", "../outside"], "cannot name a key"),
+    (["member", "enrol", "", "--kind", "enterprise", "--uscc", "91110000802100433B"], "needs the member's name"),
+    (["milestone", "achieve", "TC-1", "-1"], "the milestone number must be 0 or more, not -1"),
+    (["settle", "--ref", "R", "--contract", "TC-1", "--milestone", "x", "--amount", "1.00"], "a whole number"),
+    (["settle", "import", "bank.csv", "--batch-size", "0"], "the number of rows must be 1 or more"),
+    (["settle", "import", "bank.csv", "--batch-gas", "16777217"], "must be from 1 to 16,777,216"),
+    (["node", "status", "--port", "70000"], "the port must be from 1 to 65,535"),
+    (["ca", "issue", "someone", "--days", "0"], "the number of days must be 1 or more"),
 ]
 
 
