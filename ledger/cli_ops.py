@@ -606,6 +606,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     from ledger.cli import int_in
+    from ledger.domain.types import MILESTONE_UNSPECIFIED
 
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
@@ -627,7 +628,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("milestone", parents=[common, operator], help="record a milestone as achieved")
     p.add_argument("action", choices=["achieve"])
     p.add_argument("contract")
-    p.add_argument("index", type=int_in(0, what="the milestone number"))
+    p.add_argument("index", type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"))
     p.add_argument("--date", default=None, help="when it was achieved (default: now)")
     p.set_defaults(handler=cmd_milestone)
 
@@ -660,7 +661,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--milestone",
-        type=int_in(0, what="the milestone number"),
+        type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"),
         default=None,
         help="0-based index (omit for a one-milestone contract)",
     )

@@ -8,6 +8,7 @@ transaction is never sent twice.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -515,8 +516,11 @@ def _argument_problem(exc: BaseException) -> str:
     """The line of web3's report that names the argument it refused ("argument 2 value -1 is not
     compatible with type uint256"), else its first line."""
     for line in str(exc).splitlines():
-        if "is not compatible" in line:
-            return line.strip().replace("`", "").rstrip(".").replace("Argument", "argument", 1)
+        found = re.search(r"Argument (\d+) value `(.*)` is not compatible with type `(.*)`", line)
+        if found:
+            number, value, kind = found.groups()
+            value = value if len(value) <= 40 else value[:37] + "..."
+            return f"argument {number} value {value} is not compatible with type {kind}"
     return _first_line(exc)
 
 

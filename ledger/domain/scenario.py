@@ -15,7 +15,7 @@ from typing import Any
 from ledger.domain.dates import parse_date, parse_instant
 from ledger.domain.money import Centipoints, Fen, format_yuan, parse_points, parse_yuan
 from ledger.domain.policy import RULE_IDS
-from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import LedgerError, ScenarioError
 
@@ -358,9 +358,13 @@ def _events(
             if milestone is None and kind == "milestone_achieved":
                 raise ScenarioError("which milestone? give its 0-based index", where=f"{where}.milestone")
             if milestone is not None and (
-                not isinstance(milestone, int) or isinstance(milestone, bool) or milestone < 0
+                not isinstance(milestone, int)
+                or isinstance(milestone, bool)
+                or not 0 <= milestone < MILESTONE_UNSPECIFIED
             ):
-                raise ScenarioError("milestone must be a 0-based index", where=f"{where}.milestone")
+                raise ScenarioError(
+                    f"milestone must be a 0-based index below {MILESTONE_UNSPECIFIED:,}", where=f"{where}.milestone"
+                )
             fields["milestone"] = milestone
         if kind in ("revenue_report", "royalty_payment"):
             fields["period"] = _id(obj, "period", where, max_bytes=BYTES32)

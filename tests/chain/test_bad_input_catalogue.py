@@ -103,6 +103,9 @@ def _bad_scenarios(rng: random.Random) -> list[dict[str, Any]]:
             0, {"at": "2027-01-01", "type": "payment", "ref": "X", "contract": "C1", "amount": "1.00"}
         ),
         lambda d: d["contracts"][0].update(milestones=[]),
+        lambda d: next(e for e in d["events"] if "milestone" in e).update(
+            milestone=rng.choice([-1, 2**32 - 1, 2**70, "0", True, 1.0])
+        ),
     ]
     out = []
     for _ in range(40):
