@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -465,8 +465,10 @@ class _CheckedFunctions:
     def __init__(self, functions: ContractFunctions) -> None:
         self._functions = functions
 
-    def __getattr__(self, name: str) -> Callable[..., ContractFunction]:
+    def __getattr__(self, name: str) -> Any:
         build = getattr(self._functions, name)
+        if name.startswith("_") or not callable(build):
+            return build  # not a contract function (the ABI list, web3's own attributes)
 
         def checked(*args: Any, **kwargs: Any) -> ContractFunction:
             problem = self._address_problem(name, args)
