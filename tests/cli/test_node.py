@@ -161,7 +161,7 @@ BAD_COMMANDS = [
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
     (["key", "new", "../outside"], "cannot name a key"),
     (["member", "enrol", "", "--kind", "enterprise", "--uscc", "91110000802100433B"], "needs the member's name"),
-    (["milestone", "achieve", "TC-1", "-1"], "the milestone number must be 0 or more, not -1"),
+    (["milestone", "achieve", "TC-1", "-1"], "the milestone number must be from 0 to 4,294,967,294, not -1"),
     (["settle", "--ref", "R", "--contract", "TC-1", "--milestone", "x", "--amount", "1.00"], "a whole number"),
     (["settle", "import", "bank.csv", "--batch-size", "0"], "the number of rows must be 1 or more"),
     (["settle", "import", "bank.csv", "--batch-gas", "16777217"], "must be from 1 to 16,777,216"),
