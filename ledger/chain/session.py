@@ -213,9 +213,14 @@ class ChainSession:
                 raise ChainError(f"account {address} has no funds for gas and this node cannot fund it") from None
 
     def gas_price(self) -> int:
+        """What this session offers per gas: the node's suggestion, or twice the latest base fee when
+        that is more (a few blocks of rising fees then strand nothing). Never a multiple of the
+        suggestion: what a price exceeds the base fee by is a tip, and the tips paid raise the node's
+        next suggestion, so each command would offer more than the one before it."""
         if self._gas_price is None:
-            base = int(self.w3.eth.gas_price)
-            self._gas_price = base * 2 if base else 0
+            suggested = int(self.w3.eth.gas_price)
+            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+            self._gas_price = max(suggested, 2 * base)
         return self._gas_price
 
     # --- calls and transactions -------------------------------------------------------------
