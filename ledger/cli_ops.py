@@ -312,7 +312,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
     from ledger.chain.encoding import id_text
-    from ledger.chain.logs import iter_logs
+    from ledger.chain.logs import account_topic, event_topic, iter_logs
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_points
     from ledger.format import money, table
@@ -330,9 +330,9 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     rows, data, running = [], [], 0
     points_address = ws.client.addresses["Points"]
     times: dict[int, int] = {}
-    for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block):
-        if e.args.get("member") != address or e.name not in ("PointsIssued", "PointsRedeemed"):
-            continue
+    # the node sends only this member's issuances and redemptions
+    topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
+    for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block, topics=topics):
         if e.block not in times:
             times[e.block] = int(ws.session.w3.eth.get_block(e.block)["timestamp"])
         issued = e.name == "PointsIssued"

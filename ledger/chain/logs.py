@@ -173,18 +173,26 @@ TARGET_LOGS_PER_REQUEST = 5_000
 
 
 def log_ranges(
-    session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int = DEFAULT_RANGE
+    session: ChainSession,
+    addresses: list[str],
+    *,
+    start: int,
+    end: int,
+    chunk: int = DEFAULT_RANGE,
+    topics: list[Any] | None = None,
 ) -> Iterator[tuple[int, int, list[Any]]]:
     """Raw logs of `addresses` from block `start` to `end`, range by range, each range sized for about
     `TARGET_LOGS_PER_REQUEST` logs (`next_range_size`), so that memory stays bounded whatever the density.
+    `topics`, when given, is `eth_getLogs`'s topic filter: the node sends only the logs it matches.
 
     From a node, the next range is requested while the caller works on the current one (one range
     ahead, on a connection of its own): the node prepares its reply meanwhile.
     """
     if session.kind != "rpc" or start > end:
-        return _log_ranges(session, addresses, start=start, end=end, chunk=chunk)
+        return _log_ranges(session, addresses, start=start, end=end, chunk=chunk, topics=topics)
     assert session.url is not None
-    return _one_ahead(_log_ranges(ChainSession.connect(session.url), addresses, start=start, end=end, chunk=chunk))
+    reader = ChainSession.connect(session.url)
+    return _one_ahead(_log_ranges(reader, addresses, start=start, end=end, chunk=chunk, topics=topics))
 
 
 def _one_ahead(items: Iterator[_T]) -> Iterator[_T]:
@@ -226,12 +234,15 @@ def _one_ahead(items: Iterator[_T]) -> Iterator[_T]:
 
 
 def _log_ranges(
-    session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int
+    session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int, topics: list[Any] | None
 ) -> Iterator[tuple[int, int, list[Any]]]:
     position = start
     while position <= end:
         last = min(position + chunk - 1, end)
-        raw = fetch_logs(session, {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses})
+        params: dict[str, Any] = {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses}
+        if topics is not None:
+            params["topics"] = topics
+        raw = fetch_logs(session, params)
         yield position, last, raw
         chunk = next_range_size(raw, first=position, last=last)
         position = last + 1
@@ -270,11 +281,14 @@ def iter_logs(
     to_block: int | None = None,
     chunk: int = DEFAULT_RANGE,
     on_range: Callable[[int, int, int], None] | None = None,
+    topics: list[Any] | None = None,
 ) -> Iterator[LogEvent]:
-    """Every event of the deployment between two blocks (inclusive), in chain order, streamed."""
+    """Every event of the deployment between two blocks (inclusive), in chain order, streamed (only
+    those `topics` matches, when given: see `log_ranges`)."""
     last = session.head() if to_block is None else to_block
     by_address: dict[str, str] = {to_checksum_address(a): name for name, a in addresses.items()}
-    for _start, end, raw in log_ranges(session, list(by_address), start=from_block, end=last, chunk=chunk):
+    ranges = log_ranges(session, list(by_address), start=from_block, end=last, chunk=chunk, topics=topics)
+    for _start, end, raw in ranges:
         raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))
         for log in raw:
             event = decode_log(log, by_address)
@@ -287,6 +301,16 @@ def iter_logs(
 def as_int(value: Any) -> int:
     """An int from a hex string (JSON-RPC) or an int (eth-tester)."""
     return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def event_topic(name: str) -> str:
+    """The first topic (the signature hash) of the deployment's event `name`."""
+    return next(topic for topic, spec in event_specs().items() if spec.name == name)
+
+
+def account_topic(address: str) -> str:
+    """An indexed address as a log topic."""
+    return "0x" + "0" * 24 + address.lower().removeprefix("0x")
 
 
 def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
