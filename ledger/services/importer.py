@@ -32,6 +32,7 @@ from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
 from ledger.files import write_file
+from ledger.format import count
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
     SETTLEMENT_TYPES,
@@ -148,7 +149,7 @@ class ImportRefused(InputError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         lines = "\n".join(f"  line {p.line}: {p.message}" for p in problems)
-        super().__init__(f"{len(problems)} bad rows, nothing was sent:\n{lines}")
+        super().__init__(f"{count(len(problems), 'bad row')}, nothing was sent:\n{lines}")
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -71,3 +71,11 @@ def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     broken.write_text("[{", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
         read_rows(broken)
+
+
+def test_a_refusal_counts_its_bad_rows_in_words() -> None:
+    from ledger.services.importer import ImportRefused, Problem
+
+    one = ImportRefused([Problem(3, "kind must be cash or equity, not 'gold'", {})])
+    assert str(one) == "1 bad row, nothing was sent:\n  line 3: kind must be cash or equity, not 'gold'"
+    assert str(ImportRefused([Problem(2, "a", {}), Problem(5, "b", {})])).startswith("2 bad rows, nothing was sent:")
