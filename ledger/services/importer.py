@@ -85,6 +85,8 @@ RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
 POINTS_ISSUED_TOPIC = keccak(text="PointsIssued(address,bytes32,bytes32,uint256,uint24)")
 COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
 ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
+#: The columns a reject file adds to the rows it holds (ignored when such a file is imported again).
+REJECT_COLUMNS = ("line", "error")
 
 Progress = Callable[[int, int], None]
 
@@ -181,6 +183,15 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     missing = [c for c in ("ref", "contract", "amount", "date") if c not in header]
     if missing:
         raise InputError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
+    unknown = [h for h in header if h not in COLUMNS and h not in REJECT_COLUMNS]
+    if unknown:  # a misspelt column would otherwise be dropped without a word
+        raise InputError(
+            f"{path}: the header has column(s) the import does not know: {', '.join(unknown)} "
+            f"(it knows {','.join(COLUMNS)})"
+        )
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputError(f"{path}: the header names the column(s) {', '.join(twice)} more than once")
     rows: list[Row] = []
     problems: list[Problem] = []
     width = len(header)
@@ -215,6 +226,10 @@ def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
             ALIASES.get(str(k), str(k)): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
             for k, v in item.items()
         }
+        unknown = [k for k in raw if k not in COLUMNS and k not in REJECT_COLUMNS]
+        if unknown:
+            problems.append(Problem(number, f"unknown field(s) {', '.join(unknown)}", raw))
+            continue
         _parse(raw, number, rows, problems)
     return rows, problems
 
@@ -702,7 +717,7 @@ def write_rejects(path: Path, problems: list[Problem]) -> None:
     """The bad rows with their line and problem, as CSV; written before anything is sent."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow([*COLUMNS, "line", "error"])
+    writer.writerow([*COLUMNS, *REJECT_COLUMNS])
     for p in problems:
         writer.writerow([p.raw.get(c, "") for c in COLUMNS] + [p.line, p.message])
     write_file(path, text.getvalue().encode("utf-8"), "rejected rows")

@@ -79,3 +79,33 @@ def test_a_refusal_counts_its_bad_rows_in_words() -> None:
     one = ImportRefused([Problem(3, "kind must be cash or equity, not 'gold'", {})])
     assert str(one) == "1 bad row, nothing was sent:\n  line 3: kind must be cash or equity, not 'gold'"
     assert str(ImportRefused([Problem(2, "a", {}), Problem(5, "b", {})])).startswith("2 bad rows, nothing was sent:")
+
+
+def test_unknown_or_repeated_columns_are_refused_but_a_reject_files_own_are_not(tmp_path: Path) -> None:
+    import pytest
+
+    from ledger.errors import InputError
+    from ledger.services.importer import write_rejects
+
+    typo = tmp_path / "typo.csv"
+    typo.write_text("ref,contract,amount,date,evidance\nA,C1,1.00,2026-03-01,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="does not know: evidance"):
+        read_rows(typo)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("ref,contract,amount,amount,date\nA,C1,1.00,2.00,2026-03-01\n", encoding="utf-8")
+    with pytest.raises(InputError, match="names the column.s. amount more than once"):
+        read_rows(twice)
+    fields = tmp_path / "fields.json"
+    fields.write_text('[{"ref": "A", "contract": "C1", "amout": "1.00", "date": "2026-03-01"}]', encoding="utf-8")
+    assert [p.message for p in read_rows(fields)[1]] == ["unknown field(s) amout"]
+    # a reject file imports again (once corrected): its line and error columns are not data
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ref,contract,amount,date\nA,C1,1.00,2026-03-01\nB,C1,abc,2026-03-01\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(rejects, read_rows(bad)[1])
+    rows, still_bad = read_rows(rejects)
+    assert not rows and [(p.line, p.raw["ref"]) for p in still_bad] == [(2, "B")]
+    assert "abc" in still_bad[0].message
+    rejects.write_text(rejects.read_text(encoding="utf-8").replace(",abc,", ",2.00,"), encoding="utf-8")
+    rows, none = read_rows(rejects)
+    assert [(r.line, r.settlement.ref, r.settlement.amount) for r in rows] == [(2, "B", 200)] and not none
