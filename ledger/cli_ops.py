@@ -385,18 +385,22 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
 def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import format_beijing, format_window
     from ledger.domain.money import format_points, format_yuan
-    from ledger.domain.policy import RULE_IDS, load_policy
+    from ledger.domain.policy import RULE_IDS, load_policy, repository_policies
     from ledger.format import money, table
 
     ws = _ws(config)
     if args.action == "publish":
         document = load_policy(Path(args.file) if args.file else None)
         ws.client.publish_document(ws.signer("regulator"), document)
-        _emit(
-            config,
-            {"policy": document.id, "sha256": document.sha256},
-            f"published policy {document.id} (sha256 {document.sha256})",
-        )
+        # the verifier recomputes with the repository's policy files and flags any other version
+        in_repository = document.sha256 in {doc.sha256 for doc in repository_policies()}
+        text = f"published policy {document.id} (sha256 {document.sha256})"
+        if not in_repository:
+            text += (
+                f"\nnote: {args.file} is not one of the repository's policy files (policy/*.toml); "
+                "`ledger verify` reports this version until the file is added there"
+            )
+        _emit(config, {"policy": document.id, "sha256": document.sha256, "in_repository": in_repository}, text)
         return 0
     current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
     if args.action == "show":

@@ -200,3 +200,25 @@ def test_commands_without_a_deployment_say_what_to_do(ledger: Run) -> None:
     result = ledger("member", "list")
     assert result.returncode == 1
     assert "ledger deploy" in result.stderr or "ledger node start" in result.stderr
+
+
+def test_publishing_a_policy_file_from_outside_the_repository(market: Market) -> None:
+    """Last in this module: the chain it leaves no longer verifies."""
+    from ledger.domain.policy import bundled_policy_path
+
+    text = bundled_policy_path().read_text(encoding="utf-8")
+    broker = text.index('id = "R16-BROKER"')
+    amended = text[:broker].replace('id = "mkj-2026"', 'id = "mkj-2027"').replace(
+        'effective_from = "2026-01-15"', 'effective_from = "2027-01-01"'
+    ) + text[broker:].replace("rate_bps = 50\n", "rate_bps = 75\n", 1)
+    path = market.folder / "mkj-2027.toml"
+    path.write_text(amended, encoding="utf-8")
+    ledger = market.ledger
+    assert ledger("policy", "diff", str(path)).stdout.strip() == "R16-BROKER: rate_bps is 50 on chain, 75 in the file"
+    published = ledger("policy", "publish", str(path))
+    assert published.returncode == 0, published.stderr
+    assert "is not one of the repository's policy files" in published.stdout
+    shown = json.loads(ledger("policy", "show", "--json").stdout)["R16-BROKER"]
+    assert (shown["version"], shown["rate_bps"], shown["effective_from"]) == (2, 75, "2027-01-01")
+    verify = ledger("verify")
+    assert verify.returncode == 4 and "add the published file there" in verify.stdout
