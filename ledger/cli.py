@@ -143,12 +143,31 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
 def cmd_key(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.workspace import Workspace
 
+    if args.action == "list":
+        return _list_keys(config)
+    if not args.name:
+        raise InputError("key new needs the key's name")
     address = Workspace(config).new_key(args.name)
     emit(
         config,
         {"name": args.name, "address": address, "keystore": str(config.key_path(args.name))},
         f"new key {args.name}: {address} (encrypted in {config.key_path(args.name)})",
     )
+    return 0
+
+
+def _list_keys(config: Config) -> int:
+    """The workspace's keystores: names and addresses (read without decrypting anything)."""
+    from ledger.format import table
+    from ledger.keys import keystore_address
+
+    keys = [
+        {"name": path.stem, "address": keystore_address(path), "keystore": str(path)}
+        for path in sorted(config.keys_dir.glob("*.json"))
+        if not path.name.startswith(".")
+    ]
+    text = table(["name", "address"], [[k["name"], k["address"]] for k in keys]) if keys else "no keys"
+    emit(config, keys, text)
     return 0
 
 
@@ -327,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_node)
 
     p = sub.add_parser("key", parents=[common], help="encrypted keystores")
-    p.add_argument("action", choices=["new"])
-    p.add_argument("name")
+    p.add_argument("action", choices=["new", "list"])
+    p.add_argument("name", nargs="?")
     p.set_defaults(handler=cmd_key)
 
     p = sub.add_parser("member", parents=[common], help="enrol, suspend, reinstate, show and list members")

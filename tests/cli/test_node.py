@@ -52,6 +52,16 @@ def test_members_survive_a_node_restart(market: Market) -> None:
     assert members["steel"]["in_region"] is False
 
 
+def test_key_list_names_each_keystore_and_its_address_only(market: Market) -> None:
+    listed = market.ledger("key", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    keys = {k["name"]: k for k in json.loads(listed.stdout)}
+    names = json.loads((market.folder / "home" / "names.json").read_text(encoding="utf-8"))
+    assert {"regulator", "operator", "imu", "steel"} <= set(keys)
+    assert all(keys[n]["address"].lower() == names[n].lower() for n in keys)
+    assert all(set(k) == {"name", "address", "keystore"} for k in keys.values())
+
+
 def test_operator_settles_and_points_are_verified(market: Market) -> None:
     ledger = market.ledger
     contract = {
