@@ -34,6 +34,7 @@ def _file_sha256(path: str | None, what: str) -> bytes:
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
+    from ledger.format import money
 
     ws = _ws(config)
     provider = ws.resolve(args.provider)
@@ -44,7 +45,7 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     _emit(
         config,
         {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
-        f"instrument {args.id} of {ws.name_of(provider)} registered ({format_yuan(value)} yuan)",
+        f"instrument {args.id} of {ws.name_of(provider)} registered ({money(format_yuan(value))} yuan)",
     )
     return 0
 
