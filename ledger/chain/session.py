@@ -29,7 +29,6 @@ from web3.exceptions import (
     ContractLogicError,
     ContractPanicError,
     MismatchedABI,
-    TimeExhausted,
     TransactionNotFound,
     Web3Exception,
     Web3RPCError,
@@ -51,6 +50,10 @@ RETRY_BACKOFF_S = 0.05
 #: Gas limit for transactions on the embedded chain: EIP-7825's per-transaction cap.
 EMBEDDED_GAS_LIMIT = TX_GAS_CAP
 RECEIPT_TIMEOUT_S = 120.0
+#: How often a transaction awaited is checked for a nonce taken by another of its account's transactions.
+SUPERSEDED_CHECK_S = 1.0
+#: How many times a transaction is prepared again after another took its nonce.
+NONCE_ATTEMPTS = 5
 
 #: What web3 raises for a reverted call (eth-tester's own error is added once it is loaded: see `_reverts`).
 _REVERT_ERRORS: tuple[type[BaseException], ...] = (
@@ -277,10 +280,19 @@ class ChainSession:
         return to_checksum_address(address), sent
 
     def send(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Sent:
-        """Dry-run (refusals raise decoded errors), sign, send and await one transaction."""
-        prepared = self.prepare(signer, to=to, data=data, gas=gas)
-        self.submit(prepared)
-        return self.await_mined(prepared)
+        """Dry-run (refusals raise decoded errors), sign, send and await one transaction.
+
+        Another process signing with the same key (two commands at once) may take the nonce first:
+        this transaction can then never be mined, so it is prepared again, dry run included, with the
+        next free nonce. It is not sent twice: the first can no longer be mined."""
+        for _ in range(NONCE_ATTEMPTS):
+            prepared = self.prepare(signer, to=to, data=data, gas=gas)
+            try:
+                self._submit(prepared, superseded_raises=True)
+                return self.await_mined(prepared)
+            except _Superseded:
+                self.forget_nonce(signer.address)
+        raise ChainError("other transactions of the same account kept taking this one's nonce; run it again")
 
     def prepare(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Prepared:
         """Sign a transaction. Without `gas`, the call is first estimated (or dry-run) so a refusal raises here."""
@@ -304,23 +316,34 @@ class ChainSession:
 
     def submit(self, prepared: Prepared) -> None:
         """Hand signed bytes to the node; a lost reply is retried with the same bytes (same hash, never twice)."""
+        self._submit(prepared, superseded_raises=False)
+
+    def _submit(self, prepared: Prepared, *, superseded_raises: bool) -> None:
+        """`submit`; with `superseded_raises`, a nonce that another transaction holds before any attempt
+        can have reached the node raises `_Superseded`."""
+        reached = False  # whether an attempt whose reply was lost may have reached the node
         for attempt in range(SEND_ATTEMPTS):
             try:
                 refusal = self._post_raw(prepared.raw)
             except _NETWORK_ERRORS:
+                reached = True
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
                 continue
             if refusal is None:
                 return
-            text = refusal.lower()
-            if "already known" in text or "nonce too low" in text or "already imported" in text:
+            text = refusal.lower().replace("_", " ")
+            if "already known" in text or "already imported" in text:
                 return  # an earlier attempt reached the node
+            if "nonce too low" in text or "replacement transaction underpriced" in text:
+                if superseded_raises and not reached:
+                    raise _Superseded
+                return  # an earlier attempt reached the node, or another took the nonce: the wait tells
             raise ChainError(f"the node refused the transaction: {refusal}")
         raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
 
     def await_mined(self, prepared: Prepared) -> Sent:
         """Wait for the receipt; a reverted transaction raises its decoded error."""
-        receipt = self._await_receipt(prepared.tx_hash)
+        receipt = self._await_receipt(prepared)
         if receipt["status"] != 1:
             raise self.explain_failure(prepared, int(receipt["blockNumber"]))
         return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
@@ -445,21 +468,45 @@ class ChainSession:
             return str(response["error"].get("message", response["error"]))
         return None
 
-    def _await_receipt(self, tx_hash: bytes) -> TxReceipt:
+    def _await_receipt(self, prepared: Prepared) -> TxReceipt:
+        """The receipt, polled; every second the node is also asked whether another transaction has
+        taken this one's nonce (`_Superseded`: this one can then never be mined)."""
+        tx_hash = HexBytes(prepared.tx_hash)
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
-        while True:
+        next_check = time.monotonic() + SUPERSEDED_CHECK_S
+        while time.monotonic() < deadline:
             try:
-                return self.w3.eth.wait_for_transaction_receipt(
-                    HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_S, poll_latency=0.02
-                )
-            except (TransactionNotFound, TimeExhausted):
-                raise ChainError(
-                    f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s"
-                ) from None
+                try:
+                    return self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    pass
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + SUPERSEDED_CHECK_S
+                    if self._superseded(prepared):
+                        raise _Superseded
             except _NETWORK_ERRORS:
-                if time.monotonic() > deadline:
-                    raise ChainError("lost the connection to the chain while waiting for a receipt") from None
                 time.sleep(0.2)
+                continue
+            time.sleep(0.02)
+        raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s")
+
+    def _superseded(self, prepared: Prepared) -> bool:
+        """Whether a transaction of the sender mined with this one's nonce is not this one."""
+        sender = cast(Any, prepared.sender)
+        if int(self.w3.eth.get_transaction_count(sender, "latest")) <= int(prepared.tx["nonce"]):
+            return False  # the nonce is still free: this transaction may yet be mined
+        try:
+            self.w3.eth.get_transaction(HexBytes(prepared.tx_hash))
+        except TransactionNotFound:
+            try:  # mined in the meantime after all?
+                self.w3.eth.get_transaction_receipt(HexBytes(prepared.tx_hash))
+            except TransactionNotFound:
+                return True
+        return False
+
+
+class _Superseded(Exception):
+    """Another transaction of the same account took this one's nonce: this one can never be mined."""
 
 
 class _CheckedFunctions:

@@ -6,7 +6,9 @@ sequence of separate `ledger` processes acts on one chain.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
@@ -46,12 +48,21 @@ class Workspace:
         return data
 
     def remember(self, name: str, address: str) -> None:
-        names = self.names()
-        if name in names and names[name] != address:
-            raise InputError(f"the name {name!r} already belongs to {names[name]}")
-        names[name] = address
-        self.config.names_path.parent.mkdir(parents=True, exist_ok=True)
-        self.config.names_path.write_text(json.dumps(names, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if self.names().get(name) == address:
+            return  # known already: most commands only confirm their signer's name
+        path = self.config.names_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Two commands at once may both add a name: one at a time reads, adds and replaces the file
+        # (atomically, so that a command reading it meanwhile sees the old book or the new, never half).
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            names = self.names()
+            if name in names and names[name] != address:
+                raise InputError(f"the name {name!r} already belongs to {names[name]}")
+            names[name] = address
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps(names, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            os.replace(partial, path)
 
     def resolve(self, who: str) -> str:
         """An address for a name or an address."""

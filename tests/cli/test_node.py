@@ -7,6 +7,9 @@ the tests run in file order and each leaves the market usable for the next.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ledger.chain.session import ChainSession
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, Run, market_on_node
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, PASSPHRASE, Run, market_on_node
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -97,6 +100,49 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     head = ChainSession.connect(f"http://127.0.0.1:{market.port}").head()
     assert verified["ok"] is True and verified["block"] == head
     assert ledger("verify").stdout.startswith(f"verified as of block {head}: ")
+
+
+def test_commands_signing_with_one_key_at_once_each_record_their_payment(market: Market) -> None:
+    """Six `ledger settle` at once, all signed by the operator: they race for the same nonces and
+    the same name book, and each still records its payment exactly once."""
+    contract = {
+        "id": "TC-C",
+        "kind": "transfer",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-02-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": "100.00", "due": "2026-06-30"}],
+    }
+    path = market.folder / "tc-c.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    assert market.ledger("contract", "register", "--file", str(path)).returncode == 0
+    env = {
+        **os.environ,
+        "LEDGER_HOME": str(market.folder / "home"),
+        "LEDGER_PASSPHRASE": PASSPHRASE,
+        "LEDGER_DATA": str(market.folder / "data"),
+    }
+    settle = [sys.executable, "-m", "ledger.cli", "settle", "--contract", "TC-C", "--amount", "1.00"]
+    processes = [
+        subprocess.Popen(
+            [*settle, "--ref", f"AT-ONCE-{i}", "--date", f"2026-03-0{i + 1}"],
+            env=env,
+            cwd=market.folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        results.append((process.returncode, out, err))
+    OUTPUTS.extend(out + err for _, out, err in results)
+    assert [code for code, _, _ in results] == [0] * 6, [err for _, _, err in results]
+    shown = json.loads(market.ledger("contract", "show", "TC-C", "--json").stdout)
+    assert shown["received"] == "6.00"
 
 
 def test_statement_report_and_fresh_verify(market: Market) -> None:
