@@ -9,13 +9,15 @@ with identical data are replays and are not sent again, so nothing is counted tw
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -740,44 +742,62 @@ def import_file(
     receipt_timeout_s: float = RECEIPT_TIMEOUT_S,
 ) -> ImportResult:
     """Check every row, then record the good ones on chain exactly once (see the module docstring)."""
-    started = time.perf_counter()
-    rows, problems = read_rows(path)
-    journal = Journal(journal_path(journal_folder, path))
-    try:
-        importer = Importer(
-            session,
-            ledger_address=ledger_address,
-            operator=operator,
-            journal=journal,
-            batch_size=batch_size,
-            progress=progress,
-            tight_gas=tight_gas,
-            batch_gas=batch_gas,
-            receipt_timeout_s=receipt_timeout_s,
-        )
-        result = ImportResult(rows=len(rows) + len(problems))
-        result.resumed_batches = importer.resume()
-        for attempt in range(3):
-            checked = check_rows(rows, state_loader(), now=session.now())
-            if attempt == 0:
-                problems = sorted(problems + checked.problems, key=lambda p: p.line)
-                if problems and not skip_invalid:
-                    raise ImportRefused(problems)
-                result.rejected = problems
-                result.replayed += len(checked.replays)
-                if problems and reject_path is not None:
-                    write_rejects(reject_path, problems)
-                journal.write(event="start", file=str(path), rows=result.rows, to_send=len(checked.to_send))
-            if not checked.to_send:
-                break
-            failed = importer.send(checked.to_send, result)
-            if not failed:
-                break
-            rows = failed  # re-check what failed against the chain as it now is, and retry
-        else:
-            raise ChainError("some batches kept failing; run the same import again to resume")
-        journal.write(event="done", recorded=result.recorded, replayed=result.replayed, rejected=len(result.rejected))
-    finally:
-        journal.close()
-    result.seconds = time.perf_counter() - started
-    return result
+    with sole_import(journal_folder, operator.address):
+        started = time.perf_counter()
+        rows, problems = read_rows(path)
+        journal = Journal(journal_path(journal_folder, path))
+        try:
+            importer = Importer(
+                session,
+                ledger_address=ledger_address,
+                operator=operator,
+                journal=journal,
+                batch_size=batch_size,
+                progress=progress,
+                tight_gas=tight_gas,
+                batch_gas=batch_gas,
+                receipt_timeout_s=receipt_timeout_s,
+            )
+            result = ImportResult(rows=len(rows) + len(problems))
+            result.resumed_batches = importer.resume()
+            for attempt in range(3):
+                checked = check_rows(rows, state_loader(), now=session.now())
+                if attempt == 0:
+                    problems = sorted(problems + checked.problems, key=lambda p: p.line)
+                    if problems and not skip_invalid:
+                        raise ImportRefused(problems)
+                    result.rejected = problems
+                    result.replayed += len(checked.replays)
+                    if problems and reject_path is not None:
+                        write_rejects(reject_path, problems)
+                    journal.write(event="start", file=str(path), rows=result.rows, to_send=len(checked.to_send))
+                if not checked.to_send:
+                    break
+                failed = importer.send(checked.to_send, result)
+                if not failed:
+                    break
+                rows = failed  # re-check what failed against the chain as it now is, and retry
+            else:
+                raise ChainError("some batches kept failing; run the same import again to resume")
+            journal.write(
+                event="done", recorded=result.recorded, replayed=result.replayed, rejected=len(result.rejected)
+            )
+        finally:
+            journal.close()
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+@contextmanager
+def sole_import(folder: Path, signer: str) -> Iterator[None]:
+    """One import at a time per signing key in a workspace: two would take each other's nonces (and,
+    for one file, share its journal). The lock goes with the process, however it ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{signer.lower()}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another import signed by {signer} is running in this workspace; run this one once it ends"
+            ) from None
+        yield

@@ -143,3 +143,22 @@ def test_bad_file_lists_every_bad_line_and_sends_nothing(desk: Desk) -> None:
     assert desk.ledger("settle", "import", str(one)).stdout.startswith(
         "1 row: 1 recorded, 0 already on chain (replays), 0 rejected; 1 batch in "
     )
+
+
+def test_a_second_import_signed_by_the_same_key_is_refused_while_one_runs(desk: Desk) -> None:
+    """Two imports signed by one key would take each other's nonces: while one runs (its lock held
+    here), another is refused in a sentence and sends nothing."""
+    import fcntl
+
+    path = _bank_file(desk, "second", 3)
+    before = _paid_on_chain(desk)
+    names = json.loads((desk.folder / "home" / "names.json").read_text(encoding="utf-8"))
+    lock_path = desk.folder / "home" / "imports" / f"{names['operator'].lower()}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        refused = desk.ledger("settle", "import", str(path))
+    assert refused.returncode == 1 and "another import signed by" in refused.stderr
+    assert _paid_on_chain(desk) == before
+    assert desk.ledger("settle", "import", str(path)).returncode == 0  # once the first has ended
+    assert _paid_on_chain(desk) - before == _total_fen(path)
