@@ -319,8 +319,9 @@ class ChainSession:
         self._submit(prepared, superseded_raises=False)
 
     def _submit(self, prepared: Prepared, *, superseded_raises: bool) -> None:
-        """`submit`; with `superseded_raises`, a nonce that another transaction holds before any attempt
-        can have reached the node raises `_Superseded`."""
+        """`submit`; with `superseded_raises`, a nonce that another transaction of the account holds
+        (waiting in the pool, or mined before any attempt of this one can have reached the node) raises
+        `_Superseded`."""
         reached = False  # whether an attempt whose reply was lost may have reached the node
         for attempt in range(SEND_ATTEMPTS):
             try:
@@ -334,9 +335,11 @@ class ChainSession:
             text = refusal.lower().replace("_", " ")
             if "already known" in text or "already imported" in text:
                 return  # an earlier attempt reached the node
-            if "nonce too low" in text or "replacement transaction underpriced" in text:
+            if "replacement transaction underpriced" in text and superseded_raises:
+                raise _Superseded  # another transaction of the account waits in the pool with this nonce
+            if "nonce too low" in text:
                 if superseded_raises and not reached:
-                    raise _Superseded
+                    raise _Superseded  # no attempt of this one reached the node: another was mined with it
                 return  # an earlier attempt reached the node, or another took the nonce: the wait tells
             raise ChainError(f"the node refused the transaction: {refusal}")
         raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
