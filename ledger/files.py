@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ledger.errors import InputError
@@ -33,3 +36,18 @@ def read_json_file(path: Path, what: str) -> object:
         raise InputError(f"the {what} file {path} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"the {what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+
+
+@contextmanager
+def exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on the file `path` (made if need be) for the block; yields whether it
+    was taken (without `wait`, False when another process holds it). The lock goes with its process,
+    however that ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True

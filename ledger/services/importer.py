@@ -9,7 +9,6 @@ with identical data are replays and are not sent again, so nothing is counted tw
 from __future__ import annotations
 
 import csv
-import fcntl
 import hashlib
 import io
 import json
@@ -33,7 +32,7 @@ from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, format_yuan, parse_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
-from ledger.files import write_file
+from ledger.files import exclusive, write_file
 from ledger.format import count
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
@@ -791,13 +790,10 @@ def import_file(
 @contextmanager
 def sole_import(folder: Path, signer: str) -> Iterator[None]:
     """One import at a time per signing key in a workspace: two would take each other's nonces (and,
-    for one file, share its journal). The lock goes with the process, however it ends."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{signer.lower()}.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    for one file, share its journal)."""
+    with exclusive(folder / f"{signer.lower()}.lock", wait=False) as taken:
+        if not taken:
             raise InputError(
                 f"another import signed by {signer} is running in this workspace; run this one once it ends"
-            ) from None
+            )
         yield

@@ -6,7 +6,6 @@ sequence of separate `ledger` processes acts on one chain.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from ledger.chain.session import ChainSession
 from ledger.config import DEFAULT_PORT, Config
 from ledger.domain.policy import repository_policies
 from ledger.errors import ChainError, ConfigError, InputError
+from ledger.files import exclusive
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 from ledger.node import LocalNode
 from ledger.services.client import LedgerClient
@@ -51,11 +51,9 @@ class Workspace:
         if self.names().get(name) == address:
             return  # known already: most commands only confirm their signer's name
         path = self.config.names_path
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Two commands at once may both add a name: one at a time reads, adds and replaces the file
         # (atomically, so that a command reading it meanwhile sees the old book or the new, never half).
-        with open(path.with_name(path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive(path.with_name(path.name + ".lock")):
             names = self.names()
             if name in names and names[name] != address:
                 raise InputError(f"the name {name!r} already belongs to {names[name]}")
