@@ -456,14 +456,6 @@ class BatchGas:
             self._asked[rule] = row.settlement.paid_at
 
 
-def batch_gas_bound(rows: list[Row]) -> int:
-    """The most gas one transaction recording `rows`, in this order, can use."""
-    bound = BatchGas()
-    for row in rows:
-        bound.add(row, bound.cost(row))
-    return bound.total
-
-
 class Journal:
     """Append-only JSON lines, flushed to disk before each send."""
 

@@ -28,7 +28,6 @@ from ledger.services.importer import (
     ImportRefused,
     Journal,
     Row,
-    batch_gas_bound,
     check_rows,
     encode_batch,
     import_file,
@@ -191,6 +190,14 @@ def _gas_used(world: World, rows: list[Row]) -> int:
         return sent.gas_used
     finally:
         world.session.revert(snapshot)
+
+
+def batch_gas_bound(rows: list[Row]) -> int:
+    """The gas bound the import plans for one transaction recording `rows`, in this order."""
+    bound = BatchGas()
+    for row in rows:
+        bound.add(row, bound.cost(row))
+    return bound.total
 
 
 def _assert_within_bounds(world: World, rows: list[Row]) -> None:
