@@ -24,16 +24,21 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 PASSPHRASE = "correct horse battery"
 
 
+def workspace_env(folder: Path) -> dict[str, str]:
+    """The environment of a `ledger` process whose workspace is in `folder`."""
+    return {
+        **os.environ,
+        "LEDGER_HOME": str(folder / "home"),
+        "LEDGER_PASSPHRASE": PASSPHRASE,
+        "LEDGER_DATA": str(folder / "data"),
+    }
+
+
 def make_runner(folder: Path) -> Run:
     """A function that runs `ledger ARGS...` as a user would, with its workspace in `folder`."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        full_env = {
-            **os.environ,
-            "LEDGER_HOME": str(folder / "home"),
-            "LEDGER_PASSPHRASE": PASSPHRASE,
-            "LEDGER_DATA": str(folder / "data"),
-        }
+        full_env = workspace_env(folder)
         full_env.update(env or {})
         result = subprocess.run(
             [sys.executable, "-m", "ledger.cli", *args],

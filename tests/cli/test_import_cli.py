@@ -20,7 +20,7 @@ from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.workspace import Workspace
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, PASSPHRASE, Run, market_on_node
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, PASSPHRASE, Run, market_on_node, workspace_env
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -81,12 +81,7 @@ def _paid_on_chain(desk: Desk) -> int:
 def test_import_killed_mid_way_and_run_again_records_every_row_exactly_once(desk: Desk) -> None:
     path = _bank_file(desk, "kill", 2_000)
     before = _paid_on_chain(desk)
-    env = {
-        **os.environ,
-        "LEDGER_HOME": str(desk.folder / "home"),
-        "LEDGER_PASSPHRASE": PASSPHRASE,
-        "LEDGER_DATA": str(desk.folder / "data"),
-    }
+    env = workspace_env(desk.folder)
     command = [sys.executable, "-m", "ledger.cli", "settle", "import", str(path), "--batch-size", "2"]
     process = subprocess.Popen(command, env=env, cwd=desk.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journals = desk.folder / "home" / "imports"

@@ -7,7 +7,6 @@ the tests run in file order and each leaves the market usable for the next.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger.chain.session import ChainSession
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, PASSPHRASE, Run, market_on_node
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, Run, market_on_node, workspace_env
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -35,6 +34,23 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     folder = tmp_path_factory.mktemp("market")
     with market_on_node(folder, ENROL_IMU, ENROL_STEEL) as (ledger, port):
         yield Market(ledger, port, folder)
+
+
+def _register(market: Market, contract_id: str, *, kind: str, buyer: str, amount: str) -> None:
+    """Register, through `ledger contract register`, a one-milestone lump-sum contract sold by imu."""
+    contract = {
+        "id": contract_id,
+        "kind": kind,
+        "seller": "imu",
+        "buyer": buyer,
+        "signed": "2026-02-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": amount, "due": "2026-06-30"}],
+    }
+    path = market.folder / f"{contract_id}.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    registered = market.ledger("contract", "register", "--file", str(path))
+    assert registered.returncode == 0, registered.stderr
 
 
 def test_members_survive_a_node_restart(market: Market) -> None:
@@ -67,18 +83,7 @@ def test_key_list_names_each_keystore_and_its_address_only(market: Market) -> No
 
 def test_operator_settles_and_points_are_verified(market: Market) -> None:
     ledger = market.ledger
-    contract = {
-        "id": "TC-1",
-        "kind": "license",
-        "seller": "imu",
-        "buyer": "steel",
-        "signed": "2026-02-01",
-        "plan": "lump_sum",
-        "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}],
-    }
-    path = market.folder / "c.json"
-    path.write_text(json.dumps(contract), encoding="utf-8")
-    assert ledger("contract", "register", "--file", str(path)).returncode == 0
+    _register(market, "TC-1", kind="license", buyer="steel", amount="2000000.00")
     # steel is outside the region: a licence to it earns no landing points
     settle = ledger(
         "settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01", "--json"
@@ -105,24 +110,8 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
 def test_commands_signing_with_one_key_at_once_each_record_their_payment(market: Market) -> None:
     """Six `ledger settle` at once, all signed by the operator: they race for the same nonces and
     the same name book, and each still records its payment exactly once."""
-    contract = {
-        "id": "TC-C",
-        "kind": "transfer",
-        "seller": "imu",
-        "buyer": "steel",
-        "signed": "2026-02-01",
-        "plan": "lump_sum",
-        "milestones": [{"title": "all", "amount": "100.00", "due": "2026-06-30"}],
-    }
-    path = market.folder / "tc-c.json"
-    path.write_text(json.dumps(contract), encoding="utf-8")
-    assert market.ledger("contract", "register", "--file", str(path)).returncode == 0
-    env = {
-        **os.environ,
-        "LEDGER_HOME": str(market.folder / "home"),
-        "LEDGER_PASSPHRASE": PASSPHRASE,
-        "LEDGER_DATA": str(market.folder / "data"),
-    }
+    _register(market, "TC-C", kind="transfer", buyer="steel", amount="100.00")
+    env = workspace_env(market.folder)
     settle = [sys.executable, "-m", "ledger.cli", "settle", "--contract", "TC-C", "--amount", "1.00"]
     processes = [
         subprocess.Popen(
@@ -149,18 +138,7 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     ledger = market.ledger
     enrol = ledger("member", "enrol", "baotou", "--kind", "enterprise", "--uscc", "91150105MA0Q123458", "--in-region")
     assert enrol.returncode == 0, enrol.stderr
-    contract = {
-        "id": "TC-2",
-        "kind": "transfer",
-        "seller": "imu",
-        "buyer": "baotou",
-        "signed": "2026-02-01",
-        "plan": "lump_sum",
-        "milestones": [{"title": "all", "amount": "2000000.00", "due": "2026-06-30"}],
-    }
-    path = market.folder / "c2.json"
-    path.write_text(json.dumps(contract), encoding="utf-8")
-    assert ledger("contract", "register", "--file", str(path)).returncode == 0
+    _register(market, "TC-2", kind="transfer", buyer="baotou", amount="2000000.00")
     listed = ledger("contract", "list").stdout.splitlines()
     assert next(line for line in listed if line.startswith("TC-2 ")).split() == [
         "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00"

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from eth_abi.abi import encode as abi_encode
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.domain.money import Fen
 from ledger.domain.types import SettlementKind
+from ledger.errors import InputError
 from ledger.services.client import SettlementInput
-from ledger.services.importer import RECORD_BATCH_SELECTOR, Row, encode_batch, read_rows
+from ledger.services.importer import (
+    RECORD_BATCH_SELECTOR,
+    ImportRefused,
+    Problem,
+    Row,
+    encode_batch,
+    read_rows,
+    write_rejects,
+)
 from ledger.services.market_state import SETTLEMENT_TYPES, pack_settlement
 
 refs = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=32)
@@ -59,10 +69,6 @@ def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
 
 
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
-    import pytest
-
-    from ledger.errors import InputError
-
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")
     with pytest.raises(InputError, match="not UTF-8"):
@@ -74,19 +80,12 @@ def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_refusal_counts_its_bad_rows_in_words() -> None:
-    from ledger.services.importer import ImportRefused, Problem
-
     one = ImportRefused([Problem(3, "kind must be cash or equity, not 'gold'", {})])
     assert str(one) == "1 bad row, nothing was sent:\n  line 3: kind must be cash or equity, not 'gold'"
     assert str(ImportRefused([Problem(2, "a", {}), Problem(5, "b", {})])).startswith("2 bad rows, nothing was sent:")
 
 
 def test_unknown_or_repeated_columns_are_refused_but_a_reject_files_own_are_not(tmp_path: Path) -> None:
-    import pytest
-
-    from ledger.errors import InputError
-    from ledger.services.importer import write_rejects
-
     typo = tmp_path / "typo.csv"
     typo.write_text("ref,contract,amount,date,evidance\nA,C1,1.00,2026-03-01,x\n", encoding="utf-8")
     with pytest.raises(InputError, match="does not know: evidance"):
