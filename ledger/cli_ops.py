@@ -82,7 +82,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
             "value": format_yuan(a["value"]),
         }
         data.append(entry)
-        rows.append([*list(entry.values())[:-1], money(entry["value"])])
+        rows.append([*(entry[k] for k in ("id", "kind", "seller", "buyer", "signed")), money(entry["value"])])
     _emit(
         config,
         data,
