@@ -25,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
+from ledger.chain.logs import event_topic
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
@@ -83,7 +84,8 @@ POOL_CHECK_AFTER_S = 1.0
 #: Batches journaled (and flushed to disk) together, before any of them is sent.
 JOURNAL_GROUP = 16
 RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
-POINTS_ISSUED_TOPIC = keccak(text="PointsIssued(address,bytes32,bytes32,uint256,uint24)")
+POINTS_ISSUED_TOPIC = bytes.fromhex(event_topic("PointsIssued")[2:])
+SETTLEMENT_REPLAYED_TOPIC = bytes.fromhex(event_topic("SettlementReplayed")[2:])
 COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
 ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
 #: The columns a reject file adds to the rows it holds (ignored when such a file is imported again).
@@ -701,9 +703,6 @@ class Importer:
             result.replayed += replays
         in_flight[:] = still
         return settled
-
-
-SETTLEMENT_REPLAYED_TOPIC = keccak(text="SettlementReplayed(bytes32)")
 
 
 def write_rejects(path: Path, problems: list[Problem]) -> None:
