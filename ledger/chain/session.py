@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -519,6 +520,11 @@ class _CheckedFunctions:
 
     def __init__(self, functions: ContractFunctions) -> None:
         self._functions = functions
+        # each function's parameter lists (one per overload), read from the ABI once
+        self._inputs: dict[str, list[list[Any]]] = defaultdict(list)
+        for entry in cast(list[dict[str, Any]], functions.abi):
+            if entry.get("type") == "function":
+                self._inputs[entry["name"]].append(entry.get("inputs", []))
 
     def __getattr__(self, name: str) -> Any:
         build = getattr(self._functions, name)
@@ -539,9 +545,8 @@ class _CheckedFunctions:
     def _address_problem(self, name: str, args: tuple[Any, ...]) -> str | None:
         """A text where an address belongs that is not one. web3 would take it for an ENS name and
         try to look it up (the ledger's chains have no ENS), so it is refused first."""
-        for entry in cast(list[dict[str, Any]], self._functions.abi):
-            inputs = entry.get("inputs", [])
-            if entry.get("type") == "function" and entry.get("name") == name and len(inputs) == len(args):
+        for inputs in self._inputs.get(name, []):
+            if len(inputs) == len(args):
                 for i, (param, value) in enumerate(zip(inputs, args, strict=True), start=1):
                     problem = _non_address(param, value, f"argument {i}")
                     if problem is not None:
