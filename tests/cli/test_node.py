@@ -134,6 +134,22 @@ def test_commands_signing_with_one_key_at_once_each_record_their_payment(market:
     assert shown["received"] == "6.00"
 
 
+def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_withheld(market: Market) -> None:
+    ledger = market.ledger
+    assert ledger("member", "suspend", "steel").returncode == 0
+    paid = ledger("settle", "--ref", "S-1", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09")
+    assert paid.returncode == 0, paid.stderr
+    assert paid.stdout.splitlines() == [
+        "recorded payment S-1: 1.00 yuan on TC-C",
+        "  steel is suspended: it earns no points from this payment",
+    ]
+    again = ledger("settle", "--ref", "S-1", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
+    assert json.loads(again.stdout)["replayed"] is True and json.loads(again.stdout)["suspended_parties"] == []
+    assert ledger("member", "reinstate", "steel").returncode == 0
+    paid = ledger("settle", "--ref", "S-2", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
+    assert json.loads(paid.stdout)["suspended_parties"] == []
+
+
 def test_statement_report_and_fresh_verify(market: Market) -> None:
     ledger = market.ledger
     enrol = ledger("member", "enrol", "baotou", "--kind", "enterprise", "--uscc", "91150105MA0Q123458", "--in-region")
