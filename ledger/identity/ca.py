@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ledger.errors import ConfigError, LedgerError
+from ledger.files import read_file, read_json_file
 
 ADDRESS_URI_PREFIX = "ethereum:"
 
@@ -63,12 +64,7 @@ def encrypt_key(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
 
 
 def load_encrypted_key(path: Path, passphrase: str) -> ec.EllipticCurvePrivateKey:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"no key at {path}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the key {path}: {exc.strerror}") from None
+    data = read_file(path, "key")
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
     except (ValueError, TypeError):
@@ -125,12 +121,7 @@ def _load_ca(files: CaFiles, passphrase: str) -> tuple[ec.EllipticCurvePrivateKe
 
 
 def load_cert(path: Path) -> x509.Certificate:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"no certificate at {path}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the certificate {path}: {exc.strerror}") from None
+    data = read_file(path, "certificate")
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError:
@@ -174,7 +165,7 @@ def issue_member_cert(
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    issued = json.loads(files.issued.read_text(encoding="utf-8"))
+    issued = _issued(files)
     issued.append(
         {
             "serial": format(cert.serial_number, "x"),
@@ -192,7 +183,7 @@ def revoke(files: CaFiles, *, passphrase: str, serial: int) -> None:
     revoked = [entry.serial_number for entry in load_crl(files)]
     if serial in revoked:
         raise IdentityError(f"certificate {serial:x} is already revoked")
-    known = {int(e["serial"], 16) for e in json.loads(files.issued.read_text(encoding="utf-8"))}
+    known = {int(e["serial"], 16) for e in _issued(files)}
     if serial not in known:
         raise IdentityError(f"this authority never issued a certificate with serial {serial:x}")
     _write_crl(files, ca_key, ca_cert, revoked=[*revoked, serial])
@@ -213,8 +204,19 @@ def _write_crl(files: CaFiles, key: ec.EllipticCurvePrivateKey, cert: x509.Certi
     files.crl.write_bytes(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
 
 
+def _issued(files: CaFiles) -> list[dict[str, str]]:
+    """The authority's record of the certificates it issued."""
+    issued = read_json_file(files.issued, "issued certificates")
+    if not isinstance(issued, list) or not all(isinstance(e, dict) and "serial" in e for e in issued):
+        raise ConfigError(f"{files.issued} is not this authority's list of issued certificates")
+    return issued
+
+
 def load_crl(files: CaFiles) -> x509.CertificateRevocationList:
-    return x509.load_pem_x509_crl(files.crl.read_bytes())
+    try:
+        return x509.load_pem_x509_crl(read_file(files.crl, "revocation list"))
+    except ValueError:
+        raise ConfigError(f"{files.crl} is not a certificate revocation list") from None
 
 
 def fingerprint(cert: x509.Certificate) -> bytes:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from ledger.errors import ConfigError, InputError
 from ledger.identity import ca, terms
 from ledger.identity.ca import CaFiles, IdentityError
 
@@ -87,6 +88,26 @@ def test_revoked_certificate_is_refused(authority: CaFiles) -> None:
         _verify(authority, cert, address=account.address)
     with pytest.raises(IdentityError, match="already revoked"):
         ca.revoke(authority, passphrase=PASS, serial=cert.serial_number)  # type: ignore[attr-defined]
+
+
+def test_damaged_authority_files_are_named_in_a_sentence(authority: CaFiles) -> None:
+    cert, _ = _member(authority, address=Account.create().address)
+    serial = cert.serial_number  # type: ignore[attr-defined]
+    authority.issued.write_text('{"not": "a list"}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not this authority's list of issued certificates"):
+        ca.revoke(authority, passphrase=PASS, serial=serial)
+    authority.issued.write_bytes(b"\xff\xfe")
+    with pytest.raises(InputError, match="issued certificates file .* is not UTF-8 text"):
+        ca.revoke(authority, passphrase=PASS, serial=serial)
+    authority.crl.write_text("garbage", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not a certificate revocation list"):
+        ca.load_crl(authority)
+    authority.crl.unlink()
+    with pytest.raises(InputError, match="no revocation list file at"):
+        ca.load_crl(authority)
+    authority.key.unlink()
+    with pytest.raises(InputError, match="no key file at"):
+        ca.revoke(authority, passphrase=PASS, serial=serial)
 
 
 def test_certificate_bound_to_another_address_is_refused(authority: CaFiles) -> None:
