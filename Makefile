@@ -31,7 +31,7 @@ demo: setup
 test: setup $(SLITHER_VENV)/.installed fuzz
 	$(BIN)/ruff check ledger tests scripts/bench scripts/plant-bug scripts/slither-check
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 # Invariant fuzzing of the contracts (tests/invariant/foundry.toml; FOUNDRY_PROFILE=deep for a long run).
 fuzz: node_modules/.installed
