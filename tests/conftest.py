@@ -12,8 +12,9 @@ ONE_PROCESS = "tests/cli/"
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `--dist loadscope`, a scope is a test module, except that all of tests/cli/ is one."""
-    if config.getvalue("dist") != "loadscope":
+    """Whenever tests are shared out (`-n N`, whatever `--dist`), a worker takes a whole test module,
+    and all of tests/cli/ goes to one worker: shared out one by one, they would fail."""
+    if config.getvalue("dist") == "each":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
