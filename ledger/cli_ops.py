@@ -304,6 +304,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             )
         raise
     data = result.as_json()
+    data["suspended_parties"] = {ws.name_of(a): n for a, n in data["suspended_parties"].items()}
     lines = [
         f"{count(result.rows, 'row')}: {result.recorded:,} recorded, {result.replayed:,} already on chain "
         f"(replays), {len(result.rejected):,} rejected; "
@@ -319,6 +320,9 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     if result.points_by_rule:
         lines.append("points issued by rule:")
         lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
+    if data["suspended_parties"]:
+        lines.append("suspended parties, whose points from these rows are withheld:")
+        lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
     _emit(config, data, "\n".join(lines))
     return 3 if result.rejected else 0
 

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,6 +134,8 @@ class ImportResult:
     seconds: float = 0.0
     resumed_batches: int = 0
     gas_used: int = 0
+    #: suspended party (address) -> rows sent on its contracts: recorded, its points withheld
+    suspended_parties: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +146,7 @@ class ImportResult:
             "batches": self.batches,
             "gas_used": self.gas_used,
             "points_by_rule": {r: format_points(v) for r, v in sorted(self.points_by_rule.items())},
+            "suspended_parties": dict(sorted(self.suspended_parties.items())),
             "seconds": round(self.seconds, 3),
         }
 
@@ -751,8 +754,12 @@ def import_file(
             result = ImportResult(rows=len(rows) + len(problems))
             result.resumed_batches = importer.resume()
             for attempt in range(3):
-                checked = check_rows(rows, state_loader(), now=session.now())
+                state = state_loader()
+                checked = check_rows(rows, state, now=session.now())
                 if attempt == 0:
+                    result.suspended_parties = dict(
+                        Counter(p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
+                    )
                     problems = sorted(problems + checked.problems, key=lambda p: p.line)
                     if problems and not skip_invalid:
                         raise ImportRefused(problems)

@@ -62,6 +62,7 @@ class ContractState:
     signed: int
     royalty_bps: int
     rules: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()  # seller, buyer and broker (if any): who its payments may pay
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -80,8 +81,14 @@ class MarketState:
     contracts: dict[str, ContractState] = field(default_factory=dict)
     recorded: dict[bytes, bytes] = field(default_factory=dict)  # ref (bytes32) -> data hash
     members: dict[str, tuple[MemberKind, bool]] = field(default_factory=dict)  # address -> (kind, in region)
+    suspended: set[str] = field(default_factory=set)  # addresses of suspended members
     #: rule id -> the lowest threshold any published version of it has (below it, no version awards)
     thresholds: dict[str, int] = field(default_factory=dict)
+
+    def suspended_parties(self, contract_id: str) -> list[str]:
+        """The contract's parties suspended now: a payment to it is recorded, their points withheld."""
+        contract = self.contracts.get(contract_id)
+        return [] if contract is None else [party for party in contract.parties if party in self.suspended]
 
     @classmethod
     def from_events(cls, events: Iterable[LogEvent]) -> MarketState:
@@ -94,16 +101,22 @@ class MarketState:
         a = e.args
         if e.name == "MemberEnrolled":
             self.members[a["account"]] = (MemberKind(a["kind"]), bool(a["inRegion"]))
+        elif e.name == "MemberSuspended":
+            self.suspended.add(a["account"])
+        elif e.name == "MemberReinstated":
+            self.suspended.discard(a["account"])
         elif e.name == "ContractRegistered":
             kind, plan = ContractKind(a["kind"]), PaymentPlan(a["plan"])
             seller_kind = self.members.get(a["seller"], (MemberKind.NONE, False))[0]
             buyer_in_region = self.members.get(a["buyer"], (MemberKind.NONE, False))[1]
+            has_broker = int(a["broker"], 16) != 0
             self.contracts[id_text(a["contractId"])] = ContractState(
                 kind=kind,
                 plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
-                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, int(a["broker"], 16) != 0),
+                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, has_broker),
+                parties=(a["seller"], a["buyer"], *([a["broker"]] if has_broker else [])),
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])

@@ -119,6 +119,23 @@ def test_import_records_once_and_a_second_run_changes_nothing(world: World, tmp_
     assert world.client.balance(world.uni.address) == balance
 
 
+def test_rows_on_a_suspended_party_contract_are_recorded_and_the_party_named(world: World, tmp_path: Path) -> None:
+    _lump(world, "T1")
+    _lump(world, "T2")
+    world.client.suspend(world.regulator, world.uni.address)
+    rows = ["S-1,T1,,,2500000.00,2026-03-01,,", "S-2,T1,,,1.00,2026-03-02,,", "S-3,T2,,,1.00,2026-03-02,,"]
+    path = tmp_path / "bank.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    result = _import(world, path, tmp_path)
+    assert result.recorded == 3 and result.points_by_rule == {}  # type: ignore[attr-defined]
+    assert result.suspended_parties == {world.uni.address: 3}  # type: ignore[attr-defined]
+    assert world.client.milestone("T1", 0).paid == 250_000_100
+    world.client.reinstate(world.regulator, world.uni.address)
+    path.write_text(HEADER + "S-4,T2,,,2500000.00,2026-03-03,,\n", encoding="utf-8")
+    result = _import(world, path, tmp_path)
+    assert result.suspended_parties == {} and result.points_by_rule["R11-LANDING"] > 0  # type: ignore[attr-defined]
+
+
 def test_skip_invalid_sends_good_rows_and_sets_bad_ones_aside(world: World, tmp_path: Path) -> None:
     _lump(world, "T1")
     path = tmp_path / "bank.json"

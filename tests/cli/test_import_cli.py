@@ -157,3 +157,18 @@ def test_a_second_import_signed_by_the_same_key_is_refused_while_one_runs(desk: 
     assert _paid_on_chain(desk) == before
     assert desk.ledger("settle", "import", str(path)).returncode == 0  # once the first has ended
     assert _paid_on_chain(desk) - before == _total_fen(path)
+
+
+def test_the_summary_names_suspended_parties_whose_points_are_withheld(desk: Desk) -> None:
+    assert desk.ledger("member", "suspend", "steel").returncode == 0
+    path = desk.folder / "suspended.csv"
+    path.write_text(HEADER + "SUS-1,TC-3,,,1.00,2026-03-01,,\nSUS-2,TC-4,,,1.00,2026-03-01,,\n", encoding="utf-8")
+    result = desk.ledger("settle", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == [
+        "suspended parties, whose points from these rows are withheld:",
+        "  steel: 2 rows",
+    ]
+    path.write_text(HEADER + "SUS-3,TC-3,,,1.00,2026-03-01,,\n", encoding="utf-8")
+    assert json.loads(desk.ledger("settle", "import", str(path), "--json").stdout)["suspended_parties"] == {"steel": 1}
+    assert desk.ledger("member", "reinstate", "steel").returncode == 0
