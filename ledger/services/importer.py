@@ -757,14 +757,14 @@ def import_file(
                 state = state_loader()
                 checked = check_rows(rows, state, now=session.now())
                 if attempt == 0:
-                    result.suspended_parties = dict(
-                        Counter(p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
-                    )
                     problems = sorted(problems + checked.problems, key=lambda p: p.line)
                     if problems and not skip_invalid:
                         raise ImportRefused(problems)
                     result.rejected = problems
                     result.replayed += len(checked.replays)
+                    if state.suspended:  # whose points these rows will not pay
+                        paid = (p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
+                        result.suspended_parties = dict(Counter(paid))
                     if problems and reject_path is not None:
                         write_rejects(reject_path, problems)
                     journal.write(event="start", file=str(path), rows=result.rows, to_send=len(checked.to_send))
