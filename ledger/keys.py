@@ -7,11 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING
 
 from ledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 #: scrypt work factor: 2**15 keeps a CLI call under a second while staying far from brute-forceable.
 SCRYPT_N = 1 << 15
@@ -43,6 +44,8 @@ def create_keystore(path: Path, passphrase: str, *, overwrite: bool = False) -> 
         raise ConfigError(f"a keystore already exists at {path}")
     if len(passphrase) < 8:
         raise ConfigError("the passphrase must have at least 8 characters")
+    from eth_account import Account  # a second to import: only commands that make or open a key need it
+
     account: LocalAccount = Account.create()
     document = Account.encrypt(account.key, passphrase, kdf="scrypt", iterations=SCRYPT_N)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,8 @@ def create_keystore(path: Path, passphrase: str, *, overwrite: bool = False) -> 
 
 
 def load_keystore(path: Path, passphrase: str) -> LocalAccount:
+    from eth_account import Account
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -1,7 +1,9 @@
 """The operator's workspace: a deployment on a JSON-RPC chain, local keystores and a name book.
 
 This is what the stateful CLI commands (`deploy`, `member`, `settle`, ...) work through, so that a
-sequence of separate `ledger` processes acts on one chain.
+sequence of separate `ledger` processes acts on one chain. The chain's modules (web3 and what it
+brings, a second or more to import) load when a command first needs the chain or a key, so that
+commands that need neither (`ca init`, `key list`, ...) start at once.
 """
 
 from __future__ import annotations
@@ -10,20 +12,17 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
-
-from ledger.chain.deploy import DeploymentRecord, bind_record, deploy_all
-from ledger.chain.session import ChainSession
 from ledger.config import DEFAULT_PORT, Config
-from ledger.domain.policy import repository_policies
 from ledger.errors import ChainError, ConfigError, InputError
 from ledger.files import exclusive
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
-from ledger.node import LocalNode
-from ledger.services.client import LedgerClient
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from ledger.chain.deploy import DeploymentRecord
+    from ledger.chain.session import ChainSession
+    from ledger.services.client import LedgerClient
     from ledger.services.sync import LogIndex, RangeCallback
     from ledger.services.verify import VerificationReport
 
@@ -64,6 +63,8 @@ class Workspace:
 
     def resolve(self, who: str) -> str:
         """An address for a name or an address."""
+        from eth_utils.address import is_address, to_checksum_address
+
         if is_address(who):
             return to_checksum_address(who)
         names = self.names()
@@ -82,10 +83,12 @@ class Workspace:
     # --- chain ------------------------------------------------------------------------------
 
     def rpc_url(self) -> str:
+        from ledger.node import LocalNode
+
         if self.config.rpc:
             return self.config.rpc
         if self.config.deployment_path.exists():
-            record = DeploymentRecord.load(self.config.deployment_path)
+            record = self.record()
             if record.rpc:
                 return record.rpc
         status = LocalNode(self.config.node_dir, port=DEFAULT_PORT).status()
@@ -95,6 +98,8 @@ class Workspace:
 
     def _stopped_node_hint(self, url: str) -> str:
         """What to do when `url`, unreachable, is where this workspace's own node (now stopped) ran."""
+        from ledger.node import LocalNode
+
         port = url.removeprefix("http://127.0.0.1:").rstrip("/")
         node = LocalNode(self.config.node_dir, port=DEFAULT_PORT)
         if not port.isdigit() or not node.state_file.exists() or node.status().running:
@@ -104,6 +109,8 @@ class Workspace:
 
     @property
     def session(self) -> ChainSession:
+        from ledger.chain.session import ChainSession
+
         if self._session is None:
             url = self.rpc_url()
             try:
@@ -116,15 +123,21 @@ class Workspace:
 
     @property
     def client(self) -> LedgerClient:
+        from ledger.chain.deploy import bind_record
+        from ledger.services.client import LedgerClient
+
         if self._client is None:
-            record = DeploymentRecord.load(self.config.deployment_path)
-            self._client = LedgerClient(self.session, bind_record(self.session, record))
+            self._client = LedgerClient(self.session, bind_record(self.session, self.record()))
         return self._client
 
     def record(self) -> DeploymentRecord:
+        from ledger.chain.deploy import DeploymentRecord
+
         return DeploymentRecord.load(self.config.deployment_path)
 
     def deploy(self, *, force: bool) -> DeploymentRecord:
+        from ledger.chain.deploy import deploy_all
+
         if self.config.deployment_path.exists() and not force:
             raise ConfigError(
                 f"a deployment record already exists at {self.config.deployment_path}; pass --force to deploy anew"
@@ -150,6 +163,7 @@ class Workspace:
     ) -> VerificationReport:
         """Sync the index with the chain and verify the whole history against the repository's policy files
         (`details=False`: without the per-issuance lists that statements need)."""
+        from ledger.domain.policy import repository_policies
         from ledger.services.verify import verify_deployment
 
         index = self.index()
