@@ -11,6 +11,7 @@ import pytest
 ONE_PROCESS = "tests/cli/"
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it, the tests run in one process
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Whenever tests are shared out (`-n N`, whatever `--dist`), a worker takes a whole test module,
     and all of tests/cli/ goes to one worker: shared out one by one, they would fail."""
