@@ -79,6 +79,20 @@ _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _connection_lost(exc: BaseException) -> ChainError:
+    return ChainError(f"lost the connection to the chain: {exc.__class__.__name__}")
+
+
+@contextmanager
+def _reaching() -> Iterator[None]:
+    """A request to the node whose network failure becomes a `ChainError` (the command then says so
+    in a sentence; running it again resumes)."""
+    try:
+        yield
+    except _NETWORK_ERRORS as exc:
+        raise _connection_lost(exc) from None
+
+
 @dataclass
 class Sent:
     """A mined, successful transaction."""
@@ -135,7 +149,7 @@ class ChainSession:
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
         session = cls(w3=w3, kind="rpc", url=url)
         try:
-            w3.eth.chain_id  # noqa: B018  (first contact)
+            session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
             raise ChainError(f"cannot reach a chain at {url}: {exc.__class__.__name__}") from exc
         except Web3Exception as exc:
@@ -145,7 +159,8 @@ class ChainSession:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
+            with _reaching():
+                self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
     def name_of(self, address: str) -> str:
@@ -158,7 +173,8 @@ class ChainSession:
 
     def now(self) -> int:
         """The timestamp of the latest block."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        with _reaching():
+            return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def advance_to(self, timestamp: int) -> None:
         """Move the chain's clock forward to at least `timestamp` (test chains only)."""
@@ -170,7 +186,8 @@ class ChainSession:
             self.tester.mine_blocks(1)
             return
         try:
-            self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
+            with _reaching():
+                self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
         except Web3Exception as exc:
             raise ChainError(
                 f"the chain's clock is behind {timestamp} and this node cannot move it forward ({exc})"
@@ -183,13 +200,15 @@ class ChainSession:
     def snapshot(self) -> Any:
         if self.kind == "embedded":
             return self.tester.take_snapshot()
-        return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        with _reaching():
+            return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
 
     def revert(self, snapshot_id: Any) -> None:
         if self.kind == "embedded":
             self.tester.revert_to_snapshot(snapshot_id)
         else:
-            self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+            with _reaching():
+                self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
         self._nonces.clear()
 
     # --- accounts ---------------------------------------------------------------------------
@@ -211,10 +230,16 @@ class ChainSession:
             self.w3.eth.wait_for_transaction_receipt(tx_hash)
             return
         try:
-            self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
+            with _reaching():
+                response = self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
+            if "error" not in response:
+                return
         except Web3Exception:
-            if self.gas_price() > 0 and self.w3.eth.get_balance(to_checksum_address(address)) == 0:
-                raise ChainError(f"account {address} has no funds for gas and this node cannot fund it") from None
+            pass  # not a node that funds accounts on request: enough if gas is free or the account has funds
+        with _reaching():
+            broke = self.gas_price() > 0 and self.w3.eth.get_balance(to_checksum_address(address)) == 0
+        if broke:
+            raise ChainError(f"account {address} has no funds for gas and this node cannot fund it")
 
     def gas_price(self) -> int:
         """What this session offers per gas: the node's suggestion, or twice the latest base fee when
@@ -222,8 +247,9 @@ class ChainSession:
         suggestion: what a price exceeds the base fee by is a tip, and the tips paid raise the node's
         next suggestion, so each command would offer more than the one before it."""
         if self._gas_price is None:
-            suggested = int(self.w3.eth.gas_price)
-            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+            with _reaching():
+                suggested = int(self.w3.eth.gas_price)
+                base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
             self._gas_price = max(suggested, 2 * base)
         return self._gas_price
 
@@ -251,7 +277,7 @@ class ChainSession:
                 raise
             raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
         except _NETWORK_ERRORS as exc:
-            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+            raise _connection_lost(exc) from None
 
     def call(self, fn: ContractFunction, *, sender: str | None = None, block: int | None = None) -> Any:
         """A read-only call, on the latest state or on the state as of `block`."""
@@ -359,7 +385,7 @@ class ChainSession:
         try:
             response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         except _NETWORK_ERRORS as exc:
-            raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+            raise _connection_lost(exc) from None
         if "error" in response:
             raise ChainError(f"the node refused {method}: {response['error'].get('message', response['error'])}")
         return response["result"]
@@ -375,7 +401,7 @@ class ChainSession:
             except _NETWORK_ERRORS as exc:
                 # reads are safe to repeat
                 if attempt == SEND_ATTEMPTS - 1:
-                    raise ChainError(f"lost the connection to the chain: {exc.__class__.__name__}") from None
+                    raise _connection_lost(exc) from None
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
             raise ChainError(f"the node refused a batch of requests: {responses.get('error')}")
@@ -454,7 +480,8 @@ class ChainSession:
 
     def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
-            self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
+            with _reaching():
+                self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
         nonce = self._nonces[address]
         self._nonces[address] = nonce + 1
         return nonce

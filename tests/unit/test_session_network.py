@@ -1,0 +1,83 @@
+"""A node that stops answering, or answers as a node that cannot fund accounts: every request the
+session makes says so in a `ChainError`, never a network exception (which the CLI would print as a
+traceback)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from ledger.chain.session import ChainSession
+from ledger.errors import ChainError
+from tests.nodes import free_port
+
+
+def _session(url: str) -> ChainSession:
+    return ChainSession(w3=Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5})), kind="rpc", url=url)
+
+
+REQUESTS: list[tuple[str, Callable[[ChainSession], Any]]] = [
+    ("chain id", lambda s: s.chain_id),
+    ("clock", lambda s: s.now()),
+    ("gas price", lambda s: s.gas_price()),
+    ("head", lambda s: s.head()),
+    ("raw call", lambda s: s.rpc("eth_blockNumber", [])),
+    ("receipts", lambda s: s.receipts_fast([b"\1" * 32])),
+    ("funding", lambda s: s.fund(Account.create().address)),
+    ("snapshot", lambda s: s.snapshot()),
+    ("signing", lambda s: s.prepare(Account.create(), to=None, data=b"", gas=21_000)),
+    ("nonce", lambda s: s._next_nonce(Account.create().address)),
+]
+
+
+@pytest.mark.parametrize("request_", [r for _, r in REQUESTS], ids=[name for name, _ in REQUESTS])
+def test_a_node_that_is_gone_is_a_chain_error(request_: Callable[[ChainSession], Any]) -> None:
+    session = _session(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ChainError, match="lost the connection to the chain"):
+        request_(session)
+
+
+@pytest.fixture
+def priced_node() -> Iterator[str]:
+    """A JSON-RPC node that charges for gas, cannot fund accounts, and holds no funds for anyone."""
+    answers = {"eth_gasPrice": "0x3b9aca00", "eth_getBalance": "0x0", "eth_getBlockByNumber": {"baseFeePerGas": "0x7"}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"]}
+            if request["method"] in answers:
+                reply["result"] = answers[request["method"]]
+            else:
+                reply["error"] = {"code": -32601, "message": f"the method {request['method']} does not exist"}
+            body = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_account_a_priced_node_cannot_fund_is_refused_in_a_sentence(priced_node: str) -> None:
+    account = Account.create()
+    with pytest.raises(ChainError, match=f"account {account.address} has no funds for gas and this node cannot"):
+        _session(priced_node).fund(account.address)
