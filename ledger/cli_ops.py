@@ -351,7 +351,7 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
     for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block, topics=topics):
         if e.block not in times:
-            times[e.block] = int(ws.session.w3.eth.get_block(e.block)["timestamp"])
+            times[e.block] = ws.session.block_time(e.block)
         issued = e.name == "PointsIssued"
         delta = e.args["amount"] if issued else -e.args["amount"]
         running += delta
@@ -521,7 +521,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
 
     def block_time(block: int) -> int:
         if block not in times:
-            times[block] = int(ws.session.w3.eth.get_block(block)["timestamp"])
+            times[block] = ws.session.block_time(block)
         return times[block]
 
     statement = build_statement(

@@ -118,6 +118,6 @@ def bind_record(session: ChainSession, record: DeploymentRecord) -> Contracts:
             f"the deployment record is for chain {record.chain_id}, but the node is chain {session.chain_id}"
         )
     for name, address in record.addresses.items():
-        if not session.w3.eth.get_code(address):  # type: ignore[arg-type]
+        if not session.code_at(address):
             raise ConfigError(f"no {name} contract at {address}: the chain was reset or this is another chain")
     return bind(session, record.addresses)

@@ -176,6 +176,26 @@ class ChainSession:
         with _reaching():
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def block_time(self, number: int) -> int:
+        """The timestamp of block `number`."""
+        with _reaching():
+            return int(self.w3.eth.get_block(number)["timestamp"])
+
+    def block_hash(self, number: int) -> str:
+        """The hash of block `number` (0x-prefixed hex)."""
+        with _reaching():
+            return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
+
+    def code_at(self, address: str) -> bytes:
+        """The code deployed at `address` (empty where there is none)."""
+        with _reaching():
+            return bytes(self.w3.eth.get_code(address))  # type: ignore[arg-type]
+
+    def balance_of(self, address: str) -> int:
+        """The account's balance in wei."""
+        with _reaching():
+            return int(self.w3.eth.get_balance(to_checksum_address(address)))
+
     def advance_to(self, timestamp: int) -> None:
         """Move the chain's clock forward to at least `timestamp` (test chains only)."""
         if self.now() >= timestamp:
@@ -236,9 +256,7 @@ class ChainSession:
                 return
         except Web3Exception:
             pass  # not a node that funds accounts on request: enough if gas is free or the account has funds
-        with _reaching():
-            broke = self.gas_price() > 0 and self.w3.eth.get_balance(to_checksum_address(address)) == 0
-        if broke:
+        if self.gas_price() > 0 and self.balance_of(address) == 0:
             raise ChainError(f"account {address} has no funds for gas and this node cannot fund it")
 
     def gas_price(self) -> int:

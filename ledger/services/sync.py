@@ -132,7 +132,7 @@ class LogIndex:
         emptied: it is when the chain under it changed (reset or reorganised) or it was written by
         another version."""
         last = self.last_block
-        stale = last is not None and self._meta("last_hash") != _block_hash(session, last)
+        stale = last is not None and self._meta("last_hash") != session.block_hash(last)
         rebuilt = stale or self._meta("schema") not in (None, str(SCHEMA_VERSION))
         if rebuilt:
             self.clear()
@@ -160,7 +160,7 @@ class LogIndex:
                     [_row(log) for log in raw],
                 )
                 self._set_meta("last_block", str(end))
-                self._set_meta("last_hash", _block_hash(session, end))
+                self._set_meta("last_hash", session.block_hash(end))
                 self._set_meta("schema", str(SCHEMA_VERSION))
             if on_range is not None:
                 on_range(end - start + 1, head - start + 1, len(raw))
@@ -194,8 +194,3 @@ def _row(log: Any) -> tuple[int, int, bytes, str, bytes, bytes]:
         b"".join(as_bytes(t) for t in log["topics"]),
         as_bytes(log["data"]),
     )
-
-
-def _block_hash(session: ChainSession, number: int) -> str:
-    block = session.w3.eth.get_block(number)
-    return "0x" + bytes(block["hash"]).hex()

@@ -205,7 +205,7 @@ class Workspace:
             self.remember(name, account.address)
         session = self.session
         session.remember(account.address, self.name_of(account.address))
-        if session.w3.eth.get_balance(account.address) == 0:
+        if session.balance_of(account.address) == 0:
             session.fund(account.address)
         return account
 
