@@ -72,8 +72,7 @@ def _reverts() -> tuple[type[BaseException], ...]:
 
 
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
+    requests.RequestException,  # refused, reset, timed out, a reply cut short (ChunkedEncodingError), ...
     ConnectionError,
     TimeoutError,
 )
