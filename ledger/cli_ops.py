@@ -346,19 +346,16 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
         return 0
     rows, data, running = [], [], 0
     points_address = ws.client.addresses["Points"]
-    times: dict[int, int] = {}
     # the node sends only this member's issuances and redemptions
     topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
     for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block, topics=topics):
-        if e.block not in times:
-            times[e.block] = ws.session.block_time(e.block)
         issued = e.name == "PointsIssued"
         delta = e.args["amount"] if issued else -e.args["amount"]
         running += delta
         what = e.args["ruleId"].rstrip(b"\0").decode() if issued else f"redeemed: {e.args['purpose']}"
         entry = {
             "block": e.block,
-            "time": format_beijing(times[e.block], with_time=True),
+            "time": format_beijing(ws.session.block_time(e.block), with_time=True),
             "what": what,
             "source": id_text(e.args["source"]) if issued else None,
             "points": format_points(delta),
@@ -517,18 +514,11 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     address = ws.resolve(args.member)
     report = ws.verify(on_range=_sync_progress(config))
-    times: dict[int, int] = {}
-
-    def block_time(block: int) -> int:
-        if block not in times:
-            times[block] = ws.session.block_time(block)
-        return times[block]
-
     statement = build_statement(
         report,
         member=ws.name_of(address),
         address=address,
-        block_time=block_time,
+        block_time=ws.session.block_time,
         policy=load_policy(),
         year=args.year,
     )

@@ -126,6 +126,7 @@ class ChainSession:
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
     _chain_id: int | None = None
+    _block_times: dict[int, int] = field(default_factory=dict)
 
     # --- connecting -------------------------------------------------------------------------
 
@@ -176,9 +177,11 @@ class ChainSession:
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def block_time(self, number: int) -> int:
-        """The timestamp of block `number`."""
-        with _reaching():
-            return int(self.w3.eth.get_block(number)["timestamp"])
+        """The timestamp of block `number` (asked of the node once per session)."""
+        if number not in self._block_times:
+            with _reaching():
+                self._block_times[number] = int(self.w3.eth.get_block(number)["timestamp"])
+        return self._block_times[number]
 
     def block_hash(self, number: int) -> str:
         """The hash of block `number` (0x-prefixed hex)."""
@@ -229,6 +232,7 @@ class ChainSession:
             with _reaching():
                 self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
         self._nonces.clear()
+        self._block_times.clear()  # the blocks after the snapshot are gone
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -399,10 +403,8 @@ class ChainSession:
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """One raw JSON-RPC call; the node's error becomes a `ChainError`."""
-        try:
+        with _reaching():
             response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        except _NETWORK_ERRORS as exc:
-            raise _connection_lost(exc) from None
         if "error" in response:
             raise ChainError(f"the node refused {method}: {response['error'].get('message', response['error'])}")
         return response["result"]
