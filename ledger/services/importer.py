@@ -90,6 +90,7 @@ COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence
 ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
 #: The columns a reject file adds to the rows it holds (ignored when such a file is imported again).
 REJECT_COLUMNS = ("line", "error")
+KNOWN_COLUMNS = frozenset(COLUMNS + REJECT_COLUMNS)
 
 Progress = Callable[[int, int], None]
 
@@ -189,7 +190,7 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     missing = [c for c in ("ref", "contract", "amount", "date") if c not in header]
     if missing:
         raise InputError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
-    unknown = [h for h in header if h not in COLUMNS and h not in REJECT_COLUMNS]
+    unknown = [h for h in header if h not in KNOWN_COLUMNS]
     if unknown:  # a misspelt column would otherwise be dropped without a word
         raise InputError(
             f"{path}: the header has column(s) the import does not know: {', '.join(unknown)} "
@@ -232,7 +233,7 @@ def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
             ALIASES.get(str(k), str(k)): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
             for k, v in item.items()
         }
-        unknown = [k for k in raw if k not in COLUMNS and k not in REJECT_COLUMNS]
+        unknown = [k for k in raw if k not in KNOWN_COLUMNS]
         if unknown:
             problems.append(Problem(number, f"unknown field(s) {', '.join(unknown)}", raw))
             continue
