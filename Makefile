@@ -7,18 +7,19 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt fixes every package's version (pyproject.toml gives the ranges), as package-lock.json does for npm.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 # Slither pins an older web3 than the ledger: it gets a virtual environment of its own.
 SLITHER_VENV := .venv-slither
-$(SLITHER_VENV)/.installed:
+$(SLITHER_VENV)/.installed: constraints-slither.txt
 	$(PYTHON) -m venv $(SLITHER_VENV)
-	$(SLITHER_VENV)/bin/pip install --quiet --upgrade pip
-	$(SLITHER_VENV)/bin/pip install --quiet slither-analyzer==0.11.6
+	$(SLITHER_VENV)/bin/pip install --quiet -c constraints-slither.txt --upgrade pip
+	$(SLITHER_VENV)/bin/pip install --quiet -c constraints-slither.txt slither-analyzer
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
