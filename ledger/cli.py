@@ -397,10 +397,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted: nothing more was sent; run the same command again to resume\n")
+        sys.stderr.write(f"interrupted: {_after_interrupt(args)}\n")
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+
+
+def _after_interrupt(args: argparse.Namespace) -> str:
+    """What Ctrl-C left behind: a scenario starts over on a fresh deployment, anything else resumes."""
+    if args.command in ("run", "demo"):
+        return "the scenario was not finished; run again, it plays from the start on a fresh deployment"
+    return "nothing more was sent; run the same command again to resume"
 
 
 def entry() -> None:

@@ -120,3 +120,27 @@ def test_missing_file_exits_two(ledger: Run, tmp_path: Path) -> None:
     result = ledger("run", str(tmp_path / "nope.json"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def _interrupt(*_args: Any, **_kwargs: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("argv", "patched", "says"),
+    [
+        (["demo"], "ledger.services.runner.run_scenario", "from the start on a fresh deployment"),
+        (["run", str(DEMO)], "ledger.services.runner.run_scenario", "from the start on a fresh deployment"),
+        (["settle", "import", "bank.csv"], "ledger.services.workspace.Workspace.__init__", "again to resume"),
+    ],
+)
+def test_ctrl_c_says_what_running_again_does(
+    argv: list[str], patched: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ledger.cli import main
+
+    monkeypatch.setattr(patched, _interrupt)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: ") and says in err
+    assert "Traceback" not in err
