@@ -11,7 +11,7 @@ from ledger.domain.dates import beijing_year, format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
 from ledger.domain.money import format_hundredths, format_percent, format_points, format_yuan, group_thousands
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
-from ledger.services.verify import VerificationReport
+from ledger.services.verify import Issuance, Redemption, VerificationReport
 
 #: Section 一 of the action plan: at least 30 billion yuan of registered technology-contract value by 2028.
 TARGET_2028_FEN = 300_000_000_000 * 100
@@ -113,24 +113,35 @@ def build_statement(
     policy: PolicyDocument | None = None,
     year: int | None = None,
 ) -> Statement:
-    """Every issuance and redemption of `address`, in recorded order, with a running balance."""
+    """Every issuance and redemption of `address` by date, with a running balance.
+
+    An issuance is dated by its payment or attestation, a redemption by its block. A payment can be
+    recorded after a redemption yet dated before it; in date order the balance still never goes
+    below zero (a payment is never dated after its own block), and a year's statement adds up: its
+    opening balance is everything dated before the year, its closing balance the opening plus its lines.
+    """
     titles = {spec.id: spec.title for spec in policy.rules} if policy else {}
     recomputed = {(a.source, a.member, a.rule_id): a for a in report.expected if a.member == address}
-    entries: list[tuple[int, int, Any]] = []
+    entries: list[tuple[int, int, Issuance | Redemption]] = []
     for issuance in report.issued:
         if issuance.member == address:
-            entries.append((issuance.block, 0, issuance))
+            fact = report.sources.get(issuance.source)
+            entries.append((fact.date if fact else block_time(issuance.block), issuance.block, issuance))
     for redemption in report.redemptions:
         if redemption.member == address:
-            entries.append((redemption.block, 1, redemption))
-    entries.sort(key=lambda e: (e[0], e[1]))
+            entries.append((block_time(redemption.block), redemption.block, redemption))
+    entries.sort(key=lambda e: (e[0], e[1]))  # stable: one block's entries stay in log order
     statement = Statement(member=member, address=address, year=year, opening=0)
     balance = 0
     by_rule: dict[str, int] = defaultdict(int)
-    for _, kind, entry in entries:
-        if kind == 0:
+    for date, _, entry in entries:
+        if year is not None and beijing_year(date) != year:
+            if beijing_year(date) < year:
+                statement.opening += entry.amount if isinstance(entry, Issuance) else -entry.amount
+                balance = statement.opening
+            continue
+        if isinstance(entry, Issuance):
             fact = report.sources.get(entry.source)
-            date = fact.date if fact else block_time(entry.block)
             rule = entry.rule_id
             definition = RULE_DEFINITIONS.get(rule, {})
             clause = f"clause {definition.get('clause', '?')}"
@@ -149,8 +160,8 @@ def build_statement(
                 block=entry.block,
                 tx_hash=entry.tx_hash,
             )
+            by_rule[rule] += entry.amount
         else:
-            date = block_time(entry.block)
             line = StatementLine(
                 date=format_beijing(date, with_time=True),
                 what="redeemed",
@@ -166,16 +177,9 @@ def build_statement(
                 block=entry.block,
                 tx_hash=entry.tx_hash,
             )
+            statement.redeemed += entry.amount
         balance = line.balance
-        if year is not None and beijing_year(date) != year:
-            if not statement.lines:
-                statement.opening = balance
-            continue
         statement.lines.append(line)
-        if kind == 0:
-            by_rule[line.rule] += line.points
-        else:
-            statement.redeemed -= line.points
     statement.by_rule = dict(by_rule)
     statement.problems = [d.message for d in report.discrepancies if d.member in (None, address)]
     statement.verified = not statement.problems

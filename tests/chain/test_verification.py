@@ -14,7 +14,7 @@ from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import load_policy, repository_policies
 from ledger.domain.types import AppointmentTitle
 from ledger.services.client import SettlementInput
-from ledger.services.statements import build_statement, market_report
+from ledger.services.statements import Statement, build_statement, market_report
 from ledger.services.sync import LogIndex
 from ledger.services.verify import VerificationReport, Verifier, verify_deployment
 from tests.chain.conftest import World
@@ -268,6 +268,39 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
         "0.50% of 1,500,000.00 yuan paid (received 0.00 -> 1,500,000.00)",
         "0.50% of 1,000,000.00 yuan paid (received 1,500,000.00 -> 2,500,000.00)",
     ]
+
+
+def test_statement_is_in_date_order_and_each_year_adds_up(world: World) -> None:
+    """P2 is recorded after the broker's redemption but dated before it: the statement lists it
+    first, and a year's opening balance is everything dated before that year, never after."""
+    for index in (0, 1):
+        world.client.achieve_milestone(world.operator, contract="C1", index=index, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 150_000_000, "2026-03-02")  # the broker earns 0.5%: 7,500.00 points
+    world.client.redeem(world.agent, points=Centipoints(10_000), purpose="instrument booking")
+    _pay_c1(world, "P2", 1, 100_000_000, "2026-04-02")  # 5,000.00 more
+    report = _verify(world)
+
+    def statement(year: int | None) -> Statement:
+        return build_statement(
+            report, member="agent", address=world.agent.address, block_time=lambda b: D("2027-03-01"), year=year
+        )
+
+    whole = statement(None)
+    assert [(line.date, line.reference, line.balance) for line in whole.lines] == [
+        ("2026-03-02", "P1", 750_000),
+        ("2026-04-02", "P2", 1_250_000),
+        ("2027-03-01T00:00:00+08:00", "instrument booking", 1_240_000),
+    ]
+    assert whole.closing == world.client.balance(world.agent.address) == 1_240_000
+    years = {year: statement(year) for year in (2025, 2026, 2027, 2028)}
+    assert [(s.opening, len(s.lines), s.closing) for s in years.values()] == [
+        (0, 0, 0),
+        (0, 2, 1_250_000),
+        (1_250_000, 1, 1_240_000),
+        (1_240_000, 0, 1_240_000),
+    ]
+    for one_year in years.values():
+        assert one_year.closing == one_year.opening + sum(line.points for line in one_year.lines)
 
 
 def test_market_report_sums_by_year_and_kind(world: World) -> None:
