@@ -114,7 +114,13 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
     path = cert_path(config, args.member)
     serial = int(args.member, 16) if not path.exists() and _is_hex(args.member) else ca.load_cert(path).serial_number
     ca.revoke(files, passphrase=ws.passphrase(), serial=serial)
-    _emit(config, {"revoked": format(serial, "x")}, f"revoked certificate {serial:x}; the CRL is {files.crl}")
+    text = f"revoked certificate {serial:x}; the CRL is {files.crl}"
+    if path.exists():  # revoked by the member's name
+        text += (
+            f"\nthe CRL stops new enrolments with it; if {args.member} is enrolled, it stays active on chain"
+            f" until suspended: `ledger member suspend {args.member}`"
+        )
+    _emit(config, {"revoked": format(serial, "x")}, text)
     return 0
 
 

@@ -59,7 +59,8 @@ def test_certified_enrolment_from_ca_init(office: Office) -> None:
 def test_revoked_certificate_cannot_enrol(office: Office) -> None:
     ledger = office.ledger
     assert ledger("ca", "issue", "rogue", "--uscc", "91110000802100433B").returncode == 0
-    assert ledger("ca", "revoke", "rogue").returncode == 0
+    revoked = ledger("ca", "revoke", "rogue")
+    assert revoked.returncode == 0 and "`ledger member suspend rogue`" in revoked.stdout
     refused = ledger("member", "enrol", "rogue", "--kind", "enterprise", "--uscc", "91110000802100433B")
     assert refused.returncode == 1 and "has been revoked" in refused.stderr
 
