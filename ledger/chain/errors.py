@@ -14,7 +14,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import all_error_abis
 from ledger.domain.dates import format_beijing
-from ledger.domain.money import format_points, format_yuan
+from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import ContractError
 
 Namer = Callable[[str], str]
@@ -167,9 +167,9 @@ def _render(error: str, arg: str, abi_type: str, value: Any, namer: Namer) -> st
             return ROLE_NAMES.get(hexed, hexed)
         return bytes32_text(bytes(value))
     if error in _POINT_ERRORS and arg in {"balance", "requested"}:
-        return format_points(int(value))
+        return readable_points(int(value))
     if arg in _FEN_ARGS:
-        return format_yuan(int(value))
+        return readable_yuan(int(value))
     if abi_type == "uint40" or arg in {"now_", "timestamp"}:
         return format_beijing(int(value), with_time=True)
     return str(value)

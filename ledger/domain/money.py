@@ -32,7 +32,7 @@ def _parse_hundredths(text: object, *, what: str) -> int:
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:
-        raise AmountError(f"{what} {raw!r} is too large (at most {format_hundredths(MAX_AMOUNT)})")
+        raise AmountError(f"{what} {raw!r} is too large (at most {group_thousands(format_hundredths(MAX_AMOUNT))})")
     return value
 
 
@@ -60,6 +60,16 @@ def format_yuan(fen: int) -> str:
 def format_points(centipoints: int) -> str:
     """Centipoints as a points string with two decimals."""
     return format_hundredths(centipoints)
+
+
+def readable_yuan(fen: int) -> str:
+    """Fen as yuan for a sentence a person reads: 200000000 -> "2,000,000.00"."""
+    return group_thousands(format_yuan(fen))
+
+
+def readable_points(centipoints: int) -> str:
+    """Centipoints as points for a sentence a person reads, with thousands grouped."""
+    return group_thousands(format_points(centipoints))
 
 
 def format_percent(part: int, whole: int) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.domain.dates import parse_date, parse_instant
-from ledger.domain.money import Centipoints, Fen, format_yuan, parse_points, parse_yuan
+from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
 from ledger.domain.policy import RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.domain.uscc import validate_uscc
@@ -219,8 +219,8 @@ def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[In
         value = _amount(obj.get("original_value"), f"{where}.original_value")
         if value < MIN_SHARED_INSTRUMENT_VALUE:
             raise ScenarioError(
-                f"instrument {instrument_id!r} has an original value of {format_yuan(value)} yuan; only instruments "
-                f"of {format_yuan(MIN_SHARED_INSTRUMENT_VALUE)} yuan or more can be shared",
+                f"instrument {instrument_id!r} has an original value of {readable_yuan(value)} yuan; only instruments "
+                f"of {readable_yuan(MIN_SHARED_INSTRUMENT_VALUE)} yuan or more can be shared",
                 where=f"{where}.original_value",
             )
         out.append(InstrumentDecl(id=instrument_id, provider=provider, original_value=value))
@@ -283,7 +283,7 @@ def _contracts(
             value = _amount(obj.get("value"), f"{where}.value")
             if value != total:
                 raise ScenarioError(
-                    f"the value {format_yuan(value)} is not the sum of the milestones ({format_yuan(total)})",
+                    f"the value {readable_yuan(value)} is not the sum of the milestones ({readable_yuan(total)})",
                     where=f"{where}.value",
                 )
         terms = obj.get("terms")

@@ -30,7 +30,7 @@ from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES
-from ledger.domain.money import format_points, format_yuan, parse_yuan
+from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
 from ledger.files import exclusive, write_file
@@ -403,7 +403,10 @@ def _check_against_contract(
         key = (s.contract, s.period)
         outstanding = due - paid - pending_royalty[key]
         if s.amount > outstanding:
-            return f"{format_yuan(s.amount)} yuan is more than the {format_yuan(outstanding)} yuan of royalty still due"
+            return (
+                f"{readable_yuan(s.amount)} yuan is more than the {readable_yuan(outstanding)} yuan "
+                "of royalty still due"
+            )
         pending_royalty[key] += s.amount
         return None
     assert s.milestone is not None
@@ -416,7 +419,7 @@ def _check_against_contract(
     outstanding = milestone.due - milestone.paid - pending_milestone[key2]
     if s.amount > outstanding:
         return (
-            f"a payment of {format_yuan(s.amount)} yuan is more than the {format_yuan(outstanding)} yuan still due "
+            f"a payment of {readable_yuan(s.amount)} yuan is more than the {readable_yuan(outstanding)} yuan still due "
             f"on milestone {s.milestone} of contract {s.contract}"
         )
     pending_milestone[key2] += s.amount

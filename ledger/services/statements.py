@@ -9,7 +9,14 @@ from typing import Any
 
 from ledger.domain.dates import beijing_year, format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
-from ledger.domain.money import format_hundredths, format_percent, format_points, format_yuan, group_thousands
+from ledger.domain.money import (
+    format_hundredths,
+    format_percent,
+    format_points,
+    format_yuan,
+    group_thousands,
+    readable_points,
+)
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
 from ledger.services.verify import Issuance, Redemption, VerificationReport
 
@@ -89,7 +96,7 @@ def _basis(rule: str, report: VerificationReport, version: int, award: Award | N
     if params is None:
         return "unknown version"
     if RULE_DEFINITIONS[rule]["kind"] == "fixed":
-        return f"fixed {format_points(params.amount)} points"
+        return f"fixed {readable_points(params.amount)} points"
     rate = format_hundredths(params.rate_bps).removesuffix(".00") + "%"
     if award is None or award.basis is None:
         return f"{rate} (no recomputed award matches this issuance)"

@@ -19,7 +19,7 @@ from ledger.chain.encoding import amendment_source_hash, id_text
 from ledger.chain.logs import LogEvent
 from ledger.domain.dates import beijing_year
 from ledger.domain.engine import Award, AwardEngine
-from ledger.domain.money import Centipoints, Fen, format_points
+from ledger.domain.money import Centipoints, Fen, readable_points
 from ledger.domain.policy import PolicyDocument, RuleParams
 from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
@@ -343,7 +343,8 @@ class Verifier:
             self.report.issued.append(issuance)
         self.report.totals.points_by_rule[issuance.rule_id] += issuance.amount
         what = (
-            f"{format_points(issuance.amount)} points of {issuance.rule_id} were issued to {self.name(issuance.member)}"
+            f"{readable_points(issuance.amount)} points of {issuance.rule_id} were issued to "
+            f"{self.name(issuance.member)}"
         )
         if issuance.source not in self._source_blocks:
             self._fail(
@@ -383,22 +384,23 @@ class Verifier:
             if balance != issued_by_member[member] - redeemed:
                 self._fail(
                     "balance-consistent",
-                    f"{name} holds {format_points(balance)} points on chain, but its issuances less redemptions "
-                    f"come to {format_points(issued_by_member[member] - redeemed)}",
+                    f"{name} holds {readable_points(balance)} points on chain, but its issuances less redemptions "
+                    f"come to {readable_points(issued_by_member[member] - redeemed)}",
                     member=member,
                 )
             if balance != expected_by_member[member] - redeemed:
                 self._fail(
                     "balance-recomputed",
-                    f"{name} holds {format_points(balance)} points on chain; recomputed from its settlements and "
-                    f"the policy it should hold {format_points(expected_by_member[member] - redeemed)}",
+                    f"{name} holds {readable_points(balance)} points on chain; recomputed from its settlements and "
+                    f"the policy it should hold {readable_points(expected_by_member[member] - redeemed)}",
                     member=member,
                 )
         total = sum(issued_by_member.values())
         if total_issued is not None and total_issued != total:
             self._fail(
                 "totals",
-                f"the points contract reports {format_points(total_issued)} issued, its events {format_points(total)}",
+                f"the points contract reports {readable_points(total_issued)} issued, "
+                f"its events {readable_points(total)}",
             )
         if total_supply is not None and total_supply != total - sum(self.report.redeemed.values()):
             self._fail("totals", "the total supply of points is not issued minus redeemed")
@@ -418,8 +420,8 @@ class Verifier:
             if want != got:
                 self._fail(
                     "award-recomputed",
-                    f"{self.name(member)} received {format_points(got)} points of {rule} for {label}; the policy "
-                    f"gives {format_points(want)}",
+                    f"{self.name(member)} received {readable_points(got)} points of {rule} for {label}; the policy "
+                    f"gives {readable_points(want)}",
                     member=member,
                     rule=rule,
                     block=block,

@@ -118,7 +118,7 @@ def test_amount_above_what_is_still_due(world: World) -> None:
     error = refuse(
         world, lambda: _pay(world, "P2", amount=1_000_001), "AmountExceedsDue", amount=1_000_001, outstanding=1_000_000
     )
-    assert "10000.01 yuan is more than the 10000.00 yuan still due on milestone 0 of contract C1" in str(error)
+    assert "10,000.01 yuan is more than the 10,000.00 yuan still due on milestone 0 of contract C1" in str(error)
 
 
 def test_payment_against_milestone_not_achieved(world: World) -> None:
@@ -179,7 +179,7 @@ def test_shared_instrument_below_sharing_threshold(world: World) -> None:
         originalValue=9_999_999,
         minimum=10_000_000,
     )
-    assert "99999.99 yuan" in str(error) and "100000.00 yuan" in str(error)
+    assert "99,999.99 yuan" in str(error) and "100,000.00 yuan" in str(error)
 
 
 def test_service_seller_must_be_the_instrument_provider(world: World) -> None:
@@ -233,7 +233,7 @@ def test_redeeming_more_points_than_held(world: World) -> None:
         balance=500_000,
         requested=500_001,
     )
-    assert "holds 5000.00 points and cannot redeem 5000.01" in str(error)
+    assert "holds 5,000.00 points and cannot redeem 5,000.01" in str(error)
 
 
 def test_policy_version_may_not_be_retroactive(world: World) -> None:

@@ -98,7 +98,7 @@ def test_wrong_rate_published_under_the_files_name_is_caught(world: World) -> No
     assert ("policy-file", None, "R11-LANDING") in checks
     assert ("award-recomputed", world.uni.address, "R11-LANDING") in checks
     message = next(d.message for d in report.discrepancies if d.check == "award-recomputed")
-    assert "received 625000.00 points of R11-LANDING for P2; the policy gives 500000.00" in message
+    assert "received 625,000.00 points of R11-LANDING for P2; the policy gives 500,000.00" in message
 
 
 def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> None:
@@ -119,7 +119,7 @@ def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> N
     backed = [d for d in report.discrepancies if d.check == "issuance-backed"]
     assert len(backed) == 1
     assert backed[0].member == world.firm.address and backed[0].rule == "R11-LANDING"
-    assert "1234.56 points of R11-LANDING were issued to firm without a recorded settlement" in backed[0].message
+    assert "1,234.56 points of R11-LANDING were issued to firm without a recorded settlement" in backed[0].message
 
 
 def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> None:
@@ -251,7 +251,7 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
     assert first.basis == "20% of 2,500,000.00 yuan received (threshold 2,000,000.00 reached)"
     assert first.points == 50_000_000
     assert "科技成果" in first.rule_title
-    assert second.rule == "R6-TALENT" and second.basis == "fixed 5000.00 points" and second.balance == 50_500_000
+    assert second.rule == "R6-TALENT" and second.basis == "fixed 5,000.00 points" and second.balance == 50_500_000
     assert third.what == "redeemed" and third.points == -10_000 and third.balance == 50_490_000
     assert statement.verified and statement.by_rule == {"R11-LANDING": 50_000_000, "R6-TALENT": 500_000}
     only_2027 = build_statement(
