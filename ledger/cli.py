@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", parents=[common], help="play a scenario file on a fresh chain and verify it")
-    p.add_argument("file")
+    p.add_argument("file", help="the scenario (JSON, SPEC §7)")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("demo", parents=[common], help="play the bundled demonstration scenario")
     p.set_defaults(handler=cmd_demo)
@@ -342,18 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("node", parents=[common], help="a local development node (anvil) with state on disk")
     p.add_argument("action", choices=["start", "stop", "status"])
-    p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=DEFAULT_PORT)
+    port_help = f"loopback port (default {DEFAULT_PORT})"
+    p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=DEFAULT_PORT, help=port_help)
     p.set_defaults(handler=cmd_node)
 
     p = sub.add_parser("key", parents=[common], help="encrypted keystores")
     p.add_argument("action", choices=["new", "list"])
-    p.add_argument("name", nargs="?")
+    p.add_argument("name", nargs="?", help="new: the key's name")
     p.set_defaults(handler=cmd_key)
 
     p = sub.add_parser("member", parents=[common], help="enrol, suspend, reinstate, show and list members")
     p.add_argument("action", choices=["enrol", "suspend", "reinstate", "show", "list"])
     p.add_argument("name", nargs="?", help="the member's name in this workspace (or its address)")
-    p.add_argument("--kind", default=None)
+    kinds = "university, institute, enterprise, instrument_provider, broker, individual, operator or regulator"
+    p.add_argument("--kind", default=None, help=f"enrol: {kinds}")
     p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
     p.add_argument("--in-region", action="store_true", help="the member is in the region")
     p.add_argument("--address", default=None, help="the member's account (default: a new keystore)")
@@ -364,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("operator", parents=[common], help="appoint or remove a market operator")
     p.add_argument("action", choices=["add", "remove"])
-    p.add_argument("name")
+    p.add_argument("name", help="a workspace key's name (add makes the key if it is new)")
     p.set_defaults(handler=cmd_operator)
 
     from ledger.cli_identity import add_identity

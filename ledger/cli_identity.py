@@ -275,21 +275,25 @@ def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_ca)
 
     p = sub.add_parser("prove", parents=[common], help="sign a member's enrolment challenge with its own key")
-    p.add_argument("member")
-    p.add_argument("--cert", default=None)
+    p.add_argument("member", help="the member's name in this workspace")
+    p.add_argument("--cert", default=None, help="its certificate (default: the workspace's certs/MEMBER.pem)")
     p.set_defaults(handler=cmd_prove)
 
     p = sub.add_parser("terms", parents=[common], help="seal or open a contract's confidential terms")
     p.add_argument("action", choices=["seal", "open"])
-    p.add_argument("file")
+    p.add_argument("file", help="seal: the terms document; open: the sealed file")
     p.add_argument("--contract", default=None, help="seal: the contract id")
     p.add_argument("--to", default=None, help="seal: recipients' names, comma-separated (default seller, buyer)")
     p.add_argument("--auditor", default="regulator", help="seal: the auditor who may also open (default regulator)")
     p.add_argument("--as", dest="who", default=None, help="open: whose certificate and key open it")
-    p.add_argument("--out", default=None)
+    p.add_argument(
+        "--out",
+        default=None,
+        help="seal: the sealed file (default FILE.sealed.json); open: where the document goes (default: only checked)",
+    )
     p.set_defaults(handler=cmd_terms)
 
     p = sub.add_parser("export", parents=[common], help="export configuration for the production network")
     p.add_argument("what", choices=["besu-allowlist"])
-    p.add_argument("--out", default="permissions_config.toml")
+    p.add_argument("--out", default="permissions_config.toml", help="default permissions_config.toml")
     p.set_defaults(handler=cmd_export)

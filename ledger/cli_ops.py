@@ -624,22 +624,24 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("instrument", parents=[common, operator], help="register a shared instrument")
     p.add_argument("action", choices=["register"])
-    p.add_argument("id")
-    p.add_argument("--provider", required=True)
+    p.add_argument("id", help="the instrument's id")
+    p.add_argument("--provider", required=True, help="the member that shares it")
     p.add_argument("--value", required=True, help="original value in yuan, e.g. 1500000.00")
     p.set_defaults(handler=cmd_instrument)
 
     p = sub.add_parser("contract", parents=[common, operator], help="register, show and list technology contracts")
     p.add_argument("action", choices=["register", "show", "list"])
-    p.add_argument("id", nargs="?")
+    p.add_argument("id", nargs="?", help="show: the contract's id")
     p.add_argument("--file", default=None, help="the contract as JSON (the scenario's contract shape)")
     p.add_argument("--terms", default=None, help="the terms document (only its SHA-256 goes on chain)")
     p.set_defaults(handler=cmd_contract)
 
     p = sub.add_parser("milestone", parents=[common, operator], help="record a milestone as achieved")
     p.add_argument("action", choices=["achieve"])
-    p.add_argument("contract")
-    p.add_argument("index", type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"))
+    p.add_argument("contract", help="the contract's id")
+    p.add_argument(
+        "index", type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"), help="0-based milestone index"
+    )
     p.add_argument("--date", default=None, help="when it was achieved (default: now)")
     p.set_defaults(handler=cmd_milestone)
 
@@ -647,9 +649,9 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
         "settle", parents=[common, operator], help="record one payment received, or `settle import FILE` for many"
     )
     p.add_argument("action", nargs="?", default=None, help="`import` to record a CSV or JSON file of payments")
-    p.add_argument("file", nargs="?", default=None)
+    p.add_argument("file", nargs="?", default=None, help="import: the CSV or JSON file of payments")
     p.add_argument("--ref", default=None, help="the unique payment reference (bank receipt)")
-    p.add_argument("--contract", default=None)
+    p.add_argument("--contract", default=None, help="the contract's id")
     p.add_argument("--amount", default=None, help="yuan, e.g. 1000000.00")
     p.add_argument("--skip-invalid", action="store_true", help="import: send the good rows, write the bad ones aside")
     p.add_argument("--reject-file", default=None, help="import: where the bad rows go (default FILE.rejected.csv)")
@@ -684,18 +686,18 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("points", parents=[common], help="a member's points balance or history")
     p.add_argument("action", choices=["balance", "history"])
-    p.add_argument("member")
+    p.add_argument("member", help="the member's name in this workspace (or its address)")
     p.set_defaults(handler=cmd_points)
 
     p = sub.add_parser("redeem", parents=[common], help="redeem a member's own points (signed by the member)")
-    p.add_argument("member")
-    p.add_argument("points")
-    p.add_argument("--purpose", required=True)
+    p.add_argument("member", help="the member whose points these are; its own key signs")
+    p.add_argument("points", help="how many, e.g. 100.00")
+    p.add_argument("--purpose", required=True, help="what the points pay for (recorded on chain)")
     p.set_defaults(handler=cmd_redeem)
 
     p = sub.add_parser("policy", parents=[common], help="publish, show or diff the points policy")
     p.add_argument("action", choices=["publish", "show", "diff"])
-    p.add_argument("file", nargs="?")
+    p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML, as policy/mkj-2026.toml)")
     p.set_defaults(handler=cmd_policy)
 
     p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
@@ -704,9 +706,9 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
-    p.add_argument("member")
+    p.add_argument("member", help="the member's name in this workspace (or its address)")
     p.add_argument("--year", type=int, default=None, help="only this Beijing calendar year")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
     p.set_defaults(handler=cmd_statement)
 
     p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")
