@@ -224,7 +224,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         for e in outcome.events
         if e.name == "PointsIssued"
     ]
-    suspended = [] if outcome.replayed else _suspended_parties(ws, args.contract)
+    suspended = [] if outcome.replayed else [ws.name_of(a) for a in ws.client.suspended_parties(args.contract)]
     data = {
         "ref": args.ref,
         "contract": args.contract,
@@ -242,15 +242,6 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         text += "".join(f"\n  {name} is suspended: it earns no points from this payment" for name in suspended)
     _emit(config, data, text)
     return 0
-
-
-def _suspended_parties(ws: Any, contract_id: str) -> list[str]:
-    """The contract's parties who are suspended: a payment is recorded, their points are withheld (SPEC §5)."""
-    from ledger.domain.types import MemberStatus
-
-    view = ws.client.contract_view(contract_id)
-    parties = dict.fromkeys(a for a in (view["seller"], view["buyer"], view["broker"]) if a is not None)
-    return [ws.name_of(a) for a in parties if ws.client.member(a).status is MemberStatus.SUSPENDED]
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:

@@ -276,6 +276,13 @@ class LedgerClient:
         out["broker"] = None if int(out["broker"], 16) == 0 else out["broker"]
         return out
 
+    def suspended_parties(self, contract_id: str) -> list[str]:
+        """The contract's parties (seller, buyer, broker) who are suspended: a payment on the contract is
+        recorded, but their points from it are withheld (SPEC §5)."""
+        view = self.contract_view(contract_id)
+        parties = dict.fromkeys(a for a in (view["seller"], view["buyer"], view["broker"]) if a is not None)
+        return [a for a in parties if self.member(a).status is MemberStatus.SUSPENDED]
+
     def milestone(self, contract_id: str, index: int) -> MilestoneRecord:
         due, paid, due_date, achieved = self.session.call(
             self.contracts.registry.functions.milestoneOf(text_id(contract_id), index)

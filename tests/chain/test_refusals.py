@@ -158,6 +158,9 @@ def test_suspended_member_settlement_is_recorded_without_its_points(world: World
     assert "SettlementRecorded" in [e.name for e in outcome.events]
     assert "PointsIssued" not in [e.name for e in outcome.events]
     assert world.client.balance(world.agent.address) == 0
+    assert world.client.suspended_parties("C1") == [world.agent.address]
+    world.client.reinstate(world.regulator, world.agent.address)
+    assert world.client.suspended_parties("C1") == []
 
 
 def test_seller_equal_to_buyer(world: World) -> None:
