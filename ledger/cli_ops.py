@@ -319,8 +319,6 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
-    from ledger.chain.encoding import id_text
-    from ledger.chain.logs import account_topic, event_topic, iter_logs
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_points
     from ledger.format import money, table
@@ -335,23 +333,17 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
             f"{ws.name_of(address)} holds {money(format_points(balance))} points",
         )
         return 0
-    rows, data, running = [], [], 0
-    points_address = ws.client.addresses["Points"]
-    # the node sends only this member's issuances and redemptions
-    topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
-    for e in iter_logs(ws.session, {"Points": points_address}, from_block=ws.record().block, topics=topics):
-        issued = e.name == "PointsIssued"
-        delta = e.args["amount"] if issued else -e.args["amount"]
-        running += delta
-        what = e.args["ruleId"].rstrip(b"\0").decode() if issued else f"redeemed: {e.args['purpose']}"
+    rows, data = [], []
+    for h in ws.client.points_history(address, from_block=ws.record().block):
+        what = h.rule if h.rule is not None else f"redeemed: {h.purpose}"
         entry = {
-            "block": e.block,
-            "time": format_beijing(ws.session.block_time(e.block), with_time=True),
+            "block": h.block,
+            "time": format_beijing(h.recorded_at, with_time=True),
             "what": what,
-            "source": id_text(e.args["source"]) if issued else None,
-            "points": format_points(delta),
-            "balance": format_points(running),
-            "tx": e.tx_hash,
+            "source": h.source,
+            "points": format_points(h.points),
+            "balance": format_points(h.balance),
+            "tx": h.tx_hash,
         }
         data.append(entry)
         rows.append(

@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
-from ledger.chain.logs import LogEvent, decode_log
+from ledger.chain.logs import LogEvent, account_topic, decode_log, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Sent
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import PolicyDocument, RuleParams
@@ -125,6 +125,20 @@ class MilestoneRecord:
         if self.paid >= self.due:
             return "paid"
         return "achieved" if self.achieved else "pending"
+
+
+@dataclass(frozen=True)
+class PointsEntry:
+    """One issuance (rule, source) or redemption (purpose) of a member, as recorded, with the balance after it."""
+
+    block: int
+    recorded_at: int  # the block's time
+    rule: str | None
+    source: str | None
+    purpose: str | None
+    points: int  # negative for a redemption
+    balance: int
+    tx_hash: str
 
 
 class LedgerClient:
@@ -275,6 +289,29 @@ class LedgerClient:
         out["instrument"] = id_text(out["instrument"]) if out["instrument"] != ZERO32 else None
         out["broker"] = None if int(out["broker"], 16) == 0 else out["broker"]
         return out
+
+    def points_history(self, address: str, *, from_block: int) -> list[PointsEntry]:
+        """The member's issuances and redemptions in recorded order (the node filters them by member)."""
+        topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
+        entries: list[PointsEntry] = []
+        balance = 0
+        for e in iter_logs(self.session, {"Points": self.addresses["Points"]}, from_block=from_block, topics=topics):
+            issued = e.name == "PointsIssued"
+            points = e.args["amount"] if issued else -e.args["amount"]
+            balance += points
+            entries.append(
+                PointsEntry(
+                    block=e.block,
+                    recorded_at=self.session.block_time(e.block),
+                    rule=id_text(e.args["ruleId"]) if issued else None,
+                    source=id_text(e.args["source"]) if issued else None,
+                    purpose=None if issued else e.args["purpose"],
+                    points=points,
+                    balance=balance,
+                    tx_hash=e.tx_hash,
+                )
+            )
+        return entries
 
     def suspended_parties(self, contract_id: str) -> list[str]:
         """The contract's parties (seller, buyer, broker) who are suspended: a payment on the contract is

@@ -53,6 +53,11 @@ def _complete_c1(world: World) -> None:
 def test_honest_history_verifies(world: World) -> None:
     _complete_c1(world)
     world.client.redeem(world.uni, points=Centipoints(100), purpose="instrument booking")
+    history = world.client.points_history(world.uni.address, from_block=0)
+    assert [(h.rule, h.source, h.purpose, h.points, h.balance) for h in history] == [
+        ("R11-LANDING", "P2", None, 50_000_000, 50_000_000),
+        (None, None, "instrument booking", -100, 49_999_900),
+    ]
     report = _verify(world)
     assert report.ok, report.discrepancies
     assert {(i.member, i.rule_id, i.amount) for i in report.issued} == {
