@@ -428,14 +428,12 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
         _emit(config, data, table(headers, rows, numeric=(1, 2, 3, 4)))
         return 0
     document = load_policy(Path(args.file) if args.file else None)
-    differences = []
-    for spec in document.rules:
-        on_chain = current.get(spec.id)
-        for field in ("rate_bps", "amount", "threshold", "window_start", "window_end"):
-            want = getattr(spec.params, field)
-            got = getattr(on_chain, field) if on_chain else None
-            if want != got:
-                differences.append({"rule": spec.id, "field": field, "file": want, "chain": got})
+    # a later version of a rule is in force from its own date: only the numbers are compared
+    differences = [
+        {"rule": spec.id, "field": field, "file": want, "chain": got}
+        for spec in document.rules
+        for field, want, got in spec.params.differences(current.get(spec.id), effective_from=False)
+    ]
     text = (
         "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file" for d in differences)
         or "the chain's current policy matches the file"

@@ -225,15 +225,14 @@ class Verifier:
         except KeyError:
             self._fail("policy-file", f"policy version {got.version} publishes {rule}, which {document.id} lacks", e)
             return got
-        for name in ("rate_bps", "amount", "threshold", "window_start", "window_end", "effective_from"):
-            if getattr(got, name) != getattr(want, name):
-                self._fail(
-                    "policy-file",
-                    f"policy version {got.version} publishes {rule} with {name} = {getattr(got, name)}, but the "
-                    f"file {document.id} (sha256 {document.sha256[:16]}...) says {getattr(want, name)}",
-                    e,
-                    rule=rule,
-                )
+        for name, in_file, on_chain in want.differences(got):
+            self._fail(
+                "policy-file",
+                f"policy version {got.version} publishes {rule} with {name} = {on_chain}, but the "
+                f"file {document.id} (sha256 {document.sha256[:16]}...) says {in_file}",
+                e,
+                rule=rule,
+            )
         return want
 
     # --- contracts and facts that earn points -----------------------------------------------

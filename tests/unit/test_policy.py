@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,22 @@ def test_history_picks_the_version_in_force_on_the_date() -> None:
     assert history.rule_at("R15-USER", parse_date("2026-12-31")) == base
     assert history.rule_at("R15-USER", parse_date("2027-01-01")).rate_bps == 1200  # type: ignore[union-attr]
     assert history.rule_at("R15-USER", parse_date("2026-01-01")) is None
+
+
+def test_rule_differences_name_each_changed_number() -> None:
+    params = load_policy().rule("R11-LANDING").params
+    later = replace(params, rate_bps=2500, effective_from=params.effective_from + 86_400, version=2)
+    assert params.differences(replace(params, version=7)) == []
+    assert params.differences(later) == [
+        ("rate_bps", 2000, 2500),
+        ("effective_from", params.effective_from, later.effective_from),
+    ]
+    assert params.differences(later, effective_from=False) == [("rate_bps", 2000, 2500)]
+    assert [name for name, _, got in params.differences(None) if got is None] == [
+        "rate_bps",
+        "amount",
+        "threshold",
+        "window_start",
+        "window_end",
+        "effective_from",
+    ]
