@@ -490,7 +490,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_points
     from ledger.domain.policy import load_policy
     from ledger.format import money, table
-    from ledger.services.statements import build_statement
+    from ledger.services.statements import STATEMENT_COLUMNS, build_statement
 
     ws = _ws(config)
     address = ws.resolve(args.member)
@@ -509,24 +509,9 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     elif fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        header = [
-            "date",
-            "what",
-            "contract",
-            "reference",
-            "rule",
-            "clause",
-            "rule_title",
-            "basis",
-            "policy_version",
-            "points",
-            "balance",
-            "block",
-            "tx",
-        ]
-        writer.writerow(header)
+        writer.writerow(STATEMENT_COLUMNS)
         for line in statement.lines:
-            writer.writerow([line.as_json()[k] for k in header])
+            writer.writerow(line.as_json().values())
         print(out.getvalue(), end="")
     else:
         period = f" for {args.year}" if args.year else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ledger.domain.dates import beijing_year, format_beijing
@@ -38,24 +38,18 @@ class StatementLine:
     points: int
     balance: int
     block: int
-    tx_hash: str
+    tx: str  # the transaction's hash
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "date": self.date,
-            "what": self.what,
-            "contract": self.contract,
-            "reference": self.reference,
-            "rule": self.rule,
-            "clause": self.clause,
-            "rule_title": self.rule_title,
-            "basis": self.basis,
-            "policy_version": self.policy_version,
-            "points": format_points(self.points),
-            "balance": format_points(self.balance),
-            "block": self.block,
-            "tx": self.tx_hash,
-        }
+        """The line's fields in order (the columns of the CSV statement); points as decimal strings."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["points"] = format_points(self.points)
+        out["balance"] = format_points(self.balance)
+        return out
+
+
+#: The columns of a CSV statement: the fields of a line.
+STATEMENT_COLUMNS = tuple(f.name for f in fields(StatementLine))
 
 
 @dataclass
@@ -165,7 +159,7 @@ def build_statement(
                 points=entry.amount,
                 balance=balance + entry.amount,
                 block=entry.block,
-                tx_hash=entry.tx_hash,
+                tx=entry.tx_hash,
             )
             by_rule[rule] += entry.amount
         else:
@@ -182,7 +176,7 @@ def build_statement(
                 points=-entry.amount,
                 balance=balance - entry.amount,
                 block=entry.block,
-                tx_hash=entry.tx_hash,
+                tx=entry.tx_hash,
             )
             statement.redeemed += entry.amount
         balance = line.balance
