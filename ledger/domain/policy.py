@@ -101,7 +101,8 @@ class RuleParams:
         self, other: RuleParams | None, *, effective_from: bool = True
     ) -> list[tuple[str, int, int | None]]:
         """(field, this value, the other's value) for every number in which `other` differs (all when it is
-        None); the version number is never compared, the date a version is in force from only if asked."""
+        None). The version number is never compared; the date a version is in force from is, unless
+        `effective_from` is False."""
         fields: tuple[str, ...] = ("rate_bps", "amount", "threshold", "window_start", "window_end")
         fields += ("effective_from",) if effective_from else ()
         mine = [(name, getattr(self, name), getattr(other, name) if other else None) for name in fields]
