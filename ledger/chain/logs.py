@@ -316,6 +316,6 @@ def account_topic(address: str) -> str:
 def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
     """Raw `eth_getLogs` (on a node, without web3's per-log processing)."""
     if session.kind == "embedded":
-        return list(session.w3.eth.get_logs(params))  # type: ignore[arg-type]
+        return session.embedded_logs(params)
     result: list[Any] = session.rpc("eth_getLogs", [params])
     return result

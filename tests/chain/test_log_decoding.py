@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ledger.chain.logs import checksum, decode_log
+import pytest
+
+from ledger.chain.logs import account_topic, checksum, decode_log, event_topic
 from ledger.chain.session import ChainSession
 from ledger.domain.scenario import load_scenario
 from ledger.services.runner import ScenarioRunner
@@ -29,10 +31,15 @@ def _as_json_rpc(log: Any) -> dict[str, Any]:
     }
 
 
-def test_every_event_of_a_demo_run_decodes_as_web3_decodes_it() -> None:
-    session = ChainSession.embedded()
-    runner = ScenarioRunner(session, load_scenario(DEMO))
+@pytest.fixture(scope="module")
+def demo_run() -> ScenarioRunner:
+    runner = ScenarioRunner(ChainSession.embedded(), load_scenario(DEMO))
     runner.run()
+    return runner
+
+
+def test_every_event_of_a_demo_run_decodes_as_web3_decodes_it(demo_run: ScenarioRunner) -> None:
+    runner, session = demo_run, demo_run.client.session
     contracts = runner.client.contracts.all
     names = {checksum(address): name for name, address in runner.client.addresses.items()}
     logs = session.w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": list(names)})
@@ -49,3 +56,26 @@ def test_every_event_of_a_demo_run_decodes_as_web3_decodes_it() -> None:
     # the demo shows every rule, a replay and a redemption: most of the ledger's events occur
     assert {"SettlementRecorded", "SettlementReplayed", "PointsIssued", "PointsRedeemed"} <= seen
     assert len(seen) >= 12, seen
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["every-log", "a-members-points"])
+def test_embedded_logs_are_eth_testers_read_block_by_block(demo_run: ScenarioRunner, filtered: bool) -> None:
+    """The embedded chain's `eth_getLogs` reads receipts block by block instead of eth-tester's lookups by
+    transaction hash (quadratic in the chain's length): the same logs, in the same order."""
+    session = demo_run.client.session
+    names = {checksum(address): name for name, address in demo_run.client.addresses.items()}
+    head = session.head()
+    params: dict[str, Any] = {"fromBlock": hex(1), "toBlock": hex(head), "address": list(names)}
+    if filtered:  # as `ledger points history` asks: either event, one member
+        steel = demo_run.keys["steel"].address
+        params["topics"] = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(steel)]
+    ours = [decode_log(log, names) for log in session.embedded_logs(params)]
+    theirs = [
+        decode_log(dict(log), names) for log in session.w3.eth.get_logs({**params, "fromBlock": 1, "toBlock": head})
+    ]
+    assert ours == theirs
+    if filtered:  # the licensee's award and its redemption
+        assert [e.name for e in ours if e is not None] == ["PointsIssued", "PointsIssued", "PointsRedeemed"]
+    else:
+        assert len(ours) > 50
+    assert session.embedded_logs({**params, "fromBlock": hex(head + 1), "toBlock": hex(head)}) == []
