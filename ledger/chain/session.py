@@ -333,6 +333,8 @@ class ChainSession:
         Another process signing with the same key (two commands at once) may take the nonce first:
         this transaction can then never be mined, so it is prepared again, dry run included, with the
         next free nonce. It is not sent twice: the first can no longer be mined."""
+        if self.kind == "embedded" and gas is None:
+            return self._send_embedded(signer, to=to, data=data)
         for _ in range(NONCE_ATTEMPTS):
             prepared = self.prepare(signer, to=to, data=data, gas=gas)
             try:
@@ -341,6 +343,20 @@ class ChainSession:
             except _Superseded:
                 self.forget_nonce(signer.address)
         raise ChainError("other transactions of the same account kept taking this one's nonce; run it again")
+
+    def _send_embedded(self, signer: LocalAccount, *, to: str | None, data: bytes) -> Sent:
+        """`send` on the embedded chain, which mines a transaction as it receives it: rather than a dry
+        run before every transaction (the EVM twice), a refused one is explained and then undone, the
+        chain going back to the snapshot taken before it, so that a refusal still changes nothing."""
+        snapshot = self.tester.take_snapshot()
+        prepared = self.prepare(signer, to=to, data=data, gas=EMBEDDED_GAS_LIMIT)
+        self._submit(prepared, superseded_raises=False)
+        receipt = self._await_receipt(prepared)
+        if receipt["status"] == 1:
+            return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
+        error = self.explain_failure(prepared, int(receipt["blockNumber"]))
+        self.revert(snapshot)
+        raise error
 
     def prepare(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Prepared:
         """Sign a transaction. Without `gas`, the call is first estimated (or dry-run) so a refusal raises here."""
