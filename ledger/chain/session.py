@@ -328,47 +328,37 @@ class ChainSession:
         return to_checksum_address(address), sent
 
     def send(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Sent:
-        """Dry-run (refusals raise decoded errors), sign, send and await one transaction.
+        """Sign, send and await one transaction; a refusal raises its decoded error and changes nothing.
+
+        On a node the call is estimated first, so a refusal raises before anything is sent. The
+        embedded chain mines a transaction as it receives it: it is not dry-run (the EVM would run
+        twice); a refused one is explained, then undone by returning to a snapshot taken before it.
 
         Another process signing with the same key (two commands at once) may take the nonce first:
-        this transaction can then never be mined, so it is prepared again, dry run included, with the
+        this transaction can then never be mined, so it is prepared again, estimate included, with the
         next free nonce. It is not sent twice: the first can no longer be mined."""
-        if self.kind == "embedded" and gas is None:
-            return self._send_embedded(signer, to=to, data=data)
         for _ in range(NONCE_ATTEMPTS):
+            undo = self.snapshot() if self.kind == "embedded" else None
             prepared = self.prepare(signer, to=to, data=data, gas=gas)
             try:
                 self._submit(prepared, superseded_raises=True)
                 return self.await_mined(prepared)
             except _Superseded:
                 self.forget_nonce(signer.address)
+            except LedgerError:
+                if undo is not None:
+                    self.revert(undo)
+                raise
         raise ChainError("other transactions of the same account kept taking this one's nonce; run it again")
 
-    def _send_embedded(self, signer: LocalAccount, *, to: str | None, data: bytes) -> Sent:
-        """`send` on the embedded chain, which mines a transaction as it receives it: rather than a dry
-        run before every transaction (the EVM twice), a refused one is explained and then undone, the
-        chain going back to the snapshot taken before it, so that a refusal still changes nothing."""
-        snapshot = self.tester.take_snapshot()
-        prepared = self.prepare(signer, to=to, data=data, gas=EMBEDDED_GAS_LIMIT)
-        self._submit(prepared, superseded_raises=False)
-        receipt = self._await_receipt(prepared)
-        if receipt["status"] == 1:
-            return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
-        error = self.explain_failure(prepared, int(receipt["blockNumber"]))
-        self.revert(snapshot)
-        raise error
-
     def prepare(self, signer: LocalAccount, *, to: str | None, data: bytes, gas: int | None = None) -> Prepared:
-        """Sign a transaction. Without `gas`, the call is first estimated (or dry-run) so a refusal raises here."""
+        """Sign a transaction. Without `gas`, the call is first estimated, so that a refusal raises here;
+        on the embedded chain it gets a generous limit instead (`send` undoes a refused transaction)."""
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = to
         if gas is None and self.kind == "embedded":
-            # py-evm estimates gas by a binary search of ~10 executions; one dry run finds any
-            # refusal, and the embedded chain charges nothing that matters for a generous limit.
-            with self._decoded():
-                self.w3.eth.call({**tx, "gas": EMBEDDED_GAS_LIMIT})  # type: ignore[typeddict-item]
-            gas = EMBEDDED_GAS_LIMIT
+            gas = EMBEDDED_GAS_LIMIT  # py-evm estimates by a binary search of ~10 executions
         elif gas is None:
             with self._decoded():
                 estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
