@@ -452,13 +452,11 @@ class ChainSession:
             block = chain.get_canonical_block_by_number(number)
             index = 0
             for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
-                for log in receipt.logs:
+                for offset, log in enumerate(receipt.logs):
+                    if log.address not in wanted or len(log.topics) < len(topics):
+                        continue
                     log_topics = [topic.to_bytes(32, "big") for topic in log.topics]
-                    if (
-                        log.address in wanted
-                        and len(log_topics) >= len(topics)
-                        and all(want is None or got in want for want, got in zip(topics, log_topics, strict=False))
-                    ):
+                    if all(want is None or got in want for want, got in zip(topics, log_topics, strict=False)):
                         logs.append(
                             {
                                 "address": "0x" + log.address.hex(),
@@ -466,10 +464,10 @@ class ChainSession:
                                 "data": log.data,
                                 "blockNumber": number,
                                 "transactionHash": tx.hash,
-                                "logIndex": index,
+                                "logIndex": index + offset,
                             }
                         )
-                    index += 1
+                index += len(receipt.logs)
         return logs
 
     def receipts_fast(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
