@@ -341,11 +341,15 @@ class Verifier:
         if self.details:
             self.report.issued.append(issuance)
         self.report.totals.points_by_rule[issuance.rule_id] += issuance.amount
+        unbacked = issuance.source not in self._source_blocks
+        suspended = issuance.member in self._suspended
+        if not (unbacked or suspended):
+            return
         what = (
             f"{readable_points(issuance.amount)} points of {issuance.rule_id} were issued to "
             f"{self.name(issuance.member)}"
         )
-        if issuance.source not in self._source_blocks:
+        if unbacked:
             self._fail(
                 "issuance-backed",
                 f"{what} without a recorded settlement or attestation",
@@ -353,7 +357,7 @@ class Verifier:
                 member=issuance.member,
                 rule=issuance.rule_id,
             )
-        if issuance.member in self._suspended:
+        if suspended:
             self._fail(
                 "suspended-member", f"{what} while it was suspended", e, member=issuance.member, rule=issuance.rule_id
             )
