@@ -106,9 +106,10 @@ def test_wrong_rate_published_under_the_files_name_is_caught(world: World) -> No
     assert "received 625,000.00 points of R11-LANDING for P2; the policy gives 500,000.00" in message
 
 
-def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> None:
-    # A points contract wired to an ordinary account (not the ledger) lets that account mint.
+def _verify_with_a_rogue_mint_to_firm(world: World) -> VerificationReport:
+    """A points contract wired to an ordinary account (not the ledger) lets that account mint."""
     from ledger.chain.artifacts import artifact
+    from ledger.services.client import LedgerClient
 
     rogue_points, _ = world.session.deploy(world.regulator, artifact("Points"), world.client.addresses["Membership"])
     points = world.session.contract(rogue_points, artifact("Points"))
@@ -118,13 +119,23 @@ def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> N
         points.functions.issue(world.firm.address, 123_456, text_id("R11-LANDING"), 1, text_id("FORGED")),
     )
     forged = replace(world.client.contracts, points=points)
-    from ledger.services.client import LedgerClient
+    return verify_deployment(LedgerClient(world.session, forged), from_block=0, documents=repository_policies())
 
-    report = verify_deployment(LedgerClient(world.session, forged), from_block=0, documents=repository_policies())
+
+def test_points_minted_outside_the_settlement_path_are_caught(world: World) -> None:
+    report = _verify_with_a_rogue_mint_to_firm(world)
     backed = [d for d in report.discrepancies if d.check == "issuance-backed"]
     assert len(backed) == 1
     assert backed[0].member == world.firm.address and backed[0].rule == "R11-LANDING"
     assert "1,234.56 points of R11-LANDING were issued to firm without a recorded settlement" in backed[0].message
+
+
+def test_points_issued_to_a_suspended_member_are_caught(world: World) -> None:
+    world.client.suspend(world.regulator, world.firm.address)
+    report = _verify_with_a_rogue_mint_to_firm(world)
+    suspended = [d for d in report.discrepancies if d.check == "suspended-member"]
+    assert [(d.member, d.rule) for d in suspended] == [(world.firm.address, "R11-LANDING")]
+    assert "1,234.56 points of R11-LANDING were issued to firm while it was suspended" in suspended[0].message
 
 
 def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> None:
