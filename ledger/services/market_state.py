@@ -116,7 +116,8 @@ class MarketState:
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
                 rules=rate_rules(kind, plan, seller_kind, buyer_in_region, has_broker),
-                parties=(a["seller"], a["buyer"], *([a["broker"]] if has_broker else [])),
+                # a broker may also be a party: each member once
+                parties=tuple(dict.fromkeys((a["seller"], a["buyer"], *([a["broker"]] if has_broker else [])))),
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])
