@@ -136,10 +136,11 @@ def build_statement(
     balance = 0
     by_rule: dict[str, int] = defaultdict(int)
     for date, _, entry in entries:
-        if year is not None and beijing_year(date) != year:
-            if beijing_year(date) < year:
-                statement.opening += entry.amount if isinstance(entry, Issuance) else -entry.amount
-                balance = statement.opening
+        if year is not None and (entry_year := beijing_year(date)) != year:
+            if entry_year > year:
+                break  # in date order, the rest is later still
+            statement.opening += entry.amount if isinstance(entry, Issuance) else -entry.amount
+            balance = statement.opening
             continue
         if isinstance(entry, Issuance):
             fact = report.sources.get(entry.source)
