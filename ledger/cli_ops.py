@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import TX_GAS_CAP, Config
+from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
 
 
@@ -34,7 +35,6 @@ def _file_sha256(path: str | None, what: str) -> bytes:
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
-    from ledger.format import money
 
     ws = _ws(config)
     provider = ws.resolve(args.provider)
@@ -45,7 +45,7 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     _emit(
         config,
         {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
-        f"instrument {args.id} of {ws.name_of(provider)} registered ({money(format_yuan(value))} yuan)",
+        f"instrument {args.id} of {ws.name_of(provider)} registered ({readable_yuan(value)} yuan)",
     )
     return 0
 
@@ -237,7 +237,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if outcome.replayed:
         text = f"payment {args.ref} was already recorded with the same data: nothing changed"
     else:
-        text = f"recorded payment {args.ref}: {money(format_yuan(amount))} yuan on {args.contract}"
+        text = f"recorded payment {args.ref}: {readable_yuan(amount)} yuan on {args.contract}"
         text += "".join(f"\n  {a['member']} earns {money(a['points'])} points ({a['rule']})" for a in awards)
         text += "".join(f"\n  {name} is suspended: it earns no points from this payment" for name in suspended)
     _emit(config, data, text)
@@ -330,7 +330,7 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
         _emit(
             config,
             {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
-            f"{ws.name_of(address)} holds {money(format_points(balance))} points",
+            f"{ws.name_of(address)} holds {readable_points(balance)} points",
         )
         return 0
     rows, data = [], []
@@ -361,7 +361,6 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_points, parse_points
-    from ledger.format import money
 
     ws = _ws(config)
     points = parse_points(args.points, what="points")
@@ -373,8 +372,7 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     _emit(
         config,
         {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
-        f"{args.member} redeemed {money(format_points(points))} points for {args.purpose}; "
-        f"{money(format_points(balance))} left",
+        f"{args.member} redeemed {readable_points(points)} points for {args.purpose}; {readable_points(balance)} left",
     )
     return 0
 
@@ -383,7 +381,7 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import format_beijing, format_window
     from ledger.domain.money import format_points, format_yuan
     from ledger.domain.policy import RULE_IDS, load_policy, repository_policies
-    from ledger.format import money, table
+    from ledger.format import table
 
     ws = _ws(config)
     if args.action == "publish":
@@ -418,8 +416,8 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
                     rule,
                     p.version,
                     p.rate_bps,
-                    money(format_points(p.amount)),
-                    money(format_yuan(p.threshold)),
+                    readable_points(p.amount),
+                    readable_yuan(p.threshold),
                     format_beijing(p.effective_from),
                     format_window(p.window_start, p.window_end),
                 ]
@@ -487,9 +485,8 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     import io
     import json
 
-    from ledger.domain.money import format_points
     from ledger.domain.policy import load_policy
-    from ledger.format import money, table
+    from ledger.format import table
     from ledger.services.statements import STATEMENT_COLUMNS, build_statement
 
     ws = _ws(config)
@@ -516,7 +513,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     else:
         period = f" for {args.year}" if args.year else ""
         print(f"Points statement of {statement.member} ({address}){period}")
-        print(f"opening balance {money(format_points(statement.opening))} points\n")
+        print(f"opening balance {readable_points(statement.opening)} points\n")
         rows = [
             [
                 line.date,
@@ -526,8 +523,8 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
                 line.clause,
                 line.basis,
                 line.policy_version or "",
-                money(format_points(line.points)),
-                money(format_points(line.balance)),
+                readable_points(line.points),
+                readable_points(line.balance),
             ]
             for line in statement.lines
         ]
@@ -536,9 +533,9 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
         print("\ntotals by rule")
         titles = {line.rule: line.rule_title for line in statement.lines}
         for rule, amount in sorted(statement.by_rule.items()):
-            print(f"  {rule:<14}{money(format_points(amount)):>16}  {titles.get(rule, '')}")
-        print(f"  {'redeemed':<14}{money(format_points(-statement.redeemed)):>16}")
-        print(f"closing balance {money(format_points(statement.closing))} points")
+            print(f"  {rule:<14}{readable_points(amount):>16}  {titles.get(rule, '')}")
+        print(f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}")
+        print(f"closing balance {readable_points(statement.closing)} points")
         if statement.verified:
             print(
                 f"verified as of block {report.block}: every point above recomputed independently from its "
