@@ -14,6 +14,7 @@ from ledger.errors import InputError, LedgerError, ScenarioError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -137,7 +138,10 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
     else:
         text = "no node running"
     emit(config, data, text)
-    return 0 if status.running or args.action == "status" else EXIT_ERROR
+    if status.running:
+        return 0
+    # `status` answers like a service's status (3: not running), so a script can start the node only when needed
+    return EXIT_NOT_RUNNING if args.action == "status" else EXIT_ERROR
 
 
 def cmd_key(args: argparse.Namespace, config: Config) -> int:
@@ -341,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_deploy)
 
     p = sub.add_parser("node", parents=[common], help="a local development node (anvil) with state on disk")
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("action", choices=["start", "stop", "status"], help="status exits 3 when no node is running")
     port_help = f"loopback port (default {DEFAULT_PORT})"
     p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=DEFAULT_PORT, help=port_help)
     p.set_defaults(handler=cmd_node)

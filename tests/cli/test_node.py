@@ -56,7 +56,8 @@ def _register(market: Market, contract_id: str, *, kind: str, buyer: str, amount
 def test_members_survive_a_node_restart(market: Market) -> None:
     ledger = market.ledger
     assert ledger("node", "stop", "--port", market.port).returncode == 0
-    assert ledger("node", "status", "--port", market.port, "--json").stdout.count('"running": false') == 1
+    status = ledger("node", "status", "--port", market.port, "--json")
+    assert status.returncode == 3 and status.stdout.count('"running": false') == 1
     stopped = ledger("member", "list")
     assert stopped.returncode == 1
     assert stopped.stderr.strip().endswith(
