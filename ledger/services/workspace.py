@@ -83,14 +83,14 @@ class Workspace:
     # --- chain ------------------------------------------------------------------------------
 
     def rpc_url(self) -> str:
-        from ledger.node import LocalNode
-
         if self.config.rpc:
             return self.config.rpc
         if self.config.deployment_path.exists():
             record = self.record()
             if record.rpc:
                 return record.rpc
+        from ledger.node import LocalNode
+
         status = LocalNode(self.config.node_dir, port=DEFAULT_PORT).status()
         if status.running and status.url:
             return status.url
