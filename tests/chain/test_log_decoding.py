@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hexbytes import HexBytes
 
+from ledger.chain.encoding import text_id
 from ledger.chain.logs import account_topic, checksum, decode_log, event_topic
 from ledger.chain.session import ChainSession
 from ledger.domain.scenario import load_scenario
 from ledger.services.runner import ScenarioRunner
+from tests.chain.conftest import World
 
 DEMO = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
 
@@ -79,3 +82,45 @@ def test_embedded_logs_are_eth_testers_read_block_by_block(demo_run: ScenarioRun
     else:
         assert len(ours) > 50
     assert session.embedded_logs({**params, "fromBlock": hex(head + 1), "toBlock": hex(head)}) == []
+
+
+def test_embedded_log_indexes_count_through_a_block_of_several_transactions(world: World) -> None:
+    """The embedded chain mines a block per transaction; held, it mines several into one block, and their
+    log indexes then count through the block, as a node's do, each log under its own transaction.
+    (eth-tester re-validates held transactions as unsigned ones, so these come from its own accounts,
+    appointed operators first.)"""
+    session, registry, tester = world.session, world.client.contracts.registry, world.session.tester
+    senders = tester.get_accounts()[:3]
+    for account in senders:
+        world.client.appoint_operator(world.regulator, account)
+    tester.disable_auto_mine_transactions()
+    try:
+        hashes = [
+            tester.send_transaction(
+                {
+                    "from": account,
+                    "to": registry.address,
+                    "gas": 500_000,
+                    "data": registry.encode_abi(
+                        "registerInstrument", args=[text_id(f"SEM-{n}"), world.lab.address, 150_000_000 + n]
+                    ),
+                }
+            )
+            for n, account in enumerate(senders)
+        ]
+        tester.mine_blocks(1)
+    finally:
+        tester.enable_auto_mine_transactions()
+    receipts = [session.w3.eth.get_transaction_receipt(HexBytes(h)) for h in hashes]
+    (block,) = {r["blockNumber"] for r in receipts}
+    assert all(r["status"] == 1 for r in receipts)
+    names = {checksum(address): name for name, address in world.client.addresses.items()}
+    logs = session.embedded_logs({"fromBlock": hex(block), "toBlock": hex(block), "address": list(names)})
+    per_tx = [len(r["logs"]) for r in receipts]
+    assert min(per_tx) >= 1
+    assert [log["logIndex"] for log in logs] == list(range(sum(per_tx)))
+    owners = [bytes(HexBytes(h)) for h, count in zip(hashes, per_tx, strict=True) for _ in range(count)]
+    assert [bytes(log["transactionHash"]) for log in logs] == owners
+    events = [decode_log(log, names) for log in logs]
+    registered = [e.args["originalValue"] for e in events if e is not None and e.name == "InstrumentRegistered"]
+    assert registered == [150_000_000, 150_000_001, 150_000_002]
