@@ -64,6 +64,8 @@ def test_members_survive_a_node_restart(market: Market) -> None:
         f"this workspace's node is stopped: `ledger node start --port {market.port}`"
     )
     assert ledger("node", "start", "--port", market.port).returncode == 0
+    running = ledger("node", "status", "--port", market.port, "--json")
+    assert running.returncode == 0 and json.loads(running.stdout)["running"] is True
     listed = ledger("member", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     members = {m["name"]: m for m in json.loads(listed.stdout)}
