@@ -320,6 +320,8 @@ def _fingerprint(text: str | None) -> bytes:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ledger.domain.types import MemberKind
+
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object for programs")
     common.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
@@ -358,8 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("member", parents=[common], help="enrol, suspend, reinstate, show and list members")
     p.add_argument("action", choices=["enrol", "suspend", "reinstate", "show", "list"])
     p.add_argument("name", nargs="?", help="the member's name in this workspace (or its address)")
-    kinds = "university, institute, enterprise, instrument_provider, broker, individual, operator or regulator"
-    p.add_argument("--kind", default=None, help=f"enrol: {kinds}")
+    p.add_argument("--kind", default=None, help=f"enrol: one of {', '.join(MemberKind.choices())}")
     p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
     p.add_argument("--in-region", action="store_true", help="the member is in the region")
     p.add_argument("--address", default=None, help="the member's account (default: a new keystore)")

@@ -13,13 +13,17 @@ class _Named(IntEnum):
         return self._name_.lower()  # the plain attribute: `name` goes through a descriptor
 
     @classmethod
+    def choices(cls) -> list[str]:
+        """The labels a file or the CLI may spell, in declaration order."""
+        return [m.label for m in cls if cls._accepts(m)]
+
+    @classmethod
     def parse(cls, text: object) -> _Named:
         """The member whose label is `text`; `ValueError` naming the choices otherwise."""
         for member in cls:
             if member.label == text and cls._accepts(member):
                 return member
-        choices = ", ".join(m.label for m in cls if cls._accepts(m))
-        raise ValueError(f"{text!r} is not one of: {choices}")
+        raise ValueError(f"{text!r} is not one of: {', '.join(cls.choices())}")
 
     @classmethod
     def _accepts(cls, member: _Named) -> bool:
