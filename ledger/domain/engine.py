@@ -52,6 +52,12 @@ def rate_rules(
     return tuple(rules)
 
 
+def contract_parties(seller: str, buyer: str, broker: str | None) -> tuple[str, ...]:
+    """Who a contract's payments may pay: seller, buyer and broker (if any), each member once (a broker
+    may also be a party)."""
+    return tuple(dict.fromkeys(p for p in (seller, buyer, broker) if p is not None))
+
+
 def cumulative_award(basis: int, *, rate_bps: int, threshold: int) -> int:
     """f(B) = B >= threshold ? floor(B * bps / 10000) : 0, in centipoints for a basis in fen."""
     if basis < threshold:

@@ -12,6 +12,7 @@ from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
 from ledger.chain.logs import LogEvent, account_topic, decode_log, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Sent
+from ledger.domain.engine import contract_parties
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import PolicyDocument, RuleParams
 from ledger.domain.scenario import ContractDecl
@@ -317,7 +318,7 @@ class LedgerClient:
         """The contract's parties (seller, buyer, broker) who are suspended: a payment on the contract is
         recorded, but their points from it are withheld (SPEC §5)."""
         view = self.contract_view(contract_id)
-        parties = dict.fromkeys(a for a in (view["seller"], view["buyer"], view["broker"]) if a is not None)
+        parties = contract_parties(view["seller"], view["buyer"], view["broker"])
         return [a for a in parties if self.member(a).status is MemberStatus.SUSPENDED]
 
     def milestone(self, contract_id: str, index: int) -> MilestoneRecord:

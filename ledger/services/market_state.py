@@ -13,7 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
-from ledger.domain.engine import rate_rules
+from ledger.domain.engine import contract_parties, rate_rules
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
 SETTLEMENT_TYPES = ["(bytes32,bytes32,uint32,bytes32,uint256,uint8,uint40,bytes32)"]
@@ -62,7 +62,7 @@ class ContractState:
     signed: int
     royalty_bps: int
     rules: tuple[str, ...] = ()
-    parties: tuple[str, ...] = ()  # seller, buyer and broker (if any): who its payments may pay
+    parties: tuple[str, ...] = ()  # `contract_parties`: who its payments may pay
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -109,15 +109,14 @@ class MarketState:
             kind, plan = ContractKind(a["kind"]), PaymentPlan(a["plan"])
             seller_kind = self.members.get(a["seller"], (MemberKind.NONE, False))[0]
             buyer_in_region = self.members.get(a["buyer"], (MemberKind.NONE, False))[1]
-            has_broker = int(a["broker"], 16) != 0
+            broker = a["broker"] if int(a["broker"], 16) != 0 else None
             self.contracts[id_text(a["contractId"])] = ContractState(
                 kind=kind,
                 plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
-                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, has_broker),
-                # a broker may also be a party: each member once
-                parties=tuple(dict.fromkeys((a["seller"], a["buyer"], *([a["broker"]] if has_broker else [])))),
+                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, broker is not None),
+                parties=contract_parties(a["seller"], a["buyer"], broker),
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])
