@@ -18,7 +18,7 @@ from ledger.domain.money import (
     readable_points,
 )
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
-from ledger.services.verify import Issuance, Redemption, VerificationReport
+from ledger.services.verify import Issuance, Redemption, SourceFact, VerificationReport
 
 #: Section 一 of the action plan: at least 30 billion yuan of registered technology-contract value by 2028.
 TARGET_2028_FEN = 300_000_000_000 * 100
@@ -123,19 +123,20 @@ def build_statement(
     """
     titles = {spec.id: spec.title for spec in policy.rules} if policy else {}
     recomputed = {(a.source, a.member, a.rule_id): a for a in report.expected if a.member == address}
-    entries: list[tuple[int, int, Issuance | Redemption]] = []
+    # (date, block, issuance or redemption, the issuance's recorded fact)
+    entries: list[tuple[int, int, Issuance | Redemption, SourceFact | None]] = []
     for issuance in report.issued:
         if issuance.member == address:
             fact = report.sources.get(issuance.source)
-            entries.append((fact.date if fact else block_time(issuance.block), issuance.block, issuance))
+            entries.append((fact.date if fact else block_time(issuance.block), issuance.block, issuance, fact))
     for redemption in report.redemptions:
         if redemption.member == address:
-            entries.append((block_time(redemption.block), redemption.block, redemption))
+            entries.append((block_time(redemption.block), redemption.block, redemption, None))
     entries.sort(key=lambda e: (e[0], e[1]))  # stable: one block's entries stay in log order
     statement = Statement(member=member, address=address, year=year, opening=0)
     balance = 0
     by_rule: dict[str, int] = defaultdict(int)
-    for date, _, entry in entries:
+    for date, _, entry, fact in entries:
         if year is not None and (entry_year := beijing_year(date)) != year:
             if entry_year > year:
                 break  # in date order, the rest is later still
@@ -143,7 +144,6 @@ def build_statement(
             balance = statement.opening
             continue
         if isinstance(entry, Issuance):
-            fact = report.sources.get(entry.source)
             rule = entry.rule_id
             definition = RULE_DEFINITIONS.get(rule, {})
             clause = f"clause {definition.get('clause', '?')}"
