@@ -33,11 +33,18 @@ class Workspace:
         self._session: ChainSession | None = None
         self._client: LedgerClient | None = None
         self._passphrase: str | None = None
+        self._names: dict[str, str] | None = None  # the name book as this command last read or wrote it
+        self._record: DeploymentRecord | None = None
 
     # --- names ------------------------------------------------------------------------------
 
     def names(self) -> dict[str, str]:
-        """name -> address of every account this workspace knows by name."""
+        """name -> address of every account this workspace knows by name (the file is read once a command)."""
+        if self._names is None:
+            self._names = self._read_names()
+        return self._names
+
+    def _read_names(self) -> dict[str, str]:
         try:
             data: dict[str, str] = json.loads(self.config.names_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -53,13 +60,14 @@ class Workspace:
         # Two commands at once may both add a name: one at a time reads, adds and replaces the file
         # (atomically, so that a command reading it meanwhile sees the old book or the new, never half).
         with exclusive(path.with_name(path.name + ".lock")):
-            names = self.names()
+            names = self._read_names()  # as it is now: another command may have added names
             if name in names and names[name] != address:
                 raise InputError(f"the name {name!r} already belongs to {names[name]}")
             names[name] = address
             partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             partial.write_text(json.dumps(names, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             os.replace(partial, path)
+            self._names = names
 
     def resolve(self, who: str) -> str:
         """An address for a name or an address."""
@@ -75,10 +83,7 @@ class Workspace:
         raise InputError(f"no member or account is known by the name {who!r}")
 
     def name_of(self, address: str) -> str:
-        for name, known in self.names().items():
-            if known == address:
-                return name
-        return address
+        return next((name for name, known in self.names().items() if known == address), address)
 
     # --- chain ------------------------------------------------------------------------------
 
@@ -131,9 +136,12 @@ class Workspace:
         return self._client
 
     def record(self) -> DeploymentRecord:
+        """The deployment record (the file is read once a command)."""
         from ledger.chain.deploy import DeploymentRecord
 
-        return DeploymentRecord.load(self.config.deployment_path)
+        if self._record is None:
+            self._record = DeploymentRecord.load(self.config.deployment_path)
+        return self._record
 
     def deploy(self, *, force: bool) -> DeploymentRecord:
         from ledger.chain.deploy import deploy_all
@@ -145,7 +153,7 @@ class Workspace:
         regulator = self.signer("regulator", create=True)
         record, _ = deploy_all(self.session, regulator)
         record.save(self.config.deployment_path, overwrite=force)
-        self._client = None
+        self._record, self._client = record, None
         return record
 
     # --- verification ---------------------------------------------------------------------
