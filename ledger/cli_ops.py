@@ -10,6 +10,25 @@ from typing import Any
 from ledger.config import TX_GAS_CAP, Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
+from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
+
+SETTLE_EPILOG = f"""\
+payments file (import): CSV with a header line, or JSON (a list of objects with the same keys)
+  columns   {",".join(PAYMENT_COLUMNS)}
+            ({", ".join(REQUIRED_PAYMENT_COLUMNS)} required; the others may be empty)
+  ref       the payment's unique reference (the bank receipt's), at most 32 bytes
+  contract  the contract's id
+  milestone 0-based index; empty for a contract of one milestone
+  period    the royalty period a royalty payment is for (then no milestone)
+  amount    yuan with at most two decimals, e.g. 1000000.00
+  date      2026-05-02 (Beijing midnight) or an ISO-8601 time with offset
+  evidence  SHA-256 of the bank receipt, 64 hexadecimal digits
+  kind      cash (the default) or equity
+
+examples:
+  ledger settle --ref BANK-0001 --contract TC-1 --milestone 0 --amount 1000000.00 --date 2026-05-02
+  ledger settle import bank.csv --skip-invalid --json
+"""
 
 
 def _ws(config: Config) -> Any:
@@ -609,7 +628,11 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_milestone)
 
     p = sub.add_parser(
-        "settle", parents=[common, operator], help="record one payment received, or `settle import FILE` for many"
+        "settle",
+        parents=[common, operator],
+        help="record one payment received, or `settle import FILE` for many",
+        epilog=SETTLE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("action", nargs="?", default=None, help="`import` to record a CSV or JSON file of payments")
     p.add_argument("file", nargs="?", default=None, help="import: the CSV or JSON file of payments")

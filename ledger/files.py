@@ -10,6 +10,11 @@ from pathlib import Path
 
 from ledger.errors import InputError
 
+#: The columns of a payments file (`ledger settle import`), in the order its reject files write them.
+PAYMENT_COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
+#: The columns every payments file must have.
+REQUIRED_PAYMENT_COLUMNS = ("ref", "contract", "amount", "date")
+
 
 def read_file(path: Path, what: str) -> bytes:
     """The bytes of an input file, or a sentence saying why it cannot be read."""

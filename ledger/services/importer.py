@@ -33,7 +33,7 @@ from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
-from ledger.files import exclusive, write_file
+from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, exclusive, write_file
 from ledger.format import count
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
@@ -86,11 +86,10 @@ JOURNAL_GROUP = 16
 RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
 POINTS_ISSUED_TOPIC = bytes.fromhex(event_topic("PointsIssued")[2:])
 SETTLEMENT_REPLAYED_TOPIC = bytes.fromhex(event_topic("SettlementReplayed")[2:])
-COLUMNS = ("ref", "contract", "milestone", "period", "amount", "date", "evidence", "kind")
 ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
 #: The columns a reject file adds to the rows it holds (ignored when such a file is imported again).
 REJECT_COLUMNS = ("line", "error")
-KNOWN_COLUMNS = frozenset(COLUMNS + REJECT_COLUMNS)
+KNOWN_COLUMNS = frozenset(PAYMENT_COLUMNS + REJECT_COLUMNS)
 
 Progress = Callable[[int, int], None]
 
@@ -185,16 +184,16 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     while fieldnames == []:  # blank lines before the header, as csv.DictReader allows
         fieldnames = next(reader, None)
     if fieldnames is None:
-        raise InputError(f"{path} is empty; it needs a header line: {','.join(COLUMNS)}")
+        raise InputError(f"{path} is empty; it needs a header line: {','.join(PAYMENT_COLUMNS)}")
     header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in fieldnames]
-    missing = [c for c in ("ref", "contract", "amount", "date") if c not in header]
+    missing = [c for c in REQUIRED_PAYMENT_COLUMNS if c not in header]
     if missing:
         raise InputError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
     unknown = [h for h in header if h not in KNOWN_COLUMNS]
     if unknown:  # a misspelt column would otherwise be dropped without a word
         raise InputError(
             f"{path}: the header has column(s) the import does not know: {', '.join(unknown)} "
-            f"(it knows {','.join(COLUMNS)})"
+            f"(it knows {','.join(PAYMENT_COLUMNS)})"
         )
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
@@ -716,9 +715,9 @@ def write_rejects(path: Path, problems: list[Problem]) -> None:
     """The bad rows with their line and problem, as CSV; written before anything is sent."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow([*COLUMNS, *REJECT_COLUMNS])
+    writer.writerow([*PAYMENT_COLUMNS, *REJECT_COLUMNS])
     for p in problems:
-        writer.writerow([p.raw.get(c, "") for c in COLUMNS] + [p.line, p.message])
+        writer.writerow([p.raw.get(c, "") for c in PAYMENT_COLUMNS] + [p.line, p.message])
     write_file(path, text.getvalue().encode("utf-8"), "rejected rows")
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
 from ledger.cli import build_parser
+from ledger.services.importer import read_rows
 
 
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -25,3 +28,28 @@ def test_every_argument_of_every_command_has_help() -> None:
         and not (action.choices and not action.option_strings)
     ]
     assert missing == []
+
+
+def test_settle_help_describes_the_payments_file_the_import_reads(tmp_path: Path) -> None:
+    text = _commands(build_parser())["settle"].format_help()
+    found = re.search(r"^  columns +(\S+)$", text, re.MULTILINE)
+    assert found is not None
+    header = found.group(1).split(",")
+    assert [c for c in header if not re.search(rf"^  {c} +\S", text, re.MULTILINE)] == []  # each one explained
+    example = {
+        "ref": "BANK-0001",
+        "contract": "TC-1",
+        "milestone": "0",
+        "period": "",
+        "amount": "1000000.00",
+        "date": "2026-05-02",
+        "evidence": "ab" * 32,
+        "kind": "equity",
+    }
+    path = tmp_path / "bank.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(example[c] for c in header) + "\n", encoding="utf-8")
+    rows, problems = read_rows(path)  # a column the import does not know, or a required one missing, raises
+    assert problems == []
+    assert [(r.settlement.ref, r.settlement.milestone, r.settlement.amount) for r in rows] == [
+        ("BANK-0001", 0, 100_000_000)
+    ]
