@@ -149,6 +149,7 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
 
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
+    titles = ws.milestone_titles(contract_id, on_range=_sync_progress(config))
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -164,13 +165,14 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
         "royalty_bps": view["royalty_bps"],
         "milestones": [
             {
+                "title": titles.get(i, ""),
                 "status": m.status,
                 "paid": format_yuan(m.paid),
                 "due": format_yuan(m.due),
                 "due_date": format_beijing(m.due_date),
                 "overdue": m.paid < m.due and m.due_date < now,
             }
-            for m in milestones
+            for i, m in enumerate(milestones)
         ],
     }
     head = f"{verb} " if verb else ""
@@ -179,9 +181,16 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
         f"signed {data['signed']}",
         f"value {money(data['value'])} yuan, received {money(data['received'])} yuan",
         table(
-            ["#", "status", "paid/due", "due date", "overdue"],
+            ["#", "title", "status", "paid/due", "due date", "overdue"],
             [
-                [i, m["status"], f"{money(m['paid'])}/{money(m['due'])}", m["due_date"], "yes" if m["overdue"] else ""]
+                [
+                    i,
+                    m["title"],
+                    m["status"],
+                    f"{money(m['paid'])}/{money(m['due'])}",
+                    m["due_date"],
+                    "yes" if m["overdue"] else "",
+                ]
                 for i, m in enumerate(data["milestones"])
             ],
         ),
@@ -278,9 +287,10 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     def state() -> MarketState:
         index = ws.index()
         try:
-            names = {address: name for name, address in ws.client.addresses.items()}
             return MarketState.from_events(
-                index.sync_events(ws.session, ws.client.addresses, names, from_block=ws.record().block)
+                index.sync_events(
+                    ws.session, ws.client.addresses, ws.client.names_by_address, from_block=ws.record().block
+                )
             )
         finally:
             index.close()

@@ -148,14 +148,16 @@ class LedgerClient:
     def __init__(self, session: ChainSession, contracts: Contracts) -> None:
         self.session = session
         self.contracts = contracts
-        self._names = {address: name for name, address in self.addresses.items()}
+        #: Each contract's name by its address, as `decode_log` takes them.
+        self.names_by_address = {address: name for name, address in self.addresses.items()}
 
     @property
     def addresses(self) -> dict[str, str]:
         return {name: c.address for name, c in self.contracts.all.items()}
 
     def _outcome(self, sent: Sent, replay_event: str) -> Outcome:
-        events = tuple(e for e in (decode_log(dict(log), self._names) for log in sent.receipt["logs"]) if e is not None)
+        decoded = (decode_log(dict(log), self.names_by_address) for log in sent.receipt["logs"])
+        events = tuple(e for e in decoded if e is not None)
         return Outcome(sent=sent, replayed=any(e.name == replay_event for e in events), events=events)
 
     # --- regulator --------------------------------------------------------------------------

@@ -166,11 +166,19 @@ class LogIndex:
                 on_range(end - start + 1, head - start + 1, len(raw))
             yield raw
 
-    def events(self, names: dict[str, str]) -> Iterator[LogEvent]:
-        """Every indexed event in chain order, decoded, streamed from disk."""
-        cursor = self.db.execute(
-            "SELECT block, log_index, tx_hash, address, topics, data FROM logs ORDER BY block, log_index"
-        )
+    def events(self, names: dict[str, str], *, topics: bytes = b"") -> Iterator[LogEvent]:
+        """Every indexed event in chain order, decoded, streamed from disk; given `topics` (an event's
+        topic, then the first of its indexed arguments), only the events whose topics begin so."""
+        if topics:
+            cursor = self.db.execute(
+                "SELECT block, log_index, tx_hash, address, topics, data FROM logs "
+                "WHERE substr(topics, 1, ?) = ? ORDER BY block, log_index",
+                (len(topics), topics),
+            )
+        else:
+            cursor = self.db.execute(
+                "SELECT block, log_index, tx_hash, address, topics, data FROM logs ORDER BY block, log_index"
+            )
         for block, log_index, tx_hash, address, topics, data in cursor:
             log = {
                 "blockNumber": block,

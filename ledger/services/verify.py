@@ -462,7 +462,7 @@ def verify_deployment(
     from ledger.chain.logs import iter_logs
 
     verifier = Verifier(documents=documents, namer=client.session.name_of, details=details)
-    names = {address: name for name, address in client.addresses.items()}
+    names = client.names_by_address
     # Everything is read as of one block: the events up to it, then the balances and totals at it, so
     # that blocks mined meanwhile (an import running beside the verification) cannot set them apart.
     head = client.session.head()

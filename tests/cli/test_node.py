@@ -110,6 +110,35 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     assert ledger("verify").stdout.startswith(f"verified as of block {head}: ")
 
 
+def test_contract_show_names_each_milestone_by_its_title(market: Market) -> None:
+    """Titles live only in the chain's log; each contract shows its own, by index."""
+    contract = {
+        "id": "TC-M",
+        "kind": "transfer",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-02-01",
+        "plan": "staged",
+        "milestones": [
+            {"title": "pilot line", "amount": "10.00", "due": "2026-06-30"},
+            {"title": "量产验收", "amount": "20.00", "due": "2026-12-31"},
+        ],
+    }
+    path = market.folder / "TC-M.json"
+    path.write_text(json.dumps(contract, ensure_ascii=False), encoding="utf-8")
+    assert market.ledger("contract", "register", "--file", str(path)).returncode == 0
+    achieved = market.ledger("milestone", "achieve", "TC-M", "1", "--date", "2026-03-01")
+    assert achieved.returncode == 0, achieved.stderr
+    table = achieved.stdout.splitlines()
+    assert table[2].split()[:2] == ["#", "title"]
+    assert [line.split()[:3] for line in table[4:]] == [["0", "pilot", "line"], ["1", "量产验收", "achieved"]]
+    shown = json.loads(market.ledger("contract", "show", "TC-M", "--json").stdout)
+    titles = [(m["title"], m["status"]) for m in shown["milestones"]]
+    assert titles == [("pilot line", "pending"), ("量产验收", "achieved")]
+    other = json.loads(market.ledger("contract", "show", "TC-1", "--json").stdout)
+    assert [m["title"] for m in other["milestones"]] == ["all"]
+
+
 def test_commands_signing_with_one_key_at_once_each_record_their_payment(market: Market) -> None:
     """Six `ledger settle` at once, all signed by the operator: they race for the same nonces and
     the same name book, and each still records its payment exactly once."""
