@@ -563,7 +563,7 @@ class Importer:
 
     def send(self, rows: list[Row], result: ImportResult) -> list[Row]:
         """Send `rows` in batches, a bounded number in flight; returns rows of batches that failed."""
-        batches = self._planned(rows)
+        batches = self.plan(rows)
         in_flight: list[tuple[int, list[Row], Prepared]] = []
         failed: list[Row] = []
         done = 0
@@ -620,12 +620,9 @@ class Importer:
         if self.progress is not None:
             self.progress(done, total)
 
-    def plan(self, rows: list[Row]) -> list[list[Row]]:
-        """Batches whose gas bounds (`BatchGas`) fit the batch gas (never above the transaction cap)."""
-        return [batch for batch, _bound in self._planned(rows)]
-
-    def _planned(self, rows: list[Row]) -> list[tuple[list[Row], int]]:
-        """The batches of `plan`, each with its gas bound."""
+    def plan(self, rows: list[Row]) -> list[tuple[list[Row], int]]:
+        """Batches whose gas bounds (`BatchGas`) fit the batch gas (never above the transaction cap),
+        each with its bound."""
         batches: list[tuple[list[Row], int]] = []
         current: list[Row] = []
         bound = BatchGas()
