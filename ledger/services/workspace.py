@@ -34,6 +34,7 @@ class Workspace:
         self._client: LedgerClient | None = None
         self._passphrase: str | None = None
         self._names: dict[str, str] | None = None  # the name book as this command last read or wrote it
+        self._names_by_address: dict[str, str] | None = None  # the same, turned round
         self._record: DeploymentRecord | None = None
 
     # --- names ------------------------------------------------------------------------------
@@ -67,7 +68,7 @@ class Workspace:
             partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             partial.write_text(json.dumps(names, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             os.replace(partial, path)
-            self._names = names
+            self._names, self._names_by_address = names, None
 
     def resolve(self, who: str) -> str:
         """An address for a name or an address."""
@@ -83,7 +84,12 @@ class Workspace:
         raise InputError(f"no member or account is known by the name {who!r}")
 
     def name_of(self, address: str) -> str:
-        return next((name for name, known in self.names().items() if known == address), address)
+        """The name this workspace knows `address` by (the first, if several), else the address itself."""
+        if self._names_by_address is None:
+            self._names_by_address = {}
+            for name, known in self.names().items():
+                self._names_by_address.setdefault(known, name)
+        return self._names_by_address.get(address, address)
 
     # --- chain ------------------------------------------------------------------------------
 
