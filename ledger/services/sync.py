@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from eth_utils.address import to_checksum_address
 
 from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, checksum, decode_log, log_ranges
 from ledger.chain.session import ChainSession
+from ledger.errors import ConfigError
 
 SCHEMA_VERSION = 1
 RangeCallback = Callable[[int, int, int], None]
@@ -44,23 +46,43 @@ class LogIndex:
     """The raw logs of one deployment, by (block, log index)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # A cache: a crash may lose the last ranges written (never corrupt the file), and they are
-        # read again; no flush to disk per range.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS logs (
-                block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
-                address TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
-                PRIMARY KEY (block, log_index)
-            );
-            """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # A cache: a crash may lose the last ranges written (never corrupt the file), and they are
+            # read again; no flush to disk per range.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS logs (
+                    block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
+                    address TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
+                    PRIMARY KEY (block, log_index)
+                );
+                """
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc: OSError | sqlite3.Error) -> ConfigError:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        remedy = "delete it (it is only a cache), or" if self.path.exists() else "it is only a cache:"
+        return ConfigError(
+            f"the local event index {self.path} cannot be used ({reason}); {remedy} "
+            "give it a folder this user can write with --index-dir (or $LEDGER_DATA)"
         )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction on the index; a failure (a full disk, a read-only file) becomes a sentence."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from None
 
     @classmethod
     def for_deployment(cls, directory: Path, *, chain_id: int, anchor: str) -> LogIndex:
@@ -83,7 +105,7 @@ class LogIndex:
         return None if value is None else int(value)
 
     def clear(self) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute("DELETE FROM logs")
             self.db.execute("DELETE FROM meta")
 
@@ -153,7 +175,7 @@ class LogIndex:
         handed on."""
         wanted: list[str] = [to_checksum_address(a) for a in addresses.values()]
         for _position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
-            with self.db:
+            with self._writing():
                 self.db.executemany(
                     "INSERT OR REPLACE INTO logs (block, log_index, tx_hash, address, topics, data) "
                     "VALUES (?, ?, ?, ?, ?, ?)",

@@ -249,6 +249,8 @@ BAD_COMMANDS = [
     (["settle", "import", "bank.csv", "--batch-gas", "16777217"], "must be from 1 to 16,777,216"),
     (["node", "status", "--port", "70000"], "the port must be from 1 to 65,535"),
     (["ca", "issue", "someone", "--days", "0"], "the number of days must be 1 or more"),
+    (["verify", "--index-dir", "/proc/no-index"], "cannot be used (No such file or directory); it is only a cache"),
+    (["contract", "show", "TC-1", "--index-dir", "/proc/no-index"], "give it a folder this user can write"),
 ]
 
 
