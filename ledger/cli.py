@@ -408,6 +408,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+    except OSError as exc:
+        if exc.filename is None:
+            raise  # not a file the person named or can fix: a fault of the ledger, shown whole
+        # A folder or file of the workspace that cannot be made or written (the services word their
+        # own input files; this is the edge for the rest: --home, the node's folder, keystores).
+        sys.stderr.write(f"error: cannot use {exc.filename}: {exc.strerror or exc}\n")
+        return EXIT_ERROR
 
 
 def _after_interrupt(args: argparse.Namespace) -> str:

@@ -251,6 +251,8 @@ BAD_COMMANDS = [
     (["ca", "issue", "someone", "--days", "0"], "the number of days must be 1 or more"),
     (["verify", "--index-dir", "/proc/no-index"], "cannot be used (No such file or directory); it is only a cache"),
     (["contract", "show", "TC-1", "--index-dir", "/proc/no-index"], "give it a folder this user can write"),
+    (["key", "new", "alice", "--home", "/proc/no-home"], "cannot use /proc/no-home: No such file or directory"),
+    (["node", "start", "--home", "/proc/no-home", "--port", "1"], "cannot use /proc/no-home: No such file"),
 ]
 
 
