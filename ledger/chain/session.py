@@ -78,8 +78,18 @@ _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _network_failure(exc: BaseException) -> str:
+    """What went wrong on the way to the node, in a few words: the HTTP status a server answered
+    with (one that is not a JSON-RPC node, or that refuses the request), else the kind of failure
+    (ConnectionError, ReadTimeout)."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, requests.HTTPError) and response is not None:
+        return f"the server answered HTTP {response.status_code} {response.reason}"
+    return exc.__class__.__name__
+
+
 def _connection_lost(exc: BaseException) -> ChainError:
-    return ChainError(f"lost the connection to the chain: {exc.__class__.__name__}")
+    return ChainError(f"lost the connection to the chain: {_network_failure(exc)}")
 
 
 @contextmanager
@@ -151,7 +161,10 @@ class ChainSession:
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
-            raise ChainError(f"cannot reach a chain at {url}: {exc.__class__.__name__}") from exc
+            reached = isinstance(exc, requests.HTTPError)
+            raise ChainError(
+                f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
+            ) from exc
         except Web3Exception as exc:
             raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {exc}") from exc
         return session

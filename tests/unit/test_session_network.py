@@ -48,6 +48,18 @@ def test_a_node_that_is_gone_is_a_chain_error(request_: Callable[[ChainSession],
         request_(session)
 
 
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """The URL of a loopback HTTP server answering with `handler`, for as long as the caller holds it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def priced_node() -> Iterator[str]:
     """A JSON-RPC node that charges for gas, cannot fund accounts, and holds no funds for anyone."""
@@ -71,17 +83,38 @@ def priced_node() -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from _serve(Handler)
 
 
 def test_an_account_a_priced_node_cannot_fund_is_refused_in_a_sentence(priced_node: str) -> None:
     account = Account.create()
     with pytest.raises(ChainError, match=f"account {account.address} has no funds for gas and this node cannot"):
         _session(priced_node).fund(account.address)
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    """An HTTP server that is no JSON-RPC node: it answers every POST 501."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_error(501, "Unsupported method")
+
+    yield from _serve(Handler)
+
+
+def test_a_server_that_is_no_node_is_named_by_what_it_answered(web_server: str) -> None:
+    with pytest.raises(ChainError) as refused:
+        ChainSession.connect(web_server)
+    assert str(refused.value) == f"no JSON-RPC chain at {web_server}: the server answered HTTP 501 Unsupported method"
+    with pytest.raises(ChainError, match="lost the connection to the chain: the server answered HTTP 501"):
+        _session(web_server).head()
+
+
+def test_no_server_at_all_cannot_be_reached() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ChainError, match=f"^cannot reach a chain at {url}: ConnectionError$"):
+        ChainSession.connect(url)
