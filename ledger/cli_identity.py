@@ -33,6 +33,18 @@ def cert_path(config: Config, name: str) -> Path:
     return config.home / "certs" / f"{file_name(name)}.pem"
 
 
+def member_cert(config: Config, name: str) -> Any:
+    """The certificate the workspace holds for `name` (an x509.Certificate), or what to do without one."""
+    from ledger.identity import ca
+
+    path = cert_path(config, name)
+    if not path.exists():
+        raise InputError(
+            f"{name} has no certificate in this workspace ({path}): issue one with `ledger ca issue {name}`"
+        )
+    return ca.load_cert(path)
+
+
 def identity_key_path(config: Config, name: str) -> Path:
     return config.home / "identity" / f"{file_name(name)}-key.pem"
 
@@ -180,7 +192,7 @@ def cmd_prove(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_terms(args: argparse.Namespace, config: Config) -> int:
-    from ledger.identity import ca, terms
+    from ledger.identity import terms
 
     ws = _ws(config)
     if args.action == "seal":
@@ -191,7 +203,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
             names = [ws.name_of(contract["seller"]), ws.name_of(contract["buyer"])]
         if args.auditor:
             names.append(args.auditor)
-        certs = [ca.load_cert(cert_path(config, n)) for n in names]
+        certs = [member_cert(config, n) for n in names]
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")
@@ -210,7 +222,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     who = args.who
     opened = terms.open_sealed(
         sealed_doc,
-        cert=ca.load_cert(cert_path(config, who)),
+        cert=member_cert(config, who),
         key=load_encrypted_key(identity_key_path(config, who), ws.passphrase()),
     )
     on_chain = ws.client.contract_view(sealed_doc.get("contract", ""))["terms_hash"]
@@ -223,14 +235,14 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         "on_chain": "0x" + bytes(on_chain).hex(),
         "matches_chain": matches,
     }
+    recorded = bytes(on_chain).hex() if any(on_chain) else "no terms hash (the contract was registered without --terms)"
     text = (
         f"opened as {opened.recipient}: {len(opened.plaintext)} bytes"
         + (f", written to {args.out}" if args.out else "")
         + (
             "; it matches the contract's terms hash on chain"
             if matches
-            else f"\nMISMATCH: the document's SHA-256 is {opened.sha256.hex()}, the chain records "
-            f"{bytes(on_chain).hex()}"
+            else f"\nMISMATCH: the document's SHA-256 is {opened.sha256.hex()}, the chain records {recorded}"
         )
     )
     _emit(config, data, text)

@@ -67,7 +67,6 @@ def test_revoked_certificate_cannot_enrol(office: Office) -> None:
 
 def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     ledger = office.ledger
-    assert ledger("ca", "issue", "regulator").returncode == 0
     document = office.folder / "terms.txt"
     document.write_text("许可合同：零门槛费，收入提成 3%。", encoding="utf-8")
     contract = {
@@ -82,6 +81,10 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     (office.folder / "c.json").write_text(json.dumps(contract), encoding="utf-8")
     registered = ledger("contract", "register", "--file", str(office.folder / "c.json"), "--terms", str(document))
     assert registered.returncode == 0, registered.stderr
+    no_auditor = ledger("terms", "seal", str(document), "--contract", "TC-9")
+    assert no_auditor.returncode == 1
+    assert no_auditor.stderr.strip().endswith("issue one with `ledger ca issue regulator`")
+    assert ledger("ca", "issue", "regulator").returncode == 0
     sealed = ledger("terms", "seal", str(document), "--contract", "TC-9", "--json")
     assert sealed.returncode == 0, sealed.stderr
     assert json.loads(sealed.stdout)["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
@@ -101,6 +104,12 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     resealed = json.loads(ledger("terms", "seal", str(other), "--contract", "TC-9", "--json").stdout)["sealed"]
     mismatch = ledger("terms", "open", resealed, "--as", "imu")
     assert mismatch.returncode == 4 and "MISMATCH" in mismatch.stdout
+    (office.folder / "bare.json").write_text(json.dumps({**contract, "id": "TC-10"}), encoding="utf-8")
+    assert ledger("contract", "register", "--file", str(office.folder / "bare.json")).returncode == 0
+    bare = json.loads(ledger("terms", "seal", str(document), "--contract", "TC-10", "--json").stdout)["sealed"]
+    unhashed = ledger("terms", "open", bare, "--as", "steel")
+    assert unhashed.returncode == 4
+    assert unhashed.stdout.strip().endswith("no terms hash (the contract was registered without --terms)")
 
 
 def test_besu_allowlist_lists_active_members_and_operators(office: Office) -> None:
