@@ -80,7 +80,8 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
         names = {m.id: m.name for m in scenario.members}
         if demo:
             print("mkj-ledger demo: a technology market's year on an embedded chain\n")
-        print(run_summary(result, names=names))
+        titles = {c.id: [m.title for m in c.milestones] for c in scenario.contracts}
+        print(run_summary(result, names=names, titles=titles))
     if demo:
         return EXIT_DISCREPANCY if not result.verification.ok else EXIT_OK
     return result.exit_code

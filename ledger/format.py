@@ -41,8 +41,9 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
 
 
-def run_summary(result: Any, *, names: dict[str, str]) -> str:
-    """The readable summary of a scenario run (members' points by rule, contracts, refusals)."""
+def run_summary(result: Any, *, names: dict[str, str], titles: dict[str, list[str]]) -> str:
+    """The readable summary of a scenario run (members' points by rule, contracts with their milestones
+    by title, refusals); `names` are the members' and `titles` each contract's milestones'."""
     out: list[str] = []
     out.append("Points by member (centipoint-exact, in points)")
     rows = []
@@ -55,9 +56,14 @@ def run_summary(result: Any, *, names: dict[str, str]) -> str:
     out.append("Contracts (yuan)")
     rows = []
     for contract_id, c in result.contracts.items():
-        stages = "; ".join(f"{s['status']} {money(s['paid'])}/{money(s['due'])}" for s in c["milestones"])
+        stages = "; ".join(
+            f"{title}: {s['status']} {money(s['paid'])}/{money(s['due'])}"
+            for title, s in zip(titles.get(contract_id, []), c["milestones"], strict=True)
+        )
         rows.append([contract_id, money(c["received"]), money(c["outstanding"]), stages])
-    out.append(table(["contract", "received", "outstanding", "milestones (paid/due)"], rows, numeric=(1, 2)))
+    out.append(
+        table(["contract", "received", "outstanding", "milestones (title: status paid/due)"], rows, numeric=(1, 2))
+    )
     if result.replayed:
         out.append("")
         out.append("Replayed (already recorded, nothing changed): events " + ", ".join(map(str, result.replayed)))
