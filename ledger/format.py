@@ -58,7 +58,7 @@ def run_summary(result: Any, *, names: dict[str, str], titles: dict[str, list[st
     for contract_id, c in result.contracts.items():
         stages = "; ".join(
             f"{title}: {s['status']} {money(s['paid'])}/{money(s['due'])}"
-            for title, s in zip(titles.get(contract_id, []), c["milestones"], strict=True)
+            for title, s in zip(titles[contract_id], c["milestones"], strict=True)
         )
         rows.append([contract_id, money(c["received"]), money(c["outstanding"]), stages])
     out.append(
