@@ -45,6 +45,14 @@ def member_cert(config: Config, name: str) -> Any:
     return ca.load_cert(path)
 
 
+def _default_display_name(files: Any, member: str) -> str:
+    """The name a certificate carries when none is given: the regulator's is the authority's own (the
+    science department runs the platform CA), anyone else's the workspace name."""
+    from ledger.identity import ca
+
+    return ca.cert_name(ca.load_cert(files.cert)) if member == "regulator" and files.cert.exists() else member
+
+
 def identity_key_path(config: Config, name: str) -> Path:
     return config.home / "identity" / f"{file_name(name)}-key.pem"
 
@@ -101,7 +109,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
         cert = ca.issue_member_cert(
             files,
             passphrase=passphrase,
-            name=args.display_name or args.member,
+            name=args.display_name or _default_display_name(files, args.member),
             uscc=uscc,
             address=address,
             public_key=public,

@@ -85,6 +85,8 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     assert no_auditor.returncode == 1
     assert no_auditor.stderr.strip().endswith("issue one with `ledger ca issue regulator`")
     assert ledger("ca", "issue", "regulator").returncode == 0
+    regulator = ca.load_cert(office.folder / "home" / "certs" / "regulator.pem")
+    assert ca.cert_name(regulator) == "内蒙古自治区科学技术厅"  # the authority's own name, not "regulator"
     sealed = ledger("terms", "seal", str(document), "--contract", "TC-9", "--json")
     assert sealed.returncode == 0, sealed.stderr
     assert json.loads(sealed.stdout)["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
