@@ -289,7 +289,11 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         try:
             return MarketState.from_events(
                 index.sync_events(
-                    ws.session, ws.client.addresses, ws.client.names_by_address, from_block=ws.record().block
+                    ws.session,
+                    ws.client.addresses,
+                    ws.client.names_by_address,
+                    from_block=ws.record().block,
+                    on_range=_sync_progress(config),
                 )
             )
         finally:
