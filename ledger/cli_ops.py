@@ -417,20 +417,31 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     from ledger.format import table
 
     ws = _ws(config)
-    if args.action == "publish":
-        document = load_policy(Path(args.file) if args.file else None)
-        ws.client.publish_document(ws.signer("regulator"), document)
+    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
+    document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
+    # a later version of a rule is in force from its own date: only the numbers are compared
+    differences = [
+        {"rule": spec.id, "field": field, "file": want, "chain": got}
+        for spec in (document.rules if document else ())
+        for field, want, got in spec.params.differences(current.get(spec.id), effective_from=False)
+    ]
+    if document is not None and args.action == "publish":
         # the verifier recomputes with the repository's policy files and flags any other version
         in_repository = document.sha256 in {doc.sha256 for doc in repository_policies()}
+        data = {"policy": document.id, "sha256": document.sha256, "in_repository": in_repository}
+        if not differences:  # publishing it again would add versions that change nothing
+            text = f"nothing to publish: the chain's policy already has every number of {document.id}"
+            _emit(config, {**data, "published": False}, text)
+            return 0
+        ws.client.publish_document(ws.signer("regulator"), document)
         text = f"published policy {document.id} (sha256 {document.sha256})"
         if not in_repository:
             text += (
                 f"\nnote: {args.file} is not one of the repository's policy files (policy/*.toml); "
                 "`ledger verify` reports this version until the file is added there"
             )
-        _emit(config, {"policy": document.id, "sha256": document.sha256, "in_repository": in_repository}, text)
+        _emit(config, {**data, "published": True}, text)
         return 0
-    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
     if args.action == "show":
         rows, data = [], {}
         for rule, p in current.items():
@@ -458,13 +469,6 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
         headers = ["rule", "version", "bps", "fixed points", "threshold (yuan)", "in force from", "window"]
         _emit(config, data, table(headers, rows, numeric=(1, 2, 3, 4)))
         return 0
-    document = load_policy(Path(args.file) if args.file else None)
-    # a later version of a rule is in force from its own date: only the numbers are compared
-    differences = [
-        {"rule": spec.id, "field": field, "file": want, "chain": got}
-        for spec in document.rules
-        for field, want, got in spec.params.differences(current.get(spec.id), effective_from=False)
-    ]
     text = (
         "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file" for d in differences)
         or "the chain's current policy matches the file"
@@ -697,7 +701,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("policy", parents=[common], help="publish, show or diff the points policy")
     p.add_argument("action", choices=["publish", "show", "diff"])
-    p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML, as policy/mkj-2026.toml)")
+    p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML; default policy/mkj-2026.toml)")
     p.set_defaults(handler=cmd_policy)
 
     p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")

@@ -288,6 +288,16 @@ def test_commands_without_a_deployment_say_what_to_do(ledger: Run) -> None:
     assert "ledger deploy" in result.stderr or "ledger node start" in result.stderr
 
 
+def test_publishing_the_policy_already_in_force_sends_nothing(market: Market) -> None:
+    head = ChainSession.connect(f"http://127.0.0.1:{market.port}").head()
+    again = market.ledger("policy", "publish", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["published"] is False
+    assert ChainSession.connect(f"http://127.0.0.1:{market.port}").head() == head  # no transaction
+    shown = json.loads(market.ledger("policy", "show", "--json").stdout)
+    assert {rule: p["version"] for rule, p in shown.items()} == dict.fromkeys(shown, 1)
+
+
 def test_publishing_a_policy_file_from_outside_the_repository(market: Market) -> None:
     """Last in this module: the chain it leaves no longer verifies."""
     from ledger.domain.policy import bundled_policy_path
@@ -303,6 +313,7 @@ def test_publishing_a_policy_file_from_outside_the_repository(market: Market) ->
     assert ledger("policy", "diff", str(path)).stdout.strip() == "R16-BROKER: rate_bps is 50 on chain, 75 in the file"
     published = ledger("policy", "publish", str(path))
     assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith("published policy mkj-2027")
     assert "is not one of the repository's policy files" in published.stdout
     shown = json.loads(ledger("policy", "show", "--json").stdout)["R16-BROKER"]
     assert (shown["version"], shown["rate_bps"], shown["effective_from"]) == (2, 75, "2027-01-01")
