@@ -78,19 +78,17 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
             raise InputError("contract show needs the contract id")
         return _show_contract(ws, config, args.id)
     from ledger.chain.encoding import id_text
-    from ledger.chain.logs import iter_logs
+    from ledger.chain.logs import event_topic, iter_logs
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
     from ledger.domain.types import ContractKind
     from ledger.format import money, table
 
-    record = ws.record()
     rows, data = [], []
-    for e in iter_logs(
-        ws.session, {"ContractRegistry": ws.client.addresses["ContractRegistry"]}, from_block=record.block
-    ):
-        if e.name != "ContractRegistered":
-            continue
+    registry = {"ContractRegistry": ws.client.addresses["ContractRegistry"]}
+    # the node sends only the registrations, not the registry's other events (milestones, instruments)
+    registered = [event_topic("ContractRegistered")]
+    for e in iter_logs(ws.session, registry, from_block=ws.record().block, topics=registered):
         a = e.args
         entry = {
             "id": id_text(a["contractId"]),

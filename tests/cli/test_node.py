@@ -187,6 +187,8 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     enrol = ledger("member", "enrol", "baotou", "--kind", "enterprise", "--uscc", "91150105MA0Q123458", "--in-region")
     assert enrol.returncode == 0, enrol.stderr
     _register(market, "TC-2", kind="transfer", buyer="baotou", amount="2000000.00")
+    contracts = json.loads(ledger("contract", "list", "--json").stdout)
+    assert [c["id"] for c in contracts] == ["TC-1", "TC-M", "TC-C", "TC-2"]  # each once, in registration order
     listed = ledger("contract", "list").stdout.splitlines()
     assert next(line for line in listed if line.startswith("TC-2 ")).split() == [
         "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00"
