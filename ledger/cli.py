@@ -77,11 +77,9 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
     if config.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
-        names = {m.id: m.name for m in scenario.members}
         if demo:
             print("mkj-ledger demo: a technology market's year on an embedded chain\n")
-        titles = {c.id: [m.title for m in c.milestones] for c in scenario.contracts}
-        print(run_summary(result, names=names, titles=titles))
+        print(run_summary(result))
     if demo:
         return EXIT_DISCREPANCY if not result.verification.ok else EXIT_OK
     return result.exit_code

@@ -41,14 +41,15 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
 
 
-def run_summary(result: Any, *, names: dict[str, str], titles: dict[str, list[str]]) -> str:
+def run_summary(result: Any) -> str:
     """The readable summary of a scenario run (members' points by rule, contracts with their milestones
-    by title, refusals); `names` are the members' and `titles` each contract's milestones'."""
+    by title, refusals), named as the run's scenario names them."""
+    scenario = result.scenario
     out: list[str] = []
     out.append("Points by member (centipoint-exact, in points)")
     rows = []
     for member_id, m in result.members.items():
-        label = f"{member_id} {names.get(member_id, '')}".strip()
+        label = f"{member_id} {scenario.member_index[member_id].name}".strip()
         rules = ", ".join(f"{rule} {money(v)}" for rule, v in m["by_rule"].items()) or "-"
         rows.append([label, money(m["issued"]), money(m["redeemed"]), money(m["points"]), rules])
     out.append(table(["member", "issued", "redeemed", "balance", "by rule"], rows, numeric=(1, 2, 3)))
@@ -58,7 +59,9 @@ def run_summary(result: Any, *, names: dict[str, str], titles: dict[str, list[st
     for contract_id, c in result.contracts.items():
         stages = "; ".join(
             f"{title}: {s['status']} {money(s['paid'])}/{money(s['due'])}"
-            for title, s in zip(titles[contract_id], c["milestones"], strict=True)
+            for title, s in zip(
+                (m.title for m in scenario.contract_index[contract_id].milestones), c["milestones"], strict=True
+            )
         )
         rows.append([contract_id, money(c["received"]), money(c["outstanding"]), stages])
     out.append(
