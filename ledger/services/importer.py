@@ -25,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
-from ledger.chain.logs import event_topic
+from ledger.chain.logs import as_bytes, event_topic
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
@@ -84,8 +84,8 @@ POOL_CHECK_AFTER_S = 1.0
 #: Batches journaled (and flushed to disk) together, before any of them is sent.
 JOURNAL_GROUP = 16
 RECORD_BATCH_SELECTOR = keccak(text=f"recordBatch({SETTLEMENT_TYPES[0]}[])")[:4]
-POINTS_ISSUED_TOPIC = bytes.fromhex(event_topic("PointsIssued")[2:])
-SETTLEMENT_REPLAYED_TOPIC = bytes.fromhex(event_topic("SettlementReplayed")[2:])
+POINTS_ISSUED_TOPIC = as_bytes(event_topic("PointsIssued"))
+SETTLEMENT_REPLAYED_TOPIC = as_bytes(event_topic("SettlementReplayed"))
 ALIASES = {"reference": "ref", "payment_reference": "ref", "contract_id": "contract"}
 #: The columns a reject file adds to the rows it holds (ignored when such a file is imported again).
 REJECT_COLUMNS = ("line", "error")

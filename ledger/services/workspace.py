@@ -176,12 +176,12 @@ class Workspace:
         """The titles of a contract's milestones by index: the chain keeps them only in its log (the
         events that registered them), read through the local index, which this brings up to date."""
         from ledger.chain.encoding import text_id
-        from ledger.chain.logs import event_topic
+        from ledger.chain.logs import as_bytes, event_topic
 
         index = self.index()
         try:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
-            added = bytes.fromhex(event_topic("MilestoneAdded")[2:]) + text_id(contract_id)
+            added = as_bytes(event_topic("MilestoneAdded")) + text_id(contract_id)
             return {e.args["index"]: e.args["title"] for e in index.events(self.client.names_by_address, topics=added)}
         finally:
             index.close()
