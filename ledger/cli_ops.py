@@ -274,7 +274,6 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     from ledger.cli import progress_bar
     from ledger.format import count, money
     from ledger.services.importer import ImportRefused, import_file
-    from ledger.services.market_state import MarketState
 
     if not args.file:
         raise InputError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
@@ -282,27 +281,12 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     path = Path(args.file)
     operator = ws.signer(args.signer)
 
-    def state() -> MarketState:
-        index = ws.index()
-        try:
-            return MarketState.from_events(
-                index.sync_events(
-                    ws.session,
-                    ws.client.addresses,
-                    ws.client.names_by_address,
-                    from_block=ws.record().block,
-                    on_range=_sync_progress(config),
-                )
-            )
-        finally:
-            index.close()
-
     reject_path = Path(args.reject_file) if args.reject_file else path.with_suffix(path.suffix + ".rejected.csv")
     try:
         result = import_file(
             ws.session,
             path=path,
-            state_loader=state,
+            state_loader=lambda: ws.market_state(on_range=_sync_progress(config)),
             ledger_address=ws.client.addresses["SettlementLedger"],
             operator=operator,
             journal_folder=config.home / "imports",

@@ -92,6 +92,12 @@ class LogIndex:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> LogIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ledger.chain.deploy import DeploymentRecord
     from ledger.chain.session import ChainSession
     from ledger.services.client import LedgerClient
+    from ledger.services.market_state import MarketState
     from ledger.services.sync import LogIndex, RangeCallback
     from ledger.services.verify import VerificationReport
 
@@ -178,13 +179,26 @@ class Workspace:
         from ledger.chain.encoding import text_id
         from ledger.chain.logs import as_bytes, event_topic
 
-        index = self.index()
-        try:
+        with self.index() as index:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
             added = as_bytes(event_topic("MilestoneAdded")) + text_id(contract_id)
             return {e.args["index"]: e.args["title"] for e in index.events(self.client.names_by_address, topics=added)}
-        finally:
-            index.close()
+
+    def market_state(self, *, on_range: RangeCallback | None = None) -> MarketState:
+        """The market as its recorded events leave it (what a bulk import checks its rows against), read
+        through the local index, which this brings up to date."""
+        from ledger.services.market_state import MarketState
+
+        with self.index() as index:
+            return MarketState.from_events(
+                index.sync_events(
+                    self.session,
+                    self.client.addresses,
+                    self.client.names_by_address,
+                    from_block=self.record().block,
+                    on_range=on_range,
+                )
+            )
 
     def verify(
         self, *, fresh: bool = False, on_range: RangeCallback | None = None, details: bool = True
@@ -194,8 +208,7 @@ class Workspace:
         from ledger.domain.policy import repository_policies
         from ledger.services.verify import verify_deployment
 
-        index = self.index()
-        try:
+        with self.index() as index:
             if fresh:
                 index.clear()
             return verify_deployment(
@@ -206,8 +219,6 @@ class Workspace:
                 on_range=on_range,
                 details=details,
             )
-        finally:
-            index.close()
 
     # --- keys -------------------------------------------------------------------------------
 
