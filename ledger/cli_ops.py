@@ -500,13 +500,9 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_statement(args: argparse.Namespace, config: Config) -> int:
-    import csv
-    import io
-    import json
-
     from ledger.domain.policy import load_policy
-    from ledger.format import table
-    from ledger.services.statements import STATEMENT_COLUMNS, build_statement
+    from ledger.files import write_file
+    from ledger.services.statements import build_statement
 
     ws = _ws(config)
     address = ws.resolve(args.member)
@@ -519,52 +515,83 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
         policy=load_policy(),
         year=args.year,
     )
-    fmt = "json" if config.json else args.format
+    if args.output is None:
+        fmt = "json" if config.json else args.format
+        print(_statement_text(statement, fmt, block=report.block, year=args.year), end="")
+    else:
+        text = _statement_text(statement, args.format, block=report.block, year=args.year)
+        # A byte-order mark tells Excel and WPS that a CSV file is UTF-8, so the Chinese titles read right.
+        write_file(Path(args.output), text.encode("utf-8-sig" if args.format == "csv" else "utf-8"), "statement")
+        verified = "verified" if statement.verified else "NOT VERIFIED"
+        summary = (
+            f"{args.format} statement of {statement.member}: {len(statement.lines)} lines, {verified}, "
+            f"written to {args.output}"
+        )
+        data = {
+            "output": args.output,
+            "format": args.format,
+            "lines": len(statement.lines),
+            "verified": statement.verified,
+        }
+        _emit(config, data, summary)
+    return 0 if statement.verified else 4
+
+
+def _statement_text(statement: Any, fmt: str, *, block: int, year: int | None) -> str:
+    """The statement as a table for people, JSON or CSV."""
+    import csv
+    import io
+    import json
+
+    from ledger.format import table
+    from ledger.services.statements import STATEMENT_COLUMNS
+
     if fmt == "json":
-        print(json.dumps(statement.as_json(), ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        out = io.StringIO()
+        return json.dumps(statement.as_json(), ensure_ascii=False, indent=2) + "\n"
+    out = io.StringIO()
+    if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(STATEMENT_COLUMNS)
         for line in statement.lines:
             writer.writerow(line.as_json().values())
-        print(out.getvalue(), end="")
-    else:
-        period = f" for {args.year}" if args.year else ""
-        print(f"Points statement of {statement.member} ({address}){period}")
-        print(f"opening balance {readable_points(statement.opening)} points\n")
-        rows = [
-            [
-                line.date,
-                line.contract,
-                line.reference,
-                line.rule,
-                line.clause,
-                line.basis,
-                line.policy_version or "",
-                readable_points(line.points),
-                readable_points(line.balance),
-            ]
-            for line in statement.lines
+        return out.getvalue()
+    period = f" for {year}" if year else ""
+    rows = [
+        [
+            line.date,
+            line.contract,
+            line.reference,
+            line.rule,
+            line.clause,
+            line.basis,
+            line.policy_version or "",
+            readable_points(line.points),
+            readable_points(line.balance),
         ]
-        headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
-        print(table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed")
-        print("\ntotals by rule")
-        titles = {line.rule: line.rule_title for line in statement.lines}
-        for rule, amount in sorted(statement.by_rule.items()):
-            print(f"  {rule:<14}{readable_points(amount):>16}  {titles.get(rule, '')}")
-        print(f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}")
-        print(f"closing balance {readable_points(statement.closing)} points")
-        if statement.verified:
-            print(
-                f"verified as of block {report.block}: every point above recomputed independently from its "
-                "payment and the policy file"
-            )
-        else:
-            print("NOT VERIFIED:")
-            for problem in statement.problems:
-                print(f"  {problem}")
-    return 0 if statement.verified else 4
+        for line in statement.lines
+    ]
+    headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
+    titles = {line.rule: line.rule_title for line in statement.lines}
+    lines = [
+        f"Points statement of {statement.member} ({statement.address}){period}",
+        f"opening balance {readable_points(statement.opening)} points\n",
+        table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed",
+        "\ntotals by rule",
+        *(
+            f"  {rule:<14}{readable_points(amount):>16}  {titles.get(rule, '')}"
+            for rule, amount in sorted(statement.by_rule.items())
+        ),
+        f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}",
+        f"closing balance {readable_points(statement.closing)} points",
+    ]
+    if statement.verified:
+        lines.append(
+            f"verified as of block {block}: every point above recomputed independently from its "
+            "payment and the policy file"
+        )
+    else:
+        lines += ["NOT VERIFIED:", *(f"  {problem}" for problem in statement.problems)]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_report(args: argparse.Namespace, config: Config) -> int:
@@ -695,6 +722,12 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("member", help="the member's name in this workspace (or its address)")
     p.add_argument("--year", type=int, default=None, help="only this Beijing calendar year")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write the statement to FILE (a CSV file starts with a byte-order mark for Excel and WPS)",
+    )
     p.set_defaults(handler=cmd_statement)
 
     p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")

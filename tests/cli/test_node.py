@@ -206,6 +206,11 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     rows = ledger("statement", "imu", "--format", "csv").stdout.splitlines()
     assert rows[0].startswith("date,what,contract,reference,rule,clause")
     assert rows[1].startswith("2026-05-01,issued,TC-2,B9,R11-LANDING,clause 11")
+    sheet = market.folder / "imu.csv"
+    written = ledger("statement", "imu", "--format", "csv", "--output", str(sheet), "--json")
+    assert json.loads(written.stdout) == {"output": str(sheet), "format": "csv", "lines": 1, "verified": True}
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel and WPS take for UTF-8
+    assert sheet.read_text(encoding="utf-8-sig").splitlines() == rows
     assert json.loads(ledger("statement", "imu", "--year", "2027", "--json").stdout)["lines"] == []
     redeemed = ledger("redeem", "imu", "1000.00", "--purpose", "instrument booking")
     assert redeemed.stdout.strip() == "imu redeemed 1,000.00 points for instrument booking; 399,000.00 left"
@@ -237,6 +242,7 @@ BAD_COMMANDS = [
     (["contract", "register", "--file", "/nonexistent.json"], "no contract file"),
     (["contract", "show", "NOPE"], "there is no contract NOPE"),
     (["points", "balance", "ghost"], "no member or account"),
+    (["statement", "imu", "--output", "/proc/no/such.csv"], "cannot write the statement file"),
     (["redeem", "steel", "1.00", "--purpose", "x"], "cannot redeem"),
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
     (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),
