@@ -172,10 +172,22 @@ def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}){_encoding_hint(data)}") from None
     if path.suffix.lower() == ".json":
         return _json_rows(text, path)
     return _csv_rows(text, path)
+
+
+def _encoding_hint(data: bytes) -> str:
+    """What a payments file that is not UTF-8 probably is, and how to save it so that it imports."""
+    save = 'save it as "CSV UTF-8" and import it again'
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f'; it is UTF-16 text (Excel\'s "Unicode text"): {save}'
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return f"; it reads as GB18030 (GBK), the encoding of CSV files saved on Chinese Windows: {save}"
 
 
 def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
@@ -715,7 +727,8 @@ def write_rejects(path: Path, problems: list[Problem]) -> None:
     writer.writerow([*PAYMENT_COLUMNS, *REJECT_COLUMNS])
     for p in problems:
         writer.writerow([p.raw.get(c, "") for c in PAYMENT_COLUMNS] + [p.line, p.message])
-    write_file(path, text.getvalue().encode("utf-8"), "rejected rows")
+    # A byte-order mark tells Excel and WPS the file is UTF-8; the import reads it back the same way.
+    write_file(path, text.getvalue().encode("utf-8-sig"), "rejected rows")
 
 
 def import_file(

@@ -71,8 +71,16 @@ def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match=r"bad.csv is not UTF-8 text \(byte 25\)$"):
         read_rows(bad)
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("ref,contract,amount,date\n银行-1,技术合同-1,1.00,2026-03-01\n".encode("gbk"))
+    with pytest.raises(InputError, match=r"reads as GB18030 \(GBK\).*save it as \"CSV UTF-8\""):
+        read_rows(gbk)
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("ref,contract,amount,date\n".encode("utf-16"))
+    with pytest.raises(InputError, match="it is UTF-16 text"):
+        read_rows(utf16)
     broken = tmp_path / "bad.json"
     broken.write_text("[{", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
@@ -102,6 +110,7 @@ def test_unknown_or_repeated_columns_are_refused_but_a_reject_files_own_are_not(
     bad.write_text("ref,contract,amount,date\nA,C1,1.00,2026-03-01\nB,C1,abc,2026-03-01\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     write_rejects(rejects, read_rows(bad)[1])
+    assert rejects.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with the byte-order mark Excel and WPS read
     rows, still_bad = read_rows(rejects)
     assert not rows and [(p.line, p.raw["ref"]) for p in still_bad] == [(2, "B")]
     assert "abc" in still_bad[0].message
