@@ -191,7 +191,7 @@ def cmd_prove(args: argparse.Namespace, config: Config) -> int:
     from ledger.identity import ca
 
     ws = _ws(config)
-    cert = ca.load_cert(Path(args.cert) if args.cert else cert_path(config, args.member))
+    cert = ca.load_cert(Path(args.cert)) if args.cert else member_cert(config, args.member)
     key = ws.signer(args.member)
     nonce = format(cert.serial_number, "x")
     signature = Account.sign_message(encode_defunct(text=ca.challenge(key.address, cert, nonce)), key.key).signature

@@ -149,6 +149,7 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("operator", "add", "keyless", "--keystore", str(folder / "a-folder")), "is not a readable keystore"),
         (("prove", "imu", "--cert", str(folder / "a-folder")), "cannot read the certificate"),
         (("prove", "imu", "--cert", str(folder / "binary.dat")), "is not an X.509 certificate"),
+        (("prove", "keyless"), "keyless has no certificate in this workspace"),
     ]
     for args, message in cases:
         result = office.ledger(*args)
