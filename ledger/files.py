@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import InputError
 
@@ -34,13 +36,52 @@ def write_file(path: Path, data: bytes, what: str) -> None:
         raise InputError(f"cannot write the {what} file {path}: {exc.strerror}") from None
 
 
-def read_json_file(path: Path, what: str) -> object:
+@contextmanager
+def parser_recursion_limit(levels: int = 1_000) -> Iterator[None]:
+    """Run a recursive parser (json, tomllib) with room for `levels` more nested calls than the caller's.
+
+    py_ecc, which eth_account imports, raises the process's recursion limit to 100,000; json's C parser
+    recursing that deep into a maliciously nested file overflows the C stack and kills the process.
+    Under this limit the parser raises RecursionError instead."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(previous, depth + levels))
     try:
-        return json.loads(read_file(path, what).decode("utf-8"))
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+class JsonProblem(ValueError):
+    """Why a text is not JSON the ledger reads; the message follows "the file is"."""
+
+
+def parse_json(text: str) -> Any:
+    """JSON as its standard defines it: NaN and Infinity are refused (Python would take them), and so
+    is nesting deeper than Python's parser reaches, as a sentence rather than a crash."""
+
+    def refuse(constant: str) -> object:
+        raise JsonProblem(f"not valid JSON: {constant} is not a JSON number")
+
+    try:
+        with parser_recursion_limit():
+            return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as exc:
+        raise JsonProblem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise JsonProblem("nested too deeply to read (arrays or objects over a thousand levels deep)") from None
+
+
+def read_json_file(path: Path, what: str) -> object:
+    """A JSON input file (UTF-8, with or without a byte-order mark), or a sentence saying what is wrong."""
+    try:
+        return parse_json(read_file(path, what).decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(f"the {what} file {path} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"the {what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except JsonProblem as exc:
+        raise InputError(f"the {what} file {path} is {exc}") from None
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.errors import ConfigError
+from ledger.files import parse_json
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -59,7 +60,7 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
     from eth_account import Account
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"no keystore at {path}; create one with `ledger key new`") from None
     except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON
@@ -77,7 +78,7 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
 def keystore_address(path: Path) -> str:
     """The address a keystore holds, read without decrypting it."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse_json(path.read_text(encoding="utf-8"))
         return "0x" + str(document["address"]).removeprefix("0x")
     except (OSError, ValueError, KeyError, TypeError):  # unreadable, not UTF-8, not JSON, no address
         raise ConfigError(f"{path} is not a readable keystore file") from None

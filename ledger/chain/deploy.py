@@ -13,6 +13,7 @@ from web3.contract import Contract
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
 from ledger.chain.session import ChainSession
 from ledger.errors import ConfigError
+from ledger.files import parse_json
 
 RECORD_VERSION = 1
 
@@ -36,10 +37,10 @@ class DeploymentRecord:
     @classmethod
     def load(cls, path: Path) -> DeploymentRecord:
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data: Any = parse_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"no deployment record at {path}; run `ledger deploy` first") from None
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
             raise ConfigError(f"the deployment record {path} is unreadable: {exc}") from None
         try:
             return cls(**data)

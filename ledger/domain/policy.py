@@ -11,6 +11,7 @@ from typing import Any
 from ledger.domain.dates import end_of_day, parse_date
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan
 from ledger.errors import AmountError, DateError, PolicyFileError
+from ledger.files import parser_recursion_limit
 
 #: Every rule the contracts implement, with its eligibility as the policy files must state it.
 #: The eligibility logic itself is code (Solidity and `ledger.domain.engine`); the file must
@@ -162,9 +163,12 @@ def load_policy(path: Path | None = None) -> PolicyDocument:
     except OSError as exc:
         raise PolicyFileError(f"cannot read policy file {path}: {exc.strerror}") from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        with parser_recursion_limit():
+            data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyFileError(f"policy file {path} is not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise PolicyFileError(f"policy file {path} is nested too deeply to read") from None
     return parse_policy(data, sha256=hashlib.sha256(raw).hexdigest(), where=str(path))
 
 

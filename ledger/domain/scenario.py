@@ -7,7 +7,6 @@ checked here: they become rejected events.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from ledger.domain.policy import RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import LedgerError, ScenarioError
+from ledger.files import JsonProblem, parse_json
 
 #: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
 MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
@@ -120,15 +120,13 @@ def load_scenario(path: Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"cannot read the scenario file: {exc.strerror}", where=str(path)) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", where=str(path)) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", where=str(path)
-        ) from None
+        data = parse_json(text)
+    except JsonProblem as exc:
+        raise ScenarioError(f"the file is {exc}", where=str(path)) from None
     return parse_scenario(data, base=path.parent, source=path)
 
 

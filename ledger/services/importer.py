@@ -33,7 +33,7 @@ from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError
-from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, exclusive, write_file
+from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
 from ledger.format import count
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import (
@@ -228,9 +228,9 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
 
 def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        data = parse_json(text)
+    except JsonProblem as exc:
+        raise InputError(f"{path} is {exc}") from None
     items = data.get("settlements") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InputError(f'{path} must hold a list of payments (or {{"settlements": [...]}})')

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ledger.config import DEFAULT_PORT, Config
 from ledger.errors import ChainError, ConfigError, InputError
-from ledger.files import exclusive
+from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 
 if TYPE_CHECKING:
@@ -48,12 +48,14 @@ class Workspace:
 
     def _read_names(self) -> dict[str, str]:
         try:
-            data: dict[str, str] = json.loads(self.config.names_path.read_text(encoding="utf-8"))
+            data = parse_json(self.config.names_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
             raise ConfigError(f"the name book {self.config.names_path} is unreadable") from None
-        return data
+        if not isinstance(data, dict):
+            raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
+        return {str(name): str(address) for name, address in data.items()}
 
     def remember(self, name: str, address: str) -> None:
         if self.names().get(name) == address:

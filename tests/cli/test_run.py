@@ -107,6 +107,8 @@ def test_invalid_file_exits_two_with_one_sentence_naming_the_place(ledger: Run, 
     ("content", "message"),
     [
         (b"{not json", "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"scenario": NaN}', "NaN is not a JSON number"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"[]", "JSON object"),
         (b'{"scenario": 2}', "scenario"),

@@ -1,0 +1,63 @@
+"""Input files that are JSON (or TOML) but not what Python's parsers should take as is."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import py_ecc  # noqa: F401  (imported by eth_account in every ledger process: it sets the limit below)
+import pytest
+
+from ledger.domain.policy import load_policy
+from ledger.domain.scenario import load_scenario
+from ledger.errors import ConfigError, InputError, PolicyFileError, ScenarioError
+from ledger.files import JsonProblem, parse_json, read_json_file
+from ledger.keys import keystore_address, load_keystore
+from ledger.services.importer import read_rows
+
+DEMO = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"amount": NaN}', "not valid JSON: NaN is not a JSON number"),
+        ("[1, -Infinity]", "not valid JSON: -Infinity is not a JSON number"),
+        (DEEP, "nested too deeply to read"),
+        ("{", "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
+    ],
+)
+def test_json_outside_the_standard_is_a_sentence(text: str, says: str) -> None:
+    with pytest.raises(JsonProblem, match=f"^{says}"):
+        parse_json(text)
+
+
+def test_every_json_input_file_refuses_deep_nesting_with_a_sentence(tmp_path: Path) -> None:
+    """Under py_ecc's recursion limit of 100,000, json's C parser would overflow the stack and crash."""
+    assert sys.getrecursionlimit() >= 100_000
+    deep = tmp_path / "deep.json"
+    deep.write_text(DEEP, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="the file is nested too deeply"):
+        load_scenario(deep)
+    with pytest.raises(InputError, match="deep.json is nested too deeply"):
+        read_rows(deep)
+    with pytest.raises(InputError, match="the contract file .*deep.json is nested too deeply"):
+        read_json_file(deep, "contract")
+    with pytest.raises(ConfigError, match="is not a readable keystore file"):
+        load_keystore(deep, "passphrase")
+    with pytest.raises(ConfigError, match="is not a readable keystore file"):
+        keystore_address(deep)
+    policy = tmp_path / "deep.toml"
+    policy.write_text("rules = " + DEEP, encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="nested too deeply"):
+        load_policy(policy)
+    assert sys.getrecursionlimit() >= 100_000  # given back after each parse
+
+
+def test_a_byte_order_mark_before_json_is_read_as_utf8(tmp_path: Path) -> None:
+    """Windows editors may save UTF-8 with a byte-order mark; the files read the same without it."""
+    marked = tmp_path / "demo.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + DEMO.read_bytes())
+    assert load_scenario(marked).events == load_scenario(DEMO).events
+    assert read_json_file(marked, "contract") == read_json_file(DEMO, "contract")
