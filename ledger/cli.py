@@ -298,6 +298,17 @@ def int_in(low: int, high: int | None = None, *, what: str) -> Callable[[str], i
     return parse
 
 
+def calendar_year(text: str) -> int:
+    """An argparse type: a calendar year from 1970 to 9999, else a sentence."""
+    try:
+        year = int(text)
+    except ValueError:
+        year = 0
+    if not 1970 <= year <= 9999:
+        raise argparse.ArgumentTypeError(f"the year must be a calendar year from 1970 to 9999, not {text}")
+    return year
+
+
 def _parse_enum(enum: Any, value: str, flag: str) -> Any:
     try:
         return enum.parse(value)

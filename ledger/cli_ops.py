@@ -625,7 +625,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.cli import int_in
+    from ledger.cli import calendar_year, int_in
     from ledger.domain.types import MILESTONE_UNSPECIFIED
 
     operator = argparse.ArgumentParser(add_help=False)
@@ -720,7 +720,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
     p.add_argument("member", help="the member's name in this workspace (or its address)")
-    p.add_argument("--year", type=int, default=None, help="only this Beijing calendar year")
+    p.add_argument("--year", type=calendar_year, default=None, help="only this Beijing calendar year")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
     p.add_argument(
         "--output",
