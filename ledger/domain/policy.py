@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -172,21 +173,35 @@ def load_policy(path: Path | None = None) -> PolicyDocument:
     return parse_policy(data, sha256=hashlib.sha256(raw).hexdigest(), where=str(path))
 
 
+def _policy_date(data: dict[str, Any], key: str) -> int:
+    """One of the policy's dates: quoted ("2026-01-15"), or a TOML date written without quotes."""
+    value = data[key]
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        value = value.isoformat()
+    return parse_date(value, what=key)
+
+
 def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") -> PolicyDocument:
+    missing_dates = [key for key in ("effective_from", "window_start", "window_end") if key not in data]
+    if missing_dates:
+        raise PolicyFileError(f"{where}: the policy needs {' and '.join(missing_dates)} (a date, YYYY-MM-DD)")
+    entries = data.get("rule", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise PolicyFileError(f"{where}: the rules must be [[rule]] tables")
     try:
-        effective_from = parse_date(data.get("effective_from"), what="effective_from")
-        window_start = parse_date(data.get("window_start"), what="window_start")
-        window_end = end_of_day(parse_date(data.get("window_end"), what="window_end"))
+        effective_from = _policy_date(data, "effective_from")
+        window_start = _policy_date(data, "window_start")
+        window_end = end_of_day(_policy_date(data, "window_end"))
     except DateError as exc:
         raise PolicyFileError(f"{where}: {exc}") from exc
     if window_end < window_start:
         raise PolicyFileError(f"{where}: window_end is before window_start")
     rules: list[RuleSpec] = []
     seen: set[str] = set()
-    for index, entry in enumerate(data.get("rule", [])):
+    for index, entry in enumerate(entries):
         at = f"{where}: rule {index + 1}"
         rule_id = entry.get("id")
-        if rule_id not in RULE_DEFINITIONS:
+        if not isinstance(rule_id, str) or rule_id not in RULE_DEFINITIONS:
             raise PolicyFileError(f"{at}: unknown rule id {rule_id!r}; known: {', '.join(RULE_IDS)}")
         if rule_id in seen:
             raise PolicyFileError(f"{at}: rule {rule_id} appears twice")

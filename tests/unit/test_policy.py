@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,6 +64,31 @@ def test_policy_with_rate_above_hundred_percent_is_refused(tmp_path: Path) -> No
 def test_broken_toml_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError, match="not valid TOML"):
         load_policy(_write(tmp_path, "id = "))
+
+
+HEAD = 'id = "x"\neffective_from = "2026-01-15"\nwindow_start = "2026-01-15"\nwindow_end = "2028-12-31"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('id = "x"\nwindow_start = "2026-01-15"\n', r"the policy needs effective_from and window_end \(a date"),
+        (HEAD + "rule = 5\n", "the rules must be \\[\\[rule\\]\\] tables"),
+        (HEAD + "rule = [1, 2]\n", "the rules must be"),
+        (HEAD + "rule = [{id = []}]\n", "rule 1: unknown rule id \\[\\]"),
+        (HEAD.replace('"2026-01-15"', "2026-01-15T08:00:00", 1), "effective_from datetime"),
+    ],
+)
+def test_a_policy_file_of_the_wrong_shape_is_refused_in_a_sentence(tmp_path: Path, text: str, says: str) -> None:
+    with pytest.raises(PolicyFileError, match=says):
+        load_policy(_write(tmp_path, text))
+
+
+def test_policy_dates_may_be_toml_dates_without_quotes(tmp_path: Path) -> None:
+    quoted = POLICY.read_text(encoding="utf-8")
+    text = re.sub(r'^(effective_from|window_start|window_end) = "([0-9-]+)"$', r"\1 = \2", quoted, flags=re.M)
+    assert text.count(" = 2026-01-15\n") == 2 and "window_end = 2028-12-31\n" in text
+    assert load_policy(_write(tmp_path, text)).rules == load_policy(POLICY).rules
 
 
 def test_history_picks_the_version_in_force_on_the_date() -> None:
