@@ -58,16 +58,18 @@ class JsonProblem(ValueError):
     """Why a text is not JSON the ledger reads; the message follows "the file is"."""
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, *, decimals_as_text: bool = False) -> Any:
     """JSON as its standard defines it: NaN and Infinity are refused (Python would take them), and so
-    is nesting deeper than Python's parser reaches, as a sentence rather than a crash."""
+    is nesting deeper than Python's parser reaches, as a sentence rather than a crash. With
+    `decimals_as_text`, a number with a fraction or exponent stays the text it was written as (an
+    amount never passes through a float)."""
 
     def refuse(constant: str) -> object:
         raise JsonProblem(f"not valid JSON: {constant} is not a JSON number")
 
     try:
         with parser_recursion_limit():
-            return json.loads(text, parse_constant=refuse)
+            return json.loads(text, parse_constant=refuse, parse_float=str if decimals_as_text else float)
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:

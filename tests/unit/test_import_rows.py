@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,23 @@ def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     broken.write_text("[{", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
         read_rows(broken)
+
+
+def test_json_numbers_are_read_as_written_never_through_a_float(tmp_path: Path) -> None:
+    path = tmp_path / "bank.json"
+    amounts = ["0.1", "2814749767106.55", "1.000000000000000001", "1e3"]
+    rows = [{"ref": f"J{i}", "contract": "T1", "amount": 0, "date": "2026-03-01"} for i in range(len(amounts))]
+    text = json.dumps(rows)
+    for amount in amounts:  # the amounts as JSON numbers, not strings
+        text = text.replace('"amount": 0,', f'"amount": {amount},', 1)
+    path.write_text(text, encoding="utf-8")
+    good, bad = read_rows(path)
+    assert [r.settlement.amount for r in good] == [10, 281_474_976_710_655]
+    # a float would have made the third 1.00 yuan and the fourth 1,000.00
+    assert [(p.line, p.message) for p in bad] == [
+        (3, "amount '1.000000000000000001' has more than two decimal places"),
+        (4, "amount '1e3' is not a decimal amount with at most two decimal places"),
+    ]
 
 
 def test_a_refusal_counts_its_bad_rows_in_words() -> None:
