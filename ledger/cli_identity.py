@@ -97,11 +97,12 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             public = given
         elif key_path.exists():
             raise InputError(f"{args.member} already has an identity key at {key_path}")
+        passphrase = ws.passphrase()
+        ca.load_ca(files, passphrase)  # a missing CA or a wrong passphrase refuses here, before any key exists
         address = (
             ws.resolve(args.address) if args.address else (ws.keystore_address(args.member) or ws.new_key(args.member))
         )
         ws.remember(args.member, address)
-        passphrase = ws.passphrase()
         if public is None:
             private = ec.generate_private_key(ec.SECP256R1())
             ca._write_private(key_path, ca.encrypt_key(private, passphrase))

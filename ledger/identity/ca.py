@@ -114,7 +114,7 @@ def init_ca(files: CaFiles, *, name: str, passphrase: str, days: int = 3650) -> 
     return cert
 
 
-def _load_ca(files: CaFiles, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def load_ca(files: CaFiles, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     if not files.cert.exists():
         raise ConfigError(f"no certificate authority in {files.folder}; run `ledger ca init` first")
     return load_encrypted_key(files.key, passphrase), load_cert(files.cert)
@@ -143,7 +143,7 @@ def issue_member_cert(
     not_before: dt.datetime | None = None,
 ) -> x509.Certificate:
     """A member certificate: name and credit code in the subject, the Ethereum address in the SAN."""
-    ca_key, ca_cert = _load_ca(files, passphrase)
+    ca_key, ca_cert = load_ca(files, passphrase)
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
     if uscc:
         attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc))
@@ -179,7 +179,7 @@ def issue_member_cert(
 
 
 def revoke(files: CaFiles, *, passphrase: str, serial: int) -> None:
-    ca_key, ca_cert = _load_ca(files, passphrase)
+    ca_key, ca_cert = load_ca(files, passphrase)
     revoked = [entry.serial_number for entry in load_crl(files)]
     if serial in revoked:
         raise IdentityError(f"certificate {serial:x} is already revoked")

@@ -32,8 +32,15 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
 
 def test_certified_enrolment_from_ca_init(office: Office) -> None:
     ledger = office.ledger
+    home = office.folder / "home"
+    early = ledger("ca", "issue", "imu", "--uscc", "121500004600012340")
+    assert early.returncode == 1 and "no certificate authority" in early.stderr
     init = ledger("ca", "init")
     assert init.returncode == 0, init.stderr
+    mistyped = ledger("ca", "issue", "imu", "--uscc", "121500004600012340", env={"LEDGER_PASSPHRASE": "not the one"})
+    assert mistyped.returncode == 1 and "the passphrase does not open the key" in mistyped.stderr
+    # neither refusal left a key for imu behind (a second issue would then be refused for it)
+    assert not (home / "identity" / "imu-key.pem").exists() and not (home / "keys" / "imu.json").exists()
     for name, uscc, display in (("imu", "121500004600012340", "内蒙古大学"), ("steel", "91150200114123456M", "包钢")):
         issued = ledger("ca", "issue", name, "--uscc", uscc, "--display-name", display, "--json")
         assert issued.returncode == 0, issued.stderr
