@@ -78,6 +78,18 @@ _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _is_http_url(url: str) -> bool:
+    """An http(s) URL with a host, and a port from 1 to 65535 if it names one."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range, an unclosed IPv6 bracket
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
+
+
 def _network_failure(exc: BaseException) -> str:
     """What went wrong on the way to the node, in a few words: the HTTP status a server answered
     with (one that is not a JSON-RPC node, or that refuses the request), else the kind of failure
@@ -152,7 +164,7 @@ class ChainSession:
     @classmethod
     def connect(cls, url: str, *, timeout_s: float = 30.0) -> ChainSession:
         """A JSON-RPC node (anvil, Besu, ...)."""
-        if not url.startswith(("http://", "https://")):
+        if not _is_http_url(url):
             raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
         http = requests.Session()
         http.trust_env = False  # no proxy look-up in the environment on every request

@@ -118,6 +118,12 @@ class Workspace:
         node = LocalNode(self.config.node_dir, port=DEFAULT_PORT)
         if not port.isdigit() or not node.state_file.exists() or node.status().running:
             return ""
+        try:
+            recorded = self.record().rpc if self.config.deployment_path.exists() else None
+        except ConfigError:
+            recorded = None
+        if recorded is not None and recorded.rstrip("/") != url.rstrip("/"):
+            return ""  # another node than the one this workspace's contracts are deployed on
         start = "ledger node start" + ("" if int(port) == DEFAULT_PORT else f" --port {port}")
         return f"; this workspace's node is stopped: `{start}`"
 

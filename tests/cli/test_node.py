@@ -63,6 +63,8 @@ def test_members_survive_a_node_restart(market: Market) -> None:
     assert stopped.stderr.strip().endswith(
         f"this workspace's node is stopped: `ledger node start --port {market.port}`"
     )
+    elsewhere = ledger("member", "list", "--rpc", "http://127.0.0.1:1")
+    assert "cannot reach a chain at http://127.0.0.1:1" in elsewhere.stderr and "node start" not in elsewhere.stderr
     assert ledger("node", "start", "--port", market.port).returncode == 0
     running = ledger("node", "status", "--port", market.port, "--json")
     assert running.returncode == 0 and json.loads(running.stdout)["running"] is True

@@ -5,6 +5,7 @@ traceback)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from ledger.chain.session import ChainSession
-from ledger.errors import ChainError
+from ledger.errors import ChainError, InputError
 from tests.nodes import free_port
 
 
@@ -117,4 +118,12 @@ def test_a_server_that_is_no_node_is_named_by_what_it_answered(web_server: str) 
 def test_no_server_at_all_cannot_be_reached() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainError, match=f"^cannot reach a chain at {url}: ConnectionError$"):
+        ChainSession.connect(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://", "http://[::1", "http://127.0.0.1:99999", "http://127.0.0.1:0", "ftp://127.0.0.1:1", "localhost"]
+)
+def test_an_address_that_is_no_http_url_is_refused_before_any_request(url: str) -> None:
+    with pytest.raises(InputError, match=f"^{re.escape(repr(url))} is not an http\\(s\\) JSON-RPC address$"):
         ChainSession.connect(url)
