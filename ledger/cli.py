@@ -234,7 +234,7 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> 
 
     m = ws.client.member(address)
     if m.status is MemberStatus.NONE:
-        raise InputError(f"{ws.name_of(address)} ({address}) is not a member")
+        raise InputError(f"{ws.label(address)} is not a member")
     balance = ws.client.balance(address)
     data = {
         "name": ws.name_of(address),
@@ -248,7 +248,7 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> 
     }
     head = f"{verb} " if verb else ""
     text = (
-        f"{head}{data['name']} ({address}): {m.kind.label}, {m.status.label}, "
+        f"{head}{ws.label(address)}: {m.kind.label}, {m.status.label}, "
         f"{'in region' if m.in_region else 'outside the region'}, {group_thousands(format_points(balance))} points"
     )
     emit(config, data, text)
@@ -274,7 +274,7 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
     emit(
         config,
         {"name": ws.name_of(address), "address": address, "operator": is_operator},
-        f"{ws.name_of(address)} ({address}) {'is' if is_operator else 'is not'} an operator",
+        f"{ws.label(address)} {'is' if is_operator else 'is not'} an operator",
     )
     return 0
 

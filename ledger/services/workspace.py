@@ -94,6 +94,11 @@ class Workspace:
                 self._names_by_address.setdefault(known, name)
         return self._names_by_address.get(address, address)
 
+    def label(self, address: str) -> str:
+        """How output names an account: "name (address)", or the address alone when it has no name here."""
+        name = self.name_of(address)
+        return address if name == address else f"{name} ({address})"
+
     # --- chain ------------------------------------------------------------------------------
 
     def rpc_url(self) -> str:

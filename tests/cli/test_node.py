@@ -235,6 +235,10 @@ BAD_COMMANDS = [
     (["member", "enrol", "x", "--kind", "university"], "credit code"),
     (["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340"], "already enrolled"),
     (["member", "show", "ghost"], "no member or account"),
+    (
+        ["member", "show", "0x000000000000000000000000000000000000dEaD"],
+        "error: 0x000000000000000000000000000000000000dEaD is",
+    ),
     (["member", "suspend", "0x123"], "not a valid address"),
     (["member", "reinstate", "imu"], "not suspended"),
     (["settle", "--ref", "R", "--contract", "C", "--amount", "-1"], "negative"),
