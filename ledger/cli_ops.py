@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.config import TX_GAS_CAP, Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
+
+if TYPE_CHECKING:
+    from ledger.services.statements import Statement
 
 SETTLE_EPILOG = f"""\
 payments file (import): CSV with a header line, or JSON (a list of objects with the same keys)
@@ -537,7 +540,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     return 0 if statement.verified else 4
 
 
-def _statement_text(statement: Any, fmt: str, *, block: int, year: int | None) -> str:
+def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | None) -> str:
     """The statement as a table for people, JSON or CSV."""
     import csv
     import io
