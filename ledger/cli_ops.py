@@ -504,11 +504,14 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.policy import load_policy
+    from ledger.domain.types import MemberStatus
     from ledger.files import write_file
     from ledger.services.statements import build_statement
 
     ws = _ws(config)
     address = ws.resolve(args.member)
+    if ws.client.member(address).status is MemberStatus.NONE:
+        raise InputError(f"{ws.label(address)} is not a member, so it has no points statement")
     report = ws.verify(on_range=_sync_progress(config))
     statement = build_statement(
         report,

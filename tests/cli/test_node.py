@@ -249,6 +249,7 @@ BAD_COMMANDS = [
     (["contract", "show", "NOPE"], "there is no contract NOPE"),
     (["points", "balance", "ghost"], "no member or account"),
     (["statement", "imu", "--output", "/proc/no/such.csv"], "cannot write the statement file"),
+    (["statement", "operator"], ") is not a member, so it has no points statement"),
     (["statement", "imu", "--year", "226"], "the year must be a calendar year from 1970 to 9999, not 226"),
     (["redeem", "steel", "1.00", "--purpose", "x"], "cannot redeem"),
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
