@@ -45,6 +45,21 @@ def member_cert(config: Config, name: str) -> Any:
     return ca.load_cert(path)
 
 
+def recipient_cert(ws: Any, config: Config, name: str) -> Any:
+    """The certificate to seal terms to for `name`: the platform's, in force, not revoked, and bound to
+    the account the workspace knows by that name (a revoked key is never sealed to)."""
+    from ledger.identity import ca
+
+    files = ca_files(config)
+    if not files.cert.exists():
+        raise InputError(
+            f"this workspace has no platform root certificate ({files.cert}) to check {name}'s certificate against"
+        )
+    cert = member_cert(config, name)
+    ca.check_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=ws.resolve(name))
+    return cert
+
+
 def _default_display_name(files: Any, member: str) -> str:
     """The name a certificate carries when none is given: the regulator's is the authority's own (the
     science department runs the platform CA), anyone else's the workspace name."""
@@ -212,7 +227,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
             names = [ws.name_of(contract["seller"]), ws.name_of(contract["buyer"])]
         if args.auditor:
             names.append(args.auditor)
-        certs = [member_cert(config, n) for n in names]
+        certs = [recipient_cert(ws, config, n) for n in names]
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")

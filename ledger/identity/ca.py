@@ -255,6 +255,24 @@ def verify_member_cert(
     at: dt.datetime | None = None,
 ) -> None:
     """Check a member certificate for enrolment; `IdentityError` says which check failed."""
+    check_cert(cert, root=root, crl=crl, address=address, at=at)
+    if (cert_uscc(cert) or None) != (uscc or None):
+        raise IdentityError(
+            f"the certificate of {cert_name(cert)} carries credit code {cert_uscc(cert) or '(none)'}, "
+            f"but the enrolment gives {uscc or '(none)'}"
+        )
+
+
+def check_cert(
+    cert: x509.Certificate,
+    *,
+    root: x509.Certificate,
+    crl: x509.CertificateRevocationList,
+    address: str,
+    at: dt.datetime | None = None,
+) -> None:
+    """Check that `cert` is the platform's, in force, not revoked and bound to `address`; `IdentityError`
+    says which check failed."""
     now = at or _now()
     if cert.issuer != root.subject:
         raise IdentityError(
@@ -281,11 +299,6 @@ def verify_member_cert(
     if bound is None or bound.lower() != address.lower():
         raise IdentityError(
             f"the certificate of {cert_name(cert)} is bound to address {bound or '(none)'}, not to {address}"
-        )
-    if (cert_uscc(cert) or None) != (uscc or None):
-        raise IdentityError(
-            f"the certificate of {cert_name(cert)} carries credit code {cert_uscc(cert) or '(none)'}, "
-            f"but the enrolment gives {uscc or '(none)'}"
         )
 
 

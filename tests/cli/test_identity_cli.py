@@ -108,6 +108,15 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     assert ledger("ca", "issue", "outsider", "--uscc", "91350100M000100Y43").returncode == 0
     refused = ledger("terms", "open", sealed_path, "--as", "outsider")
     assert refused.returncode == 1 and "is not a recipient" in refused.stderr
+    # terms are sealed only to certificates of the platform, in force, not revoked, bound to the party
+    to_revoked = ledger("terms", "seal", str(document), "--contract", "TC-9", "--to", "imu,rogue")
+    assert to_revoked.returncode == 1 and "the certificate of rogue" in to_revoked.stderr
+    assert "has been revoked" in to_revoked.stderr
+    assert ledger("key", "new", "mallory").returncode == 0
+    home = office.folder / "home"
+    (home / "certs" / "mallory.pem").write_bytes((home / "certs" / "imu.pem").read_bytes())
+    borrowed = ledger("terms", "seal", str(document), "--contract", "TC-9", "--to", "mallory")
+    assert borrowed.returncode == 1 and "the certificate of 内蒙古大学 is bound to address" in borrowed.stderr
     other = office.folder / "other.txt"
     other.write_text("另一份合同", encoding="utf-8")
     resealed = json.loads(ledger("terms", "seal", str(other), "--contract", "TC-9", "--json").stdout)["sealed"]
