@@ -45,6 +45,61 @@ def member_cert(config: Config, name: str) -> Any:
     return ca.load_cert(path)
 
 
+def _renew_cert(ws: Any, config: Config, args: argparse.Namespace) -> int:
+    """A new certificate for the identity key the workspace already holds for a member (after expiry or
+    revocation): the name, credit code and account of the current certificate unless given anew. Sealed
+    terms stay readable with the key."""
+    from ledger.domain.uscc import validate_uscc
+    from ledger.identity import ca
+
+    key_path = identity_key_path(config, args.member)
+    if args.public_key:
+        raise InputError("--renew keeps the identity key the workspace holds; give --public-key without --renew")
+    if not key_path.exists():
+        raise InputError(f"{args.member} has no identity key at {key_path} to renew: `ledger ca issue {args.member}`")
+    files = ca_files(config)
+    current = member_cert(config, args.member)
+    passphrase = ws.passphrase()
+    ca.load_ca(files, passphrase)  # refuses before the key is decrypted: no CA, or a wrong passphrase
+    public = ca.load_encrypted_key(key_path, passphrase).public_key()
+    address = ws.resolve(args.address) if args.address else ca.cert_address(current)
+    if address is None:
+        raise InputError(f"the certificate of {args.member} binds no account: give --address")
+    cert = ca.issue_member_cert(
+        files,
+        passphrase=passphrase,
+        name=args.display_name or ca.cert_name(current),
+        uscc=validate_uscc(args.uscc) if args.uscc else ca.cert_uscc(current),
+        address=address,
+        public_key=public,
+        days=args.days or 365,
+    )
+    _save_issued(config, args.member, cert, address)
+    return 0
+
+
+def _save_issued(config: Config, member: str, cert: Any, address: str) -> None:
+    """Write a member's new certificate where the workspace keeps it, and say so."""
+    from cryptography.hazmat.primitives import serialization
+
+    from ledger.identity import ca
+
+    path = cert_path(config, member)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _emit(
+        config,
+        {
+            "member": member,
+            "certificate": str(path),
+            "serial": format(cert.serial_number, "x"),
+            "fingerprint": ca.fingerprint(cert).hex(),
+            "address": address,
+        },
+        f"issued {path} to {ca.cert_name(cert)} ({address}), serial {cert.serial_number:x}",
+    )
+
+
 def recipient_cert(ws: Any, config: Config, name: str) -> Any:
     """The certificate to seal terms to for `name`: the platform's, in force, not revoked, and bound to
     the account the workspace knows by that name (a revoked key is never sealed to)."""
@@ -98,6 +153,8 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
     if not args.member:
         raise InputError(f"ca {args.action} needs the member's name")
     if args.action == "issue":
+        if args.renew:
+            return _renew_cert(ws, config, args)
         uscc = validate_uscc(args.uscc) if args.uscc else None
         # Everything that can refuse comes before anything is written: a refusal leaves no key behind.
         key_path = identity_key_path(config, args.member)
@@ -111,7 +168,10 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
                 raise InputError("the member's public key must be an EC P-256 key")
             public = given
         elif key_path.exists():
-            raise InputError(f"{args.member} already has an identity key at {key_path}")
+            raise InputError(
+                f"{args.member} already has an identity key at {key_path}; "
+                f"for a new certificate to that key: `ledger ca issue {args.member} --renew`"
+            )
         passphrase = ws.passphrase()
         ca.load_ca(files, passphrase)  # a missing CA or a wrong passphrase refuses here, before any key exists
         address = (
@@ -131,20 +191,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             public_key=public,
             days=args.days or 365,
         )
-        path = cert_path(config, args.member)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        _emit(
-            config,
-            {
-                "member": args.member,
-                "certificate": str(path),
-                "serial": format(cert.serial_number, "x"),
-                "fingerprint": ca.fingerprint(cert).hex(),
-                "address": address,
-            },
-            f"issued {path} to {ca.cert_name(cert)} ({address}), serial {cert.serial_number:x}",
-        )
+        _save_issued(config, args.member, cert, address)
         return 0
     # revoke
     path = cert_path(config, args.member)
@@ -307,6 +354,11 @@ def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--uscc", default=None, help="issue: the member's unified social credit code")
     p.add_argument("--address", default=None, help="issue: the member's account (default: its workspace key)")
     p.add_argument("--public-key", default=None, help="issue: the member's P-256 public key (PEM)")
+    p.add_argument(
+        "--renew",
+        action="store_true",
+        help="issue: a new certificate to the identity key the workspace holds (after expiry or revocation)",
+    )
     p.add_argument("--days", type=int_in(1, what="the number of days"), default=None, help="how long it is valid")
     p.set_defaults(handler=cmd_ca)
 

@@ -93,11 +93,17 @@ def open_sealed(sealed: dict[str, Any], *, cert: x509.Certificate, key: ec.Ellip
             raise IdentityError("this is not a sealed terms document of the ledger")
         fp = fingerprint(cert)
         entry = next((r for r in sealed["recipients"] if r["certificate"] == fp.hex()), None)
-        if entry is None:
+        if entry is not None:
+            content_key = _unwrap(entry, key, sealed["contract"])
+        elif _same_key(cert, key):
+            # A certificate renewed for the same key opens what was sealed to the certificate before it.
+            unwrapped = (_try_unwrap(r, key, sealed["contract"]) for r in sealed["recipients"])
+            found = next((k for k in unwrapped if k is not None), None)
+            if found is None:
+                raise IdentityError(f"{cert_name(cert)} is not a recipient of this sealed document")
+            content_key = found
+        else:
             raise IdentityError(f"{cert_name(cert)} is not a recipient of this sealed document")
-        ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _unb64(entry["ephemeral"]))
-        kek = _kek(key.exchange(ec.ECDH(), ephemeral), contract=sealed["contract"], recipient=fp)
-        content_key = AESGCM(kek).decrypt(_unb64(entry["nonce"]), _unb64(entry["wrapped_key"]), fp)
         digest = bytes.fromhex(sealed["sha256"])
         aad = f"{FORMAT}\0{sealed['contract']}\0".encode() + digest
         plaintext = AESGCM(content_key).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), aad)
@@ -108,6 +114,31 @@ def open_sealed(sealed: dict[str, Any], *, cert: x509.Certificate, key: ec.Ellip
     if hashlib.sha256(plaintext).digest() != digest:
         raise IdentityError("the sealed document was altered: its content does not match its hash")
     return Opened(plaintext=plaintext, sha256=digest, recipient=cert_name(cert))
+
+
+def _unwrap(entry: dict[str, Any], key: ec.EllipticCurvePrivateKey, contract: str) -> bytes:
+    """The content key wrapped in `entry` for the certificate it names (InvalidTag if not for `key`)."""
+    recipient = bytes.fromhex(entry["certificate"])
+    ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _unb64(entry["ephemeral"]))
+    kek = _kek(key.exchange(ec.ECDH(), ephemeral), contract=contract, recipient=recipient)
+    return AESGCM(kek).decrypt(_unb64(entry["nonce"]), _unb64(entry["wrapped_key"]), recipient)
+
+
+def _try_unwrap(entry: dict[str, Any], key: ec.EllipticCurvePrivateKey, contract: str) -> bytes | None:
+    try:
+        return _unwrap(entry, key, contract)
+    except InvalidTag:
+        return None
+
+
+def _same_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
+    point = serialization.PublicFormat.UncompressedPoint
+    ours = key.public_key().public_bytes(serialization.Encoding.X962, point)
+    public = cert.public_key()
+    return (
+        isinstance(public, ec.EllipticCurvePublicKey)
+        and public.public_bytes(serialization.Encoding.X962, point) == ours
+    )
 
 
 def dump(sealed: dict[str, Any]) -> str:

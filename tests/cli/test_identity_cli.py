@@ -117,6 +117,18 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     (home / "certs" / "mallory.pem").write_bytes((home / "certs" / "imu.pem").read_bytes())
     borrowed = ledger("terms", "seal", str(document), "--contract", "TC-9", "--to", "mallory")
     assert borrowed.returncode == 1 and "the certificate of 内蒙古大学 is bound to address" in borrowed.stderr
+    # a revoked or expired certificate is renewed for the key the workspace holds, keeping name and code
+    blocked = ledger("ca", "issue", "rogue")
+    assert blocked.returncode == 1 and "`ledger ca issue rogue --renew`" in blocked.stderr
+    assert ledger("ca", "issue", "rogue", "--renew").returncode == 0
+    assert ca.cert_uscc(ca.load_cert(home / "certs" / "rogue.pem")) == "91110000802100433B"
+    assert ledger("terms", "seal", str(document), "--contract", "TC-9", "--to", "imu,rogue").returncode == 0
+    # and what was sealed to the certificate before opens with the renewed one (the key is the same)
+    before = ca.fingerprint(ca.load_cert(home / "certs" / "imu.pem"))
+    assert ledger("ca", "issue", "imu", "--renew").returncode == 0
+    assert ca.fingerprint(ca.load_cert(home / "certs" / "imu.pem")) != before
+    reopened = ledger("terms", "open", sealed_path, "--as", "imu", "--json")
+    assert reopened.returncode == 0 and json.loads(reopened.stdout)["matches_chain"] is True
     other = office.folder / "other.txt"
     other.write_text("另一份合同", encoding="utf-8")
     resealed = json.loads(ledger("terms", "seal", str(other), "--contract", "TC-9", "--json").stdout)["sealed"]
@@ -166,6 +178,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("prove", "imu", "--cert", str(folder / "a-folder")), "cannot read the certificate"),
         (("prove", "imu", "--cert", str(folder / "binary.dat")), "is not an X.509 certificate"),
         (("prove", "keyless"), "keyless has no certificate in this workspace"),
+        (("ca", "issue", "keyless", "--renew"), "keyless has no identity key at"),
+        (("ca", "issue", "imu", "--renew", "--public-key", str(folder / "nope.pem")), "give --public-key without"),
     ]
     for args, message in cases:
         result = office.ledger(*args)

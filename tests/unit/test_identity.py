@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -164,6 +165,29 @@ def test_non_party_cannot_open(authority: CaFiles) -> None:
     # someone holding a party's certificate but not its key gets nothing either
     with pytest.raises(IdentityError, match="altered, or this key does not belong"):
         terms.open_sealed(sealed, cert=people[0][0], key=outsider_key)  # type: ignore[arg-type]
+
+
+def test_a_certificate_renewed_for_the_same_key_opens_what_was_sealed_before(authority: CaFiles) -> None:
+    address = Account.create().address
+    key = ec.generate_private_key(ec.SECP256R1())
+    other, other_key = _member(authority, address=Account.create().address)
+
+    def certify(public: ec.EllipticCurvePublicKey) -> x509.Certificate:
+        return ca.issue_member_cert(
+            authority, passphrase=PASS, name="内蒙古大学", uscc=USCC, address=address, public_key=public
+        )
+
+    old = certify(key.public_key())
+    sealed = terms.seal(b"the terms", contract="TC-1", recipients=[old, other])  # type: ignore[list-item]
+    renewed = certify(key.public_key())
+    assert ca.fingerprint(renewed) != ca.fingerprint(old)
+    assert terms.open_sealed(sealed, cert=renewed, key=key).plaintext == b"the terms"
+    # a renewed certificate with another key, or a key that is not the certificate's, opens nothing
+    stranger_key = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(IdentityError, match="is not a recipient"):
+        terms.open_sealed(sealed, cert=certify(stranger_key.public_key()), key=stranger_key)
+    with pytest.raises(IdentityError, match="is not a recipient"):
+        terms.open_sealed(sealed, cert=renewed, key=other_key)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("field", ["ciphertext", "wrapped_key", "sha256", "contract"])
