@@ -427,10 +427,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+#: Commands, and actions of commands, that only read: Ctrl-C leaves nothing half done.
+READING_COMMANDS = frozenset({"verify", "statement", "report", "points"})
+READING_ACTIONS = frozenset({"show", "list", "diff", "status"})
+
+
 def _after_interrupt(args: argparse.Namespace) -> str:
-    """What Ctrl-C left behind: a scenario starts over on a fresh deployment, anything else resumes."""
+    """What Ctrl-C left behind: a scenario starts over on a fresh deployment, a reading changed nothing,
+    anything else resumes."""
     if args.command in ("run", "demo"):
         return "the scenario was not finished; run again, it plays from the start on a fresh deployment"
+    if args.command in READING_COMMANDS or getattr(args, "action", None) in READING_ACTIONS:
+        return "the command only reads, so nothing changed; run it again for the answer"
     return "nothing more was sent; run the same command again to resume"
 
 

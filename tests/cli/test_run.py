@@ -138,6 +138,8 @@ def _interrupt(*_args: Any, **_kwargs: Any) -> Any:
         (["demo"], "ledger.services.runner.run_scenario", "from the start on a fresh deployment"),
         (["run", str(DEMO)], "ledger.services.runner.run_scenario", "from the start on a fresh deployment"),
         (["settle", "import", "bank.csv"], "ledger.services.workspace.Workspace.__init__", "again to resume"),
+        (["verify"], "ledger.services.workspace.Workspace.__init__", "only reads, so nothing changed"),
+        (["contract", "list"], "ledger.services.workspace.Workspace.__init__", "only reads, so nothing changed"),
     ],
 )
 def test_ctrl_c_says_what_running_again_does(
