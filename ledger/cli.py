@@ -299,13 +299,15 @@ def int_in(low: int, high: int | None = None, *, what: str) -> Callable[[str], i
 
 
 def calendar_year(text: str) -> int:
-    """An argparse type: a calendar year from 1970 to 9999, else a sentence."""
+    """An argparse type: a year the ledger records, else a sentence."""
+    from ledger.domain.dates import FIRST_YEAR, LAST_YEAR
+
     try:
         year = int(text)
     except ValueError:
         year = 0
-    if not 1970 <= year <= 9999:
-        raise argparse.ArgumentTypeError(f"the year must be a calendar year from 1970 to 9999, not {text}")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}, not {text}")
     return year
 
 

@@ -24,7 +24,7 @@ payments file (import): CSV with a header line, or JSON (a list of objects with 
   milestone 0-based index; empty for a contract of one milestone
   period    the royalty period a royalty payment is for (then no milestone)
   amount    yuan with at most two decimals, e.g. 1000000.00
-  date      2026-05-02 (Beijing midnight) or an ISO-8601 time with offset
+  date      2026-05-02 (Beijing midnight) or an ISO-8601 time with offset; years 2000 to 2099
   evidence  SHA-256 of the bank receipt, 64 hexadecimal digits
   kind      cash (the default) or equity
 

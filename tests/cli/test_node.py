@@ -250,7 +250,7 @@ BAD_COMMANDS = [
     (["points", "balance", "ghost"], "no member or account"),
     (["statement", "imu", "--output", "/proc/no/such.csv"], "cannot write the statement file"),
     (["statement", "operator"], ") is not a member, so it has no points statement"),
-    (["statement", "imu", "--year", "226"], "the year must be a calendar year from 1970 to 9999, not 226"),
+    (["statement", "imu", "--year", "226"], "the year must be from 2000 to 2099, not 226"),
     (["redeem", "steel", "1.00", "--purpose", "x"], "cannot redeem"),
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
     (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),

@@ -26,3 +26,15 @@ def test_a_window_ending_at_the_end_of_a_day_reads_as_inclusive_dates() -> None:
     start, last = parse_date("2026-01-15"), parse_date("2028-12-31")
     assert format_window(start, end_of_day(last)) == "2026-01-15 to 2028-12-31"
     assert format_window(start, last + 3600) == "2026-01-15 to 2028-12-31T01:00:00+08:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1999-12-31", "1969-12-31", "2100-01-01", "9999-12-31", "9999-12-31T23:00:00-05:00", "1970-01-01T00:00:00Z"],
+)
+def test_dates_outside_the_years_the_ledger_records_are_refused(text: str) -> None:
+    """Before 2000 a date could come before the epoch; after 2099 the contracts' calendar and the embedded
+    chain's clock end."""
+    with pytest.raises(DateError, match=f"^date '{text}' is outside the years 2000 to 2099 that the ledger records$"):
+        parse_instant(text, what="date")
+    assert parse_instant("2000-01-01") < parse_instant("2099-12-31T23:59:59+08:00")
