@@ -222,9 +222,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if missing:
         raise InputError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
     from ledger.domain.dates import parse_instant
-    from ledger.domain.money import format_points, format_yuan, parse_yuan
+    from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
-    from ledger.format import money
     from ledger.services.client import SettlementInput
 
     ws = _ws(config)
@@ -244,15 +243,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         evidence_hash=evidence,
     )
     outcome = ws.client.settle(ws.signer(args.signer), settlement)
-    awards = [
-        {
-            "member": ws.name_of(e.args["member"]),
-            "rule": e.args["ruleId"].rstrip(b"\0").decode(),
-            "points": format_points(e.args["amount"]),
-        }
-        for e in outcome.events
-        if e.name == "PointsIssued"
-    ]
+    awards = _awards(ws, outcome)
     suspended = [] if outcome.replayed else [ws.name_of(a) for a in ws.client.suspended_parties(args.contract)]
     data = {
         "ref": args.ref,
@@ -266,8 +257,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if outcome.replayed:
         text = f"payment {args.ref} was already recorded with the same data: nothing changed"
     else:
-        text = f"recorded payment {args.ref}: {readable_yuan(amount)} yuan on {args.contract}"
-        text += "".join(f"\n  {a['member']} earns {money(a['points'])} points ({a['rule']})" for a in awards)
+        text = f"recorded payment {args.ref}: {readable_yuan(amount)} yuan on {args.contract}" + _awards_text(awards)
         text += "".join(f"\n  {name} is suspended: it earns no points from this payment" for name in suspended)
     _emit(config, data, text)
     return 0
@@ -334,6 +324,95 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
     _emit(config, data, "\n".join(lines))
     return 3 if result.rejected else 0
+
+
+def _awards(ws: Any, outcome: Any) -> list[dict[str, str]]:
+    """The points a recorded fact issued, from its transaction's events: member, rule, points."""
+    from ledger.domain.money import format_points
+
+    return [
+        {
+            "member": ws.name_of(e.args["member"]),
+            "rule": e.args["ruleId"].rstrip(b"\0").decode(),
+            "points": format_points(e.args["amount"]),
+        }
+        for e in outcome.events
+        if e.name == "PointsIssued"
+    ]
+
+
+def _awards_text(awards: list[dict[str, str]]) -> str:
+    from ledger.format import money
+
+    return "".join(f"\n  {a['member']} earns {money(a['points'])} points ({a['rule']})" for a in awards)
+
+
+def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import parse_instant
+    from ledger.domain.money import format_yuan, parse_yuan
+
+    ws = _ws(config)
+    if args.action == "report":
+        if args.revenue is None:
+            raise InputError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
+        revenue = parse_yuan(args.revenue, what="--revenue")
+        at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+        ws.client.report_revenue(
+            ws.signer(args.signer), contract=args.contract, period=args.period, revenue=revenue, at=at
+        )
+    reported, due, paid = ws.client.royalty(args.contract, args.period)
+    if not reported:
+        raise InputError(f"no revenue is reported for period {args.period} of contract {args.contract}")
+    data = {
+        "contract": args.contract,
+        "period": args.period,
+        "due": format_yuan(due),
+        "paid": format_yuan(paid),
+        "outstanding": format_yuan(due - paid),
+    }
+    head = "revenue reported; " if args.action == "report" else ""
+    text = (
+        f"{head}royalty of {args.contract} for {args.period}: due {readable_yuan(due)}, paid {readable_yuan(paid)}, "
+        f"outstanding {readable_yuan(due - paid)} yuan"
+    )
+    _emit(config, data, text)
+    return 0
+
+
+def cmd_attest(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import parse_instant
+    from ledger.domain.money import format_yuan, parse_yuan
+    from ledger.domain.types import AppointmentTitle
+
+    ws = _ws(config)
+    member = ws.resolve(args.member)
+    at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    data: dict[str, Any] = {"member": ws.name_of(member), "attestation": args.what}
+    if args.what == "startup-revenue":
+        missing = [flag for flag, value in (("--year", args.year), ("--revenue", args.revenue)) if value is None]
+        if missing:
+            raise InputError(f"a start-up revenue attestation needs {' and '.join(missing)}")
+        revenue = parse_yuan(args.revenue, what="--revenue")
+        outcome = ws.client.attest_startup_revenue(
+            ws.signer(args.signer), member=member, year=args.year, revenue=revenue, at=at
+        )
+        data |= {"year": args.year, "revenue": format_yuan(revenue)}
+        fact = f"the start-up revenue of {ws.label(member)} in {args.year}, {readable_yuan(revenue)} yuan"
+    else:
+        if args.title is None:
+            raise InputError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
+        title = AppointmentTitle.parse(args.title)
+        outcome = ws.client.attest_appointment(ws.signer(args.signer), member=member, title=title, at=at)
+        data["title"] = title.label
+        fact = f"the appointment of {ws.label(member)} as {title.label}"
+    awards = _awards(ws, outcome)
+    data |= {"replayed": outcome.replayed, "tx": outcome.sent.tx_hash, "points": awards}
+    if outcome.replayed:
+        text = f"{fact} was already attested with the same data: nothing changed"
+    else:
+        text = f"attested {fact}" + (_awards_text(awards) or "\n  no points: the rule pays each member once")
+    _emit(config, data, text)
+    return 0
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
@@ -632,7 +711,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     from ledger.cli import calendar_year, int_in
-    from ledger.domain.types import MILESTONE_UNSPECIFIED
+    from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle
 
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
@@ -659,6 +738,25 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--date", default=None, help="when it was achieved (default: now)")
     p.set_defaults(handler=cmd_milestone)
+
+    p = sub.add_parser("royalty", parents=[common, operator], help="report a royalty period's revenue, or show one")
+    p.add_argument("action", choices=["report", "show"])
+    p.add_argument("contract", help="the contract's id")
+    p.add_argument("period", help="the royalty period, e.g. 2026Q2")
+    p.add_argument("--revenue", default=None, help="report: the licensee's revenue in the period, in yuan")
+    p.add_argument("--date", default=None, help="report: when it was reported (default: now)")
+    p.set_defaults(handler=cmd_royalty)
+
+    p = sub.add_parser("attest", parents=[common, operator], help="attest a start-up's revenue or a talent appointment")
+    p.add_argument("what", choices=["startup-revenue", "appointment"])
+    p.add_argument("member", help="the member's name in this workspace (or its address)")
+    p.add_argument("--year", type=calendar_year, default=None, help="startup-revenue: the year of the revenue")
+    p.add_argument("--revenue", default=None, help="startup-revenue: the revenue, in yuan")
+    p.add_argument("--title", choices=AppointmentTitle.choices(), default=None, help="appointment: the title")
+    p.add_argument(
+        "--date", default=None, help="when it was attested (default: now; give it, and a rerun is a harmless replay)"
+    )
+    p.set_defaults(handler=cmd_attest)
 
     p = sub.add_parser(
         "settle",

@@ -304,6 +304,67 @@ def test_commands_without_a_deployment_say_what_to_do(ledger: Run) -> None:
     assert "ledger deploy" in result.stderr or "ledger node start" in result.stderr
 
 
+def test_royalty_reports_and_attestations_from_the_command_line(market: Market) -> None:
+    ledger = market.ledger
+    contract = {
+        "id": "TC-R",
+        "kind": "license",
+        "seller": "imu",
+        "buyer": "baotou",
+        "signed": "2026-02-01",
+        "plan": "zero_upfront_staged_royalty",
+        "royalty_bps": 300,
+        "milestones": [{"title": "stage 1", "amount": "100.00", "due": "2026-06-30"}],
+    }
+    (market.folder / "TC-R.json").write_text(json.dumps(contract), encoding="utf-8")
+    assert ledger("contract", "register", "--file", str(market.folder / "TC-R.json")).returncode == 0
+    royalty = ("settle", "--ref", "ROY-1", "--contract", "TC-R", "--period", "2026Q2", "--amount", "30000.00")
+    unreported = ledger(*royalty, "--date", "2026-07-02")
+    assert unreported.returncode == 1 and "no revenue is reported for period 2026Q2" in unreported.stderr
+    reported = ledger("royalty", "report", "TC-R", "2026Q2", "--revenue", "1000000.00", "--date", "2026-07-01")
+    assert reported.stdout.strip() == (
+        "revenue reported; royalty of TC-R for 2026Q2: due 30,000.00, paid 0.00, outstanding 30,000.00 yuan"
+    )
+    paid = json.loads(ledger(*royalty, "--date", "2026-07-02", "--json").stdout)
+    assert {(a["member"], a["rule"], a["points"]) for a in paid["points"]} == {
+        ("imu", "R3-LICENSOR", "300.00"),
+        ("baotou", "R3-LICENSEE", "300.00"),
+    }
+    shown = json.loads(ledger("royalty", "show", "TC-R", "2026Q2", "--json").stdout)
+    assert shown == {
+        "contract": "TC-R",
+        "period": "2026Q2",
+        "due": "30000.00",
+        "paid": "30000.00",
+        "outstanding": "0.00",
+    }
+    twice = ledger("royalty", "report", "TC-R", "2026Q2", "--revenue", "1.00", "--date", "2026-07-01")
+    assert twice.returncode == 1 and "is already reported" in twice.stderr
+    startup = (
+        "attest",
+        "startup-revenue",
+        "baotou",
+        "--year",
+        "2026",
+        "--revenue",
+        "250000.00",
+        "--date",
+        "2026-08-01",
+    )
+    attested = json.loads(ledger(*startup, "--json").stdout)
+    assert attested["replayed"] is False and attested["points"] == [
+        {"member": "baotou", "rule": "R11-SME", "points": "10000.00"}
+    ]
+    assert ledger(*startup).stdout.strip().endswith("was already attested with the same data: nothing changed")
+    not_a_firm = ledger("attest", "startup-revenue", "imu", "--year", "2026", "--revenue", "250000.00")
+    assert not_a_firm.returncode == 1 and "is not an enterprise" in not_a_firm.stderr
+    talent = ledger("attest", "appointment", "imu", "--title", "industry_professor", "--date", "2026-08-02")
+    assert talent.stdout.strip().endswith("imu earns 5,000.00 points (R6-TALENT)"), talent.stdout
+    untitled = ledger("attest", "appointment", "imu")
+    assert untitled.returncode == 1 and "needs --title: tech_vice_president or industry_professor" in untitled.stderr
+    assert ledger("verify").returncode == 0
+
+
 def test_publishing_the_policy_already_in_force_sends_nothing(market: Market) -> None:
     head = ChainSession.connect(f"http://127.0.0.1:{market.port}").head()
     again = market.ledger("policy", "publish", "--json")
