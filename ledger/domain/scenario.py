@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.domain.dates import parse_date, parse_instant
+from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, parse_date, parse_instant
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
 from ledger.domain.policy import RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
@@ -372,8 +372,8 @@ def _events(
             fields["member"] = _member_ref(obj, "member", where, members)
         if kind == "sme_revenue":
             year = obj.get("year")
-            if not isinstance(year, int) or isinstance(year, bool) or not 1970 <= year <= 9999:
-                raise ScenarioError("year must be a calendar year such as 2026", where=f"{where}.year")
+            if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ScenarioError(f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}", where=f"{where}.year")
             fields["year"] = year
             fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
         if kind == "talent_appointment":
