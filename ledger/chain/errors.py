@@ -171,7 +171,7 @@ def _render(error: str, arg: str, abi_type: str, value: Any, namer: Namer) -> st
     if arg in _FEN_ARGS:
         return readable_yuan(int(value))
     if abi_type == "uint40" or arg in {"now_", "timestamp"}:
-        return format_beijing(int(value), with_time=True)
+        return format_beijing(int(value))  # a date alone at Beijing midnight, else the time too
     return str(value)
 
 

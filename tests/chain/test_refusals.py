@@ -132,13 +132,15 @@ def test_payment_dated_in_the_future(world: World) -> None:
 
 def test_payment_dated_before_signing(world: World) -> None:
     _achieve(world)
-    refuse(
+    error = refuse(
         world,
         lambda: _pay(world, at="2026-01-31"),
         "PaymentBeforeSigning",
         paidAt=D("2026-01-31"),
         signedAt=D("2026-02-01"),
     )
+    # dates at Beijing midnight read as dates
+    assert str(error) == "the payment is dated 2026-01-31, before contract C1 was signed (2026-02-01)"
 
 
 def test_suspended_party_cannot_join_a_new_contract(world: World) -> None:
