@@ -398,6 +398,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
         )
         data |= {"year": args.year, "revenue": format_yuan(revenue)}
         fact = f"the start-up revenue of {ws.label(member)} in {args.year}, {readable_yuan(revenue)} yuan"
+        rule = "R11-SME pays an active enterprise once, for revenue reaching its threshold, inside its window"
     else:
         if args.title is None:
             raise InputError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
@@ -405,12 +406,13 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
         outcome = ws.client.attest_appointment(ws.signer(args.signer), member=member, title=title, at=at)
         data["title"] = title.label
         fact = f"the appointment of {ws.label(member)} as {title.label}"
+        rule = "R6-TALENT pays an active member once for each title, inside its window"
     awards = _awards(ws, outcome)
     data |= {"replayed": outcome.replayed, "tx": outcome.sent.tx_hash, "points": awards}
     if outcome.replayed:
         text = f"{fact} was already attested with the same data: nothing changed"
     else:
-        text = f"attested {fact}" + (_awards_text(awards) or "\n  no points: the rule pays each member once")
+        text = f"attested {fact}" + (_awards_text(awards) or f"\n  no points issued: {rule}")
     _emit(config, data, text)
     return 0
 
