@@ -46,6 +46,13 @@ def _emit(config: Config, data: Any, text: str) -> None:
     emit(config, data, text)
 
 
+def _date_or_now(ws: Any, text: str | None) -> int:
+    """The --date given (a date or an ISO-8601 time), else the chain's clock."""
+    from ledger.domain.dates import parse_instant
+
+    return parse_instant(text, what="--date") if text else ws.session.now()
+
+
 def _file_sha256(path: str | None, what: str) -> bytes:
     """SHA-256 of a document that stays off chain (zero when none is given)."""
     if not path:
@@ -201,10 +208,8 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import parse_instant
-
     ws = _ws(config)
-    at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    at = _date_or_now(ws, args.date)
     ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;")
 
@@ -221,14 +226,13 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     ]
     if missing:
         raise InputError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
-    from ledger.domain.dates import parse_instant
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
     from ledger.services.client import SettlementInput
 
     ws = _ws(config)
     amount = parse_yuan(args.amount, what="--amount")
-    paid_at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    paid_at = _date_or_now(ws, args.date)
     evidence = _file_sha256(args.evidence, "evidence")
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
@@ -348,7 +352,6 @@ def _awards_text(awards: list[dict[str, str]]) -> str:
 
 
 def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import parse_instant
     from ledger.domain.money import format_yuan, parse_yuan
 
     ws = _ws(config)
@@ -356,7 +359,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         if args.revenue is None:
             raise InputError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
         revenue = parse_yuan(args.revenue, what="--revenue")
-        at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+        at = _date_or_now(ws, args.date)
         ws.client.report_revenue(
             ws.signer(args.signer), contract=args.contract, period=args.period, revenue=revenue, at=at
         )
@@ -380,13 +383,12 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_attest(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import parse_instant
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import AppointmentTitle
 
     ws = _ws(config)
     member = ws.resolve(args.member)
-    at = parse_instant(args.date, what="--date") if args.date else ws.session.now()
+    at = _date_or_now(ws, args.date)
     data: dict[str, Any] = {"member": ws.name_of(member), "attestation": args.what}
     if args.what == "startup-revenue":
         missing = [flag for flag, value in (("--year", args.year), ("--revenue", args.revenue)) if value is None]
