@@ -332,12 +332,13 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 def _awards(ws: Any, outcome: Any) -> list[dict[str, str]]:
     """The points a recorded fact issued, from its transaction's events: member, rule, points."""
+    from ledger.chain.encoding import id_text
     from ledger.domain.money import format_points
 
     return [
         {
             "member": ws.name_of(e.args["member"]),
-            "rule": e.args["ruleId"].rstrip(b"\0").decode(),
+            "rule": id_text(e.args["ruleId"]),
             "points": format_points(e.args["amount"]),
         }
         for e in outcome.events
