@@ -100,19 +100,24 @@ def _save_issued(config: Config, member: str, cert: Any, address: str) -> None:
     )
 
 
-def recipient_cert(ws: Any, config: Config, name: str) -> Any:
-    """The certificate to seal terms to for `name`: the platform's, in force, not revoked, and bound to
-    the account the workspace knows by that name (a revoked key is never sealed to)."""
+def recipient_certs(ws: Any, config: Config, names: list[str]) -> list[Any]:
+    """The certificates to seal terms to: each the platform's, in force, not revoked, and bound to the
+    account the workspace knows by that name (a revoked key is never sealed to)."""
     from ledger.identity import ca
 
     files = ca_files(config)
     if not files.cert.exists():
         raise InputError(
-            f"this workspace has no platform root certificate ({files.cert}) to check {name}'s certificate against"
+            f"this workspace has no platform root certificate ({files.cert}) to check the recipients' "
+            "certificates against"
         )
-    cert = member_cert(config, name)
-    ca.check_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=ws.resolve(name))
-    return cert
+    root, crl = ca.load_cert(files.cert), ca.load_crl(files)
+    certs = []
+    for name in names:
+        cert = member_cert(config, name)
+        ca.check_cert(cert, root=root, crl=crl, address=ws.resolve(name))
+        certs.append(cert)
+    return certs
 
 
 def _default_display_name(files: Any, member: str) -> str:
@@ -274,7 +279,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
             names = [ws.name_of(contract["seller"]), ws.name_of(contract["buyer"])]
         if args.auditor:
             names.append(args.auditor)
-        certs = [recipient_cert(ws, config, n) for n in names]
+        certs = recipient_certs(ws, config, names)
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")
