@@ -300,13 +300,13 @@ def int_in(low: int, high: int | None = None, *, what: str) -> Callable[[str], i
 
 def calendar_year(text: str) -> int:
     """An argparse type: a year the ledger records, else a sentence."""
-    from ledger.domain.dates import FIRST_YEAR, LAST_YEAR
+    from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year
 
     try:
         year = int(text)
     except ValueError:
         year = 0
-    if not FIRST_YEAR <= year <= LAST_YEAR:
+    if not is_recorded_year(year):
         raise argparse.ArgumentTypeError(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}, not {text}")
     return year
 

@@ -17,8 +17,13 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
+def is_recorded_year(year: int) -> bool:
+    """Whether the ledger records dates in `year` (FIRST_YEAR to LAST_YEAR)."""
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 def _in_years(day: date, text: str, what: str) -> None:
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+    if not is_recorded_year(day.year):
         raise DateError(f"{what} {text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR} that the ledger records")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, parse_date, parse_instant
+from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
 from ledger.domain.policy import RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
@@ -372,7 +372,7 @@ def _events(
             fields["member"] = _member_ref(obj, "member", where, members)
         if kind == "sme_revenue":
             year = obj.get("year")
-            if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= LAST_YEAR:
+            if not isinstance(year, int) or isinstance(year, bool) or not is_recorded_year(year):
                 raise ScenarioError(f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}", where=f"{where}.year")
             fields["year"] = year
             fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
