@@ -143,6 +143,7 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
     function achieveMilestone(bytes32 contractId, uint256 index, uint40 achievedAt) external onlyOperator {
         StoredContract storage c = _existing(contractId);
         if (index >= c.milestoneCount) revert UnknownMilestone(contractId, index);
+        if (achievedAt < c.signedAt) revert DatedBeforeSigning(contractId, achievedAt, c.signedAt);
         if (achievedAt > block.timestamp) revert DatedInFuture(achievedAt, block.timestamp);
         StoredMilestone storage m = _milestones[contractId][index];
         if (m.achieved) revert MilestoneAlreadyAchieved(contractId, index);
@@ -158,6 +159,7 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         StoredContract storage c = _existing(contractId);
         if (c.royaltyBps == 0) revert NoRoyaltyTerms(contractId);
         if (period == bytes32(0)) revert RoyaltyPeriodNotReported(contractId, period);
+        if (reportedAt < c.signedAt) revert DatedBeforeSigning(contractId, reportedAt, c.signedAt);
         if (reportedAt > block.timestamp) revert DatedInFuture(reportedAt, block.timestamp);
         RoyaltyPeriod storage p = _royalties[contractId][period];
         if (p.reported) revert RoyaltyPeriodAlreadyReported(contractId, period);

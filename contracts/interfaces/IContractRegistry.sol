@@ -81,6 +81,7 @@ interface IContractRegistry {
     error RoyaltyPeriodNotReported(bytes32 contractId, bytes32 period);
     error RoyaltyExceedsDue(bytes32 contractId, bytes32 period, uint256 amount, uint256 outstanding);
     error PaymentBeforeSigning(bytes32 contractId, uint40 paidAt, uint40 signedAt);
+    error DatedBeforeSigning(bytes32 contractId, uint40 date, uint40 signedAt);
     error DatedInFuture(uint40 date, uint256 now_);
 
     event InstrumentRegistered(bytes32 indexed instrumentId, address indexed provider, uint256 originalValue);

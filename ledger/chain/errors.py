@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
@@ -103,6 +104,7 @@ MESSAGES: dict[str, str] = {
         "{period} of contract {contractId}"
     ),
     "PaymentBeforeSigning": "the payment is dated {paidAt}, before contract {contractId} was signed ({signedAt})",
+    "DatedBeforeSigning": "the date {date} is before contract {contractId} was signed ({signedAt})",
     "DatedInFuture": "the date {date} is in the future (the chain's time is {now_})",
     "DateBeyondCalendar": "the date {timestamp} is after 2100-02-28, beyond the ledger's calendar of Beijing years",
     # settlements
@@ -144,6 +146,13 @@ def _specs() -> dict[bytes, _ErrorSpec]:
 def error_class(name: str) -> type[ContractError]:
     """The `ContractError` subclass for a Solidity error name (made once, then reused)."""
     return type(name, (ContractError,), {"name": name, "__module__": __name__})
+
+
+def refusal(name: str, *values: Any, namer: Namer | None = None) -> ContractError:
+    """The error the chain would raise for custom error `name` with these arguments, in its words:
+    for a refusal the client makes before sending (the same sentence either way)."""
+    spec = next(spec for spec in _specs().values() if spec.name == name)
+    return decode_revert(spec.selector + abi_encode(spec.types, list(values)), namer=namer)
 
 
 def bytes32_text(value: bytes) -> str:

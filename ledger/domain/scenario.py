@@ -36,6 +36,8 @@ EVENT_TYPES = (
     "reinstate",
     "policy_version",
 )
+#: The events that record a settlement.
+PAYMENT_EVENTS = ("payment", "equity", "royalty_payment")
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,7 @@ def _events(
         fields: dict[str, Any] = {}
         if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
             fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
-        if kind in ("payment", "equity", "royalty_payment"):
+        if kind in PAYMENT_EVENTS:
             fields["ref"] = _id(obj, "ref", where, max_bytes=BYTES32)
             fields["amount"] = _amount(obj.get("amount"), f"{where}.amount")
             evidence = obj.get("evidence")

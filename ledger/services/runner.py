@@ -10,12 +10,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.deploy import deploy_all
-from ledger.chain.encoding import amendment_source_hash, sha256_bytes
+from ledger.chain.encoding import amendment_source_hash, sha256_bytes, text_id
+from ledger.chain.errors import refusal
 from ledger.chain.session import ChainSession
-from ledger.domain.dates import format_beijing
 from ledger.domain.money import format_points, format_yuan
 from ledger.domain.policy import PolicyDocument, amended, load_policy
-from ledger.domain.scenario import ContractDecl, Scenario, ScenarioEvent
+from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, ScenarioEvent
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
 from ledger.services.client import LedgerClient, SettlementInput, contract_input
@@ -153,7 +153,7 @@ class ScenarioRunner:
 
     def _dispatch(self, e: ScenarioEvent) -> bool:
         c = self.client
-        if e.type in ("payment", "equity", "royalty_payment"):
+        if e.type in PAYMENT_EVENTS:
             return self._settle(e)
         if e.type == "milestone_achieved":
             assert e.contract is not None and e.milestone is not None
@@ -185,18 +185,12 @@ class ScenarioRunner:
         return False
 
     def _require_signed(self, e: ScenarioEvent) -> None:
-        """An event dated before its contract's signing: say so, as the chain would."""
+        """An event dated before its contract's signing (so not registered yet): refuse it as the chain would."""
         assert e.contract is not None
         decl = self.scenario.contract_index[e.contract]
         if e.contract not in self.registered and decl.signed > e.at:
-            from ledger.chain.errors import error_class
-
-            raise error_class("PaymentBeforeSigning")(
-                f"the event is dated {format_beijing(e.at)}, before contract {e.contract} was signed "
-                f"({format_beijing(decl.signed)})",
-                name="PaymentBeforeSigning",
-                arguments={"contractId": e.contract, "paidAt": e.at, "signedAt": decl.signed},
-            )
+            name = "PaymentBeforeSigning" if e.type in PAYMENT_EVENTS else "DatedBeforeSigning"
+            raise refusal(name, text_id(e.contract), e.at, decl.signed)
 
     def _settle(self, e: ScenarioEvent) -> bool:
         assert e.contract is not None and e.ref is not None and e.amount is not None

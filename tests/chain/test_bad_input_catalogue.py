@@ -168,6 +168,16 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         )
         requests.append(
             (
+                "milestone achieved before signing",
+                lambda i=i: world.client.achieve_milestone(
+                    world.operator, contract="C1", index=1, at=D("2026-02-01") - 1 - rng.randrange(10**7)
+                ),
+                ContractError,
+                "DatedBeforeSigning",
+            )
+        )
+        requests.append(
+            (
                 "duplicate reference",
                 lambda i=i: _settle(world, ref="TAKEN", amount=101 + i),
                 ContractError,
@@ -281,4 +291,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 19
+    assert len(refused) == 20

@@ -143,6 +143,32 @@ def test_payment_dated_before_signing(world: World) -> None:
     assert str(error) == "the payment is dated 2026-01-31, before contract C1 was signed (2026-02-01)"
 
 
+def test_milestone_achieved_before_signing(world: World) -> None:
+    error = refuse(
+        world,
+        lambda: world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-01-31")),
+        "DatedBeforeSigning",
+        date=D("2026-01-31"),
+        signedAt=D("2026-02-01"),
+    )
+    assert str(error) == "the date 2026-01-31 is before contract C1 was signed (2026-02-01)"
+    # the day of signing itself is allowed
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-02-01"))
+    assert world.client.milestone("C1", 0).achieved
+
+
+def test_revenue_reported_before_signing(world: World) -> None:
+    refuse(
+        world,
+        lambda: world.client.report_revenue(
+            world.operator, contract="L1", period="2025-Q4", revenue=Fen(1), at=D("2026-01-31")
+        ),
+        "DatedBeforeSigning",
+        contractId=text_id("L1"),
+        date=D("2026-01-31"),
+    )
+
+
 def test_suspended_party_cannot_join_a_new_contract(world: World) -> None:
     world.client.suspend(world.regulator, world.firm.address)
     refuse(
