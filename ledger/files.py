@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -42,16 +43,22 @@ def parser_recursion_limit(levels: int = 1_000) -> Iterator[None]:
 
     py_ecc, which eth_account imports, raises the process's recursion limit to 100,000; json's C parser
     recursing that deep into a maliciously nested file overflows the C stack and kills the process.
-    Under this limit the parser raises RecursionError instead."""
+    Under this limit the parser raises RecursionError instead. The garbage collector waits meanwhile:
+    a collection started deep inside the parser would run other objects' finalizers (closing a socket)
+    with no room left under the limit."""
     depth, frame = 0, sys._getframe()
     while frame is not None:
         depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
     previous = sys.getrecursionlimit()
+    collecting = gc.isenabled()
+    gc.disable()
     sys.setrecursionlimit(min(previous, depth + levels))
     try:
         yield
     finally:
         sys.setrecursionlimit(previous)
+        if collecting:
+            gc.enable()
 
 
 class JsonProblem(ValueError):

@@ -22,7 +22,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.exceptions import (
@@ -42,6 +42,7 @@ from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
 from ledger.config import TX_GAS_CAP
 from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
+from ledger.files import JsonProblem, parse_json
 
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
 GAS_MARGIN_PERCENT = 20
@@ -71,9 +72,33 @@ def _reverts() -> tuple[type[BaseException], ...]:
     return _REVERT_ERRORS if tester is None else (*_REVERT_ERRORS, tester.TransactionFailed)
 
 
+class UnreadableReply(ConnectionError):
+    """A reply from the node that is not a JSON-RPC answer the ledger can read, handled as a reply lost
+    on the way: the command says so in a sentence, and running it again resumes."""
+
+
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider, reading each reply as `parse_json` reads a file: a reply nested deeper than
+    Python's parser reaches (which would crash the process, see `parser_recursion_limit`), one that is
+    not JSON, or JSON that is no JSON-RPC answer raises `UnreadableReply` instead."""
+
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes) -> Any:
+        try:
+            reply = parse_json(raw_response.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UnreadableReply("the reply is not UTF-8 text") from None
+        except JsonProblem as exc:
+            raise UnreadableReply(f"the reply is {exc}") from None
+        answers = reply if isinstance(reply, list) else [reply]
+        if not all(isinstance(a, dict) and ("result" in a or "error" in a) for a in answers):
+            raise UnreadableReply("the reply is JSON but not a JSON-RPC answer")
+        return reply
+
+
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.RequestException,  # refused, reset, timed out, a reply cut short (ChunkedEncodingError), ...
-    ConnectionError,
+    ConnectionError,  # UnreadableReply among them
     TimeoutError,
 )
 
@@ -97,6 +122,8 @@ def _network_failure(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(exc, requests.HTTPError) and response is not None:
         return f"the server answered HTTP {response.status_code} {response.reason}"
+    if isinstance(exc, UnreadableReply):
+        return str(exc)
     return exc.__class__.__name__
 
 
@@ -168,12 +195,12 @@ class ChainSession:
             raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
         http = requests.Session()
         http.trust_env = False  # no proxy look-up in the environment on every request
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
+        w3 = Web3(NodeProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
         session = cls(w3=w3, kind="rpc", url=url)
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
-            reached = isinstance(exc, requests.HTTPError)
+            reached = isinstance(exc, (requests.HTTPError, UnreadableReply))
             raise ChainError(
                 f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
             ) from exc

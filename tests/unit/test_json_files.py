@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -53,6 +54,35 @@ def test_every_json_input_file_refuses_deep_nesting_with_a_sentence(tmp_path: Pa
     with pytest.raises(PolicyFileError, match="nested too deeply"):
         load_policy(policy)
     assert sys.getrecursionlimit() >= 100_000  # given back after each parse
+
+
+def test_no_finalizer_runs_deep_inside_the_parser() -> None:
+    """A collection started while the parser is a thousand calls deep would run other objects'
+    finalizers with no room left under the lowered limit (they fail, and a socket stays open)."""
+    limits: list[int] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            limits.append(sys.getrecursionlimit())
+
+    thresholds = gc.get_threshold()
+    gc.disable()
+    gc.collect()  # the young generation starts empty
+    try:
+        for _ in range(10):
+            Cycle()  # garbage only a collection finds
+        gc.set_threshold(200)  # the next collection comes a couple of hundred lists into the parser
+        gc.enable()
+        with pytest.raises(JsonProblem, match="nested too deeply"):
+            parse_json(DEEP)
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.enable()
+    gc.collect()
+    assert limits == [sys.getrecursionlimit()] * 10
 
 
 def test_a_byte_order_mark_before_json_is_read_as_utf8(tmp_path: Path) -> None:

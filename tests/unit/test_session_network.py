@@ -1,6 +1,6 @@
-"""A node that stops answering, or answers as a node that cannot fund accounts: every request the
-session makes says so in a `ChainError`, never a network exception (which the CLI would print as a
-traceback)."""
+"""A node that stops answering, answers what no JSON-RPC node would, or answers as a node that cannot
+fund accounts: every request the session makes says so in a `ChainError`, never a network exception
+(which the CLI would print as a traceback) and never a crash."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeProvider
 from ledger.errors import ChainError, InputError
 from tests.nodes import free_port
 
 
 def _session(url: str) -> ChainSession:
-    return ChainSession(w3=Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5})), kind="rpc", url=url)
+    return ChainSession(w3=Web3(NodeProvider(url, request_kwargs={"timeout": 5})), kind="rpc", url=url)
 
 
 REQUESTS: list[tuple[str, Callable[[ChainSession], Any]]] = [
@@ -113,6 +113,57 @@ def test_a_server_that_is_no_node_is_named_by_what_it_answered(web_server: str) 
     assert str(refused.value) == f"no JSON-RPC chain at {web_server}: the server answered HTTP 501 Unsupported method"
     with pytest.raises(ChainError, match="lost the connection to the chain: the server answered HTTP 501"):
         _session(web_server).head()
+
+
+#: Replies no JSON-RPC node sends, and what the session says of each.
+GARBLED = {
+    # deeper than Python's parser reaches: under the recursion limit py_ecc sets, parsing it unguarded
+    # overflows the C stack and kills the process
+    b'{"jsonrpc": "2.0", "id": 0, "result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": (
+        "the reply is nested too deeply to read"
+    ),
+    b"<html>maintenance</html>": "the reply is not valid JSON: Expecting value at line 1, column 1",
+    b"\xff\xfe{}": "the reply is not UTF-8 text",
+    b"[1, 2]": "the reply is JSON but not a JSON-RPC answer",
+    b'{"jsonrpc": "2.0", "id": 0}': "the reply is JSON but not a JSON-RPC answer",
+}
+
+
+@pytest.fixture(scope="module", params=list(GARBLED), ids=["nested", "html", "binary", "array", "no result"])
+def garbling_node(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A server answering every POST 200 with one garbled reply; yields its URL and what the session says."""
+    body: bytes = request.param
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    for url in _serve(Handler):
+        yield url, GARBLED[body]
+
+
+def test_a_garbled_reply_at_first_contact_says_what_came_back(garbling_node: tuple[str, str]) -> None:
+    url, says = garbling_node
+    with pytest.raises(ChainError) as refused:
+        ChainSession.connect(url)
+    assert str(refused.value).startswith(f"no JSON-RPC chain at {url}: {says}")
+
+
+@pytest.mark.parametrize("request_", [r for _, r in REQUESTS], ids=[name for name, _ in REQUESTS])
+def test_a_garbled_reply_to_any_request_is_a_chain_error(
+    garbling_node: tuple[str, str], request_: Callable[[ChainSession], Any]
+) -> None:
+    url, says = garbling_node
+    with pytest.raises(ChainError, match=f"^lost the connection to the chain: {re.escape(says)}"):
+        request_(_session(url))
 
 
 def test_no_server_at_all_cannot_be_reached() -> None:
