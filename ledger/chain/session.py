@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -56,6 +56,8 @@ RECEIPT_TIMEOUT_S = 120.0
 SUPERSEDED_CHECK_S = 1.0
 #: How many times a transaction is prepared again after another took its nonce.
 NONCE_ATTEMPTS = 5
+#: Block headers asked for in one batch request (about 1 KB of reply each).
+BLOCKS_PER_BATCH = 1_000
 
 #: What web3 raises for a reverted call (eth-tester's own error is added once it is loaded: see `_reverts`).
 _REVERT_ERRORS: tuple[type[BaseException], ...] = (
@@ -234,6 +236,24 @@ class ChainSession:
             with _reaching():
                 self._block_times[number] = int(self.w3.eth.get_block(number)["timestamp"])
         return self._block_times[number]
+
+    def block_times(self, numbers: Iterable[int]) -> dict[int, int]:
+        """The timestamps of these blocks; a node is asked for those not yet known in batch requests,
+        not one request each."""
+        wanted = set(numbers)
+        missing = sorted(wanted - self._block_times.keys())
+        if self.kind == "embedded":
+            for number in missing:
+                self.block_time(number)
+        else:
+            for start in range(0, len(missing), BLOCKS_PER_BATCH):
+                chunk = missing[start : start + BLOCKS_PER_BATCH]
+                blocks = self.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+                for number, block in zip(chunk, blocks, strict=True):
+                    if not isinstance(block, dict):
+                        raise ChainError(f"the node did not give block {number}")
+                    self._block_times[number] = int(block["timestamp"], 16)
+        return {number: self._block_times[number] for number in wanted}
 
     def block_hash(self, number: int) -> str:
         """The hash of block `number` (0x-prefixed hex)."""

@@ -298,14 +298,17 @@ class LedgerClient:
         topics = [[event_topic("PointsIssued"), event_topic("PointsRedeemed")], account_topic(address)]
         entries: list[PointsEntry] = []
         balance = 0
-        for e in iter_logs(self.session, {"Points": self.addresses["Points"]}, from_block=from_block, topics=topics):
+        points_contract = {"Points": self.addresses["Points"]}
+        events = list(iter_logs(self.session, points_contract, from_block=from_block, topics=topics))
+        times = self.session.block_times(e.block for e in events)
+        for e in events:
             issued = e.name == "PointsIssued"
             points = e.args["amount"] if issued else -e.args["amount"]
             balance += points
             entries.append(
                 PointsEntry(
                     block=e.block,
-                    recorded_at=self.session.block_time(e.block),
+                    recorded_at=times[e.block],
                     rule=id_text(e.args["ruleId"]) if issued else None,
                     source=id_text(e.args["source"]) if issued else None,
                     purpose=None if issued else e.args["purpose"],

@@ -57,3 +57,20 @@ def test_a_range_starting_mid_history_reads_only_from_there(chain: tuple[ChainSe
     middle = whole[len(whole) // 2].block
     later = list(iter_logs(session, addresses, from_block=middle, chunk=4))
     assert later == [e for e in whole if e.block >= middle]
+
+
+def test_block_times_come_in_one_batch_and_match_each_block(
+    chain: tuple[ChainSession, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, _ = chain
+    head = session.head()
+    fresh = ChainSession.connect(str(session.url))  # nothing known yet
+    provider = fresh.w3.provider
+    calls: list[str] = []
+    for method in ("make_request", "make_batch_request"):
+        original = getattr(provider, method)
+        monkeypatch.setattr(provider, method, lambda *a, _m=method, _f=original: (calls.append(_m), _f(*a))[1])
+    times = fresh.block_times([*range(head + 1), 3, 3])
+    assert calls == ["make_batch_request"]
+    assert times == {n: session.block_time(n) for n in range(head + 1)}
+    assert fresh.block_times(range(3)) == {n: times[n] for n in range(3)} and calls == ["make_batch_request"]
