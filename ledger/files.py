@@ -6,6 +6,7 @@ import fcntl
 import gc
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,9 @@ def write_file(path: Path, data: bytes, what: str) -> None:
         raise InputError(f"cannot write the {what} file {path}: {exc.strerror}") from None
 
 
+_PARSING = threading.RLock()
+
+
 @contextmanager
 def parser_recursion_limit(levels: int = 1_000) -> Iterator[None]:
     """Run a recursive parser (json, tomllib) with room for `levels` more nested calls than the caller's.
@@ -45,20 +49,22 @@ def parser_recursion_limit(levels: int = 1_000) -> Iterator[None]:
     recursing that deep into a maliciously nested file overflows the C stack and kills the process.
     Under this limit the parser raises RecursionError instead. The garbage collector waits meanwhile:
     a collection started deep inside the parser would run other objects' finalizers (closing a socket)
-    with no room left under the limit."""
+    with no room left under the limit. The limit and the collector belong to the whole process, so one
+    thread parses at a time (each gives back what it found; json's parser holds the GIL anyway)."""
     depth, frame = 0, sys._getframe()
     while frame is not None:
         depth, frame = depth + 1, frame.f_back  # type: ignore[assignment]
-    previous = sys.getrecursionlimit()
-    collecting = gc.isenabled()
-    gc.disable()
-    sys.setrecursionlimit(min(previous, depth + levels))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(previous)
-        if collecting:
-            gc.enable()
+    with _PARSING:
+        previous = sys.getrecursionlimit()
+        collecting = gc.isenabled()
+        gc.disable()
+        sys.setrecursionlimit(min(previous, depth + levels))
+        try:
+            yield
+        finally:
+            sys.setrecursionlimit(previous)
+            if collecting:
+                gc.enable()
 
 
 class JsonProblem(ValueError):

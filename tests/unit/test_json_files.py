@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import json
 import sys
+import threading
 from pathlib import Path
 
 import py_ecc  # noqa: F401  (imported by eth_account in every ledger process: it sets the limit below)
@@ -83,6 +85,24 @@ def test_no_finalizer_runs_deep_inside_the_parser() -> None:
         gc.enable()
     gc.collect()
     assert limits == [sys.getrecursionlimit()] * 10
+
+
+def test_threads_parsing_at_once_give_back_the_limit_and_the_collector() -> None:
+    """The recursion limit and the collector belong to the process: a thread restoring the limit it
+    found, after another thread lowered it, would leave the process a thousand frames deep at most."""
+    limit = sys.getrecursionlimit()
+    text = json.dumps([{"n": i, "deep": [[[i]]]} for i in range(20_000)])
+
+    def parse() -> None:
+        for _ in range(6):
+            parse_json(text)
+
+    threads = [threading.Thread(target=parse) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sys.getrecursionlimit() == limit and gc.isenabled()
 
 
 def test_a_byte_order_mark_before_json_is_read_as_utf8(tmp_path: Path) -> None:
