@@ -37,4 +37,7 @@ def test_dates_outside_the_years_the_ledger_records_are_refused(text: str) -> No
     chain's clock end."""
     with pytest.raises(DateError, match=f"^date '{text}' is outside the years 2000 to 2099 that the ledger records$"):
         parse_instant(text, what="date")
+
+
+def test_the_first_and_last_days_the_ledger_records_are_taken() -> None:
     assert parse_instant("2000-01-01") < parse_instant("2099-12-31T23:59:59+08:00")
