@@ -232,19 +232,28 @@ def enrolment_fingerprint(
         if cert_arg:
             raise InputError("this workspace has no certificate authority to check the certificate against")
         return None
-    if not path.exists():
-        raise InputError(f"enrolling {name} needs its certificate (--cert), issued by `ledger ca issue`")
+    if not cert_arg and not path.exists():
+        raise InputError(
+            f"enrolling {name} needs its certificate: there is none in this workspace ({path}); "
+            f"issue one with `ledger ca issue {name}` or pass --cert FILE"
+        )
     cert = ca.load_cert(path)
     ca.verify_member_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=address, uscc=uscc)
     nonce = format(cert.serial_number, "x")
     if proof:
-        signature = bytes.fromhex(proof.removeprefix("0x"))
+        try:
+            signature = bytes.fromhex(proof.removeprefix("0x"))
+        except ValueError:
+            raise InputError("--proof is not hexadecimal: pass the signature `ledger prove` printed") from None
     else:
         from eth_account import Account
         from eth_account.messages import encode_defunct
 
         if ws.keystore_address(name) is None:
-            raise InputError(f"no key of {name} here to prove possession: pass --proof from `ledger member prove`")
+            raise InputError(
+                f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, "
+                "run where its key is"
+            )
         key = ws.signer(name)
         signature = Account.sign_message(encode_defunct(text=ca.challenge(address, cert, nonce)), key.key).signature
     ca.check_possession(address, cert, nonce, bytes(signature))

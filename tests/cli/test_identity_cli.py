@@ -178,6 +178,11 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("prove", "imu", "--cert", str(folder / "a-folder")), "cannot read the certificate"),
         (("prove", "imu", "--cert", str(folder / "binary.dat")), "is not an X.509 certificate"),
         (("prove", "keyless"), "keyless has no certificate in this workspace"),
+        (("member", "enrol", "outsider", "--kind", "enterprise", "--cert", str(folder / "nope.pem")), "no certificate"),
+        (
+            ("member", "enrol", "outsider", "--kind", "enterprise", "--uscc", "91350100M000100Y43", "--proof", "zz"),
+            "--proof is not hexadecimal",
+        ),
         (("ca", "issue", "keyless", "--renew"), "keyless has no identity key at"),
         (("ca", "issue", "imu", "--renew", "--public-key", str(folder / "nope.pem")), "give --public-key without"),
     ]
