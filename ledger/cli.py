@@ -187,7 +187,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         kind = _parse_enum(MemberKind, args.kind, "--kind")
         uscc = validate_uscc(args.uscc) if args.uscc else None
         if uscc is None and kind is not MemberKind.INDIVIDUAL:
-            raise InputError(f"a {kind.label} needs its unified social credit code (--uscc)")
+            raise InputError(f"a member of kind {kind.label} needs its unified social credit code (--uscc)")
         regulator = ws.signer("regulator")  # before a new member key is made: a refusal leaves none
         if args.address:
             address = ws.resolve(args.address)

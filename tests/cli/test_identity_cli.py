@@ -165,6 +165,7 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
     (folder / "not-a-key.pem").write_text("hello", encoding="utf-8")
     (folder / "binary.dat").write_bytes(b"\xff\xfe\x00")
     (folder / "a-folder").mkdir()
+    enrol_outsider = ("member", "enrol", "outsider", "--kind", "enterprise", "--uscc", "91350100M000100Y43")
     cases = [
         (("terms", "open", str(folder / "nope.json"), "--as", "imu"), "no sealed terms file at"),
         (("terms", "open", str(folder / "list.json"), "--as", "imu"), "is not a sealed terms document"),
@@ -178,11 +179,9 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("prove", "imu", "--cert", str(folder / "a-folder")), "cannot read the certificate"),
         (("prove", "imu", "--cert", str(folder / "binary.dat")), "is not an X.509 certificate"),
         (("prove", "keyless"), "keyless has no certificate in this workspace"),
-        (("member", "enrol", "outsider", "--kind", "enterprise", "--cert", str(folder / "nope.pem")), "no certificate"),
-        (
-            ("member", "enrol", "outsider", "--kind", "enterprise", "--uscc", "91350100M000100Y43", "--proof", "zz"),
-            "--proof is not hexadecimal",
-        ),
+        ((*enrol_outsider, "--cert", "nope.pem"), "no certificate file at nope.pem"),
+        ((*enrol_outsider, "--proof", "zz"), "--proof is not hexadecimal"),
+        (enrol_outsider[:-2], "a member of kind enterprise needs its unified social credit code (--uscc)"),
         (("ca", "issue", "keyless", "--renew"), "keyless has no identity key at"),
         (("ca", "issue", "imu", "--renew", "--public-key", str(folder / "nope.pem")), "give --public-key without"),
     ]
