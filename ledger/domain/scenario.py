@@ -190,7 +190,7 @@ def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
         if uscc is None:
             if kind is not MemberKind.INDIVIDUAL:
                 raise ScenarioError(
-                    f"member {member_id!r} is a {kind.label} and needs a unified social credit code",
+                    f"member {member_id!r} is of kind {kind.label} and needs a unified social credit code",
                     where=f"{where}.uscc",
                 )
         else:

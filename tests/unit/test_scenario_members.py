@@ -1,0 +1,38 @@
+"""Members of a scenario file: who needs a credit code, said in a sentence that names the place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.domain.scenario import parse_scenario
+from ledger.errors import ScenarioError
+
+DEMO = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
+
+
+def _demo() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.mark.parametrize(("index", "kind"), [(1, "institute"), (2, "enterprise"), (4, "instrument_provider")])
+def test_an_institution_without_a_credit_code_is_refused(index: int, kind: str) -> None:
+    document = _demo()
+    member = document["members"][index]
+    del member["uscc"]
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value) == (
+        f"members[{index}].uscc: member {member['id']!r} is of kind {kind} and needs a unified social credit code"
+    )
+
+
+def test_an_individual_needs_no_credit_code() -> None:
+    document = _demo()
+    (person,) = [m for m in document["members"] if m["kind"] == "individual"]
+    assert person.get("uscc") is None
+    assert any(m.id == person["id"] for m in parse_scenario(document).members)
