@@ -206,7 +206,7 @@ class ChainSession:
             raise ChainError(
                 f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
             ) from exc
-        except Web3Exception as exc:
+        except (Web3Exception, ValueError, TypeError) as exc:  # an error reply, or a chain id that is no number
             raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {exc}") from exc
         return session
 

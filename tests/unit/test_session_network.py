@@ -166,6 +166,30 @@ def test_a_garbled_reply_to_any_request_is_a_chain_error(
         request_(_session(url))
 
 
+@pytest.fixture
+def wrong_chain() -> Iterator[str]:
+    """A JSON-RPC server whose chain id is no number (a server of another kind, or a broken one)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0xzz"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    yield from _serve(Handler)
+
+
+def test_a_chain_id_that_is_no_number_is_refused_at_first_contact(wrong_chain: str) -> None:
+    with pytest.raises(ChainError, match=f"^the node at {wrong_chain} did not answer as a JSON-RPC chain: "):
+        ChainSession.connect(wrong_chain)
+
+
 def test_no_server_at_all_cannot_be_reached() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainError, match=f"^cannot reach a chain at {url}: ConnectionError$"):
