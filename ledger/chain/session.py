@@ -249,6 +249,8 @@ class ChainSession:
             for start in range(0, len(missing), BLOCKS_PER_BATCH):
                 chunk = missing[start : start + BLOCKS_PER_BATCH]
                 blocks = self.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+                if len(blocks) != len(chunk):
+                    raise ChainError(f"the node answered {len(blocks)} of {len(chunk)} requests for blocks")
                 for number, block in zip(chunk, blocks, strict=True):
                     if not isinstance(block, dict):
                         raise ChainError(f"the node did not give block {number}")
