@@ -61,23 +61,15 @@ def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def priced_node() -> Iterator[str]:
-    """A JSON-RPC node that charges for gas, cannot fund accounts, and holds no funds for anyone."""
-    answers = {"eth_gasPrice": "0x3b9aca00", "eth_getBalance": "0x0", "eth_getBlockByNumber": {"baseFeePerGas": "0x7"}}
+def _answering(reply: Callable[[bytes], bytes]) -> Iterator[str]:
+    """`_serve` with a server that answers every POST 200 with `reply(request body)`."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
         def do_POST(self) -> None:  # noqa: N802
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"]}
-            if request["method"] in answers:
-                reply["result"] = answers[request["method"]]
-            else:
-                reply["error"] = {"code": -32601, "message": f"the method {request['method']} does not exist"}
-            body = json.dumps(reply).encode()
+            body = reply(self.rfile.read(int(self.headers["Content-Length"])))
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -85,6 +77,23 @@ def priced_node() -> Iterator[str]:
             self.wfile.write(body)
 
     yield from _serve(Handler)
+
+
+@pytest.fixture
+def priced_node() -> Iterator[str]:
+    """A JSON-RPC node that charges for gas, cannot fund accounts, and holds no funds for anyone."""
+    answers = {"eth_gasPrice": "0x3b9aca00", "eth_getBalance": "0x0", "eth_getBlockByNumber": {"baseFeePerGas": "0x7"}}
+
+    def reply(body: bytes) -> bytes:
+        request = json.loads(body)
+        answer: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"]}
+        if request["method"] in answers:
+            answer["result"] = answers[request["method"]]
+        else:
+            answer["error"] = {"code": -32601, "message": f"the method {request['method']} does not exist"}
+        return json.dumps(answer).encode()
+
+    yield from _answering(reply)
 
 
 def test_an_account_a_priced_node_cannot_fund_is_refused_in_a_sentence(priced_node: str) -> None:
@@ -133,20 +142,7 @@ GARBLED = {
 def garbling_node(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """A server answering every POST 200 with one garbled reply; yields its URL and what the session says."""
     body: bytes = request.param
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    for url in _serve(Handler):
+    for url in _answering(lambda _: body):
         yield url, GARBLED[body]
 
 
@@ -169,20 +165,9 @@ def test_a_garbled_reply_to_any_request_is_a_chain_error(
 @pytest.fixture
 def wrong_chain() -> Iterator[str]:
     """A JSON-RPC server whose chain id is no number (a server of another kind, or a broken one)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0xzz"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    yield from _serve(Handler)
+    yield from _answering(
+        lambda body: json.dumps({"jsonrpc": "2.0", "id": json.loads(body)["id"], "result": "0xzz"}).encode()
+    )
 
 
 def test_a_chain_id_that_is_no_number_is_refused_at_first_contact(wrong_chain: str) -> None:
