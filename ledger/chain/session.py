@@ -56,7 +56,8 @@ RECEIPT_TIMEOUT_S = 120.0
 SUPERSEDED_CHECK_S = 1.0
 #: How many times a transaction is prepared again after another took its nonce.
 NONCE_ATTEMPTS = 5
-#: Block headers asked for in one batch request (about 1 KB of reply each).
+#: Block headers asked for in one batch request (about 1 KB of reply each; Besu answers batches of
+#: up to 1,024 requests by default, `--rpc-http-max-batch-size`).
 BLOCKS_PER_BATCH = 1_000
 
 #: What web3 raises for a reverted call (eth-tester's own error is added once it is loaded: see `_reverts`).
