@@ -93,16 +93,14 @@ def open_sealed(sealed: dict[str, Any], *, cert: x509.Certificate, key: ec.Ellip
             raise IdentityError("this is not a sealed terms document of the ledger")
         fp = fingerprint(cert)
         entry = next((r for r in sealed["recipients"] if r["certificate"] == fp.hex()), None)
+        content_key: bytes | None = None
         if entry is not None:
             content_key = _unwrap(entry, key, sealed["contract"])
-        elif _same_key(cert, key):
+        elif cert.public_key() == key.public_key():
             # A certificate renewed for the same key opens what was sealed to the certificate before it.
             unwrapped = (_try_unwrap(r, key, sealed["contract"]) for r in sealed["recipients"])
-            found = next((k for k in unwrapped if k is not None), None)
-            if found is None:
-                raise IdentityError(f"{cert_name(cert)} is not a recipient of this sealed document")
-            content_key = found
-        else:
+            content_key = next((k for k in unwrapped if k is not None), None)
+        if content_key is None:
             raise IdentityError(f"{cert_name(cert)} is not a recipient of this sealed document")
         digest = bytes.fromhex(sealed["sha256"])
         aad = f"{FORMAT}\0{sealed['contract']}\0".encode() + digest
@@ -129,16 +127,6 @@ def _try_unwrap(entry: dict[str, Any], key: ec.EllipticCurvePrivateKey, contract
         return _unwrap(entry, key, contract)
     except InvalidTag:
         return None
-
-
-def _same_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
-    point = serialization.PublicFormat.UncompressedPoint
-    ours = key.public_key().public_bytes(serialization.Encoding.X962, point)
-    public = cert.public_key()
-    return (
-        isinstance(public, ec.EllipticCurvePublicKey)
-        and public.public_bytes(serialization.Encoding.X962, point) == ours
-    )
 
 
 def dump(sealed: dict[str, Any]) -> str:
