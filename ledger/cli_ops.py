@@ -485,9 +485,10 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.policy import RULE_IDS, load_policy, repository_policies
     from ledger.format import table
 
+    # the file first: one that cannot be read is refused before the chain is asked anything
+    document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
     ws = _ws(config)
     current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
-    document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
     # a later version of a rule is in force from its own date: only the numbers are compared
     differences = [
         {"rule": spec.id, "field": field, "file": want, "chain": got}
