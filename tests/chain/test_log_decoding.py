@@ -34,6 +34,16 @@ def _as_json_rpc(log: Any) -> dict[str, Any]:
     }
 
 
+def _as_importer_reads(receipt: Any) -> dict[str, Any]:
+    """eth-tester's receipt in the form of `ChainSession.receipts_fast`."""
+    return {
+        "status": receipt["status"],
+        "blockNumber": receipt["blockNumber"],
+        "gasUsed": receipt["gasUsed"],
+        "logs": [{"topics": [bytes(t) for t in log["topics"]], "data": bytes(log["data"])} for log in receipt["logs"]],
+    }
+
+
 @pytest.fixture(scope="module")
 def demo_run() -> ScenarioRunner:
     runner = ScenarioRunner(ChainSession.embedded(), load_scenario(DEMO))
@@ -114,6 +124,9 @@ def test_embedded_log_indexes_count_through_a_block_of_several_transactions(worl
     receipts = [session.w3.eth.get_transaction_receipt(HexBytes(h)) for h in hashes]
     (block,) = {r["blockNumber"] for r in receipts}
     assert all(r["status"] == 1 for r in receipts)
+    # the importer's receipts, read from py-evm's index: each transaction's own gas, not the block's running total
+    assert session.receipts_fast([bytes(HexBytes(h)) for h in hashes]) == [_as_importer_reads(r) for r in receipts]
+    assert len({r["gasUsed"] for r in receipts}) == 1
     names = {checksum(address): name for name, address in world.client.addresses.items()}
     logs = session.embedded_logs({"fromBlock": hex(block), "toBlock": hex(block), "address": list(names)})
     per_tx = [len(r["logs"]) for r in receipts]
@@ -124,3 +137,25 @@ def test_embedded_log_indexes_count_through_a_block_of_several_transactions(worl
     events = [decode_log(log, names) for log in logs]
     registered = [e.args["originalValue"] for e in events if e is not None and e.name == "InstrumentRegistered"]
     assert registered == [150_000_000, 150_000_001, 150_000_002]
+
+
+def test_embedded_receipts_are_eth_testers(demo_run: ScenarioRunner) -> None:
+    """Every transaction of a demo run, and one that failed: the receipts the importer reads from py-evm's
+    index are eth-tester's; a hash never mined has none."""
+    session = demo_run.client.session
+    hashes = [
+        bytes(tx)
+        for number in range(1, session.head() + 1)
+        for tx in session.w3.eth.get_block(number)["transactions"]  # type: ignore[union-attr]
+    ]
+    points = demo_run.client.contracts.points
+    steel = demo_run.keys["steel"]
+    data = points.encode_abi("transfer", args=[steel.address, 1])  # points never move
+    failed = session.prepare(steel, to=points.address, data=bytes(HexBytes(data)), gas=100_000)
+    session.submit(failed)
+    hashes.append(failed.tx_hash)
+    theirs = [_as_importer_reads(session.w3.eth.get_transaction_receipt(HexBytes(h))) for h in hashes]
+    assert session.receipts_fast(hashes) == theirs
+    assert theirs[-1]["status"] == 0 and all(r["status"] == 1 for r in theirs[:-1])
+    assert sum(len(r["logs"]) for r in theirs) > 50
+    assert session.receipts_fast([b"\1" * 32]) == [None]
