@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 SHIM = PROJECT_ROOT / "scripts" / "solc"
 EVM_VERSION = "cancun"
-OPTIMIZER_RUNS = 200
+OPTIMIZER_RUNS = 100_000
 
 
 def source_files() -> list[Path]:

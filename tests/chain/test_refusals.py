@@ -320,3 +320,28 @@ def test_enrolment_of_an_existing_member_is_refused(world: World) -> None:
         "MemberAlreadyEnrolled",
         account=world.uni.address,
     )
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["new-reference", "recorded-reference"])
+def test_a_settlement_with_dirty_high_bits_is_refused(world: World, recorded: bool) -> None:
+    """The ledger hashes a settlement as it lies in the calldata. The same payment with a bit set above
+    its milestone's 32 bits hashes differently, and is refused all the same: a new reference when the
+    field is read, a recorded one as a conflicting duplicate. Nothing is recorded either way."""
+    _achieve(world)
+    if recorded:
+        _pay(world, "P1")
+    before = world.client.recorded_hash("P1")
+    settlement = SettlementInput(ref="P1", contract="C1", milestone=0, amount=Fen(100), paid_at=D("2026-03-02"))
+    ledger = world.client.contracts.ledger
+    clean = bytes.fromhex(ledger.encode_abi("record", args=[settlement.as_tuple()])[2:])
+    milestone_word = 4 + 2 * 32  # after the selector, the reference and the contract id
+    dirty = clean[:milestone_word] + b"\1" + clean[milestone_word + 1 :]
+    # the clean twin goes through (a first record, or a harmless replay)
+    assert world.session.estimate(world.operator.address, to=ledger.address, data=clean) > 0
+    block = world.session.head()
+    with pytest.raises(ContractError) as caught:
+        world.session.estimate(world.operator.address, to=ledger.address, data=dirty)
+    # a new reference: the ABI decoder's check of the field, a revert without a reason
+    assert caught.value.name == ("DuplicatePayment" if recorded else "Reverted")
+    assert world.client.recorded_hash("P1") == before
+    assert world.session.head() == block
