@@ -322,6 +322,26 @@ class Verifier:
                 )
             )
 
+    def _on_SettlementReplayed(self, e: LogEvent) -> None:  # noqa: N802
+        self._replay_of_recorded("settlement", e.args["ref"], e)
+
+    def _on_AttestationReplayed(self, e: LogEvent) -> None:  # noqa: N802
+        self._replay_of_recorded("attestation", e.args["attestationId"], e)
+
+    def _replay_of_recorded(self, what: str, source_id: bytes, e: LogEvent) -> None:
+        """A replay answers a resend of something already recorded: its recording must be in the history.
+        Where it is not, the node's state holds a fact whose block the node lost (as a node restored from
+        a state file written out of step with its blocks can): the points it earned are not in the history
+        either, so nothing recomputed from the log can be trusted for it."""
+        if "0x" + bytes(source_id).hex() in self._source_blocks:
+            return
+        self._fail(
+            "history-complete",
+            f"{what} {id_text(source_id)} was answered as already recorded in block {e.block}, but no block "
+            "records it: the node's state holds it and its history has lost it",
+            e,
+        )
+
     # --- what the chain did -----------------------------------------------------------------
 
     def _on_PointsIssued(self, e: LogEvent) -> None:  # noqa: N802

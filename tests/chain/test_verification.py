@@ -154,6 +154,30 @@ def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> No
     assert duplicate[0].tx_hash == "0xforged"
 
 
+def test_a_replay_whose_recording_the_history_lost_is_caught(world: World) -> None:
+    """A node restored from a state file written out of step with its blocks (anvil's periodic dump can
+    be) holds a settlement in its state whose block it lost: resent, the settlement comes back as a
+    replay that no recorded event explains."""
+    from ledger.chain.logs import iter_logs
+
+    world.client.achieve_milestone(world.operator, contract="C1", index=0, at=D("2026-03-01"))
+    _pay_c1(world, "P1", 0, 100, "2026-03-02")
+    _pay_c1(world, "P1", 0, 100, "2026-03-02")  # the same payment again: a harmless replay
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    recording = next(e.tx_hash for e in events if e.name == "SettlementRecorded")
+    replay = next(e for e in events if e.name == "SettlementReplayed")
+    for history, lost in ((events, []), ([e for e in events if e.tx_hash != recording], ["P1"])):
+        verifier = Verifier(documents=repository_policies(), namer=world.session.name_of)
+        verifier.feed_all(iter(history))
+        found = [d for d in verifier.finish(balances={}).discrepancies if d.check == "history-complete"]
+        assert [d.tx_hash for d in found] == [replay.tx_hash for _ in lost]
+        for d in found:
+            assert d.message == (
+                f"settlement P1 was answered as already recorded in block {replay.block}, but no block records it: "
+                "the node's state holds it and its history has lost it"
+            )
+
+
 def test_points_issued_again_later_for_a_recorded_payment_are_caught(world: World) -> None:
     from ledger.chain.logs import iter_logs
 

@@ -135,6 +135,18 @@ def _assert_exactly_once(market: Market, total_fen: int, rows: int) -> None:
     assert report.ok, report.discrepancies
 
 
+def _settlements_whose_block_the_node_lost(market: Market) -> list[str]:
+    """References the node's state holds (its hash is recorded) that no `SettlementRecorded` event of its
+    history records: resent, they came back as replays."""
+    client = market.client()
+    events = list(iter_logs(client.session, client.addresses, from_block=market.record.block))
+    recorded = {e.args["ref"] for e in events if e.name == "SettlementRecorded"}
+    replayed = {e.args["ref"] for e in events if e.name == "SettlementReplayed"} - recorded
+    lost = [ref.rstrip(b"\0").decode() for ref in replayed]
+    assert all(client.recorded_hash(ref) != b"\0" * 32 for ref in lost)
+    return lost
+
+
 def test_a_batch_mined_as_failed_is_explained_by_its_contract_error(market: Market) -> None:
     """With its gas given, a refused batch is mined with status 0; the client replays it on the state
     before its block (which the local node keeps) and names the contract's error."""
@@ -229,7 +241,21 @@ def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
         if market.node._pid() is None:
             kills += 1
             market.node.start()
-    print(f"\nnode killed (SIGKILL) and restarted: {kills} times")
     assert kills >= 1
     _run_until_done(market, market.node.url, path, batch_size=1)
-    _assert_exactly_once(market, total, 1_500)
+    lost = _settlements_whose_block_the_node_lost(market)
+    print(f"\nnode killed (SIGKILL) and restarted: {kills} times; settlements whose block it lost: {len(lost)}")
+    if not lost:
+        _assert_exactly_once(market, total, 1_500)
+        return
+    # anvil writes its state file in two steps, the blocks then the accounts; a block mined between them
+    # is in the restored state but not in the restored history. The client cannot undo that: each such
+    # payment is still counted once (the state's totals), and `verify` names it.
+    client = market.client()
+    assert sum(client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS)) == total, "every payment exactly once"
+    events = iter_logs(client.session, client.addresses, from_block=market.record.block)
+    recorded = [e.args["ref"].rstrip(b"\0").decode() for e in events if e.name == "SettlementRecorded"]
+    assert len(set(recorded)) == len(recorded) == 1_500 - len(lost) and not set(recorded) & set(lost)
+    report = verify_deployment(client, from_block=market.record.block, documents=repository_policies())
+    named = sorted(d.message.split()[1] for d in report.discrepancies if d.check == "history-complete")
+    assert named == sorted(lost)
