@@ -317,6 +317,11 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         lines.append(
             f"resumed an earlier run: checked {count(result.resumed_batches, 'batch', 'batches')} it had in flight"
         )
+    if result.replayed_on_arrival:
+        lines.append(
+            f"{count(result.replayed_on_arrival, 'row')} sent as new came back as already recorded: another import "
+            "recorded them meanwhile, or the node lost the blocks that recorded them (`ledger verify` tells which)"
+        )
     if result.rejected:
         lines.append(f"rejected rows written to {reject_path}:")
         lines += [f"  line {p.line}: {p.message}" for p in result.rejected]

@@ -128,6 +128,10 @@ class ImportResult:
     rows: int = 0
     recorded: int = 0
     replayed: int = 0
+    #: of `replayed`, rows sent because the history read before sending did not record them, which the
+    #: ledger then answered as already recorded (recorded meanwhile by another import, or the node lost
+    #: the block that recorded them)
+    replayed_on_arrival: int = 0
     rejected: list[Problem] = field(default_factory=list)
     batches: int = 0
     points_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -142,6 +146,7 @@ class ImportResult:
             "rows": self.rows,
             "recorded": self.recorded,
             "replayed": self.replayed,
+            "replayed_on_arrival": self.replayed_on_arrival,
             "rejected": [{"line": p.line, "message": p.message} for p in self.rejected],
             "batches": self.batches,
             "gas_used": self.gas_used,
@@ -716,6 +721,7 @@ class Importer:
                     replays += 1
             result.recorded += len(batch) - replays
             result.replayed += replays
+            result.replayed_on_arrival += replays
         in_flight[:] = still
         return settled
 

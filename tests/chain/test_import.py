@@ -119,6 +119,34 @@ def test_import_records_once_and_a_second_run_changes_nothing(world: World, tmp_
     assert world.client.balance(world.uni.address) == balance
 
 
+def test_a_row_the_history_did_not_show_but_the_ledger_held_is_counted_once_and_told(
+    world: World, tmp_path: Path
+) -> None:
+    """A row sent because the history read before sending did not record it, answered by the ledger as
+    already recorded (as after a node lost the block that recorded it): a replay, counted apart."""
+    _lump(world, "T1")
+    path = tmp_path / "bank.csv"
+    path.write_text(HEADER + "BANK-1,T1,,,100.00,2026-03-01,,\nBANK-2,T1,,,200.00,2026-03-01,,\n", encoding="utf-8")
+    _import(world, path, tmp_path)
+
+    def history_without_it() -> MarketState:
+        events = iter_logs(world.session, world.client.addresses, from_block=0)
+        return MarketState.from_events(
+            e for e in events if not (e.name == "SettlementRecorded" and e.args["ref"].startswith(b"BANK-1\0"))
+        )
+
+    again = import_file(
+        world.session,
+        path=path,
+        state_loader=history_without_it,
+        ledger_address=world.client.addresses["SettlementLedger"],
+        operator=world.operator,
+        journal_folder=tmp_path / "journal",
+    )
+    assert (again.recorded, again.replayed, again.replayed_on_arrival, again.batches) == (0, 2, 1, 1)
+    assert world.client.milestone("T1", 0).paid == 30_000
+
+
 def test_rows_on_a_suspended_party_contract_are_recorded_and_the_party_named(world: World, tmp_path: Path) -> None:
     _lump(world, "T1")
     _lump(world, "T2")
