@@ -316,17 +316,20 @@ contract LedgerHandler {
         if (ok) _milestones[c.id][index].achieved = true;
     }
 
-    function reportRevenue(uint256 contractSeed, uint8 periodSeed, uint256 revenue) external {
+    function reportRevenue(uint256 contractSeed, uint8 periodSeed, uint256 revenue, uint256 dateSeed) external {
         if (_contracts.length == 0) return;
         GhostContract storage c = _contracts[contractSeed % _contracts.length];
         bytes32 period = bytes32(uint256(1 + periodSeed % PERIODS));
         revenue = revenue % 1_000_000_000;
         GhostRoyalty storage r = _royalties[c.id][period];
-        bool expect = c.royaltyBps != 0 && !r.reported;
+        // One report in eight is dated the day before signing, which the registry must refuse.
+        bool beforeSigning = dateSeed % 8 == 7;
+        uint40 at = beforeSigning ? c.signedAt - 1 days : uint40(block.timestamp);
+        bool expect = !beforeSigning && c.royaltyBps != 0 && !r.reported;
         bool ok = _operatorCall(
             "reportRevenue",
             address(registry),
-            abi.encodeCall(IContractRegistry.reportRevenue, (c.id, period, revenue, uint40(block.timestamp))),
+            abi.encodeCall(IContractRegistry.reportRevenue, (c.id, period, revenue, at)),
             expect
         );
         if (ok) {
