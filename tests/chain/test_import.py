@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,14 +46,18 @@ def _lump(world: World, contract_id: str, amount: int = 300_000_000) -> None:
     world.client.register_contract(world.operator, lump_transfer(world, id=contract_id, milestones=milestones))
 
 
-def _import(world: World, path: Path, tmp_path: Path, **options: object) -> object:
-    def state() -> MarketState:
+def _import(
+    world: World, path: Path, tmp_path: Path, state: Callable[[], MarketState] | None = None, **options: object
+) -> object:
+    """An import of `path`, checking the rows against `state` (by default, the chain's history)."""
+
+    def history() -> MarketState:
         return MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
 
     return import_file(
         world.session,
         path=path,
-        state_loader=state,
+        state_loader=state or history,
         ledger_address=world.client.addresses["SettlementLedger"],
         operator=world.operator,
         journal_folder=tmp_path / "journal",
@@ -135,15 +140,8 @@ def test_a_row_the_history_did_not_show_but_the_ledger_held_is_counted_once_and_
             e for e in events if not (e.name == "SettlementRecorded" and e.args["ref"].startswith(b"BANK-1\0"))
         )
 
-    again = import_file(
-        world.session,
-        path=path,
-        state_loader=history_without_it,
-        ledger_address=world.client.addresses["SettlementLedger"],
-        operator=world.operator,
-        journal_folder=tmp_path / "journal",
-    )
-    assert (again.recorded, again.replayed, again.replayed_on_arrival, again.batches) == (0, 2, 1, 1)
+    again = _import(world, path, tmp_path, history_without_it)
+    assert (again.recorded, again.replayed, again.replayed_on_arrival, again.batches) == (0, 2, 1, 1)  # type: ignore[attr-defined]
     assert world.client.milestone("T1", 0).paid == 30_000
 
 
