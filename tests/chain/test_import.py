@@ -27,6 +27,7 @@ from ledger.services.importer import (
     BatchGas,
     Importer,
     ImportRefused,
+    ImportResult,
     Journal,
     Row,
     check_rows,
@@ -48,7 +49,7 @@ def _lump(world: World, contract_id: str, amount: int = 300_000_000) -> None:
 
 def _import(
     world: World, path: Path, tmp_path: Path, state: Callable[[], MarketState] | None = None, **options: object
-) -> object:
+) -> ImportResult:
     """An import of `path`, checking the rows against `state` (by default, the chain's history)."""
 
     def history() -> MarketState:
@@ -113,13 +114,13 @@ def test_import_records_once_and_a_second_run_changes_nothing(world: World, tmp_
     path = tmp_path / "bank.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
     first = _import(world, path, tmp_path, batch_size=10)
-    assert (first.recorded, first.replayed, first.batches) == (25, 0, 3)  # type: ignore[attr-defined]
+    assert (first.recorded, first.replayed, first.batches) == (25, 0, 3)
     # T0..T2 each cross 2,000,000 at some point: landing points for the university
-    assert first.points_by_rule["R11-LANDING"] > 0  # type: ignore[attr-defined]
+    assert first.points_by_rule["R11-LANDING"] > 0
     block = world.session.w3.eth.block_number
     balance = world.client.balance(world.uni.address)
     again = _import(world, path, tmp_path, batch_size=10)
-    assert (again.recorded, again.replayed, again.batches) == (0, 25, 0)  # type: ignore[attr-defined]
+    assert (again.recorded, again.replayed, again.batches) == (0, 25, 0)
     assert world.session.w3.eth.block_number == block
     assert world.client.balance(world.uni.address) == balance
 
@@ -141,7 +142,7 @@ def test_a_row_the_history_did_not_show_but_the_ledger_held_is_counted_once_and_
         )
 
     again = _import(world, path, tmp_path, history_without_it)
-    assert (again.recorded, again.replayed, again.replayed_on_arrival, again.batches) == (0, 2, 1, 1)  # type: ignore[attr-defined]
+    assert (again.recorded, again.replayed, again.replayed_on_arrival, again.batches) == (0, 2, 1, 1)
     assert world.client.milestone("T1", 0).paid == 30_000
 
 
@@ -153,13 +154,13 @@ def test_rows_on_a_suspended_party_contract_are_recorded_and_the_party_named(wor
     path = tmp_path / "bank.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
     result = _import(world, path, tmp_path)
-    assert result.recorded == 3 and result.points_by_rule == {}  # type: ignore[attr-defined]
-    assert result.suspended_parties == {world.uni.address: 3}  # type: ignore[attr-defined]
+    assert result.recorded == 3 and result.points_by_rule == {}
+    assert result.suspended_parties == {world.uni.address: 3}
     assert world.client.milestone("T1", 0).paid == 250_000_100
     world.client.reinstate(world.regulator, world.uni.address)
     path.write_text(HEADER + "S-4,T2,,,2500000.00,2026-03-03,,\n", encoding="utf-8")
     result = _import(world, path, tmp_path)
-    assert result.suspended_parties == {} and result.points_by_rule["R11-LANDING"] > 0  # type: ignore[attr-defined]
+    assert result.suspended_parties == {} and result.points_by_rule["R11-LANDING"] > 0
 
 
 def test_a_suspended_seller_that_is_also_the_broker_counts_each_row_once(world: World, tmp_path: Path) -> None:
@@ -170,7 +171,7 @@ def test_a_suspended_seller_that_is_also_the_broker_counts_each_row_once(world: 
     path = tmp_path / "bank.csv"
     path.write_text(HEADER + "S-1,T1,,,1.00,2026-03-01,,\nS-2,T1,,,1.00,2026-03-02,,\n", encoding="utf-8")
     result = _import(world, path, tmp_path)
-    assert result.suspended_parties == {world.uni.address: 2}  # type: ignore[attr-defined]
+    assert result.suspended_parties == {world.uni.address: 2}
 
 
 def test_skip_invalid_sends_good_rows_and_sets_bad_ones_aside(world: World, tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_skip_invalid_sends_good_rows_and_sets_bad_ones_aside(world: World, tmp_
     )
     rejects = tmp_path / "rejects.csv"
     result = _import(world, path, tmp_path, skip_invalid=True, reject_path=rejects)
-    assert result.recorded == 2 and [p.line for p in result.rejected] == [2]  # type: ignore[attr-defined]
+    assert result.recorded == 2 and [p.line for p in result.rejected] == [2]
     assert "there is no contract T9" in rejects.read_text(encoding="utf-8")
     assert world.client.milestone("T1", 0).paid == 1_700
 
@@ -379,7 +380,7 @@ def test_a_batch_asks_the_policy_once_per_rule_and_date_and_awards_by_the_versio
         HEADER + "".join(f"K-{n},K{n % 3},,,700000.00,{dates[n // 3 % 2]},,\n" for n in range(12)), encoding="utf-8"
     )
     result = _import(world, path, tmp_path)
-    assert result.recorded == 12 and result.batches == 1  # type: ignore[attr-defined]
+    assert result.recorded == 12 and result.batches == 1
     report = verify_deployment(world.client, from_block=0, documents=repository_policies())
     assert [d.check for d in report.discrepancies] == ["policy-file"]  # only the tripled rate's unknown file
     by_version = {(i.rule_id, i.policy_version) for i in report.issued}
