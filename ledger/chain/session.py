@@ -516,7 +516,6 @@ class ChainSession:
         minutes there). Log indexes count through the block, as on a node. `params` are those of
         `eth_getLogs`: hex block numbers, a list of addresses, and optional topics (each position None,
         one topic, or a list of alternatives)."""
-        chain = self.tester.backend.chain
         wanted = {bytes.fromhex(a.removeprefix("0x")) for a in params["address"]}
         topics = [
             None if t is None else {bytes.fromhex(x.removeprefix("0x")) for x in ([t] if isinstance(t, str) else t)}
@@ -524,9 +523,9 @@ class ChainSession:
         ]
         logs: list[dict[str, Any]] = []
         for number in range(int(params["fromBlock"], 16), int(params["toBlock"], 16) + 1):
-            block = chain.get_canonical_block_by_number(number)
+            transactions, receipts = self._embedded_block(number)
             index = 0
-            for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
+            for tx, receipt in zip(transactions, receipts, strict=True):
                 for offset, log in enumerate(receipt.logs):
                     if log.address not in wanted or len(log.topics) < len(topics):
                         continue
@@ -548,7 +547,7 @@ class ChainSession:
     def receipts_fast(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
         """Raw receipts (None while not mined): status, blockNumber, gasUsed as ints; logs as bytes."""
         if self.kind == "embedded":
-            return [self._embedded_receipt(tx_hash) for tx_hash in hashes]
+            return self._embedded_receipts(hashes)
         results = self.rpc_batch([("eth_getTransactionReceipt", ["0x" + h.hex()]) for h in hashes])
         parsed: list[dict[str, Any] | None] = []
         for r in results:
@@ -569,8 +568,14 @@ class ChainSession:
             )
         return parsed
 
-    def _embedded_receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
-        """A receipt read from py-evm's database by the transaction's index entry.
+    def _embedded_block(self, number: int) -> tuple[Any, Any]:
+        """Block `number` of the embedded chain as py-evm keeps it: its transactions and their receipts."""
+        chain = self.tester.backend.chain
+        block = chain.get_canonical_block_by_number(number)
+        return block.transactions, block.get_receipts(chain.chaindb)
+
+    def _embedded_receipts(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
+        """Receipts read from py-evm's database by each transaction's index entry, each block once.
 
         eth-tester's `get_transaction_receipt` finds a transaction by scanning back from the head and
         formats every field of every log: on a batch of 300 settlements that took a tenth of the
@@ -578,23 +583,32 @@ class ChainSession:
         the index has not been mined (None)."""
         from eth.exceptions import TransactionNotFound as NotIndexed
 
-        chain = self.tester.backend.chain
-        try:
-            number, index = chain.chaindb.get_transaction_index(tx_hash)
-        except NotIndexed:
-            return None
-        receipts = chain.get_canonical_block_by_number(number).get_receipts(chain.chaindb)
-        receipt = receipts[index]
-        before = receipts[index - 1].gas_used if index else 0  # receipts hold the block's cumulative gas
-        return {
-            "status": int.from_bytes(receipt.state_root, "big"),  # since Byzantium: 1 success, 0 failure
-            "blockNumber": number,
-            "gasUsed": receipt.gas_used - before,
-            "logs": [
-                {"topics": [topic.to_bytes(32, "big") for topic in log.topics], "data": log.data}
-                for log in receipt.logs
-            ],
-        }
+        index_of = self.tester.backend.chain.chaindb.get_transaction_index
+        blocks: dict[int, Any] = {}
+        out: list[dict[str, Any] | None] = []
+        for tx_hash in hashes:
+            try:
+                number, index = index_of(tx_hash)
+            except NotIndexed:
+                out.append(None)
+                continue
+            if number not in blocks:
+                blocks[number] = self._embedded_block(number)[1]
+            receipts = blocks[number]
+            receipt = receipts[index]
+            before = receipts[index - 1].gas_used if index else 0  # receipts hold the block's cumulative gas
+            out.append(
+                {
+                    "status": int.from_bytes(receipt.state_root, "big"),  # since Byzantium: 1 success, 0 failure
+                    "blockNumber": number,
+                    "gasUsed": receipt.gas_used - before,
+                    "logs": [
+                        {"topics": [topic.to_bytes(32, "big") for topic in log.topics], "data": log.data}
+                        for log in receipt.logs
+                    ],
+                }
+            )
+        return out
 
     def explain_failure(self, prepared: Prepared, block: int) -> LedgerError:
         """Why a transaction mined in `block` reverted: its decoded error if replaying the call gives one."""
