@@ -121,10 +121,14 @@ def _run_until_done(market: Market, url: str, path: Path, **options: object) -> 
     raise AssertionError("the import never completed")
 
 
+def _paid(client: LedgerClient) -> int:
+    """What the node's state says was paid on the market's contracts, in fen."""
+    return sum(client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS))
+
+
 def _assert_exactly_once(market: Market, total_fen: int, rows: int) -> None:
     client = market.client()
-    paid = sum(client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS))
-    assert paid == total_fen, "every payment exactly once"
+    assert _paid(client) == total_fen, "every payment exactly once"
     recorded = [
         e
         for e in iter_logs(client.session, client.addresses, from_block=market.record.block)
@@ -135,16 +139,16 @@ def _assert_exactly_once(market: Market, total_fen: int, rows: int) -> None:
     assert report.ok, report.discrepancies
 
 
-def _settlements_whose_block_the_node_lost(market: Market) -> list[str]:
-    """References the node's state holds (its hash is recorded) that no `SettlementRecorded` event of its
-    history records: resent, they came back as replays."""
+def _recorded_and_lost(market: Market) -> tuple[list[str], list[str]]:
+    """The references the history records (one per `SettlementRecorded`), and those the node's state holds
+    (its hash is recorded) that no event of its history records: resent, they came back as replays."""
     client = market.client()
     events = list(iter_logs(client.session, client.addresses, from_block=market.record.block))
-    recorded = {e.args["ref"] for e in events if e.name == "SettlementRecorded"}
-    replayed = {e.args["ref"] for e in events if e.name == "SettlementReplayed"} - recorded
-    lost = [ref.rstrip(b"\0").decode() for ref in replayed]
+    recorded = [e.args["ref"].rstrip(b"\0").decode() for e in events if e.name == "SettlementRecorded"]
+    replayed = {e.args["ref"].rstrip(b"\0").decode() for e in events if e.name == "SettlementReplayed"}
+    lost = sorted(replayed - set(recorded))
     assert all(client.recorded_hash(ref) != b"\0" * 32 for ref in lost)
-    return lost
+    return recorded, lost
 
 
 def test_a_batch_mined_as_failed_is_explained_by_its_contract_error(market: Market) -> None:
@@ -243,7 +247,7 @@ def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
             market.node.start()
     assert kills >= 1
     _run_until_done(market, market.node.url, path, batch_size=1)
-    lost = _settlements_whose_block_the_node_lost(market)
+    recorded, lost = _recorded_and_lost(market)
     print(f"\nnode killed (SIGKILL) and restarted: {kills} times; settlements whose block it lost: {len(lost)}")
     if not lost:
         _assert_exactly_once(market, total, 1_500)
@@ -252,10 +256,8 @@ def test_node_killed_and_restarted_from_its_state_file(market: Market) -> None:
     # is in the restored state but not in the restored history. The client cannot undo that: each such
     # payment is still counted once (the state's totals), and `verify` names it.
     client = market.client()
-    assert sum(client.milestone(f"TC-{i}", 0).paid for i in range(CONTRACTS)) == total, "every payment exactly once"
-    events = iter_logs(client.session, client.addresses, from_block=market.record.block)
-    recorded = [e.args["ref"].rstrip(b"\0").decode() for e in events if e.name == "SettlementRecorded"]
+    assert _paid(client) == total, "every payment exactly once"
     assert len(set(recorded)) == len(recorded) == 1_500 - len(lost) and not set(recorded) & set(lost)
     report = verify_deployment(client, from_block=market.record.block, documents=repository_policies())
     named = sorted(d.message.split()[1] for d in report.discrepancies if d.check == "history-complete")
-    assert named == sorted(lost)
+    assert named == lost
