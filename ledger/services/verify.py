@@ -279,7 +279,7 @@ class Verifier:
 
     def _on_SettlementRecorded(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
-        source = "0x" + bytes(a["ref"]).hex()
+        source = _source(a["ref"])
         contract = self._contract_ids.get(a["contractId"]) or id_text(a["contractId"])
         if not self._source_once(
             source,
@@ -299,7 +299,7 @@ class Verifier:
 
     def _on_StartupRevenueAttested(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
-        source = "0x" + bytes(a["attestationId"]).hex()
+        source = _source(a["attestationId"])
         label = f"start-up revenue {a['year']} of {self.name(a['member'])}"
         fact = SourceFact("startup-revenue", label, a["attestedAt"], None, Fen(a["revenue"]), e.block, e.tx_hash)
         if self._source_once(source, label, e, lambda: fact):
@@ -311,7 +311,7 @@ class Verifier:
 
     def _on_AppointmentAttested(self, e: LogEvent) -> None:  # noqa: N802
         a = e.args
-        source = "0x" + bytes(a["attestationId"]).hex()
+        source = _source(a["attestationId"])
         title = AppointmentTitle(a["title"])
         label = f"appointment of {self.name(a['member'])} as {title.label}"
         fact = SourceFact("appointment", label, a["attestedAt"], None, None, e.block, e.tx_hash)
@@ -333,7 +333,7 @@ class Verifier:
         Where it is not, the node's state holds a fact whose block the node lost (as a node restored from
         a state file written out of step with its blocks can): the points it earned are not in the history
         either, so nothing recomputed from the log can be trusted for it."""
-        if "0x" + bytes(source_id).hex() in self._source_blocks:
+        if _source(source_id) in self._source_blocks:
             return
         self._fail(
             "history-complete",
@@ -351,7 +351,7 @@ class Verifier:
             rule_id=id_text(a["ruleId"]),
             amount=Centipoints(a["amount"]),
             policy_version=a["policyVersion"],
-            source="0x" + bytes(a["source"]).hex(),
+            source=_source(a["source"]),
             block=e.block,
             tx_hash=e.tx_hash,
         )
@@ -511,6 +511,11 @@ def verify_deployment(
     report = verifier.finish(balances=balances, total_supply=total_supply, total_issued=total_issued)
     report.block = head
     return report
+
+
+def _source(value: bytes) -> str:
+    """The key of a settlement or attestation (its bytes32 reference or id): "0x" and its hex."""
+    return "0x" + bytes(value).hex()
 
 
 def _reference(source: str) -> str:
