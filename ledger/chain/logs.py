@@ -14,7 +14,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, from_node, unreadable_answer
 
 _T = TypeVar("_T")
 
@@ -244,7 +244,8 @@ def _log_ranges(
             params["topics"] = topics
         raw = fetch_logs(session, params)
         yield position, last, raw
-        chunk = next_range_size(raw, first=position, last=last)
+        with from_node(f"the logs of blocks {position} to {last}"):
+            chunk = next_range_size(raw, first=position, last=last)
         position = last + 1
 
 
@@ -288,12 +289,13 @@ def iter_logs(
     last = session.head() if to_block is None else to_block
     by_address: dict[str, str] = {to_checksum_address(a): name for name, a in addresses.items()}
     ranges = log_ranges(session, list(by_address), start=from_block, end=last, chunk=chunk, topics=topics)
-    for _start, end, raw in ranges:
-        raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))
-        for log in raw:
-            event = decode_log(log, by_address)
-            if event is not None:
-                yield event
+    for start, end, raw in ranges:
+        with from_node(f"the logs of blocks {start} to {end}"):
+            raw.sort(key=lambda lg: (as_int(lg["blockNumber"]), as_int(lg["logIndex"])))
+            for log in raw:
+                event = decode_log(log, by_address)
+                if event is not None:
+                    yield event
         if on_range is not None:
             on_range(end - from_block + 1, last - from_block + 1, len(raw))
 
@@ -317,5 +319,8 @@ def fetch_logs(session: ChainSession, params: dict[str, Any]) -> list[Any]:
     """Raw `eth_getLogs` (on a node, without web3's per-log processing)."""
     if session.kind == "embedded":
         return session.embedded_logs(params)
-    result: list[Any] = session.rpc("eth_getLogs", [params])
+    result = session.rpc("eth_getLogs", [params])
+    if not isinstance(result, list):
+        blocks = f"{as_int(params['fromBlock'])} to {as_int(params['toBlock'])}"
+        raise unreadable_answer(f"the logs of blocks {blocks}", "it is no list")
     return result

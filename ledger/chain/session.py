@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import requests
+from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
@@ -26,6 +27,8 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.exceptions import (
+    BadFunctionCallOutput,
+    BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
@@ -144,6 +147,50 @@ def _reaching() -> Iterator[None]:
         raise _connection_lost(exc) from None
 
 
+#: What reading an answer of the wrong shape raises: a field missing, a value of another type, text that
+#: is no hex number, data shorter than its event declares (web3's own formatters raise these too).
+_SHAPE_ERRORS: tuple[type[BaseException], ...] = (
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    DecodingError,
+    BadFunctionCallOutput,  # a call's answer that is no encoding of what the function returns
+)
+
+
+@contextmanager
+def from_node(what: str) -> Iterator[None]:
+    """Reading `what` from the node's answer (a block, receipts, logs): a network failure as in
+    `_reaching`; an answer not of the shape JSON-RPC gives it (what a broken or foreign node may send
+    after a good first contact) becomes a `ChainError` that names it, not a crash. Only the reading
+    and parsing of the answer belong inside."""
+    try:
+        yield
+    except _NETWORK_ERRORS as exc:
+        raise _connection_lost(exc) from None
+    except BlockNotFound:
+        raise ChainError(f"the node gave nothing for {what}") from None
+    except _SHAPE_ERRORS as exc:
+        raise _unreadable(what, exc) from None
+
+
+def _unreadable(what: str, exc: BaseException) -> ChainError:
+    if isinstance(exc, KeyError):
+        return unreadable_answer(what, f"it has no field {exc.args[0]!r}" if exc.args else "a field is missing")
+    return unreadable_answer(what, _first_line(exc))
+
+
+def unreadable_answer(what: str, problem: str) -> ChainError:
+    return ChainError(f"the node's answer for {what} cannot be read: {problem}")
+
+
+def _error_text(error: Any) -> str:
+    """The message of a JSON-RPC error member (an object with a message, or whatever the node sent)."""
+    return str(error.get("message", error)) if isinstance(error, dict) else str(error)
+
+
 @dataclass
 class Sent:
     """A mined, successful transaction."""
@@ -214,7 +261,7 @@ class ChainSession:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            with _reaching():
+            with from_node("the chain id"):
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
@@ -228,13 +275,13 @@ class ChainSession:
 
     def now(self) -> int:
         """The timestamp of the latest block."""
-        with _reaching():
+        with from_node("the latest block"):
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def block_time(self, number: int) -> int:
         """The timestamp of block `number` (asked of the node once per session)."""
         if number not in self._block_times:
-            with _reaching():
+            with from_node(f"block {number}"):
                 self._block_times[number] = int(self.w3.eth.get_block(number)["timestamp"])
         return self._block_times[number]
 
@@ -253,24 +300,25 @@ class ChainSession:
                 if len(blocks) != len(chunk):
                     raise ChainError(f"the node answered {len(blocks)} of {len(chunk)} requests for blocks")
                 for number, block in zip(chunk, blocks, strict=True):
-                    if not isinstance(block, dict):
-                        raise ChainError(f"the node did not give block {number}")
-                    self._block_times[number] = int(block["timestamp"], 16)
+                    if block is None:
+                        raise ChainError(f"the node gave nothing for block {number}")
+                    with from_node(f"block {number}"):
+                        self._block_times[number] = int(block["timestamp"], 16)
         return {number: self._block_times[number] for number in wanted}
 
     def block_hash(self, number: int) -> str:
         """The hash of block `number` (0x-prefixed hex)."""
-        with _reaching():
+        with from_node(f"block {number}"):
             return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
 
     def code_at(self, address: str) -> bytes:
         """The code deployed at `address` (empty where there is none)."""
-        with _reaching():
+        with from_node(f"the code at {address}"):
             return bytes(self.w3.eth.get_code(address))  # type: ignore[arg-type]
 
     def balance_of(self, address: str) -> int:
         """The account's balance in wei."""
-        with _reaching():
+        with from_node(f"the balance of {address}"):
             return int(self.w3.eth.get_balance(to_checksum_address(address)))
 
     def advance_to(self, timestamp: int) -> None:
@@ -297,7 +345,7 @@ class ChainSession:
     def snapshot(self) -> Any:
         if self.kind == "embedded":
             return self.tester.take_snapshot()
-        with _reaching():
+        with from_node("a snapshot"):
             return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
 
     def revert(self, snapshot_id: Any) -> None:
@@ -343,7 +391,7 @@ class ChainSession:
         suggestion: what a price exceeds the base fee by is a tip, and the tips paid raise the node's
         next suggestion, so each command would offer more than the one before it."""
         if self._gas_price is None:
-            with _reaching():
+            with from_node("the gas price"):
                 suggested = int(self.w3.eth.gas_price)
                 base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
             self._gas_price = max(suggested, 2 * base)
@@ -377,12 +425,12 @@ class ChainSession:
 
     def call(self, fn: ContractFunction, *, sender: str | None = None, block: int | None = None) -> Any:
         """A read-only call, on the latest state or on the state as of `block`."""
-        with self._decoded():
+        with self._decoded(), from_node(f"a call of {fn.fn_name}"):
             return fn.call({"from": sender} if sender else {}, block_identifier=block)
 
     def head(self) -> int:
         """The number of the latest block."""
-        with self._decoded():
+        with from_node("the latest block number"):
             return int(self.w3.eth.block_number)
 
     def transact(self, signer: LocalAccount, fn: ContractFunction, *, gas: int | None = None) -> Sent:
@@ -435,7 +483,7 @@ class ChainSession:
         if gas is None and self.kind == "embedded":
             gas = EMBEDDED_GAS_LIMIT  # py-evm estimates by a binary search of ~10 executions
         elif gas is None:
-            with self._decoded():
+            with self._decoded(), from_node("a gas estimate"):
                 estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
             gas = estimate + estimate * GAS_MARGIN_PERCENT // 100
         tx.pop("from")
@@ -476,8 +524,10 @@ class ChainSession:
     def await_mined(self, prepared: Prepared) -> Sent:
         """Wait for the receipt; a reverted transaction raises its decoded error."""
         receipt = self._await_receipt(prepared)
-        if receipt["status"] != 1:
-            raise self.explain_failure(prepared, int(receipt["blockNumber"]))
+        with from_node(f"the receipt of transaction 0x{prepared.tx_hash.hex()}"):
+            status, block, _gas = int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
+        if status != 1:
+            raise self.explain_failure(prepared, block)
         return Sent(tx_hash="0x" + prepared.tx_hash.hex(), receipt=receipt)
 
     # --- the fast lane (JSON-RPC without web3's per-field formatting) ------------------------
@@ -487,7 +537,7 @@ class ChainSession:
         with _reaching():
             response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
-            raise ChainError(f"the node refused {method}: {response['error'].get('message', response['error'])}")
+            raise ChainError(f"the node refused {method}: {_error_text(response['error'])}")
         return response["result"]
 
     def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
@@ -504,8 +554,9 @@ class ChainSession:
                     raise _connection_lost(exc) from None
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
-            raise ChainError(f"the node refused a batch of requests: {responses.get('error')}")
-        ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
+            raise ChainError(f"the node refused a batch of requests: {_error_text(responses.get('error'))}")
+        with from_node("a batch of requests"):
+            ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
         return [r.get("result") for r in ordered]
 
     def embedded_logs(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -549,24 +600,8 @@ class ChainSession:
         if self.kind == "embedded":
             return self._embedded_receipts(hashes)
         results = self.rpc_batch([("eth_getTransactionReceipt", ["0x" + h.hex()]) for h in hashes])
-        parsed: list[dict[str, Any] | None] = []
-        for r in results:
-            if r is None:
-                parsed.append(None)
-                continue
-            logs = [
-                {"topics": [bytes.fromhex(t[2:]) for t in lg["topics"]], "data": bytes.fromhex(lg["data"][2:])}
-                for lg in r["logs"]
-            ]
-            parsed.append(
-                {
-                    "status": int(r["status"], 16),
-                    "blockNumber": int(r["blockNumber"], 16),
-                    "gasUsed": int(r["gasUsed"], 16),
-                    "logs": logs,
-                }
-            )
-        return parsed
+        with from_node("transaction receipts"):
+            return [None if r is None else _raw_receipt(r) for r in results]
 
     def _embedded_block(self, number: int) -> tuple[Any, Any]:
         """Block `number` of the embedded chain as py-evm keeps it: its transactions and their receipts."""
@@ -625,7 +660,7 @@ class ChainSession:
 
     def estimate(self, sender: str, *, to: str, data: bytes) -> int:
         """Gas a call would use now (refusals raise decoded errors)."""
-        with self._decoded():
+        with self._decoded(), from_node("a gas estimate"):
             return int(self.w3.eth.estimate_gas({"from": sender, "to": to, "data": data}))
 
     def forget_nonce(self, address: str) -> None:
@@ -642,7 +677,7 @@ class ChainSession:
 
     def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
-            with _reaching():
+            with from_node(f"the nonce of {address}"):
                 self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
         nonce = self._nonces[address]
         self._nonces[address] = nonce + 1
@@ -658,7 +693,7 @@ class ChainSession:
             return None
         response = self.w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])  # type: ignore[arg-type]
         if "error" in response:
-            return str(response["error"].get("message", response["error"]))
+            return _error_text(response["error"])
         return None
 
     def _await_receipt(self, prepared: Prepared) -> TxReceipt:
@@ -680,6 +715,8 @@ class ChainSession:
             except _NETWORK_ERRORS:
                 time.sleep(0.2)
                 continue
+            except _SHAPE_ERRORS as exc:  # a broken node: waiting longer will not mend it
+                raise _unreadable(f"transaction 0x{prepared.tx_hash.hex()}", exc) from None
             time.sleep(0.02)
         raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s")
 
@@ -761,6 +798,19 @@ def _non_address(param: Any, value: Any, where: str) -> str | None:
     elif kind == "address" and isinstance(value, str) and not is_address(value):
         return f"{where} value {value!r} is not an address"
     return None
+
+
+def _raw_receipt(r: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC receipt as `receipts_fast` gives it."""
+    return {
+        "status": int(r["status"], 16),
+        "blockNumber": int(r["blockNumber"], 16),
+        "gasUsed": int(r["gasUsed"], 16),
+        "logs": [
+            {"topics": [bytes.fromhex(t[2:]) for t in lg["topics"]], "data": bytes.fromhex(lg["data"][2:])}
+            for lg in r["logs"]
+        ],
+    }
 
 
 def _argument_problem(exc: BaseException) -> str:

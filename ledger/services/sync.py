@@ -18,7 +18,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, checksum, decode_log, log_ranges
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, from_node
 from ledger.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -150,10 +150,11 @@ class LogIndex:
         start, head, _rebuilt = self._pending(session, from_block, to_block)
         yield from self.events(names)
         for raw in self._fetch(session, addresses, start=start, head=head, chunk=chunk, on_range=on_range):
-            for log in raw:
-                event = decode_log(log, names)
-                if event is not None:
-                    yield event
+            with from_node("the logs of the deployment"):
+                for log in raw:
+                    event = decode_log(log, names)
+                    if event is not None:
+                        yield event
 
     def _pending(self, session: ChainSession, from_block: int, to_block: int | None = None) -> tuple[int, int, bool]:
         """The blocks still to read (first, last: `to_block` or the head) and whether the index was just
@@ -180,12 +181,14 @@ class LogIndex:
         """The raw logs of blocks `start` to `head`, range by range, each range indexed before it is
         handed on."""
         wanted: list[str] = [to_checksum_address(a) for a in addresses.values()]
-        for _position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
+        for position, end, raw in log_ranges(session, wanted, start=start, end=head, chunk=chunk):
+            with from_node(f"the logs of blocks {position} to {end}"):
+                rows = [_row(log) for log in raw]
             with self._writing():
                 self.db.executemany(
                     "INSERT OR REPLACE INTO logs (block, log_index, tx_hash, address, topics, data) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [_row(log) for log in raw],
+                    rows,
                 )
                 self._set_meta("last_block", str(end))
                 self._set_meta("last_hash", session.block_hash(end))
@@ -207,18 +210,19 @@ class LogIndex:
             cursor = self.db.execute(
                 "SELECT block, log_index, tx_hash, address, topics, data FROM logs ORDER BY block, log_index"
             )
-        for block, log_index, tx_hash, address, topics, data in cursor:
-            log = {
-                "blockNumber": block,
-                "logIndex": log_index,
-                "transactionHash": bytes(tx_hash),
-                "address": address,
-                "topics": [bytes(topics[i : i + 32]) for i in range(0, len(topics), 32)],
-                "data": bytes(data),
-            }
-            event = decode_log(log, names)
-            if event is not None:
-                yield event
+        with from_node("the logs the index holds"):
+            for block, log_index, tx_hash, address, topics, data in cursor:
+                log = {
+                    "blockNumber": block,
+                    "logIndex": log_index,
+                    "transactionHash": bytes(tx_hash),
+                    "address": address,
+                    "topics": [bytes(topics[i : i + 32]) for i in range(0, len(topics), 32)],
+                    "data": bytes(data),
+                }
+                event = decode_log(log, names)
+                if event is not None:
+                    yield event
 
 
 def _row(log: Any) -> tuple[int, int, bytes, str, bytes, bytes]:

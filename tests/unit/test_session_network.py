@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.session import ChainSession, NodeProvider
+from ledger.chain.artifacts import artifact
+from ledger.chain.logs import event_specs, iter_logs
+from ledger.chain.session import ChainSession, NodeProvider, Prepared
 from ledger.errors import ChainError, InputError
+from ledger.services.sync import LogIndex
 from tests.nodes import free_port
 
 
@@ -187,3 +192,85 @@ def test_no_server_at_all_cannot_be_reached() -> None:
 def test_an_address_that_is_no_http_url_is_refused_before_any_request(url: str) -> None:
     with pytest.raises(InputError, match=f"^{re.escape(repr(url))} is not an http\\(s\\) JSON-RPC address$"):
         ChainSession.connect(url)
+
+
+def _await(session: ChainSession) -> Any:
+    unsent = Prepared(sender=Account.create().address, tx={"nonce": 0}, raw=b"", tx_hash=b"\1" * 32)
+    return session.await_mined(unsent)
+
+
+def _index_sync(session: ChainSession) -> Any:
+    with tempfile.TemporaryDirectory() as folder:
+        index = LogIndex(Path(folder) / "index.sqlite")
+        try:
+            return list(index.sync_events(session, {"points": CONTRACT}, {}, from_block=0, to_block=3))
+        finally:
+            index.db.close()
+
+
+CONTRACT = "0x" + "11" * 20
+#: Every read of a node's answer: those of `REQUESTS`, and those that would wait (or read logs) on a
+#: node that is gone.
+READS = [
+    *REQUESTS,
+    ("call", lambda s: s.call(s.contract(CONTRACT, artifact("Membership")).functions.isActive(CONTRACT))),
+    ("estimate", lambda s: s.estimate(CONTRACT, to=CONTRACT, data=b"")),
+    ("batch", lambda s: s.rpc_batch([("eth_blockNumber", [])])),
+    ("block times", lambda s: s.block_times([1, 2])),
+    ("receipt awaited", _await),
+    ("logs", lambda s: list(iter_logs(s, {"points": CONTRACT}, from_block=0, to_block=3))),
+    ("logs into the index", _index_sync),
+]
+
+topic, spec = next((t, s) for t, s in event_specs().items() if s.name == "SettlementRecorded")
+#: Well-formed JSON-RPC answers whose result has a shape no node gives: a number that is no hex, an
+#: object where a number belongs, a block or receipt with a field garbled, a log of a known event whose
+#: data is cut short.
+MISSHAPEN: dict[str, Any] = {
+    "no hex": "0xzz",
+    "object": {},
+    "list": [],
+    "number": 5,
+    "null": None,
+    "garbled fields": {"timestamp": "0xzz", "hash": "0x1", "status": "0xzz", "logs": [{"topics": ["0xzz"]}]},
+    "short log": [
+        {
+            "blockNumber": "0x1",
+            "logIndex": "0x0",
+            "transactionHash": "0x" + "22" * 32,
+            "address": CONTRACT,
+            "topics": [topic, *["0x" + "00" * 32] * (spec.topic_count - 1)],
+            "data": "0x00",
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=list(MISSHAPEN.values()), ids=list(MISSHAPEN))
+def misshapen_node(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A node that knows its chain id (so that a session can connect) and answers everything else with one
+    misshapen result."""
+
+    def reply(body: bytes) -> bytes:
+        asked = json.loads(body)
+        answers = [
+            {"jsonrpc": "2.0", "id": a["id"], "result": "0x1" if a["method"] == "eth_chainId" else request.param}
+            for a in (asked if isinstance(asked, list) else [asked])
+        ]
+        return json.dumps(answers if isinstance(asked, list) else answers[0]).encode()
+
+    yield from _answering(reply)
+
+
+@pytest.mark.parametrize("read", [r for _, r in READS], ids=[name for name, _ in READS])
+def test_a_misshapen_answer_is_a_chain_error_naming_what_was_read(
+    misshapen_node: str, read: Callable[[ChainSession], Any]
+) -> None:
+    """What a broken node may send after a good first contact: each read either makes sense of it (a
+    null receipt is one not yet mined) or says in a `ChainError` what it could not read, never a crash."""
+    try:
+        read(_session(misshapen_node))
+    except ChainError as refused:
+        assert re.match(
+            r"the node(.s answer for .+ cannot be read: .+| gave nothing for .+| refused .+)$", str(refused)
+        )
