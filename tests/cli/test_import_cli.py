@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.chain.logs import event_topic
 from ledger.config import Config
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
@@ -174,3 +176,33 @@ def test_the_summary_names_suspended_parties_whose_points_are_withheld(desk: Des
     path.write_text(HEADER + "SUS-3,TC-3,,,1.00,2026-03-01,,\n", encoding="utf-8")
     assert json.loads(desk.ledger("settle", "import", str(path), "--json").stdout)["suspended_parties"] == {"steel": 1}
     assert desk.ledger("member", "reinstate", "steel").returncode == 0
+
+
+def test_a_row_the_local_index_lost_is_sent_answered_as_a_replay_and_the_summary_says_so(desk: Desk) -> None:
+    """The history an import checks comes from the local log index. A row recorded on chain that the
+    index does not show (as after a node lost the block that recorded it) is sent again; the ledger
+    answers that it is already recorded: counted once, and the summary says so in a sentence."""
+    path = _bank_file(desk, "lost", 3)
+    before = _paid_on_chain(desk)
+    assert desk.ledger("settle", "import", str(path)).returncode == 0
+    assert desk.ledger("verify").returncode == 0  # the index now holds the rows
+    (index,) = (desk.folder / "data" / "index").glob("*.sqlite")
+    db = sqlite3.connect(index)
+    with db:
+        forgotten = db.execute(
+            "DELETE FROM logs WHERE substr(topics, 1, 32) = ? AND (instr(topics, ?) > 0 OR instr(data, ?) > 0)",
+            (bytes.fromhex(event_topic("SettlementRecorded")[2:]), b"lost-00000\0", b"lost-00000\0"),
+        ).rowcount
+    db.close()
+    assert forgotten == 1
+
+    again = desk.ledger("settle", "import", str(path))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("3 rows: 0 recorded, 3 already on chain (replays), 0 rejected; 1 batch in ")
+    assert again.stdout.splitlines()[1] == (
+        "1 row sent as new came back as already recorded: another import recorded them meanwhile, or the node "
+        "lost the blocks that recorded them (`ledger verify` tells which)"
+    )
+    assert _paid_on_chain(desk) - before == _total_fen(path)
+    index.unlink()  # a cache: read again from the chain, it holds every row
+    assert json.loads(desk.ledger("verify", "--json").stdout)["ok"] is True
