@@ -12,8 +12,9 @@ from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
 from ledger.chain.logs import LogEvent, account_topic, decode_log, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Sent
+from ledger.domain.dates import format_beijing
 from ledger.domain.engine import contract_parties
-from ledger.domain.money import Centipoints, Fen
+from ledger.domain.money import Centipoints, Fen, readable_yuan
 from ledger.domain.policy import PolicyDocument, RuleParams
 from ledger.domain.scenario import ContractDecl
 from ledger.domain.types import (
@@ -82,6 +83,40 @@ class SettlementInput:
     kind: SettlementKind = SettlementKind.CASH
     evidence_hash: bytes = ZERO32
 
+    @classmethod
+    def recorded(cls, args: dict[str, Any]) -> SettlementInput:
+        """The settlement a `SettlementRecorded` event records."""
+        period = bytes(args["period"]).rstrip(b"\0")
+        return cls(
+            ref=id_text(args["ref"]),
+            contract=id_text(args["contractId"]),
+            amount=Fen(args["amount"]),
+            paid_at=args["paidAt"],
+            milestone=None if period or args["milestone"] == MILESTONE_UNSPECIFIED else args["milestone"],
+            period=id_text(args["period"]) if period else None,
+            kind=SettlementKind(args["kind"]),
+            evidence_hash=bytes(args["evidenceHash"]),
+        )
+
+    def differences(self, recorded: SettlementInput) -> list[str]:
+        """What this settlement says that the one recorded under its reference does not, field by field
+        ("amount 1,000.00 yuan here, 999.00 yuan recorded"): why a resend is a conflicting duplicate."""
+        fields = [
+            ("contract", self.contract, recorded.contract),
+            ("for", self._paying(), recorded._paying()),
+            ("amount", f"{readable_yuan(self.amount)} yuan", f"{readable_yuan(recorded.amount)} yuan"),
+            ("kind", self.kind.label, recorded.kind.label),
+            ("date", format_beijing(self.paid_at), format_beijing(recorded.paid_at)),
+            ("evidence", _evidence(self.evidence_hash), _evidence(recorded.evidence_hash)),
+        ]
+        return [f"{label} {here} here, {there} recorded" for label, here, there in fields if here != there]
+
+    def _paying(self) -> str:
+        """What the payment is for."""
+        if self.period:
+            return f"royalty period {self.period}"
+        return "the only milestone" if self.milestone is None else f"milestone {self.milestone}"
+
     def as_tuple(self) -> tuple[Any, ...]:
         return (
             text_id(self.ref),
@@ -93,6 +128,10 @@ class SettlementInput:
             self.paid_at,
             self.evidence_hash,
         )
+
+
+def _evidence(digest: bytes) -> str:
+    return "none" if digest == ZERO32 else "0x" + digest.hex()[:12] + "..."
 
 
 @dataclass(frozen=True)

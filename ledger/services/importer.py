@@ -323,6 +323,19 @@ class Checked:
     to_send: list[Row]
     replays: list[Row]
     problems: list[Problem]
+    #: The rows among the problems whose reference is recorded with other data.
+    conflicts: list[Row] = field(default_factory=list)
+
+    def explained(self, recorded: dict[str, SettlementInput]) -> list[Problem]:
+        """The problems, each conflict saying what its row changes of the settlement `recorded` under its
+        reference (a row correcting a recorded payment needs a reference of its own)."""
+        why: dict[int, str] = {}
+        for row in self.conflicts:
+            was = recorded.get(row.settlement.ref)
+            differences = [] if was is None else row.settlement.differences(was)
+            if differences:
+                why[row.line] = "; ".join(differences)
+        return [Problem(p.line, f"{p.message}: {why[p.line]}", p.raw) if p.line in why else p for p in self.problems]
 
 
 def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
@@ -354,6 +367,7 @@ def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
                 out.replays.append(row)
                 continue
             problem = f"payment reference {s.ref} was already recorded with different data"
+            out.conflicts.append(row)
         if problem is None and contract is not None:
             problem = _check_against_contract(s, contract, now, pending_milestone, pending_royalty)
         if problem is not None:
@@ -752,8 +766,11 @@ def import_file(
     tight_gas: bool = False,
     batch_gas: int = TX_GAS_CAP,
     receipt_timeout_s: float = RECEIPT_TIMEOUT_S,
+    recorded: Callable[[set[str]], dict[str, SettlementInput]] | None = None,
 ) -> ImportResult:
-    """Check every row, then record the good ones on chain exactly once (see the module docstring)."""
+    """Check every row, then record the good ones on chain exactly once (see the module docstring).
+    `recorded` finds the settlements recorded under some references, for the problem of each row
+    that conflicts with one to say what differs."""
     with sole_import(journal_folder, operator.address):
         started = time.perf_counter()
         rows, problems = read_rows(path)
@@ -776,6 +793,8 @@ def import_file(
                 state = state_loader()
                 checked = check_rows(rows, state, now=session.now())
                 if attempt == 0:
+                    if checked.conflicts and recorded is not None:
+                        checked.problems = checked.explained(recorded({r.settlement.ref for r in checked.conflicts}))
                     problems = sorted(problems + checked.problems, key=lambda p: p.line)
                     if problems and not skip_invalid:
                         raise ImportRefused(problems)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ledger.chain.deploy import DeploymentRecord
     from ledger.chain.session import ChainSession
-    from ledger.services.client import LedgerClient
+    from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
     from ledger.services.sync import LogIndex, RangeCallback
     from ledger.services.verify import VerificationReport
@@ -196,6 +196,18 @@ class Workspace:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
             added = as_bytes(event_topic("MilestoneAdded")) + text_id(contract_id)
             return {e.args["index"]: e.args["title"] for e in index.events(self.client.names_by_address, topics=added)}
+
+    def recorded_settlements(self, refs: set[str]) -> dict[str, SettlementInput]:
+        """The settlements recorded under these references (those that are), read through the local
+        index, which this brings up to date: what a conflicting resend is told it differs from."""
+        from ledger.chain.logs import as_bytes, event_topic
+        from ledger.services.client import SettlementInput
+
+        with self.index() as index:
+            index.sync(self.session, self.client.addresses, from_block=self.record().block)
+            events = index.events(self.client.names_by_address, topics=as_bytes(event_topic("SettlementRecorded")))
+            recorded = (SettlementInput.recorded(e.args) for e in events)
+            return {s.ref: s for s in recorded if s.ref in refs}
 
     def market_state(self, *, on_range: RangeCallback | None = None) -> MarketState:
         """The market as its recorded events leave it (what a bulk import checks its rows against), read

@@ -206,3 +206,26 @@ def test_a_row_the_local_index_lost_is_sent_answered_as_a_replay_and_the_summary
     assert _paid_on_chain(desk) - before == _total_fen(path)
     index.unlink()  # a cache: read again from the chain, it holds every row
     assert json.loads(desk.ledger("verify", "--json").stdout)["ok"] is True
+
+
+def test_a_row_that_conflicts_with_a_recorded_payment_is_told_what_differs(desk: Desk) -> None:
+    """A row whose reference is recorded with other data is refused with what it changes; a row that
+    names the only milestone of its contract is the payment recorded without naming it."""
+    first = desk.ledger("settle", "--ref", "CONF-1", "--contract", "TC-5", "--amount", "5.00", "--date", "2026-03-01")
+    assert first.returncode == 0, first.stderr
+    path = desk.folder / "conflict.csv"
+    path.write_text(
+        HEADER + "CONF-1,TC-5,0,,5.00,2026-03-01,,\nCONF-1,TC-5,,,5.00,2026-03-02,,equity\n", encoding="utf-8"
+    )
+    refused = desk.ledger("settle", "import", str(path))
+    assert refused.returncode == 1  # line 2, the recorded payment itself, is no problem
+    assert refused.stderr.splitlines()[1:] == ["  line 3: reference CONF-1 already appears on line 2"]
+    path.write_text(HEADER + "CONF-1,TC-5,,,5.00,2026-03-02,,equity\n", encoding="utf-8")
+    refused = desk.ledger("settle", "import", str(path))
+    assert refused.stderr.splitlines()[1:] == [
+        "  line 2: payment reference CONF-1 was already recorded with different data: kind equity here, cash "
+        "recorded; date 2026-03-02 here, 2026-03-01 recorded",
+    ]
+    path.write_text(HEADER + "CONF-1,TC-5,0,,5.00,2026-03-01,,\n", encoding="utf-8")
+    replayed = json.loads(desk.ledger("settle", "import", str(path), "--json").stdout)
+    assert (replayed["recorded"], replayed["replayed"]) == (0, 1)

@@ -99,9 +99,27 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
         "settle", "--ref", "B1", "--contract", "TC-1", "--amount", "2000000.00", "--date", "2026-03-01", "--json"
     )
     assert json.loads(replay.stdout)["replayed"] is True
-    clash = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "1.00", "--date", "2026-03-01")
+    # naming the contract's only milestone is the same payment: imports and scenarios name it too
+    named = ledger(
+        "settle",
+        "--ref",
+        "B1",
+        "--contract",
+        "TC-1",
+        "--milestone",
+        "0",
+        "--amount",
+        "2000000.00",
+        "--date",
+        "2026-03-01",
+    )
+    assert named.stdout.strip() == "payment B1 was already recorded with the same data: nothing changed"
+    clash = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "1.00", "--date", "2026-03-02")
     assert clash.returncode == 1
-    assert clash.stderr.strip() == "error: payment reference B1 was already recorded with different data"
+    assert clash.stderr.strip() == (
+        "error: payment reference B1 was already recorded with different data: amount 1.00 yuan here, "
+        "2,000,000.00 yuan recorded; date 2026-03-02 here, 2026-03-01 recorded"
+    )
     shown = json.loads(ledger("contract", "show", "TC-1", "--json").stdout)
     assert shown["received"] == "2000000.00" and shown["milestones"][0]["status"] == "paid"
     verify = ledger("verify", "--json")
