@@ -167,9 +167,8 @@ def from_node(what: str) -> Iterator[None]:
     after a good first contact) becomes a `ChainError` that names it, not a crash. Only the reading
     and parsing of the answer belong inside."""
     try:
-        yield
-    except _NETWORK_ERRORS as exc:
-        raise _connection_lost(exc) from None
+        with _reaching():
+            yield
     except BlockNotFound:
         raise ChainError(f"the node gave nothing for {what}") from None
     except _SHAPE_ERRORS as exc:
@@ -183,6 +182,7 @@ def _unreadable(what: str, exc: BaseException) -> ChainError:
 
 
 def unreadable_answer(what: str, problem: str) -> ChainError:
+    """The error for an answer about `what` that the ledger cannot read, and why."""
     return ChainError(f"the node's answer for {what} cannot be read: {problem}")
 
 
