@@ -46,11 +46,12 @@ def _emit(config: Config, data: Any, text: str) -> None:
     emit(config, data, text)
 
 
-def _date_or_now(ws: Any, text: str | None) -> int:
-    """The --date given (a date or an ISO-8601 time), else the chain's clock."""
-    from ledger.domain.dates import parse_instant
+def _date_or_today(ws: Any, text: str | None) -> int:
+    """The --date given (a date or an ISO-8601 time), else today on the chain's clock (Beijing): a date,
+    not the second the command ran, so that the same command run again the same day is a replay."""
+    from ledger.domain.dates import beijing_midnight, parse_instant
 
-    return parse_instant(text, what="--date") if text else ws.session.now()
+    return parse_instant(text, what="--date") if text else beijing_midnight(ws.session.now())
 
 
 def _file_sha256(path: str | None, what: str) -> bytes:
@@ -209,7 +210,7 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
-    at = _date_or_now(ws, args.date)
+    at = _date_or_today(ws, args.date)
     ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;")
 
@@ -232,7 +233,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
 
     ws = _ws(config)
     amount = parse_yuan(args.amount, what="--amount")
-    paid_at = _date_or_now(ws, args.date)
+    paid_at = _date_or_today(ws, args.date)
     evidence = _file_sha256(args.evidence, "evidence")
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
@@ -383,7 +384,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         if args.revenue is None:
             raise InputError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
         revenue = parse_yuan(args.revenue, what="--revenue")
-        at = _date_or_now(ws, args.date)
+        at = _date_or_today(ws, args.date)
         ws.client.report_revenue(
             ws.signer(args.signer), contract=args.contract, period=args.period, revenue=revenue, at=at
         )
@@ -412,7 +413,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
 
     ws = _ws(config)
     member = ws.resolve(args.member)
-    at = _date_or_now(ws, args.date)
+    at = _date_or_today(ws, args.date)
     data: dict[str, Any] = {"member": ws.name_of(member), "attestation": args.what}
     if args.what == "startup-revenue":
         missing = [flag for flag, value in (("--year", args.year), ("--revenue", args.revenue)) if value is None]
@@ -765,7 +766,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "index", type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"), help="0-based milestone index"
     )
-    p.add_argument("--date", default=None, help="when it was achieved (default: now)")
+    p.add_argument("--date", default=None, help="when it was achieved (default: today, Beijing time)")
     p.set_defaults(handler=cmd_milestone)
 
     p = sub.add_parser("royalty", parents=[common, operator], help="report a royalty period's revenue, or show one")
@@ -773,7 +774,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("contract", help="the contract's id")
     p.add_argument("period", help="the royalty period, e.g. 2026Q2")
     p.add_argument("--revenue", default=None, help="report: the licensee's revenue in the period, in yuan")
-    p.add_argument("--date", default=None, help="report: when it was reported (default: now)")
+    p.add_argument("--date", default=None, help="report: when it was reported (default: today, Beijing time)")
     p.set_defaults(handler=cmd_royalty)
 
     p = sub.add_parser("attest", parents=[common, operator], help="attest a start-up's revenue or a talent appointment")
@@ -782,9 +783,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=calendar_year, default=None, help="startup-revenue: the year of the revenue")
     p.add_argument("--revenue", default=None, help="startup-revenue: the revenue, in yuan")
     p.add_argument("--title", choices=AppointmentTitle.choices(), default=None, help="appointment: the title")
-    p.add_argument(
-        "--date", default=None, help="when it was attested (default: now; give it, and a rerun is a harmless replay)"
-    )
+    p.add_argument("--date", default=None, help="when it was attested (default: today, Beijing time)")
     p.set_defaults(handler=cmd_attest)
 
     p = sub.add_parser(
@@ -825,7 +824,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
         help="0-based index (omit for a one-milestone contract)",
     )
     p.add_argument("--period", default=None, help="royalty period, for a royalty payment")
-    p.add_argument("--date", default=None, help="payment date (default: now)")
+    p.add_argument("--date", default=None, help="payment date (default: today, Beijing time)")
     p.add_argument("--equity", action="store_true", help="an equity valuation rather than cash")
     p.add_argument("--evidence", default=None, help="evidence document (only its SHA-256 goes on chain)")
     p.set_defaults(handler=cmd_settle)

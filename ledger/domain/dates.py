@@ -83,6 +83,12 @@ def format_window(start: int, end: int) -> str:
     return f"{format_beijing(start)} to {last}"
 
 
+def beijing_midnight(unix_seconds: int) -> int:
+    """The start (Beijing midnight) of the Beijing day that holds `unix_seconds`."""
+    day = datetime.fromtimestamp(unix_seconds, tz=BEIJING).date()
+    return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp())
+
+
 def end_of_day(unix_midnight: int) -> int:
     """The last second of the Beijing day that starts at `unix_midnight`."""
     return unix_midnight + 86_400 - 1

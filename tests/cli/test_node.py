@@ -416,3 +416,13 @@ def test_publishing_a_policy_file_from_outside_the_repository(market: Market) ->
     assert (shown["version"], shown["rate_bps"], shown["effective_from"]) == (2, 75, "2027-01-01")
     verify = ledger("verify")
     assert verify.returncode == 4 and "add the published file there" in verify.stdout
+
+
+def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(market: Market) -> None:
+    _register(market, "TC-T", kind="transfer", buyer="steel", amount="100.00")
+    command = ("settle", "--ref", "TODAY-1", "--contract", "TC-T", "--amount", "1.00", "--json")
+    first = market.ledger(*command)
+    assert first.returncode == 0, first.stderr
+    again = market.ledger(*command)
+    assert again.returncode == 0, again.stderr
+    assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)

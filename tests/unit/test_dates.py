@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.domain.dates import beijing_year, end_of_day, format_window, parse_date, parse_instant
+from ledger.domain.dates import beijing_midnight, beijing_year, end_of_day, format_window, parse_date, parse_instant
 from ledger.errors import DateError
 
 
@@ -41,3 +41,10 @@ def test_dates_outside_the_years_the_ledger_records_are_refused(text: str) -> No
 
 def test_the_first_and_last_days_the_ledger_records_are_taken() -> None:
     assert parse_instant("2000-01-01") < parse_instant("2099-12-31T23:59:59+08:00")
+
+
+def test_the_beijing_day_of_a_moment_starts_at_beijing_midnight() -> None:
+    """2026-12-31T16:00:00Z is already 2027-01-01 in Beijing; one second earlier is still 2026-12-31."""
+    assert beijing_midnight(parse_instant("2026-12-31T16:00:00Z")) == parse_date("2027-01-01")
+    assert beijing_midnight(parse_instant("2026-12-31T15:59:59Z")) == parse_date("2026-12-31")
+    assert beijing_midnight(parse_date("2026-03-01")) == parse_date("2026-03-01")
