@@ -131,7 +131,7 @@ class SettlementInput:
 
 
 def _evidence(digest: bytes) -> str:
-    return "none" if digest == ZERO32 else "0x" + digest.hex()[:12] + "..."
+    return "none" if digest == ZERO32 else "0x" + digest.hex()
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def test_each_field_a_resend_changes_is_named_with_both_values() -> None:
         "amount 1.00 yuan here, 1,500,000.00 yuan recorded",
         "kind equity here, cash recorded",
         "date 2026-03-03T09:30:00+08:00 here, 2026-03-02 recorded",
-        "evidence 0xabababababab... here, none recorded",
+        f"evidence 0x{'ab' * 32} here, none recorded",
     ]
 
 
