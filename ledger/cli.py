@@ -115,8 +115,9 @@ def cmd_deploy(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_node(args: argparse.Namespace, config: Config) -> int:
     from ledger.node import LocalNode
+    from ledger.services.workspace import Workspace
 
-    node = LocalNode(config.node_dir, port=args.port)
+    node = LocalNode(config.node_dir, port=args.port or Workspace(config).node_port())
     if args.action == "start":
         status = node.start()
     elif args.action == "stop":
@@ -360,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("node", parents=[common], help="a local development node (anvil) with state on disk")
     p.add_argument("action", choices=["start", "stop", "status"], help="status exits 3 when no node is running")
-    port_help = f"loopback port (default {DEFAULT_PORT})"
-    p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=DEFAULT_PORT, help=port_help)
+    port_help = f"loopback port (default: the one the workspace's contracts were deployed through, else {DEFAULT_PORT})"
+    p.add_argument("--port", type=int_in(1, 65_535, what="the port"), default=None, help=port_help)
     p.set_defaults(handler=cmd_node)
 
     p = sub.add_parser("key", parents=[common], help="encrypted keystores")

@@ -115,13 +115,22 @@ class Workspace:
             return status.url
         raise ConfigError("no chain to talk to: start one with `ledger node start`, or pass --rpc URL")
 
+    def node_port(self) -> int:
+        """The port of this workspace's node: the loopback port its contracts were deployed through (so
+        that a node started again serves the deployment's URL), else the default."""
+        try:
+            recorded = self.record().rpc if self.config.deployment_path.exists() else None
+        except ConfigError:
+            recorded = None  # a record this cannot read: the commands that need it say so
+        return _loopback_port(recorded) or DEFAULT_PORT
+
     def _stopped_node_hint(self, url: str) -> str:
         """What to do when `url`, unreachable, is where this workspace's own node (now stopped) ran."""
         from ledger.node import LocalNode
 
-        port = url.removeprefix("http://127.0.0.1:").rstrip("/")
+        port = _loopback_port(url)
         node = LocalNode(self.config.node_dir, port=DEFAULT_PORT)
-        if not port.isdigit() or not node.state_file.exists() or node.status().running:
+        if port is None or not node.state_file.exists() or node.status().running:
             return ""
         try:
             recorded = self.record().rpc if self.config.deployment_path.exists() else None
@@ -129,7 +138,7 @@ class Workspace:
             recorded = None
         if recorded is not None and recorded.rstrip("/") != url.rstrip("/"):
             return ""  # another node than the one this workspace's contracts are deployed on
-        start = "ledger node start" + ("" if int(port) == DEFAULT_PORT else f" --port {port}")
+        start = "ledger node start" + ("" if port == DEFAULT_PORT else f" --port {port}")
         return f"; this workspace's node is stopped: `{start}`"
 
     @property
@@ -276,3 +285,9 @@ class Workspace:
     def keystore_address(self, name: str) -> str | None:
         path = self.config.key_path(name)
         return keystore_address(path) if path.exists() else None
+
+
+def _loopback_port(url: str | None) -> int | None:
+    """The port of a node's URL on this machine's loopback, as `ledger node` serves it (else None)."""
+    port = (url or "").removeprefix("http://127.0.0.1:").rstrip("/")
+    return int(port) if port.isdigit() and 0 < int(port) < 65_536 else None

@@ -65,7 +65,8 @@ def test_members_survive_a_node_restart(market: Market) -> None:
     )
     elsewhere = ledger("member", "list", "--rpc", "http://127.0.0.1:1")
     assert "cannot reach a chain at http://127.0.0.1:1" in elsewhere.stderr and "node start" not in elsewhere.stderr
-    assert ledger("node", "start", "--port", market.port).returncode == 0
+    restarted = ledger("node", "start", "--json")  # no --port: the one the contracts were deployed through
+    assert restarted.returncode == 0 and json.loads(restarted.stdout)["url"] == f"http://127.0.0.1:{market.port}"
     running = ledger("node", "status", "--port", market.port, "--json")
     assert running.returncode == 0 and json.loads(running.stdout)["running"] is True
     listed = ledger("member", "list", "--json")
