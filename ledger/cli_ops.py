@@ -13,6 +13,7 @@ from ledger.errors import ContractError, InputError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
+    from ledger.services.client import ContractInput
     from ledger.services.statements import Statement
 
 SETTLE_EPILOG = f"""\
@@ -147,11 +148,50 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
         raise InputError(str(exc).replace("contracts[0]", args.file)) from None
     terms = _file_sha256(args.terms, "terms")
     contract = contract_input(decl, address=ws.resolve, terms_hash=terms)
-    ws.client.register_contract(ws.signer(args.signer), contract)
-    return _show_contract(ws, config, decl.id, verb="registered")
+    try:
+        ws.client.register_contract(ws.signer(args.signer), contract)
+    except ContractError as exc:
+        if exc.name != "ContractAlreadyRegistered":
+            raise
+        _unless_recorded_alike(exc, _registration_differences(ws, contract))
+        return _show_contract(
+            ws, config, decl.id, verb="already registered with these terms (nothing changed):", replayed=True
+        )
+    return _show_contract(ws, config, decl.id, verb="registered", replayed=False)
 
 
-def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | None = None) -> int:
+def _registration_differences(ws: Any, contract: ContractInput) -> list[str] | None:
+    """What a registration changes of the one recorded under its id (None: none is found to compare)."""
+    from ledger.chain.encoding import text_id
+    from ledger.services.client import ContractInput
+
+    registered = ws.recorded_events("ContractRegistered", text_id(contract.id))
+    if not registered:
+        return None
+    milestones = [e.args for e in ws.recorded_events("MilestoneAdded", text_id(contract.id))]
+    return contract.differences(ContractInput.recorded(registered[0].args, milestones), name_of=ws.name_of)
+
+
+def _unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> None:
+    """Return when a write the chain refused as already done is what is recorded (the same command run
+    again: nothing to do); else raise the refusal, saying what differs when that is known."""
+    if changes is not None and not changes:
+        return
+    raise _refusal_saying(refusal, changes or []) from None
+
+
+def _refusal_saying(refusal: ContractError, changes: list[str]) -> ContractError:
+    """The refusal, followed by what differs from what is recorded (as it is when nothing is known to)."""
+    if not changes:
+        return refusal
+    return type(refusal)(f"{refusal}: {'; '.join(changes)}", name=refusal.name, arguments=refusal.arguments)
+
+
+def _show_contract(
+    ws: Any, config: Config, contract_id: str, *, verb: str | None = None, replayed: bool | None = None
+) -> int:
+    """The contract as recorded now; after a write, `verb` says what it did and `replayed` whether it was
+    already recorded (nothing changed)."""
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
     from ledger.format import money, table
@@ -184,6 +224,8 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
             for i, m in enumerate(milestones)
         ],
     }
+    if replayed is not None:
+        data["replayed"] = replayed
     head = f"{verb} " if verb else ""
     lines = [
         f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
@@ -211,8 +253,21 @@ def _show_contract(ws: Any, config: Config, contract_id: str, *, verb: str | Non
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     at = _date_or_today(ws, args.date)
-    ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
-    return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;")
+    try:
+        ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
+    except ContractError as exc:
+        if exc.name != "MilestoneAlreadyAchieved":
+            raise
+        from ledger.chain.encoding import text_id
+        from ledger.domain.dates import format_beijing
+        from ledger.format import differences
+
+        key = (text_id(args.contract), args.index.to_bytes(32, "big"))
+        recorded = [format_beijing(e.args["achievedAt"]) for e in ws.recorded_events("MilestoneAchieved", *key)]
+        _unless_recorded_alike(exc, differences([("date", format_beijing(at), recorded[0])]) if recorded else None)
+        verb = f"milestone {args.index} was already recorded as achieved on that date (nothing changed);"
+        return _show_contract(ws, config, args.contract, verb=verb, replayed=True)
+    return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
 
 
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
@@ -279,10 +334,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
 def _explained_duplicate(ws: Any, settlement: Any, refusal: ContractError) -> ContractError:
     """The refusal of a payment whose reference is recorded with other data, saying what differs."""
     recorded = ws.recorded_settlements({settlement.ref}).get(settlement.ref)
-    differences = [] if recorded is None else settlement.differences(recorded)
-    if not differences:
-        return refusal
-    return type(refusal)(f"{refusal}: {'; '.join(differences)}", name=refusal.name, arguments=refusal.arguments)
+    return _refusal_saying(refusal, [] if recorded is None else settlement.differences(recorded))
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
@@ -380,14 +432,22 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
 
     ws = _ws(config)
+    head, replayed = "", None
     if args.action == "report":
         if args.revenue is None:
             raise InputError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
         revenue = parse_yuan(args.revenue, what="--revenue")
         at = _date_or_today(ws, args.date)
-        ws.client.report_revenue(
-            ws.signer(args.signer), contract=args.contract, period=args.period, revenue=revenue, at=at
-        )
+        try:
+            ws.client.report_revenue(
+                ws.signer(args.signer), contract=args.contract, period=args.period, revenue=revenue, at=at
+            )
+            head, replayed = "revenue reported; ", False
+        except ContractError as exc:
+            if exc.name != "RoyaltyPeriodAlreadyReported":
+                raise
+            _unless_recorded_alike(exc, _report_differences(ws, args.contract, args.period, revenue=revenue, at=at))
+            head, replayed = "this revenue was already reported (nothing changed); ", True
     reported, due, paid = ws.client.royalty(args.contract, args.period)
     if not reported:
         raise InputError(f"no revenue is reported for period {args.period} of contract {args.contract}")
@@ -398,13 +458,32 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         "paid": format_yuan(paid),
         "outstanding": format_yuan(due - paid),
     }
-    head = "revenue reported; " if args.action == "report" else ""
+    if replayed is not None:
+        data["replayed"] = replayed
     text = (
         f"{head}royalty of {args.contract} for {args.period}: due {readable_yuan(due)}, paid {readable_yuan(paid)}, "
         f"outstanding {readable_yuan(due - paid)} yuan"
     )
     _emit(config, data, text)
     return 0
+
+
+def _report_differences(ws: Any, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
+    """What a revenue report changes of the one recorded for its period (None: none is found to compare)."""
+    from ledger.chain.encoding import text_id
+    from ledger.domain.dates import format_beijing
+    from ledger.format import differences
+
+    recorded = ws.recorded_events("RevenueReported", text_id(contract), text_id(period))
+    if not recorded:
+        return None
+    was = recorded[0].args
+    return differences(
+        [
+            ("revenue", f"{readable_yuan(revenue)} yuan", f"{readable_yuan(was['revenue'])} yuan"),
+            ("date", format_beijing(at), format_beijing(was["reportedAt"])),
+        ]
+    )
 
 
 def cmd_attest(args: argparse.Namespace, config: Config) -> int:

@@ -41,6 +41,12 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
 
 
+def differences(fields: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Of (label, value here, value recorded) triples, those that differ, each as a person reads it:
+    "amount 1.00 yuan here, 2.00 yuan recorded" (why a resend conflicts with what is recorded)."""
+    return [f"{label} {here} here, {there} recorded" for label, here, there in fields if here != there]
+
+
 def run_summary(result: Any) -> str:
     """The readable summary of a scenario run (members' points by rule, contracts with their milestones
     by title, refusals), named as the run's scenario names them."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
@@ -26,6 +27,7 @@ from ledger.domain.types import (
     PaymentPlan,
     SettlementKind,
 )
+from ledger.format import differences
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO32 = b"\0" * 32
@@ -51,6 +53,57 @@ class ContractInput:
     instrument: str | None = None
     royalty_bps: int = 0
     terms_hash: bytes = ZERO32
+
+    @classmethod
+    def recorded(cls, registered: dict[str, Any], milestones: list[dict[str, Any]]) -> ContractInput:
+        """The registration a `ContractRegistered` event and its `MilestoneAdded` events record."""
+        broker = registered["broker"]
+        return cls(
+            id=id_text(registered["contractId"]),
+            kind=ContractKind(registered["kind"]),
+            plan=PaymentPlan(registered["plan"]),
+            seller=registered["seller"],
+            buyer=registered["buyer"],
+            signed=registered["signedAt"],
+            milestones=tuple(
+                MilestoneInput(m["title"], Fen(m["amount"]), m["dueDate"]) for m in sorted(milestones, key=_index)
+            ),
+            broker=None if int(broker, 16) == 0 else broker,
+            instrument=id_text(registered["instrumentId"]) if bytes(registered["instrumentId"]) != ZERO32 else None,
+            royalty_bps=registered["royaltyBps"],
+            terms_hash=bytes(registered["termsHash"]),
+        )
+
+    def differences(self, recorded: ContractInput, *, name_of: Callable[[str], str]) -> list[str]:
+        """What this registration says that the one `recorded` under its id does not, field by field,
+        parties by the names `name_of` gives them."""
+
+        def party(address: str | None) -> str:
+            return "none" if address is None else name_of(to_checksum_address(address))
+
+        def stages(c: ContractInput) -> str:
+            return ", ".join(
+                f"{m.title!r} {readable_yuan(m.amount)} yuan due {format_beijing(m.due)}" for m in c.milestones
+            )
+
+        return differences(
+            [
+                ("kind", self.kind.label, recorded.kind.label),
+                ("plan", self.plan.label, recorded.plan.label),
+                ("seller", party(self.seller), party(recorded.seller)),
+                ("buyer", party(self.buyer), party(recorded.buyer)),
+                ("broker", party(self.broker), party(recorded.broker)),
+                ("instrument", self.instrument or "none", recorded.instrument or "none"),
+                ("signing date", format_beijing(self.signed), format_beijing(recorded.signed)),
+                ("royalty rate", f"{self.royalty_bps} bps", f"{recorded.royalty_bps} bps"),
+                ("terms hash", _hash_text(self.terms_hash), _hash_text(recorded.terms_hash)),
+                ("milestones", stages(self), stages(recorded)),
+            ]
+        )
+
+
+def _index(milestone: dict[str, Any]) -> int:
+    return int(milestone["index"])
 
 
 def contract_input(decl: ContractDecl, *, address: Callable[[str], str], terms_hash: bytes = ZERO32) -> ContractInput:
@@ -101,15 +154,16 @@ class SettlementInput:
     def differences(self, recorded: SettlementInput) -> list[str]:
         """What this settlement says that the one recorded under its reference does not, field by field
         ("amount 1,000.00 yuan here, 999.00 yuan recorded"): why a resend is a conflicting duplicate."""
-        fields = [
-            ("contract", self.contract, recorded.contract),
-            ("for", self._paying(), recorded._paying()),
-            ("amount", f"{readable_yuan(self.amount)} yuan", f"{readable_yuan(recorded.amount)} yuan"),
-            ("kind", self.kind.label, recorded.kind.label),
-            ("date", format_beijing(self.paid_at), format_beijing(recorded.paid_at)),
-            ("evidence", _evidence(self.evidence_hash), _evidence(recorded.evidence_hash)),
-        ]
-        return [f"{label} {here} here, {there} recorded" for label, here, there in fields if here != there]
+        return differences(
+            [
+                ("contract", self.contract, recorded.contract),
+                ("for", self._paying(), recorded._paying()),
+                ("amount", f"{readable_yuan(self.amount)} yuan", f"{readable_yuan(recorded.amount)} yuan"),
+                ("kind", self.kind.label, recorded.kind.label),
+                ("date", format_beijing(self.paid_at), format_beijing(recorded.paid_at)),
+                ("evidence", _hash_text(self.evidence_hash), _hash_text(recorded.evidence_hash)),
+            ]
+        )
 
     def _paying(self) -> str:
         """What the payment is for."""
@@ -130,7 +184,7 @@ class SettlementInput:
         )
 
 
-def _evidence(digest: bytes) -> str:
+def _hash_text(digest: bytes) -> str:
     return "none" if digest == ZERO32 else "0x" + digest.hex()
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from ledger.chain.deploy import DeploymentRecord
+    from ledger.chain.logs import LogEvent
     from ledger.chain.session import ChainSession
     from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
@@ -195,28 +196,31 @@ class Workspace:
         folder = self.config.index_dir or default_index_dir()
         return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
 
-    def milestone_titles(self, contract_id: str, *, on_range: RangeCallback | None = None) -> dict[int, str]:
-        """The titles of a contract's milestones by index: the chain keeps them only in its log (the
-        events that registered them), read through the local index, which this brings up to date."""
-        from ledger.chain.encoding import text_id
+    def recorded_events(self, name: str, *keys: bytes, on_range: RangeCallback | None = None) -> list[LogEvent]:
+        """The deployment's events `name` whose first indexed arguments are `keys` (32 bytes each), in
+        chain order, read through the local index, which this brings up to date."""
         from ledger.chain.logs import as_bytes, event_topic
 
         with self.index() as index:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
-            added = as_bytes(event_topic("MilestoneAdded")) + text_id(contract_id)
-            return {e.args["index"]: e.args["title"] for e in index.events(self.client.names_by_address, topics=added)}
+            prefix = as_bytes(event_topic(name)) + b"".join(keys)
+            return list(index.events(self.client.names_by_address, topics=prefix))
+
+    def milestone_titles(self, contract_id: str, *, on_range: RangeCallback | None = None) -> dict[int, str]:
+        """The titles of a contract's milestones by index: the chain keeps them only in its log (the
+        events that registered them)."""
+        from ledger.chain.encoding import text_id
+
+        added = self.recorded_events("MilestoneAdded", text_id(contract_id), on_range=on_range)
+        return {e.args["index"]: e.args["title"] for e in added}
 
     def recorded_settlements(self, refs: set[str]) -> dict[str, SettlementInput]:
-        """The settlements recorded under these references (those that are), read through the local
-        index, which this brings up to date: what a conflicting resend is told it differs from."""
-        from ledger.chain.logs import as_bytes, event_topic
+        """The settlements recorded under these references (those that are): what a conflicting resend
+        is told it differs from."""
         from ledger.services.client import SettlementInput
 
-        with self.index() as index:
-            index.sync(self.session, self.client.addresses, from_block=self.record().block)
-            events = index.events(self.client.names_by_address, topics=as_bytes(event_topic("SettlementRecorded")))
-            recorded = (SettlementInput.recorded(e.args) for e in events)
-            return {s.ref: s for s in recorded if s.ref in refs}
+        recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events("SettlementRecorded"))
+        return {s.ref: s for s in recorded if s.ref in refs}
 
     def market_state(self, *, on_range: RangeCallback | None = None) -> MarketState:
         """The market as its recorded events leave it (what a bulk import checks its rows against), read

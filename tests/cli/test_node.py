@@ -427,3 +427,50 @@ def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(
     again = market.ledger(*command)
     assert again.returncode == 0, again.stderr
     assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
+
+
+def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_named(market: Market) -> None:
+    """The operator's other writes are as safe to run again as a payment: the same command is a replay
+    (nothing changed, exit 0); one that says something else is refused with what it changes."""
+    ledger = market.ledger
+    contract = {
+        "id": "TC-AGAIN",
+        "kind": "license",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-02-01",
+        "plan": "zero_upfront_staged_royalty",
+        "royalty_bps": 300,
+        "milestones": [{"title": "pilot", "amount": "10.00", "due": "2026-06-30"}],
+    }
+    path = market.folder / "TC-AGAIN.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    writes = [
+        ("contract", "register", "--file", str(path)),
+        ("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-01"),
+        ("royalty", "report", "TC-AGAIN", "2026Q2", "--revenue", "1000.00", "--date", "2026-07-01"),
+    ]
+    for write in writes:
+        first, again = (ledger(*write, "--json") for _ in range(2))
+        assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+        assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
+
+    path.write_text(json.dumps({**contract, "royalty_bps": 301}), encoding="utf-8")
+    changed = [
+        ledger("contract", "register", "--file", str(path)),
+        ledger("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-02"),
+        ledger("royalty", "report", "TC-AGAIN", "2026Q2", "--revenue", "2000.00", "--date", "2026-07-01"),
+    ]
+    assert [(c.returncode, c.stderr.strip()) for c in changed] == [
+        (1, "error: contract TC-AGAIN is already registered: royalty rate 301 bps here, 300 bps recorded"),
+        (
+            1,
+            "error: milestone 0 of contract TC-AGAIN is already recorded as achieved: "
+            "date 2026-03-02 here, 2026-03-01 recorded",
+        ),
+        (
+            1,
+            "error: revenue for period 2026Q2 of contract TC-AGAIN is already reported: "
+            "revenue 2,000.00 yuan here, 1,000.00 yuan recorded",
+        ),
+    ]
