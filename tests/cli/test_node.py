@@ -53,6 +53,23 @@ def _register(market: Market, contract_id: str, *, kind: str, buyer: str, amount
     assert registered.returncode == 0, registered.stderr
 
 
+def _royalty_licence(market: Market, contract_id: str, *, buyer: str, royalty_bps: int = 300) -> Path:
+    """The file of a zero-upfront licence sold by imu, with a royalty, for `ledger contract register`."""
+    contract = {
+        "id": contract_id,
+        "kind": "license",
+        "seller": "imu",
+        "buyer": buyer,
+        "signed": "2026-02-01",
+        "plan": "zero_upfront_staged_royalty",
+        "royalty_bps": royalty_bps,
+        "milestones": [{"title": "stage 1", "amount": "100.00", "due": "2026-06-30"}],
+    }
+    path = market.folder / f"{contract_id}.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    return path
+
+
 def test_members_survive_a_node_restart(market: Market) -> None:
     ledger = market.ledger
     assert ledger("node", "stop", "--port", market.port).returncode == 0
@@ -325,18 +342,9 @@ def test_commands_without_a_deployment_say_what_to_do(ledger: Run) -> None:
 
 def test_royalty_reports_and_attestations_from_the_command_line(market: Market) -> None:
     ledger = market.ledger
-    contract = {
-        "id": "TC-R",
-        "kind": "license",
-        "seller": "imu",
-        "buyer": "baotou",
-        "signed": "2026-02-01",
-        "plan": "zero_upfront_staged_royalty",
-        "royalty_bps": 300,
-        "milestones": [{"title": "stage 1", "amount": "100.00", "due": "2026-06-30"}],
-    }
-    (market.folder / "TC-R.json").write_text(json.dumps(contract), encoding="utf-8")
-    assert ledger("contract", "register", "--file", str(market.folder / "TC-R.json")).returncode == 0
+    assert (
+        ledger("contract", "register", "--file", str(_royalty_licence(market, "TC-R", buyer="baotou"))).returncode == 0
+    )
     royalty = ("settle", "--ref", "ROY-1", "--contract", "TC-R", "--period", "2026Q2", "--amount", "30000.00")
     unreported = ledger(*royalty, "--date", "2026-07-02")
     assert unreported.returncode == 1 and "no revenue is reported for period 2026Q2" in unreported.stderr
@@ -433,18 +441,7 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
     """The operator's other writes are as safe to run again as a payment: the same command is a replay
     (nothing changed, exit 0); one that says something else is refused with what it changes."""
     ledger = market.ledger
-    contract = {
-        "id": "TC-AGAIN",
-        "kind": "license",
-        "seller": "imu",
-        "buyer": "steel",
-        "signed": "2026-02-01",
-        "plan": "zero_upfront_staged_royalty",
-        "royalty_bps": 300,
-        "milestones": [{"title": "pilot", "amount": "10.00", "due": "2026-06-30"}],
-    }
-    path = market.folder / "TC-AGAIN.json"
-    path.write_text(json.dumps(contract), encoding="utf-8")
+    path = _royalty_licence(market, "TC-AGAIN", buyer="steel")
     writes = [
         ("contract", "register", "--file", str(path)),
         ("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-01"),
@@ -455,7 +452,7 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
         assert first.returncode == again.returncode == 0, first.stderr + again.stderr
         assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
 
-    path.write_text(json.dumps({**contract, "royalty_bps": 301}), encoding="utf-8")
+    _royalty_licence(market, "TC-AGAIN", buyer="steel", royalty_bps=301)
     changed = [
         ledger("contract", "register", "--file", str(path)),
         ledger("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-02"),
