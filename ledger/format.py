@@ -75,7 +75,8 @@ def run_summary(result: Any) -> str:
     )
     if result.replayed:
         out.append("")
-        out.append("Replayed (already recorded, nothing changed): events " + ", ".join(map(str, result.replayed)))
+        events = "event" if len(result.replayed) == 1 else "events"
+        out.append(f"Replayed (already recorded, nothing changed): {events} " + ", ".join(map(str, result.replayed)))
     if result.rejected:
         out.append("")
         out.append("Refused (nothing changed):")

@@ -16,7 +16,8 @@ def test_demo_prints_the_summary_and_exits_zero(ledger: Run) -> None:
     assert result.returncode == 0, result.stderr
     assert "内蒙古大学" in result.stdout
     assert "R11-LANDING" in result.stdout and "Verified" in result.stdout
-    assert "DuplicatePayment" in result.stdout and "Replayed" in result.stdout
+    assert "DuplicatePayment" in result.stdout
+    assert "Replayed (already recorded, nothing changed): event 2\n" in result.stdout
     tc3 = next(line for line in result.stdout.splitlines() if line.startswith("TC-3 "))
     assert tc3.endswith(
         "process package: paid 1,200,000.00/1,200,000.00; commissioning: paid 1,000,000.00/1,000,000.00"
