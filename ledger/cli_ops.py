@@ -258,16 +258,22 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name != "MilestoneAlreadyAchieved":
             raise
-        from ledger.chain.encoding import text_id
-        from ledger.domain.dates import format_beijing
-        from ledger.format import differences
-
-        key = (text_id(args.contract), args.index.to_bytes(32, "big"))
-        recorded = [format_beijing(e.args["achievedAt"]) for e in ws.recorded_events("MilestoneAchieved", *key)]
-        _unless_recorded_alike(exc, differences([("date", format_beijing(at), recorded[0])]) if recorded else None)
+        _unless_recorded_alike(exc, _achievement_differences(ws, args.contract, args.index, at=at))
         verb = f"milestone {args.index} was already recorded as achieved on that date (nothing changed);"
         return _show_contract(ws, config, args.contract, verb=verb, replayed=True)
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
+
+
+def _achievement_differences(ws: Any, contract: str, index: int, *, at: int) -> list[str] | None:
+    """What an achievement changes of the one recorded for its milestone (None: none is found to compare)."""
+    from ledger.chain.encoding import text_id
+    from ledger.domain.dates import format_beijing
+    from ledger.format import differences
+
+    recorded = ws.recorded_events("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big"))
+    if not recorded:
+        return None
+    return differences([("date", format_beijing(at), format_beijing(recorded[0].args["achievedAt"]))])
 
 
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
