@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import DEFAULT_PORT, Config, default_home
-from ledger.errors import InputError, LedgerError, ScenarioError
+from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -199,10 +199,20 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
         verified = enrolment_fingerprint(ws, config, args.name, address, uscc, args.cert, args.proof)
         fingerprint = verified if verified is not None else _fingerprint(args.cert_fingerprint)
-        ws.client.enrol(
-            regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
-        )
-        return _show_member(ws, config, address, verb="enrolled")
+        try:
+            ws.client.enrol(
+                regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
+            )
+        except ContractError as exc:
+            if exc.name != "MemberAlreadyEnrolled":
+                raise
+            from ledger.cli_ops import unless_recorded_alike
+
+            recorded = ws.client.member(address)
+            unless_recorded_alike(exc, _enrolment_differences(recorded, kind, args.in_region, uscc, fingerprint))
+            verb = "already enrolled with these particulars (nothing changed):"
+            return _show_member(ws, config, address, verb=verb, replayed=True)
+        return _show_member(ws, config, address, verb="enrolled", replayed=False)
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)
         regulator = ws.signer("regulator")
@@ -229,7 +239,28 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> int:
+def _enrolment_differences(
+    recorded: Any, kind: Any, in_region: bool, uscc: str | None, fingerprint: bytes
+) -> list[str]:
+    """What an enrolment says that the member's record does not (its credit code is on chain as a hash)."""
+    from ledger.chain.encoding import uscc_hash
+    from ledger.format import differences
+
+    yes_no = {True: "yes", False: "no"}
+    code = uscc or "none"
+    return differences(
+        [
+            ("kind", kind.label, recorded.kind.label),
+            ("in region", yes_no[in_region], yes_no[recorded.in_region]),
+            ("credit code", code, code if recorded.uscc_hash == uscc_hash(uscc) else "another"),
+            ("certificate fingerprint", "0x" + fingerprint.hex(), "0x" + recorded.cert_fingerprint.hex()),
+        ]
+    )
+
+
+def _show_member(ws: Any, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:
+    """The member as recorded now; after a write, `verb` says what it did and `replayed` whether it was
+    already recorded (nothing changed)."""
     from ledger.domain.money import format_points, group_thousands
     from ledger.domain.types import MemberStatus
 
@@ -247,6 +278,8 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None) -> 
         "cert_fingerprint": "0x" + m.cert_fingerprint.hex(),
         "points": format_points(balance),
     }
+    if replayed is not None:
+        data["replayed"] = replayed
     head = f"{verb} " if verb else ""
     text = (
         f"{head}{ws.label(address)}: {m.kind.label}, {m.status.label}, "

@@ -153,7 +153,7 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
     except ContractError as exc:
         if exc.name != "ContractAlreadyRegistered":
             raise
-        _unless_recorded_alike(exc, _registration_differences(ws, contract))
+        unless_recorded_alike(exc, _registration_differences(ws, contract))
         return _show_contract(
             ws, config, decl.id, verb="already registered with these terms (nothing changed):", replayed=True
         )
@@ -172,19 +172,12 @@ def _registration_differences(ws: Any, contract: ContractInput) -> list[str] | N
     return contract.differences(ContractInput.recorded(registered[0].args, milestones), name_of=ws.name_of)
 
 
-def _unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> None:
+def unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> None:
     """Return when a write the chain refused as already done is what is recorded (the same command run
     again: nothing to do); else raise the refusal, saying what differs when that is known."""
     if changes is not None and not changes:
         return
-    raise _refusal_saying(refusal, changes or []) from None
-
-
-def _refusal_saying(refusal: ContractError, changes: list[str]) -> ContractError:
-    """The refusal, followed by what differs from what is recorded (as it is when nothing is known to)."""
-    if not changes:
-        return refusal
-    return type(refusal)(f"{refusal}: {'; '.join(changes)}", name=refusal.name, arguments=refusal.arguments)
+    raise refusal.saying(changes or []) from None
 
 
 def _show_contract(
@@ -258,7 +251,7 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name != "MilestoneAlreadyAchieved":
             raise
-        _unless_recorded_alike(exc, _achievement_differences(ws, args.contract, args.index, at=at))
+        unless_recorded_alike(exc, _achievement_differences(ws, args.contract, args.index, at=at))
         verb = f"milestone {args.index} was already recorded as achieved on that date (nothing changed);"
         return _show_contract(ws, config, args.contract, verb=verb, replayed=True)
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
@@ -340,7 +333,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
 def _explained_duplicate(ws: Any, settlement: Any, refusal: ContractError) -> ContractError:
     """The refusal of a payment whose reference is recorded with other data, saying what differs."""
     recorded = ws.recorded_settlements({settlement.ref}).get(settlement.ref)
-    return _refusal_saying(refusal, [] if recorded is None else settlement.differences(recorded))
+    return refusal.saying([] if recorded is None else settlement.differences(recorded))
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
@@ -452,7 +445,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         except ContractError as exc:
             if exc.name != "RoyaltyPeriodAlreadyReported":
                 raise
-            _unless_recorded_alike(exc, _report_differences(ws, args.contract, args.period, revenue=revenue, at=at))
+            unless_recorded_alike(exc, _report_differences(ws, args.contract, args.period, revenue=revenue, at=at))
             head, replayed = "this revenue was already reported (nothing changed); ", True
     reported, due, paid = ws.client.royalty(args.contract, args.period)
     if not reported:

@@ -76,3 +76,10 @@ class ContractError(LedgerError):
         self.name = name
         self.arguments = arguments
         super().__init__(message)
+
+    def saying(self, differences: list[str]) -> ContractError:
+        """The same refusal followed by what the refused call differs in from what is recorded
+        ("...: amount 1.00 yuan here, 2.00 yuan recorded"); itself when no difference is known."""
+        if not differences:
+            return self
+        return type(self)(f"{self}: {'; '.join(differences)}", name=self.name, arguments=self.arguments)

@@ -269,7 +269,10 @@ BAD_COMMANDS = [
     (["member", "enrol", "x", "--kind", "spaceship", "--uscc", "91110000802100433B"], "not one of"),
     (["member", "enrol", "x", "--kind", "university", "--uscc", "123"], "18"),
     (["member", "enrol", "x", "--kind", "university"], "credit code"),
-    (["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340"], "already enrolled"),
+    (
+        ["member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340"],
+        "error: imu is already enrolled: in region no here, yes recorded",
+    ),
     (["member", "show", "ghost"], "no member or account"),
     (
         ["member", "show", "0x000000000000000000000000000000000000dEaD"],
@@ -438,10 +441,13 @@ def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(
 
 
 def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_named(market: Market) -> None:
-    """The operator's other writes are as safe to run again as a payment: the same command is a replay
-    (nothing changed, exit 0); one that says something else is refused with what it changes."""
+    """The operator's other writes, and an enrolment, are as safe to run again as a payment: the same
+    command is a replay (nothing changed, exit 0); one that says something else is refused with what it
+    changes."""
     ledger = market.ledger
     path = _royalty_licence(market, "TC-AGAIN", buyer="steel")
+    enrolled = ledger(*ENROL_IMU, "--json")  # as imu was enrolled when the market opened
+    assert enrolled.returncode == 0 and json.loads(enrolled.stdout)["replayed"] is True, enrolled.stderr
     writes = [
         ("contract", "register", "--file", str(path)),
         ("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-01"),
