@@ -216,8 +216,14 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)
         regulator = ws.signer("regulator")
-        getattr(ws.client, args.action)(regulator, address)
-        return _show_member(ws, config, address, verb=args.action + ("ed" if args.action == "suspend" else "d"))
+        done = args.action + ("ed" if args.action == "suspend" else "d")
+        try:
+            getattr(ws.client, args.action)(regulator, address)
+        except ContractError as exc:
+            if not _done_before(ws, exc, address):
+                raise
+            return _show_member(ws, config, address, verb=f"already {done} (nothing changed):", replayed=True)
+        return _show_member(ws, config, address, verb=done, replayed=False)
     if args.action == "show":
         return _show_member(ws, config, ws.resolve(args.name), verb=None)
     rows = []
@@ -237,6 +243,19 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
     emit(config, data, table(["name", "address", "kind", "status", "in region"], rows) if rows else "no members")
     return 0
+
+
+def _done_before(ws: Any, refusal: ContractError, address: str) -> bool:
+    """Whether a suspension or reinstatement refused as already in force is the same command run again:
+    a member already suspended is; one not suspended is if it was reinstated before (else it never was
+    suspended, and reinstating it is a mistake)."""
+    if refusal.name == "MemberAlreadySuspended":
+        return True
+    if refusal.name != "MemberNotSuspended":
+        return False
+    from ledger.chain.logs import account_topic, as_bytes
+
+    return bool(ws.recorded_events("MemberReinstated", as_bytes(account_topic(address))))
 
 
 def _enrolment_differences(

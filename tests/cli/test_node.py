@@ -206,7 +206,8 @@ def test_commands_signing_with_one_key_at_once_each_record_their_payment(market:
 
 def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_withheld(market: Market) -> None:
     ledger = market.ledger
-    assert ledger("member", "suspend", "steel").returncode == 0
+    suspensions = [json.loads(ledger("member", "suspend", "steel", "--json").stdout)["replayed"] for _ in range(2)]
+    assert suspensions == [False, True]  # the second: the same command run again, nothing changed
     paid = ledger("settle", "--ref", "S-1", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09")
     assert paid.returncode == 0, paid.stderr
     assert paid.stdout.splitlines() == [
@@ -215,7 +216,8 @@ def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_with
     ]
     again = ledger("settle", "--ref", "S-1", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
     assert json.loads(again.stdout)["replayed"] is True and json.loads(again.stdout)["suspended_parties"] == []
-    assert ledger("member", "reinstate", "steel").returncode == 0
+    reinstatements = [json.loads(ledger("member", "reinstate", "steel", "--json").stdout)["replayed"] for _ in range(2)]
+    assert reinstatements == [False, True]
     paid = ledger("settle", "--ref", "S-2", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
     assert json.loads(paid.stdout)["suspended_parties"] == []
 
