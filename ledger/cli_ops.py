@@ -565,18 +565,27 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_points, parse_points
+    from ledger.services.redemption import redeem_once
 
     ws = _ws(config)
     points = parse_points(args.points, what="points")
     if not args.purpose.strip():
         raise InputError("say what the points are for (--purpose)")
     signer = ws.signer(args.member)
-    ws.client.redeem(signer, points=points, purpose=args.purpose)
+    journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
+    redeemed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
     balance = ws.client.balance(signer.address)
+    head = "finished the redemption an earlier run was interrupted in: " if redeemed.resumed else ""
     _emit(
         config,
-        {"member": args.member, "redeemed": format_points(points), "points": format_points(balance)},
-        f"{args.member} redeemed {readable_points(points)} points for {args.purpose}; {readable_points(balance)} left",
+        {
+            "member": args.member,
+            "redeemed": format_points(points),
+            "points": format_points(balance),
+            "resumed": redeemed.resumed,
+        },
+        f"{head}{args.member} redeemed {readable_points(points)} points for {args.purpose}; "
+        f"{readable_points(balance)} left",
     )
     return 0
 

@@ -435,10 +435,15 @@ class ChainSession:
 
     def transact(self, signer: LocalAccount, fn: ContractFunction, *, gas: int | None = None) -> Sent:
         """Estimate, sign, send and await one contract call; refusals raise decoded errors."""
+        to, data = self.encoded(signer.address, fn)
+        return self.send(signer, to=to, data=data, gas=gas)
+
+    def encoded(self, sender: str, fn: ContractFunction) -> tuple[str, bytes]:
+        """The address a contract call goes to and its calldata (wrong arguments raise `InputError`)."""
         with self._decoded():
-            params = cast(TxParams, {"from": signer.address, "gas": 1, "gasPrice": 0, "nonce": 0})
+            params = cast(TxParams, {"from": sender, "gas": 1, "gasPrice": 0, "nonce": 0})
             tx = fn.build_transaction(params)
-        return self.send(signer, to=str(tx["to"]), data=HexBytes(tx["data"]), gas=gas)
+        return str(tx["to"]), bytes(HexBytes(tx["data"]))
 
     def deploy(self, signer: LocalAccount, artifact: Artifact, *args: Any) -> tuple[str, Sent]:
         contract = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
@@ -466,7 +471,7 @@ class ChainSession:
             try:
                 self._submit(prepared, superseded_raises=True)
                 return self.await_mined(prepared)
-            except _Superseded:
+            except Superseded:
                 self.forget_nonce(signer.address)
             except LedgerError:
                 if undo is not None:
@@ -498,7 +503,7 @@ class ChainSession:
     def _submit(self, prepared: Prepared, *, superseded_raises: bool) -> None:
         """`submit`; with `superseded_raises`, a nonce that another transaction of the account holds
         (waiting in the pool, or mined before any attempt of this one can have reached the node) raises
-        `_Superseded`."""
+        `Superseded`."""
         reached = False  # whether an attempt whose reply was lost may have reached the node
         for attempt in range(SEND_ATTEMPTS):
             try:
@@ -513,16 +518,17 @@ class ChainSession:
             if "already known" in text or "already imported" in text:
                 return  # an earlier attempt reached the node
             if "replacement transaction underpriced" in text and superseded_raises:
-                raise _Superseded  # another transaction of the account waits in the pool with this nonce
+                raise Superseded(prepared)  # another transaction of the account waits in the pool with this nonce
             if "nonce too low" in text:
                 if superseded_raises and not reached:
-                    raise _Superseded  # no attempt of this one reached the node: another was mined with it
+                    raise Superseded(prepared)  # no attempt of this one reached the node: another was mined with it
                 return  # an earlier attempt reached the node, or another took the nonce: the wait tells
             raise ChainError(f"the node refused the transaction: {refusal}")
         raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
 
     def await_mined(self, prepared: Prepared) -> Sent:
-        """Wait for the receipt; a reverted transaction raises its decoded error."""
+        """Wait for the receipt; a reverted transaction raises its decoded error, one whose nonce another
+        transaction of its account took raises `Superseded`."""
         receipt = self._await_receipt(prepared)
         with from_node(f"the receipt of transaction 0x{prepared.tx_hash.hex()}"):
             status, block, _gas = int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
@@ -698,7 +704,7 @@ class ChainSession:
 
     def _await_receipt(self, prepared: Prepared) -> TxReceipt:
         """The receipt, polled; every second the node is also asked whether another transaction has
-        taken this one's nonce (`_Superseded`: this one can then never be mined)."""
+        taken this one's nonce (`Superseded`: this one can then never be mined)."""
         tx_hash = HexBytes(prepared.tx_hash)
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
         next_check = time.monotonic() + SUPERSEDED_CHECK_S
@@ -711,7 +717,7 @@ class ChainSession:
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + SUPERSEDED_CHECK_S
                     if self._superseded(prepared):
-                        raise _Superseded
+                        raise Superseded(prepared)
             except _NETWORK_ERRORS:
                 time.sleep(0.2)
                 continue
@@ -735,8 +741,14 @@ class ChainSession:
         return False
 
 
-class _Superseded(Exception):
+class Superseded(ChainError):
     """Another transaction of the same account took this one's nonce: this one can never be mined."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        super().__init__(
+            f"another transaction of {prepared.sender} took nonce {prepared.tx['nonce']}, "
+            f"so transaction 0x{prepared.tx_hash.hex()} can never be mined"
+        )
 
 
 class _CheckedFunctions:

@@ -346,6 +346,10 @@ class LedgerClient:
     def redeem(self, signer: LocalAccount, *, points: Centipoints, purpose: str) -> Sent:
         return self.session.transact(signer, self.contracts.points.functions.redeem(points, purpose))
 
+    def redeem_call(self, sender: str, *, points: Centipoints, purpose: str) -> tuple[str, bytes]:
+        """Where a redemption goes and its calldata, to be signed (see `ledger.services.redemption`)."""
+        return self.session.encoded(sender, self.contracts.points.functions.redeem(points, purpose))
+
     # --- reads ------------------------------------------------------------------------------
 
     def member(self, address: str) -> MemberRecord:

@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 from ledger.chain.session import ChainSession
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, Run, market_on_node, workspace_env
+from ledger.config import Config
+from ledger.domain.money import Centipoints
+from ledger.services.redemption import redeem_once
+from ledger.services.workspace import Workspace
+from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, PASSPHRASE, Run, market_on_node, workspace_env
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -479,3 +483,46 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
             "revenue 2,000.00 yuan here, 1,000.00 yuan recorded",
         ),
     ]
+
+
+def _interrupted_redemption(
+    market: Market, monkeypatch: pytest.MonkeyPatch, *, dies_in: str, points: int
+) -> tuple[Workspace, Path]:
+    """A `ledger redeem` run that signs and journals its redemption of imu's points, then dies in
+    `dies_in` (`submit`: before the bytes reach the node; `await_mined`: before the receipt)."""
+    monkeypatch.setenv("LEDGER_PASSPHRASE", PASSPHRASE)
+    ws = Workspace(Config(home=market.folder / "home"))
+    signer = ws.signer("imu")
+    journal = market.folder / "home" / "redemptions" / f"{signer.address.lower()}.json"
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ChainSession, dies_in, killed)
+        with pytest.raises(KeyboardInterrupt):
+            redeem_once(ws.client, signer, points=Centipoints(points), purpose="booking", journal=journal)
+    assert journal.exists()
+    return ws, journal
+
+
+@pytest.mark.parametrize("dies_in", ["await_mined", "submit"])
+def test_a_redemption_run_again_after_an_interruption_is_finished_not_repeated(
+    market: Market, monkeypatch: pytest.MonkeyPatch, dies_in: str
+) -> None:
+    """A redemption has no reference by which the chain could tell a resend from a second one: the same
+    command run again finishes the redemption the interrupted run signed instead of burning twice."""
+    ws, journal = _interrupted_redemption(market, monkeypatch, dies_in=dies_in, points=100)
+    imu = ws.resolve("imu")
+    before = ws.client.balance(imu) + (100 if dies_in == "await_mined" else 0)  # mined, if it was sent
+    assert before >= 200, "the market's earlier tests leave imu with points"
+    other = market.ledger("redeem", "imu", "2.00", "--purpose", "booking")
+    assert other.returncode == 1
+    assert "an earlier redemption of 1.00 points for 'booking' was interrupted" in other.stderr
+    again = market.ledger("redeem", "imu", "1.00", "--purpose", "booking", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resumed"] is True
+    assert ws.client.balance(imu) == before - 100
+    assert not journal.exists()
+    fresh = market.ledger("redeem", "imu", "1.00", "--purpose", "booking", "--json")  # finished: a new one
+    assert json.loads(fresh.stdout)["resumed"] is False and ws.client.balance(imu) == before - 200
