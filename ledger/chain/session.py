@@ -523,7 +523,7 @@ class ChainSession:
                 if superseded_raises and not reached:
                     raise Superseded(prepared)  # no attempt of this one reached the node: another was mined with it
                 return  # an earlier attempt reached the node, or another took the nonce: the wait tells
-            raise ChainError(f"the node refused the transaction: {refusal}")
+            raise NodeRefused(f"the node refused the transaction: {refusal}")
         raise ChainError("lost the connection to the chain while sending; run the same command again to resume")
 
     def await_mined(self, prepared: Prepared) -> Sent:
@@ -739,6 +739,10 @@ class ChainSession:
             except TransactionNotFound:
                 return True
         return False
+
+
+class NodeRefused(ChainError):
+    """The node refused a signed transaction outright (its pool will not take it): it was not sent."""
 
 
 class Superseded(ChainError):

@@ -19,7 +19,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from ledger.chain.session import NONCE_ATTEMPTS, Prepared, Superseded
+from ledger.chain.session import NONCE_ATTEMPTS, NodeRefused, Prepared, Superseded
 from ledger.domain.money import Centipoints, readable_points
 from ledger.errors import ChainError, ContractError, InputError, TransactionFailed
 from ledger.services.client import LedgerClient
@@ -68,7 +68,11 @@ def redeem_once(
 def _finish(client: LedgerClient, prepared: Prepared, journal: Path) -> None:
     """Send the signed redemption (again: the same bytes, one hash) and await it; the journal is cleared
     once the outcome is known, mined or refused. A lost connection leaves it for the next run."""
-    client.session.submit(prepared)
+    try:
+        client.session.submit(prepared)
+    except NodeRefused:
+        journal.unlink()  # the node will not take it: it was never sent
+        raise
     try:
         client.session.await_mined(prepared)
     except (ContractError, TransactionFailed):
@@ -103,7 +107,10 @@ def _read(journal: Path) -> dict[str, Any] | None:
     try:
         entry: dict[str, Any] = json.loads(journal.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise InputError(f"the redemption journal {journal} cannot be read; see whether it went through") from None
+        raise InputError(
+            f"the redemption journal {journal} cannot be read: see in `ledger points history` whether the "
+            "redemption it held went through, then delete it"
+        ) from None
     return entry
 
 
