@@ -70,13 +70,28 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     ws = _ws(config)
     provider = ws.resolve(args.provider)
     value = parse_yuan(args.value, what="--value")
-    ws.client.register_instrument(
-        ws.signer(args.signer), instrument_id=args.id, provider=provider, original_value=value
-    )
+    replayed = False
+    try:
+        ws.client.register_instrument(
+            ws.signer(args.signer), instrument_id=args.id, provider=provider, original_value=value
+        )
+    except ContractError as exc:
+        if exc.name != "InstrumentAlreadyRegistered":
+            raise
+        from ledger.format import differences
+
+        was_provider, was_value = ws.client.instrument(args.id)
+        fields = [
+            ("provider", ws.name_of(provider), ws.name_of(was_provider)),
+            ("original value", f"{readable_yuan(value)} yuan", f"{readable_yuan(was_value)} yuan"),
+        ]
+        unless_recorded_alike(exc, differences(fields))
+        replayed = True
+    done = "already registered (nothing changed)" if replayed else "registered"
     _emit(
         config,
-        {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
-        f"instrument {args.id} of {ws.name_of(provider)} registered ({readable_yuan(value)} yuan)",
+        {"id": args.id, "provider": provider, "original_value": format_yuan(value), "replayed": replayed},
+        f"instrument {args.id} of {ws.name_of(provider)} {done} ({readable_yuan(value)} yuan)",
     )
     return 0
 
@@ -136,11 +151,7 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
     names = {name: None for name in ws.names()}
     instruments: dict[str, InstrumentDecl] = {}
     if obj.get("instrument"):
-        from ledger.chain.encoding import text_id
-
-        provider, value = ws.session.call(
-            ws.client.contracts.registry.functions.instrumentOf(text_id(obj["instrument"]))
-        )
+        provider, value = ws.client.instrument(obj["instrument"])
         instruments[obj["instrument"]] = InstrumentDecl(obj["instrument"], ws.name_of(provider), value)
     try:
         (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]

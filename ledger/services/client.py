@@ -429,6 +429,11 @@ class LedgerClient:
         )
         return MilestoneRecord(Fen(due), Fen(paid), due_date, achieved)
 
+    def instrument(self, instrument_id: str) -> tuple[str, Fen]:
+        """A registered instrument's provider and original value."""
+        provider, value = self.session.call(self.contracts.registry.functions.instrumentOf(text_id(instrument_id)))
+        return provider, Fen(value)
+
     def royalty(self, contract_id: str, period: str) -> tuple[bool, Fen, Fen]:
         reported, due, paid = self.session.call(
             self.contracts.registry.functions.royaltyOf(text_id(contract_id), text_id(period))

@@ -455,6 +455,7 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
     enrolled = ledger(*ENROL_IMU, "--json")  # as imu was enrolled when the market opened
     assert enrolled.returncode == 0 and json.loads(enrolled.stdout)["replayed"] is True, enrolled.stderr
     writes = [
+        ("instrument", "register", "I-AGAIN", "--provider", "imu", "--value", "150000.00"),
         ("contract", "register", "--file", str(path)),
         ("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-01"),
         ("royalty", "report", "TC-AGAIN", "2026Q2", "--revenue", "1000.00", "--date", "2026-07-01"),
@@ -466,11 +467,17 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
 
     _royalty_licence(market, "TC-AGAIN", buyer="steel", royalty_bps=301)
     changed = [
+        ledger("instrument", "register", "I-AGAIN", "--provider", "imu", "--value", "150000.01"),
         ledger("contract", "register", "--file", str(path)),
         ledger("milestone", "achieve", "TC-AGAIN", "0", "--date", "2026-03-02"),
         ledger("royalty", "report", "TC-AGAIN", "2026Q2", "--revenue", "2000.00", "--date", "2026-07-01"),
     ]
     assert [(c.returncode, c.stderr.strip()) for c in changed] == [
+        (
+            1,
+            "error: instrument I-AGAIN is already registered: "
+            "original value 150,000.01 yuan here, 150,000.00 yuan recorded",
+        ),
         (1, "error: contract TC-AGAIN is already registered: royalty rate 301 bps here, 300 bps recorded"),
         (
             1,
