@@ -7,10 +7,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.config import DEFAULT_PORT, Config, default_home
 from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
+
+if TYPE_CHECKING:
+    from ledger.domain.types import MemberKind
+    from ledger.services.client import MemberRecord
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -259,7 +263,7 @@ def _done_before(ws: Any, refusal: ContractError, address: str) -> bool:
 
 
 def _enrolment_differences(
-    recorded: Any, kind: Any, in_region: bool, uscc: str | None, fingerprint: bytes
+    recorded: MemberRecord, kind: MemberKind, in_region: bool, uscc: str | None, fingerprint: bytes
 ) -> list[str]:
     """What an enrolment says that the member's record does not (its credit code is on chain as a hash)."""
     from ledger.chain.encoding import uscc_hash
