@@ -170,9 +170,13 @@ def from_node(what: str) -> Iterator[None]:
         with _reaching():
             yield
     except BlockNotFound:
-        raise ChainError(f"the node gave nothing for {what}") from None
+        raise _nothing_for(what) from None
     except _SHAPE_ERRORS as exc:
         raise _unreadable(what, exc) from None
+
+
+def _nothing_for(what: str) -> ChainError:
+    return ChainError(f"the node gave nothing for {what}")
 
 
 def _unreadable(what: str, exc: BaseException) -> ChainError:
@@ -301,7 +305,7 @@ class ChainSession:
                     raise ChainError(f"the node answered {len(blocks)} of {len(chunk)} requests for blocks")
                 for number, block in zip(chunk, blocks, strict=True):
                     if block is None:
-                        raise ChainError(f"the node gave nothing for block {number}")
+                        raise _nothing_for(f"block {number}")
                     with from_node(f"block {number}"):
                         self._block_times[number] = int(block["timestamp"], 16)
         return {number: self._block_times[number] for number in wanted}
@@ -529,8 +533,8 @@ class ChainSession:
     def await_mined(self, prepared: Prepared) -> Sent:
         """Wait for the receipt; a reverted transaction raises its decoded error, one whose nonce another
         transaction of its account took raises `Superseded`."""
-        receipt = self._await_receipt(prepared)
         with from_node(f"the receipt of transaction 0x{prepared.tx_hash.hex()}"):
+            receipt = self._await_receipt(prepared)
             status, block, _gas = int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
         if status != 1:
             raise self.explain_failure(prepared, block)
@@ -704,7 +708,8 @@ class ChainSession:
 
     def _await_receipt(self, prepared: Prepared) -> TxReceipt:
         """The receipt, polled; every second the node is also asked whether another transaction has
-        taken this one's nonce (`Superseded`: this one can then never be mined)."""
+        taken this one's nonce (`Superseded`: this one can then never be mined). A reply that cannot be
+        read raises as it is (`await_mined` says so: waiting longer would not mend it)."""
         tx_hash = HexBytes(prepared.tx_hash)
         deadline = time.monotonic() + RECEIPT_TIMEOUT_S
         next_check = time.monotonic() + SUPERSEDED_CHECK_S
@@ -721,8 +726,6 @@ class ChainSession:
             except _NETWORK_ERRORS:
                 time.sleep(0.2)
                 continue
-            except _SHAPE_ERRORS as exc:  # a broken node: waiting longer will not mend it
-                raise _unreadable(f"transaction 0x{prepared.tx_hash.hex()}", exc) from None
             time.sleep(0.02)
         raise ChainError(f"transaction 0x{bytes(tx_hash).hex()} was not mined in {RECEIPT_TIMEOUT_S:.0f} s")
 
