@@ -257,9 +257,9 @@ def _done_before(ws: Any, refusal: ContractError, address: str) -> bool:
         return True
     if refusal.name != "MemberNotSuspended":
         return False
-    from ledger.chain.logs import account_topic, as_bytes
+    from ledger.chain.logs import account_topic, as_bytes, event_prefix
 
-    return bool(ws.recorded_events("MemberReinstated", as_bytes(account_topic(address))))
+    return bool(ws.recorded_events(event_prefix("MemberReinstated", as_bytes(account_topic(address)))))
 
 
 def _enrolment_differences(

@@ -174,13 +174,16 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
 def _registration_differences(ws: Any, contract: ContractInput) -> list[str] | None:
     """What a registration changes of the one recorded under its id (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
+    from ledger.chain.logs import event_prefix
     from ledger.services.client import ContractInput
 
-    registered = ws.recorded_events("ContractRegistered", text_id(contract.id))
+    key = text_id(contract.id)
+    events = ws.recorded_events(event_prefix("ContractRegistered", key), event_prefix("MilestoneAdded", key))
+    registered = [e.args for e in events if e.name == "ContractRegistered"]
     if not registered:
         return None
-    milestones = [e.args for e in ws.recorded_events("MilestoneAdded", text_id(contract.id))]
-    return contract.differences(ContractInput.recorded(registered[0].args, milestones), name_of=ws.name_of)
+    milestones = [e.args for e in events if e.name == "MilestoneAdded"]
+    return contract.differences(ContractInput.recorded(registered[0], milestones), name_of=ws.name_of)
 
 
 def unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> None:
@@ -271,10 +274,11 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
 def _achievement_differences(ws: Any, contract: str, index: int, *, at: int) -> list[str] | None:
     """What an achievement changes of the one recorded for its milestone (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
+    from ledger.chain.logs import event_prefix
     from ledger.domain.dates import format_beijing
     from ledger.format import differences
 
-    recorded = ws.recorded_events("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big"))
+    recorded = ws.recorded_events(event_prefix("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big")))
     if not recorded:
         return None
     return differences([("date", format_beijing(at), format_beijing(recorded[0].args["achievedAt"]))])
@@ -481,10 +485,11 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
 def _report_differences(ws: Any, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
     """What a revenue report changes of the one recorded for its period (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
+    from ledger.chain.logs import event_prefix
     from ledger.domain.dates import format_beijing
     from ledger.format import differences
 
-    recorded = ws.recorded_events("RevenueReported", text_id(contract), text_id(period))
+    recorded = ws.recorded_events(event_prefix("RevenueReported", text_id(contract), text_id(period)))
     if not recorded:
         return None
     was = recorded[0].args

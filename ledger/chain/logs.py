@@ -310,6 +310,12 @@ def event_topic(name: str) -> str:
     return next(topic for topic, spec in event_specs().items() if spec.name == name)
 
 
+def event_prefix(name: str, *keys: bytes) -> bytes:
+    """The start of the topics of the events `name` whose first indexed arguments are `keys` (32 bytes
+    each), as the local log index matches them."""
+    return as_bytes(event_topic(name)) + b"".join(keys)
+
+
 def account_topic(address: str) -> str:
     """An indexed address as a log topic."""
     return "0x" + "0" * 24 + address.lower().removeprefix("0x")

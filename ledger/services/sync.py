@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,19 +197,15 @@ class LogIndex:
                 on_range(end - start + 1, head - start + 1, len(raw))
             yield raw
 
-    def events(self, names: dict[str, str], *, topics: bytes = b"") -> Iterator[LogEvent]:
-        """Every indexed event in chain order, decoded, streamed from disk; given `topics` (an event's
-        topic, then the first of its indexed arguments), only the events whose topics begin so."""
-        if topics:
-            cursor = self.db.execute(
-                "SELECT block, log_index, tx_hash, address, topics, data FROM logs "
-                "WHERE substr(topics, 1, ?) = ? ORDER BY block, log_index",
-                (len(topics), topics),
-            )
-        else:
-            cursor = self.db.execute(
-                "SELECT block, log_index, tx_hash, address, topics, data FROM logs ORDER BY block, log_index"
-            )
+    def events(self, names: dict[str, str], *, prefixes: Sequence[bytes] = ()) -> Iterator[LogEvent]:
+        """Every indexed event in chain order, decoded, streamed from disk; given `prefixes` (each an
+        event's topic, then some of its indexed arguments: `event_prefix`), only the events whose topics
+        begin with one of them, chosen before anything is decoded."""
+        query = "SELECT block, log_index, tx_hash, address, topics, data FROM logs"
+        if prefixes:
+            query += " WHERE " + " OR ".join("substr(topics, 1, ?) = ?" for _ in prefixes)
+        arguments = [value for prefix in prefixes for value in (len(prefix), prefix)]
+        cursor = self.db.execute(query + " ORDER BY block, log_index", arguments)
         with from_node("the logs the index holds"):
             for block, log_index, tx_hash, address, topics, data in cursor:
                 log = {

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from ledger.services.verify import VerificationReport
 
 
+#: Topic prefixes one query of the local log index matches (two SQL parameters each).
+PREFIXES_PER_QUERY = 400
+
+
 class Workspace:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -196,31 +200,36 @@ class Workspace:
         folder = self.config.index_dir or default_index_dir()
         return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
 
-    def recorded_events(self, name: str, *keys: bytes, on_range: RangeCallback | None = None) -> list[LogEvent]:
-        """The deployment's events `name` whose first indexed arguments are `keys` (32 bytes each), in
-        chain order, read through the local index, which this brings up to date."""
-        from ledger.chain.logs import as_bytes, event_topic
-
+    def recorded_events(self, *prefixes: bytes, on_range: RangeCallback | None = None) -> list[LogEvent]:
+        """The deployment's events whose topics begin with one of `prefixes` (`event_prefix`), in chain
+        order, read through the local index, which this brings up to date once."""
+        found: list[LogEvent] = []
         with self.index() as index:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
-            prefix = as_bytes(event_topic(name)) + b"".join(keys)
-            return list(index.events(self.client.names_by_address, topics=prefix))
+            for start in range(0, len(prefixes), PREFIXES_PER_QUERY):
+                chunk = prefixes[start : start + PREFIXES_PER_QUERY]
+                found += index.events(self.client.names_by_address, prefixes=chunk)
+        return sorted(found, key=lambda e: (e.block, e.log_index))
 
     def milestone_titles(self, contract_id: str, *, on_range: RangeCallback | None = None) -> dict[int, str]:
         """The titles of a contract's milestones by index: the chain keeps them only in its log (the
         events that registered them)."""
         from ledger.chain.encoding import text_id
+        from ledger.chain.logs import event_prefix
 
-        added = self.recorded_events("MilestoneAdded", text_id(contract_id), on_range=on_range)
+        added = self.recorded_events(event_prefix("MilestoneAdded", text_id(contract_id)), on_range=on_range)
         return {e.args["index"]: e.args["title"] for e in added}
 
     def recorded_settlements(self, refs: set[str]) -> dict[str, SettlementInput]:
         """The settlements recorded under these references (those that are): what a conflicting resend
         is told it differs from."""
+        from ledger.chain.encoding import text_id
+        from ledger.chain.logs import event_prefix
         from ledger.services.client import SettlementInput
 
-        recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events("SettlementRecorded"))
-        return {s.ref: s for s in recorded if s.ref in refs}
+        prefixes = [event_prefix("SettlementRecorded", text_id(ref)) for ref in sorted(refs)]
+        recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*prefixes))
+        return {s.ref: s for s in recorded}
 
     def market_state(self, *, on_range: RangeCallback | None = None) -> MarketState:
         """The market as its recorded events leave it (what a bulk import checks its rows against), read
