@@ -123,11 +123,15 @@ class Workspace:
     def node_port(self) -> int:
         """The port of this workspace's node: the loopback port its contracts were deployed through (so
         that a node started again serves the deployment's URL), else the default."""
+        return _loopback_port(self._recorded_rpc()) or DEFAULT_PORT
+
+    def _recorded_rpc(self) -> str | None:
+        """The URL the deployment record names, if there is a record this can read (the commands that
+        need one say what is wrong with it)."""
         try:
-            recorded = self.record().rpc if self.config.deployment_path.exists() else None
+            return self.record().rpc if self.config.deployment_path.exists() else None
         except ConfigError:
-            recorded = None  # a record this cannot read: the commands that need it say so
-        return _loopback_port(recorded) or DEFAULT_PORT
+            return None
 
     def _stopped_node_hint(self, url: str) -> str:
         """What to do when `url`, unreachable, is where this workspace's own node (now stopped) ran."""
@@ -137,10 +141,7 @@ class Workspace:
         node = LocalNode(self.config.node_dir, port=DEFAULT_PORT)
         if port is None or not node.state_file.exists() or node.status().running:
             return ""
-        try:
-            recorded = self.record().rpc if self.config.deployment_path.exists() else None
-        except ConfigError:
-            recorded = None
+        recorded = self._recorded_rpc()
         if recorded is not None and recorded.rstrip("/") != url.rstrip("/"):
             return ""  # another node than the one this workspace's contracts are deployed on
         start = "ledger node start" + ("" if port == DEFAULT_PORT else f" --port {port}")
