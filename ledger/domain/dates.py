@@ -36,7 +36,7 @@ def parse_date(text: object, *, what: str = "date") -> int:
     except ValueError as exc:
         raise DateError(f"{what} {text!r} is not a real calendar date") from exc
     _in_years(day, text, what)
-    return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp())
+    return _midnight(day)
 
 
 def parse_instant(text: object, *, what: str = "time") -> int:
@@ -85,7 +85,11 @@ def format_window(start: int, end: int) -> str:
 
 def beijing_midnight(unix_seconds: int) -> int:
     """The start (Beijing midnight) of the Beijing day that holds `unix_seconds`."""
-    day = datetime.fromtimestamp(unix_seconds, tz=BEIJING).date()
+    return _midnight(datetime.fromtimestamp(unix_seconds, tz=BEIJING).date())
+
+
+def _midnight(day: date) -> int:
+    """The unix time at which `day` begins in Beijing."""
     return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp())
 
 
