@@ -589,16 +589,16 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
         raise InputError("say what the points are for (--purpose)")
     signer = ws.signer(args.member)
     journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
-    redeemed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
+    resumed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
     balance = ws.client.balance(signer.address)
-    head = "finished the redemption an earlier run was interrupted in: " if redeemed.resumed else ""
+    head = "finished the redemption an earlier run was interrupted in: " if resumed else ""
     _emit(
         config,
         {
             "member": args.member,
             "redeemed": format_points(points),
             "points": format_points(balance),
-            "resumed": redeemed.resumed,
+            "resumed": resumed,
         },
         f"{head}{args.member} redeemed {readable_points(points)} points for {args.purpose}; "
         f"{readable_points(balance)} left",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,12 @@ from ledger.errors import ChainError, ContractError, InputError, TransactionFail
 from ledger.services.client import LedgerClient
 
 
-@dataclass(frozen=True)
-class Redeemed:
-    points: Centipoints
-    purpose: str
-    #: Whether this finished a redemption an interrupted run had signed (no new one was signed).
-    resumed: bool
-
-
 def redeem_once(
     client: LedgerClient, signer: LocalAccount, *, points: Centipoints, purpose: str, journal: Path
-) -> Redeemed:
+) -> bool:
     """Redeem `points` of the signer's own for `purpose`, or finish the same redemption an interrupted
-    run journaled (see the module docstring). A different redemption while one is unfinished is refused:
-    its transaction may still be mined."""
+    run journaled (see the module docstring); returns whether it finished one (no new one was signed).
+    A different redemption while one is unfinished is refused: its transaction may still be mined."""
     pending = _read(journal)
     if pending is not None:
         earlier = Centipoints(pending["points"]), pending["purpose"]
@@ -49,7 +40,7 @@ def redeem_once(
             )
         try:
             _finish(client, _prepared(pending), journal)
-            return Redeemed(points, purpose, resumed=True)
+            return True
         except Superseded:
             journal.unlink()  # never mined, and now it never can be: redeem anew
     for _ in range(NONCE_ATTEMPTS):
@@ -58,7 +49,7 @@ def redeem_once(
         _write(journal, prepared, points=points, purpose=purpose)
         try:
             _finish(client, prepared, journal)
-            return Redeemed(points, purpose, resumed=False)
+            return False
         except Superseded:  # another command signing for the member took the nonce: sign again
             journal.unlink()
             client.session.forget_nonce(signer.address)
