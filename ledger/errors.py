@@ -82,4 +82,9 @@ class ContractError(LedgerError):
         ("...: amount 1.00 yuan here, 2.00 yuan recorded"); itself when no difference is known."""
         if not differences:
             return self
-        return type(self)(f"{self}: {'; '.join(differences)}", name=self.name, arguments=self.arguments)
+        return type(self)(with_differences(str(self), differences), name=self.name, arguments=self.arguments)
+
+
+def with_differences(refusal: str, differences: list[str]) -> str:
+    """A refusal of a resend followed by what it differs in from what is recorded."""
+    return f"{refusal}: {'; '.join(differences)}" if differences else refusal

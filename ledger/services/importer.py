@@ -32,7 +32,7 @@ from ledger.domain.dates import format_beijing, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
-from ledger.errors import ChainError, InputError, LedgerError
+from ledger.errors import ChainError, InputError, LedgerError, with_differences
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
 from ledger.format import count
 from ledger.services.client import SettlementInput
@@ -329,13 +329,11 @@ class Checked:
     def explained(self, recorded: dict[str, SettlementInput]) -> list[Problem]:
         """The problems, each conflict saying what its row changes of the settlement `recorded` under its
         reference (a row correcting a recorded payment needs a reference of its own)."""
-        why: dict[int, str] = {}
+        why: dict[int, list[str]] = {}
         for row in self.conflicts:
             was = recorded.get(row.settlement.ref)
-            differences = [] if was is None else row.settlement.differences(was)
-            if differences:
-                why[row.line] = "; ".join(differences)
-        return [Problem(p.line, f"{p.message}: {why[p.line]}", p.raw) if p.line in why else p for p in self.problems]
+            why[row.line] = [] if was is None else row.settlement.differences(was)
+        return [Problem(p.line, with_differences(p.message, why.get(p.line, [])), p.raw) for p in self.problems]
 
 
 def check_rows(rows: list[Row], state: MarketState, *, now: int) -> Checked:
