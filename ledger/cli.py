@@ -193,16 +193,12 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         uscc = validate_uscc(args.uscc) if args.uscc else None
         if uscc is None and kind is not MemberKind.INDIVIDUAL:
             raise InputError(f"a member of kind {kind.label} needs its unified social credit code (--uscc)")
-        regulator = ws.signer("regulator")  # before a new member key is made: a refusal leaves none
-        if args.address:
-            address = ws.resolve(args.address)
-            ws.remember(args.name, address)
-        else:
-            address = ws.keystore_address(args.name) or ws.new_key(args.name)
-        from ledger.cli_identity import enrolment_fingerprint
+        regulator = ws.signer("regulator")
+        from ledger.cli_identity import enrolment_address, enrolment_cert, enrolment_fingerprint
 
-        verified = enrolment_fingerprint(ws, config, args.name, address, uscc, args.cert, args.proof)
-        fingerprint = verified if verified is not None else _fingerprint(args.cert_fingerprint)
+        cert = enrolment_cert(config, args.name, args.cert)
+        address = enrolment_address(ws, args.name, args.address, cert)
+        fingerprint = enrolment_fingerprint(ws, args.name, address, uscc, cert, args.proof)
         try:
             ws.client.enrol(
                 regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
@@ -375,19 +371,6 @@ def _parse_enum(enum: Any, value: str, flag: str) -> Any:
         raise InputError(f"{flag}: {exc}") from None
 
 
-def _fingerprint(text: str | None) -> bytes:
-    if text is None:
-        return b"\0" * 32
-    raw = text.removeprefix("0x").replace(":", "")
-    try:
-        value = bytes.fromhex(raw)
-    except ValueError:
-        raise InputError("--cert-fingerprint must be 32 bytes in hexadecimal (a SHA-256)") from None
-    if len(value) != 32:
-        raise InputError("--cert-fingerprint must be 32 bytes in hexadecimal (a SHA-256)")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     from ledger.domain.types import MemberKind
 
@@ -432,9 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default=None, help=f"enrol: one of {', '.join(MemberKind.choices())}")
     p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
     p.add_argument("--in-region", action="store_true", help="the member is in the region")
-    p.add_argument("--address", default=None, help="the member's account (default: a new keystore)")
-    p.add_argument("--cert-fingerprint", default=None, help="SHA-256 of the member's DER certificate (no CA here)")
-    p.add_argument("--cert", default=None, help="the member's certificate (required once `ledger ca init` was run)")
+    p.add_argument(
+        "--address", default=None, help="the member's account (default: its key here, else its certificate's)"
+    )
+    p.add_argument("--cert", default=None, help="enrol: the member's certificate (default: the workspace's)")
     p.add_argument("--proof", default=None, help="the member's signature of the challenge (`ledger prove`)")
     p.set_defaults(handler=cmd_member)
 

@@ -220,24 +220,50 @@ def _is_hex(text: str) -> bool:
     return True
 
 
-def enrolment_fingerprint(
-    ws: Any, config: Config, name: str, address: str, uscc: str | None, cert_arg: str | None, proof: str | None
-) -> bytes | None:
-    """With a platform CA: the verified certificate's fingerprint (None when the workspace has no CA)."""
+def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> Any:
+    """The certificate a member is enrolled with (--cert, else the workspace's), refused before anything
+    is made or sent when there is none, or no platform root certificate to check it against: a
+    workspace without one enrols no one."""
     from ledger.identity import ca
 
     files = ca_files(config)
-    path = Path(cert_arg) if cert_arg else cert_path(config, name)
     if not files.cert.exists():
-        if cert_arg:
-            raise InputError("this workspace has no certificate authority to check the certificate against")
-        return None
+        raise InputError(
+            f"enrolling {name} needs its certificate, checked against the platform's root certificate, and "
+            f"this workspace has none ({files.cert}): run `ledger ca init`, then `ledger ca issue {name}`"
+        )
+    path = Path(cert_arg) if cert_arg else cert_path(config, name)
     if not cert_arg and not path.exists():
         raise InputError(
             f"enrolling {name} needs its certificate: there is none in this workspace ({path}); "
             f"issue one with `ledger ca issue {name}` or pass --cert FILE"
         )
-    cert = ca.load_cert(path)
+    return ca.load_cert(path)
+
+
+def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str:
+    """The account to enrol: --address, else the key the workspace holds for the member, else the account
+    its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`)."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    from ledger.identity import ca
+
+    bound = ca.cert_address(cert) or ""
+    chosen = ws.resolve(address) if address else ws.keystore_address(name)
+    if chosen is None:
+        if not is_address(bound):
+            raise InputError(f"the certificate of {name} binds no account: give --address")
+        chosen = to_checksum_address(bound)
+    ws.remember(name, chosen)
+    return str(chosen)
+
+
+def enrolment_fingerprint(ws: Any, name: str, address: str, uscc: str | None, cert: Any, proof: str | None) -> bytes:
+    """The fingerprint of the member's certificate, once it is checked against the platform root: the
+    chain, the validity dates, the CRL, the credit code, the bound account and a proof of possession."""
+    from ledger.identity import ca
+
+    files = ca_files(ws.config)
     ca.verify_member_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=address, uscc=uscc)
     nonce = format(cert.serial_number, "x")
     if proof:
@@ -254,7 +280,7 @@ def enrolment_fingerprint(
                 f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, "
                 "run where its key is"
             )
-        key = ws.signer(name)
+        key = ws.key(name)
         signature = Account.sign_message(encode_defunct(text=ca.challenge(address, cert, nonce)), key.key).signature
     ca.check_possession(address, cert, nonce, bytes(signature))
     return ca.fingerprint(cert)
@@ -269,7 +295,7 @@ def cmd_prove(args: argparse.Namespace, config: Config) -> int:
 
     ws = _ws(config)
     cert = ca.load_cert(Path(args.cert)) if args.cert else member_cert(config, args.member)
-    key = ws.signer(args.member)
+    key = ws.key(args.member)
     nonce = format(cert.serial_number, "x")
     signature = Account.sign_message(encode_defunct(text=ca.challenge(key.address, cert, nonce)), key.key).signature
     _emit(config, {"proof": "0x" + bytes(signature).hex()}, "0x" + bytes(signature).hex())

@@ -282,14 +282,20 @@ class Workspace:
         self.remember(name, account.address)
         return str(account.address)
 
-    def signer(self, name: str, *, create: bool = False) -> LocalAccount:
-        """The key that signs: --keystore if given, else the workspace's keystore for `name`."""
+    def key(self, name: str, *, create: bool = False) -> LocalAccount:
+        """The key of `name`: --keystore if given, else the workspace's keystore for `name` (opened
+        without any chain: a member signs its enrolment proof on a machine that has none)."""
         path = self.config.keystore or self.config.key_path(name)
         if not path.exists() and create and self.config.keystore is None:
             self.new_key(name)
         account = load_keystore(path, self.passphrase())
         if self.config.keystore is None:
             self.remember(name, account.address)
+        return account
+
+    def signer(self, name: str, *, create: bool = False) -> LocalAccount:
+        """The key that signs transactions (`key`), its account funded on a chain that needs it."""
+        account = self.key(name, create=create)
         session = self.session
         session.remember(account.address, self.name_of(account.address))
         if session.balance_of(account.address) == 0:

@@ -56,7 +56,13 @@ def make_runner(folder: Path) -> Run:
     return run
 
 
-#: `ledger` arguments that enrol the two members most tests trade between.
+#: `ledger` arguments that create the platform CA and certify the two members most tests trade
+#: between (enrolment needs a certificate), then enrol each.
+CERTIFY = (
+    ("ca", "init"),
+    ("ca", "issue", "imu", "--uscc", "121500004600012340", "--display-name", "内蒙古大学"),
+    ("ca", "issue", "steel", "--uscc", "91150200114123456M", "--display-name", "包头钢铁"),
+)
 ENROL_IMU = ("member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region")
 ENROL_STEEL = ("member", "enrol", "steel", "--kind", "enterprise", "--uscc", "91150200114123456M")
 

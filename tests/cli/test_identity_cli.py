@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger.identity import ca
-from tests.cli.conftest import Run, market_on_node
+from tests.cli.conftest import Run, make_runner, market_on_node
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -35,11 +35,14 @@ def test_certified_enrolment_from_ca_init(office: Office) -> None:
     home = office.folder / "home"
     early = ledger("ca", "issue", "imu", "--uscc", "121500004600012340")
     assert early.returncode == 1 and "no certificate authority" in early.stderr
+    uncertified = ledger("member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340")
+    assert uncertified.returncode == 1, uncertified.stdout
+    assert "checked against the platform's root certificate, and this workspace has none" in uncertified.stderr
     init = ledger("ca", "init")
     assert init.returncode == 0, init.stderr
     mistyped = ledger("ca", "issue", "imu", "--uscc", "121500004600012340", env={"LEDGER_PASSPHRASE": "not the one"})
     assert mistyped.returncode == 1 and "the passphrase does not open the key" in mistyped.stderr
-    # neither refusal left a key for imu behind (a second issue would then be refused for it)
+    # no refusal left a key for imu behind (a second issue would then be refused for it)
     assert not (home / "identity" / "imu-key.pem").exists() and not (home / "keys" / "imu.json").exists()
     for name, uscc, display in (("imu", "121500004600012340", "内蒙古大学"), ("steel", "91150200114123456M", "包钢")):
         issued = ledger("ca", "issue", name, "--uscc", uscc, "--display-name", display, "--json")
@@ -70,6 +73,37 @@ def test_revoked_certificate_cannot_enrol(office: Office) -> None:
     assert revoked.returncode == 0 and "`ledger member suspend rogue`" in revoked.stdout
     refused = ledger("member", "enrol", "rogue", "--kind", "enterprise", "--uscc", "91110000802100433B")
     assert refused.returncode == 1 and "has been revoked" in refused.stderr
+
+
+def test_a_member_whose_keys_stay_on_its_own_machine_is_enrolled_with_its_proof(office: Office) -> None:
+    """The member keeps its account key and identity key; the office certifies the public key for the
+    account, and enrols the account the certificate binds once the member's signature proves it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    machine = office.folder / "member-machine"
+    machine.mkdir()
+    member = make_runner(machine)
+    made = member("key", "new", "far", "--json")
+    assert made.returncode == 0, made.stderr
+    account = json.loads(made.stdout)["address"]
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = office.folder / "far-identity.pub.pem"
+    pem.write_bytes(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    uscc = "91150105MA0Q123458"
+    issued = office.ledger("ca", "issue", "far", "--uscc", uscc, "--public-key", str(pem), "--address", account)
+    assert issued.returncode == 0, issued.stderr
+    cert = office.folder / "home" / "certs" / "far.pem"
+    enrol = ("member", "enrol", "far", "--kind", "enterprise", "--uscc", uscc, "--json")
+    unproven = office.ledger(*enrol)
+    assert unproven.returncode == 1 and "no key of far here to prove possession" in unproven.stderr
+    proof = member("prove", "far", "--cert", str(cert), "--json")
+    assert proof.returncode == 0, proof.stderr
+    enrolled = office.ledger(*enrol, "--proof", json.loads(proof.stdout)["proof"])
+    assert enrolled.returncode == 0, enrolled.stderr
+    record = json.loads(enrolled.stdout)
+    assert record["address"] == account
+    assert record["cert_fingerprint"] == "0x" + ca.fingerprint(ca.load_cert(cert)).hex()
 
 
 def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:

@@ -22,7 +22,7 @@ from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.workspace import Workspace
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, PASSPHRASE, Run, market_on_node, workspace_env
+from tests.cli.conftest import CERTIFY, ENROL_IMU, ENROL_STEEL, PASSPHRASE, Run, market_on_node, workspace_env
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -40,7 +40,7 @@ class Desk:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     folder = tmp_path_factory.mktemp("desk")
-    with market_on_node(folder, ENROL_IMU, (*ENROL_STEEL, "--in-region")) as (ledger, port):
+    with market_on_node(folder, *CERTIFY, ENROL_IMU, (*ENROL_STEEL, "--in-region")) as (ledger, port):
         os.environ["LEDGER_PASSPHRASE"] = PASSPHRASE
         ws = Workspace(Config(home=folder / "home"))
         operator = ws.signer("operator")

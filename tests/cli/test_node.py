@@ -20,7 +20,7 @@ from ledger.config import Config
 from ledger.domain.money import Centipoints
 from ledger.services.redemption import redeem_once
 from ledger.services.workspace import Workspace
-from tests.cli.conftest import ENROL_IMU, ENROL_STEEL, OUTPUTS, PASSPHRASE, Run, market_on_node, workspace_env
+from tests.cli.conftest import CERTIFY, ENROL_IMU, ENROL_STEEL, OUTPUTS, PASSPHRASE, Run, market_on_node, workspace_env
 from tests.nodes import needs_anvil
 
 pytestmark = needs_anvil
@@ -36,7 +36,7 @@ class Market:
 @pytest.fixture(scope="module")
 def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     folder = tmp_path_factory.mktemp("market")
-    with market_on_node(folder, ENROL_IMU, ENROL_STEEL) as (ledger, port):
+    with market_on_node(folder, *CERTIFY, ENROL_IMU, ENROL_STEEL) as (ledger, port):
         yield Market(ledger, port, folder)
 
 
@@ -228,6 +228,7 @@ def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_with
 
 def test_statement_report_and_fresh_verify(market: Market) -> None:
     ledger = market.ledger
+    assert ledger("ca", "issue", "baotou", "--uscc", "91150105MA0Q123458").returncode == 0
     enrol = ledger("member", "enrol", "baotou", "--kind", "enterprise", "--uscc", "91150105MA0Q123458", "--in-region")
     assert enrol.returncode == 0, enrol.stderr
     _register(market, "TC-2", kind="transfer", buyer="baotou", amount="2000000.00")
