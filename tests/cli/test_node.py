@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeRefused
 from ledger.config import Config
 from ledger.domain.money import Centipoints
 from ledger.services.redemption import redeem_once
@@ -512,6 +512,31 @@ def _interrupted_redemption(
             redeem_once(ws.client, signer, points=Centipoints(points), purpose="booking", journal=journal)
     assert journal.exists()
     return ws, journal
+
+
+def test_a_redemption_the_node_refuses_outright_leaves_nothing_to_finish(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that will not take the signed redemption into its pool never had it: the journal is
+    cleared with the refusal, so the next run redeems anew rather than waiting on a transaction that
+    cannot come."""
+    monkeypatch.setenv("LEDGER_PASSPHRASE", PASSPHRASE)
+    ws = Workspace(Config(home=market.folder / "home"))
+    signer = ws.signer("imu")
+    journal = market.folder / "home" / "redemptions" / f"{signer.address.lower()}.json"
+    before = ws.client.balance(signer.address)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise NodeRefused("the node refused the transaction: txpool is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ChainSession, "submit", refused)
+        with pytest.raises(NodeRefused):
+            redeem_once(ws.client, signer, points=Centipoints(100), purpose="booking", journal=journal)
+    assert not journal.exists() and ws.client.balance(signer.address) == before
+    again = market.ledger("redeem", "imu", "1.00", "--purpose", "booking", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resumed"] is False and ws.client.balance(signer.address) == before - 100
 
 
 @pytest.mark.parametrize("dies_in", ["await_mined", "submit"])
