@@ -260,45 +260,33 @@ def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str
 
 def enrolment_fingerprint(ws: Any, name: str, address: str, uscc: str | None, cert: Any, proof: str | None) -> bytes:
     """The fingerprint of the member's certificate, once it is checked against the platform root: the
-    chain, the validity dates, the CRL, the credit code, the bound account and a proof of possession."""
+    chain, the validity dates, the CRL, the credit code, the bound account and a proof of possession
+    (--proof, else signed here with the member's key)."""
     from ledger.identity import ca
 
-    files = ca_files(ws.config)
-    ca.verify_member_cert(cert, root=ca.load_cert(files.cert), crl=ca.load_crl(files), address=address, uscc=uscc)
-    nonce = format(cert.serial_number, "x")
     if proof:
         try:
             signature = bytes.fromhex(proof.removeprefix("0x"))
         except ValueError:
             raise InputError("--proof is not hexadecimal: pass the signature `ledger prove` printed") from None
+    elif ws.keystore_address(name) is None:
+        raise InputError(
+            f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, run where its key is"
+        )
     else:
-        from eth_account import Account
-        from eth_account.messages import encode_defunct
-
-        if ws.keystore_address(name) is None:
-            raise InputError(
-                f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, "
-                "run where its key is"
-            )
-        key = ws.key(name)
-        signature = Account.sign_message(encode_defunct(text=ca.challenge(address, cert, nonce)), key.key).signature
-    ca.check_possession(address, cert, nonce, bytes(signature))
-    return ca.fingerprint(cert)
+        signature = ca.prove_possession(cert, ws.key(name))
+    files = ca_files(ws.config)
+    root, crl = ca.load_cert(files.cert), ca.load_crl(files)
+    return ca.admit(cert, root=root, crl=crl, address=address, uscc=uscc, proof=signature)
 
 
 def cmd_prove(args: argparse.Namespace, config: Config) -> int:
     """Sign the enrolment challenge with the member's own key (run where that key lives)."""
-    from eth_account import Account
-    from eth_account.messages import encode_defunct
-
     from ledger.identity import ca
 
-    ws = _ws(config)
     cert = ca.load_cert(Path(args.cert)) if args.cert else member_cert(config, args.member)
-    key = ws.key(args.member)
-    nonce = format(cert.serial_number, "x")
-    signature = Account.sign_message(encode_defunct(text=ca.challenge(key.address, cert, nonce)), key.key).signature
-    _emit(config, {"proof": "0x" + bytes(signature).hex()}, "0x" + bytes(signature).hex())
+    proof = "0x" + ca.prove_possession(cert, _ws(config).key(args.member)).hex()
+    _emit(config, {"proof": proof}, proof)
     return 0
 
 

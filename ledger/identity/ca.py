@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -22,6 +23,9 @@ from cryptography.x509.oid import NameOID
 
 from ledger.errors import ConfigError, LedgerError
 from ledger.files import read_file, read_json_file
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 ADDRESS_URI_PREFIX = "ethereum:"
 
@@ -308,12 +312,50 @@ def challenge(address: str, cert: x509.Certificate, nonce: str) -> str:
 
 
 def check_possession(address: str, cert: x509.Certificate, nonce: str, signature: bytes) -> None:
+    """Check that `signature` is `address`'s signature of the challenge; `IdentityError` says why not."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from eth_keys.exceptions import BadSignature
+    from eth_utils.exceptions import ValidationError
+
+    invalid = IdentityError("the proof of possession is not a valid signature (65 bytes, as `ledger prove` prints)")
+    if len(signature) != 65:  # what a shorter one raises depends on its length (IndexError, ValidationError)
+        raise invalid
+    try:
+        signer = Account.recover_message(encode_defunct(text=challenge(address, cert, nonce)), signature=signature)
+    except (ValueError, TypeError, BadSignature, ValidationError):
+        raise invalid from None
+    if signer.lower() != address.lower():
+        raise IdentityError(f"the proof of possession was signed by {signer}, not by {address}")
+
+
+def prove_possession(cert: x509.Certificate, key: LocalAccount) -> bytes:
+    """A member's proof that it holds the account its certificate binds: the signature, by `key`, of the
+    enrolment challenge. Made where the key is (`ledger prove`)."""
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
-    try:
-        signer = Account.recover_message(encode_defunct(text=challenge(address, cert, nonce)), signature=signature)
-    except (ValueError, TypeError):
-        raise IdentityError("the proof of possession is not a valid signature") from None
-    if signer.lower() != address.lower():
-        raise IdentityError(f"the proof of possession was signed by {signer}, not by {address}")
+    text = challenge(key.address, cert, _enrolment_nonce(cert))
+    return bytes(Account.sign_message(encode_defunct(text=text), key.key).signature)
+
+
+def admit(
+    cert: x509.Certificate,
+    *,
+    root: x509.Certificate,
+    crl: x509.CertificateRevocationList,
+    address: str,
+    uscc: str | None,
+    proof: bytes,
+) -> bytes:
+    """The certificate fingerprint that enrols a member at `address`: the certificate passes every check
+    of `verify_member_cert` and `proof` is that account's `prove_possession`; else `IdentityError`
+    says which check failed."""
+    verify_member_cert(cert, root=root, crl=crl, address=address, uscc=uscc)
+    check_possession(address, cert, _enrolment_nonce(cert), proof)
+    return fingerprint(cert)
+
+
+def _enrolment_nonce(cert: x509.Certificate) -> str:
+    """The challenge's nonce: the certificate's serial, so that a proof answers one certificate only."""
+    return format(cert.serial_number, "x")

@@ -200,6 +200,7 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
     (folder / "binary.dat").write_bytes(b"\xff\xfe\x00")
     (folder / "a-folder").mkdir()
     enrol_outsider = ("member", "enrol", "outsider", "--kind", "enterprise", "--uscc", "91350100M000100Y43")
+    enrol_imu = ("member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region")
     cases = [
         (("terms", "open", str(folder / "nope.json"), "--as", "imu"), "no sealed terms file at"),
         (("terms", "open", str(folder / "list.json"), "--as", "imu"), "is not a sealed terms document"),
@@ -215,6 +216,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("prove", "keyless"), "keyless has no certificate in this workspace"),
         ((*enrol_outsider, "--cert", "nope.pem"), "no certificate file at nope.pem"),
         ((*enrol_outsider, "--proof", "zz"), "--proof is not hexadecimal"),
+        ((*enrol_imu, "--proof", "0x0102"), "the proof of possession is not a valid signature"),
+        ((*enrol_imu, "--proof", "0x" + "ff" * 65), "the proof of possession is not a valid signature"),
         (enrol_outsider[:-2], "a member of kind enterprise needs its unified social credit code (--uscc)"),
         (("ca", "issue", "keyless", "--renew"), "keyless has no identity key at"),
         (("ca", "issue", "imu", "--renew", "--public-key", str(folder / "nope.pem")), "give --public-key without"),

@@ -135,6 +135,24 @@ def test_proof_of_possession(authority: CaFiles) -> None:
         ca.check_possession(account.address, cert, "n1", bytes(bad))  # type: ignore[arg-type]
 
 
+def test_admission_needs_the_proof_made_for_that_certificate_by_that_account(authority: CaFiles) -> None:
+    account = Account.create()
+    cert, _ = _member(authority, address=account.address)
+    renewed, _ = _member(authority, address=account.address)  # the same account, another certificate
+    checks = {"root": ca.load_cert(authority.cert), "crl": ca.load_crl(authority), "uscc": USCC}
+    proof = ca.prove_possession(cert, account)  # type: ignore[arg-type]
+    admitted = ca.admit(cert, address=account.address, proof=proof, **checks)  # type: ignore[arg-type]
+    assert admitted == ca.fingerprint(cert)  # type: ignore[arg-type]
+    with pytest.raises(IdentityError, match="was signed by"):  # a proof answers one certificate only
+        ca.admit(renewed, address=account.address, proof=proof, **checks)  # type: ignore[arg-type]
+    stranger = ca.prove_possession(cert, Account.create())  # type: ignore[arg-type]
+    with pytest.raises(IdentityError, match="was signed by"):
+        ca.admit(cert, address=account.address, proof=stranger, **checks)  # type: ignore[arg-type]
+    for garbled in (b"", b"\x01" * 10, b"\x00" * 65, b"\xff" * 65, proof + b"\x00"):
+        with pytest.raises(IdentityError, match="not a valid signature"):
+            ca.admit(cert, address=account.address, proof=garbled, **checks)  # type: ignore[arg-type]
+
+
 def test_keys_and_passphrase_never_stored_in_the_clear(authority: CaFiles) -> None:
     assert authority.key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
     for path in authority.folder.iterdir():
