@@ -6,18 +6,13 @@ import hashlib
 
 from eth_utils.crypto import keccak
 
+from ledger.domain.ids import ID_BYTES, check_identifier
 from ledger.domain.policy import RuleParams, amendment_description
-from ledger.errors import InputError
 
 
 def text_id(text: str) -> bytes:
     """Short text (contract ids, payment references, periods, rule ids) as a left-aligned bytes32."""
-    raw = text.encode("utf-8")
-    if not raw:
-        raise InputError("an identifier must not be empty")
-    if len(raw) > 32:
-        raise InputError(f"identifier {text!r} is longer than 32 bytes")
-    return raw.ljust(32, b"\0")
+    return check_identifier(text).encode("utf-8").ljust(ID_BYTES, b"\0")
 
 
 def id_text(value: bytes) -> str:

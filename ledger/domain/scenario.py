@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
+from ledger.domain.ids import check_identifier
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
 from ledger.domain.policy import RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.domain.uscc import validate_uscc
-from ledger.errors import LedgerError, ScenarioError
+from ledger.errors import InputError, LedgerError, ScenarioError
 from ledger.files import JsonProblem, parse_json
 
 #: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
 MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
-BYTES32 = 32
 
 EVENT_TYPES = (
     "milestone_achieved",
@@ -211,7 +211,7 @@ def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[In
     for i, entry in enumerate(entries):
         where = f"instruments[{i}]"
         obj = _object(entry, where)
-        instrument_id = _id(obj, "id", where, max_bytes=BYTES32)
+        instrument_id = _id(obj, "id", where, on_chain=True)
         if instrument_id in seen:
             raise ScenarioError(f"instrument id {instrument_id!r} is declared twice", where=f"{where}.id")
         seen.add(instrument_id)
@@ -235,7 +235,7 @@ def _contracts(
     for i, entry in enumerate(entries):
         where = f"contracts[{i}]"
         obj = _object(entry, where)
-        contract_id = _id(obj, "id", where, max_bytes=BYTES32)
+        contract_id = _id(obj, "id", where, on_chain=True)
         if contract_id in seen:
             raise ScenarioError(f"contract id {contract_id!r} is declared twice", where=f"{where}.id")
         seen.add(contract_id)
@@ -347,7 +347,7 @@ def _events(
         if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
             fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
         if kind in PAYMENT_EVENTS:
-            fields["ref"] = _id(obj, "ref", where, max_bytes=BYTES32)
+            fields["ref"] = _id(obj, "ref", where, on_chain=True)
             fields["amount"] = _amount(obj.get("amount"), f"{where}.amount")
             evidence = obj.get("evidence")
             if evidence is not None and not isinstance(evidence, str):
@@ -367,7 +367,7 @@ def _events(
                 )
             fields["milestone"] = milestone
         if kind in ("revenue_report", "royalty_payment"):
-            fields["period"] = _id(obj, "period", where, max_bytes=BYTES32)
+            fields["period"] = _id(obj, "period", where, on_chain=True)
         if kind == "revenue_report":
             fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
         if kind in ("sme_revenue", "talent_appointment", "redeem", "suspend", "reinstate"):
@@ -417,12 +417,16 @@ def _object(entry: Any, where: str) -> dict[str, Any]:
     return entry
 
 
-def _id(obj: dict[str, Any], key: str, where: str, *, max_bytes: int | None = None) -> str:
+def _id(obj: dict[str, Any], key: str, where: str, *, on_chain: bool = False) -> str:
+    """Non-empty text; one that goes on chain (not a member's name) must also be an identifier."""
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ScenarioError(f"{key} must be non-empty text", where=f"{where}.{key}")
-    if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
-        raise ScenarioError(f"{key} {value!r} is longer than {max_bytes} bytes", where=f"{where}.{key}")
+    if on_chain:
+        try:
+            check_identifier(value, what=key)
+        except InputError as exc:
+            raise ScenarioError(str(exc), where=f"{where}.{key}") from None
     return value
 
 

@@ -30,6 +30,7 @@ from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES
+from ledger.domain.ids import check_identifier
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError, with_differences
@@ -259,20 +260,12 @@ def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
 
 def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Problem]) -> None:
     try:
-        ref = raw.get("ref", "")
-        if not ref:
-            raise InputError("the payment reference is empty")
-        if len(ref.encode("utf-8")) > 32:
-            raise InputError(f"reference {ref!r} is longer than 32 bytes")
-        contract = raw.get("contract", "")
-        if not contract or len(contract.encode("utf-8")) > 32:
-            raise InputError("the contract id is empty or longer than 32 bytes")
+        ref = check_identifier(raw.get("ref", ""), what="payment reference")
+        contract = check_identifier(raw.get("contract", ""), what="contract id")
         amount = parse_yuan(raw.get("amount", ""), what="amount")
         paid_at = parse_instant(raw.get("date", ""), what="date")
         milestone = _milestone(raw.get("milestone", ""))
-        period = raw.get("period") or None
-        if period is not None and len(period.encode("utf-8")) > 32:
-            raise InputError(f"period {period!r} is longer than 32 bytes")
+        period = check_identifier(raw["period"], what="royalty period") if raw.get("period") else None
         if period is not None and milestone is not None:
             raise InputError("a payment is for a milestone or a royalty period, not both")
         kind = raw.get("kind", "") or "cash"

@@ -1,0 +1,63 @@
+"""Identifiers have one spelling: what can be a contract id, payment reference or royalty period."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ledger.chain.encoding import id_text, text_id
+from ledger.domain.ids import check_identifier
+from ledger.domain.scenario import parse_scenario
+from ledger.errors import InputError, ScenarioError
+from ledger.services.importer import read_rows
+from tests.vectors.load import cases
+
+
+@pytest.mark.parametrize("text", ["BANK-0001", "2026-Q3", "银行回单 0001", "ＴＣ１", "x" * 32, "中" * 10])
+def test_an_identifier_is_stored_as_written_and_read_back(text: str) -> None:
+    assert check_identifier(text) == text
+    assert id_text(text_id(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "is empty"),
+        (" ", "begins or ends with white space"),
+        (" B1", "begins or ends with white space"),
+        ("B1 ", "begins or ends with white space"),
+        ("B1\u3000", "begins or ends with white space"),  # the ideographic space of a Chinese keyboard
+        ("B\t1", "holds a character that does not print"),
+        ("B\n1", "holds a character that does not print"),
+        ("B1\u200b", "holds a character that does not print"),
+        ("x" * 33, "is longer than 32 bytes"),
+        ("中" * 11, "is longer than 32 bytes"),
+    ],
+)
+def test_an_identifier_with_two_spellings_or_too_long_is_refused(text: str, why: str) -> None:
+    with pytest.raises(InputError, match=why):
+        check_identifier(text, what="payment reference")
+    with pytest.raises(InputError, match=why):
+        text_id(text)
+
+
+def test_a_scenario_reference_with_a_trailing_space_makes_the_file_invalid() -> None:
+    document = json.loads(json.dumps(cases()[2]["scenario"]))
+    index, event = next((i, e) for i, e in enumerate(document["events"]) if "ref" in e)
+    event["ref"] += " "
+    with pytest.raises(ScenarioError, match=rf"events\[{index}\]\.ref: ref '.*' begins or ends with white space"):
+        parse_scenario(document)
+
+
+def test_an_import_lists_a_reference_that_does_not_print_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "ref,contract,amount,date\n B1 ,T1,1.00,2026-03-01\nB\u200b2,T1,1.00,2026-03-01\n", encoding="utf-8"
+    )
+    rows, problems = read_rows(path)
+    assert [r.settlement.ref for r in rows] == ["B1"]  # a cell is trimmed, as a spreadsheet shows it
+    assert [
+        (p.line, "payment reference 'B\\u200b2' holds a character that does not print" in p.message) for p in problems
+    ] == [(3, True)]
