@@ -71,18 +71,31 @@ class JsonProblem(ValueError):
     """Why a text is not JSON the ledger reads; the message follows "the file is"."""
 
 
-def parse_json(text: str, *, decimals_as_text: bool = False) -> Any:
+def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool = False) -> Any:
     """JSON as its standard defines it: NaN and Infinity are refused (Python would take them), and so
     is nesting deeper than Python's parser reaches, as a sentence rather than a crash. With
     `decimals_as_text`, a number with a fraction or exponent stays the text it was written as (an
-    amount never passes through a float)."""
+    amount never passes through a float). With `unique_keys` (a person's file: Python would keep
+    the last of two values silently), an object naming a key twice is refused."""
 
     def refuse(constant: str) -> object:
         raise JsonProblem(f"not valid JSON: {constant} is not a JSON number")
 
+    def one_value_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            twice = next(key for i, (key, _) in enumerate(pairs) if any(k == key for k, _ in pairs[:i]))
+            raise JsonProblem(f"ambiguous: an object gives the key {twice!r} twice")
+        return obj
+
     try:
         with parser_recursion_limit():
-            return json.loads(text, parse_constant=refuse, parse_float=str if decimals_as_text else float)
+            return json.loads(
+                text,
+                parse_constant=refuse,
+                parse_float=str if decimals_as_text else float,
+                object_pairs_hook=one_value_each if unique_keys else None,
+            )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -92,7 +105,7 @@ def parse_json(text: str, *, decimals_as_text: bool = False) -> Any:
 def read_json_file(path: Path, what: str) -> object:
     """A JSON input file (UTF-8, with or without a byte-order mark), or a sentence saying what is wrong."""
     try:
-        return parse_json(read_file(path, what).decode("utf-8-sig"))
+        return parse_json(read_file(path, what).decode("utf-8-sig"), unique_keys=True)
     except UnicodeDecodeError:
         raise InputError(f"the {what} file {path} is not UTF-8 text") from None
     except JsonProblem as exc:

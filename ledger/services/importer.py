@@ -234,7 +234,7 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
 
 def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     try:
-        data = parse_json(text, decimals_as_text=True)
+        data = parse_json(text, decimals_as_text=True, unique_keys=True)
     except JsonProblem as exc:
         raise InputError(f"{path} is {exc}") from None
     items = data.get("settlements") if isinstance(data, dict) else data

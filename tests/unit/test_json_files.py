@@ -58,6 +58,27 @@ def test_every_json_input_file_refuses_deep_nesting_with_a_sentence(tmp_path: Pa
     assert sys.getrecursionlimit() >= 100_000  # given back after each parse
 
 
+def test_a_key_given_twice_in_a_persons_file_is_refused_not_decided_by_the_parser(tmp_path: Path) -> None:
+    """Python keeps the last of two values for one key: a payment naming two references would be
+    recorded under whichever came last. A file a person wrote is refused instead."""
+    payment = '{"ref": "A", "contract": "T1", "amount": "1.00", "date": "2026-03-01", "ref": "B"}'
+    assert parse_json(payment)["ref"] == "B"  # a node's reply is read as Python reads it
+    with pytest.raises(JsonProblem, match="^ambiguous: an object gives the key 'ref' twice$"):
+        parse_json(payment, unique_keys=True)
+    bank = tmp_path / "bank.json"
+    bank.write_text(f"[{payment}]", encoding="utf-8")
+    with pytest.raises(InputError, match="bank.json is ambiguous: an object gives the key 'ref' twice"):
+        read_rows(bank)
+    with pytest.raises(InputError, match="the contract file .*bank.json is ambiguous"):
+        read_json_file(bank, "contract")
+    scenario = tmp_path / "scenario.json"
+    text = DEMO.read_text(encoding="utf-8").replace('"kind": "university",', '"kind": "university", "kind": "broker",')
+    scenario.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="the file is ambiguous: an object gives the key 'kind' twice"):
+        load_scenario(scenario)
+    assert load_scenario(DEMO).members  # the bundled file names each key once
+
+
 def test_no_finalizer_runs_deep_inside_the_parser() -> None:
     """A collection started while the parser is a thousand calls deep would run other objects'
     finalizers with no room left under the lowered limit (they fail, and a socket stays open)."""
