@@ -126,7 +126,7 @@ def load_scenario(path: Path) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", where=str(path)) from None
     try:
-        data = parse_json(text, unique_keys=True)
+        data = parse_json(text)
     except JsonProblem as exc:
         raise ScenarioError(f"the file is {exc}", where=str(path)) from None
     return parse_scenario(data, base=path.parent, source=path)
