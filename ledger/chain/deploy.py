@@ -12,10 +12,15 @@ from web3.contract import Contract
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
 from ledger.chain.session import ChainSession
-from ledger.errors import ConfigError
+from ledger.errors import ChainError, ConfigError
 from ledger.files import parse_json
 
 RECORD_VERSION = 1
+
+#: The init code of a creation whose gas is only estimated: PUSH0 PUSH0 PUSH0 MCOPY STOP. It runs on an
+#: EVM with Shanghai's PUSH0 and Cancun's MCOPY, which the contracts (compiled for `cancun`) use (MCOPY
+#: where Points returns its name and symbol); an older EVM refuses it.
+CANCUN_PROBE = "0x5f5f5f5e00"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class Contracts:
 
 def deploy_all(session: ChainSession, regulator: LocalAccount) -> tuple[DeploymentRecord, Contracts]:
     """Deploy every contract with `regulator` as admin and wire them together."""
+    if session.kind != "embedded":  # py-evm runs Cancun
+        check_evm(session, regulator.address)
     start_block = session.head()
     membership, _ = session.deploy(regulator, artifact("Membership"), regulator.address)
     policy, _ = session.deploy(regulator, artifact("PolicyRegistry"), membership)
@@ -97,6 +104,20 @@ def deploy_all(session: ChainSession, regulator: LocalAccount) -> tuple[Deployme
         rpc=session.url,
     )
     return record, contracts
+
+
+def check_evm(session: ChainSession, deployer: str) -> None:
+    """Refuse, before anything is deployed, a chain whose EVM cannot run the contracts: a private network
+    whose genesis enables no fork after London, or none after Shanghai (where all but the points
+    contract's name and symbol would deploy and run)."""
+    try:
+        session.rpc("eth_estimateGas", [{"from": deployer, "data": CANCUN_PROBE}])
+    except ChainError as exc:
+        raise ConfigError(
+            "this chain's EVM cannot run the contracts, compiled for Cancun (Shanghai's PUSH0, Cancun's "
+            f"MCOPY): it refused even {CANCUN_PROBE} ({exc}); enable both forks in the network's genesis "
+            "file (on Besu, shanghaiTime and cancunTime; docs/production.md)"
+        ) from None
 
 
 def bind(session: ChainSession, addresses: dict[str, str]) -> Contracts:

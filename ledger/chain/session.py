@@ -195,6 +195,12 @@ def _error_text(error: Any) -> str:
     return str(error.get("message", error)) if isinstance(error, dict) else str(error)
 
 
+def _rpc_error_text(exc: Web3RPCError) -> str:
+    """The node's message in web3's error for it (whose text is the error member's Python repr)."""
+    response = getattr(exc, "rpc_response", None)
+    return _error_text(response["error"]) if isinstance(response, dict) and "error" in response else str(exc)
+
+
 @dataclass
 class Sent:
     """A mined, successful transaction."""
@@ -417,7 +423,7 @@ class ChainSession:
             data = revert_data_of(exc)
             if data is not None:
                 raise decode_revert(data, namer=self.name_of) from None
-            raise ChainError(f"the node refused the request: {exc}") from None
+            raise ChainError(f"the node refused the request: {_rpc_error_text(exc)}") from None
         except Web3ValidationError as exc:
             raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
         except (TypeError, ValueError) as exc:
@@ -699,7 +705,7 @@ class ChainSession:
             try:
                 self.w3.eth.send_raw_transaction(raw)
             except Web3RPCError as exc:
-                return str(exc)
+                return _rpc_error_text(exc)
             return None
         response = self.w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])  # type: ignore[arg-type]
         if "error" in response:
