@@ -12,7 +12,7 @@ from web3.contract import Contract
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
 from ledger.chain.session import ChainSession
-from ledger.errors import ChainError, ConfigError
+from ledger.errors import ConfigError
 from ledger.files import parse_json
 
 RECORD_VERSION = 1
@@ -110,14 +110,13 @@ def check_evm(session: ChainSession, deployer: str) -> None:
     """Refuse, before anything is deployed, a chain whose EVM cannot run the contracts: a private network
     whose genesis enables no fork after London, or none after Shanghai (where all but the points
     contract's name and symbol would deploy and run)."""
-    try:
-        session.rpc("eth_estimateGas", [{"from": deployer, "data": CANCUN_PROBE}])
-    except ChainError as exc:
+    refusal = session.refusal("eth_estimateGas", [{"from": deployer, "data": CANCUN_PROBE}])
+    if refusal is not None:
         raise ConfigError(
             "this chain's EVM cannot run the contracts, compiled for Cancun (Shanghai's PUSH0, Cancun's "
-            f"MCOPY): it refused even {CANCUN_PROBE} ({exc}); enable both forks in the network's genesis "
-            "file (on Besu, shanghaiTime and cancunTime; docs/production.md)"
-        ) from None
+            f"MCOPY): it refused even {CANCUN_PROBE} ({refusal}); enable both forks in the network's "
+            "genesis file (on Besu, shanghaiTime and cancunTime; docs/production.md)"
+        )
 
 
 def bind(session: ChainSession, addresses: dict[str, str]) -> Contracts:

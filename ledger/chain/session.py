@@ -556,6 +556,13 @@ class ChainSession:
             raise ChainError(f"the node refused {method}: {_error_text(response['error'])}")
         return response["result"]
 
+    def refusal(self, method: str, params: list[Any]) -> str | None:
+        """The node's refusal of one raw JSON-RPC call (its message), or None when it answers; a lost
+        connection raises `ChainError`, as for every request, rather than counting as a refusal."""
+        with _reaching():
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        return _error_text(response["error"]) if "error" in response else None
+
     def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several raw JSON-RPC calls in one request (results in order; None where the node erred)."""
         if not calls:
