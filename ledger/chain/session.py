@@ -564,9 +564,20 @@ class ChainSession:
         return _error_text(response["error"]) if "error" in response else None
 
     def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        """Several raw JSON-RPC calls in one request (results in order; None where the node erred)."""
+        """Several raw JSON-RPC calls in one request (results in order; None where the node erred). A
+        batch the node refuses whole (more requests than it takes at once: Besu's
+        `--rpc-http-max-batch-size`) is sent again in halves."""
         if not calls:
             return []
+        try:
+            return self._one_batch(calls)
+        except _BatchRefused as refused:
+            if len(calls) == 1:
+                raise ChainError(f"the node refused a batch of requests: {refused}") from None
+        half = len(calls) // 2
+        return self.rpc_batch(calls[:half]) + self.rpc_batch(calls[half:])
+
+    def _one_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         for attempt in range(SEND_ATTEMPTS):
             try:
                 responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
@@ -577,7 +588,7 @@ class ChainSession:
                     raise _connection_lost(exc) from None
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
-            raise ChainError(f"the node refused a batch of requests: {_error_text(responses.get('error'))}")
+            raise _BatchRefused(_error_text(responses.get("error")))
         with from_node("a batch of requests"):
             ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
         return [r.get("result") for r in ordered]
@@ -755,6 +766,10 @@ class ChainSession:
             except TransactionNotFound:
                 return True
         return False
+
+
+class _BatchRefused(Exception):
+    """The node answered a batch of requests with one error for the whole batch."""
 
 
 class NodeRefused(ChainError):
