@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, RequestRefused
 from ledger.errors import ConfigError
 from ledger.files import parse_json
 
@@ -110,13 +110,14 @@ def check_evm(session: ChainSession, deployer: str) -> None:
     """Refuse, before anything is deployed, a chain whose EVM cannot run the contracts: a private network
     whose genesis enables no fork after London, or none after Shanghai (where all but the points
     contract's name and symbol would deploy and run)."""
-    refusal = session.refusal("eth_estimateGas", [{"from": deployer, "data": CANCUN_PROBE}])
-    if refusal is not None:
+    try:  # a lost connection raises as itself: only the node's own refusal tells of its EVM
+        session.rpc("eth_estimateGas", [{"from": deployer, "data": CANCUN_PROBE}])
+    except RequestRefused as refusal:
         raise ConfigError(
             "this chain's EVM cannot run the contracts, compiled for Cancun (Shanghai's PUSH0, Cancun's "
             f"MCOPY): it refused even {CANCUN_PROBE} ({refusal}); enable both forks in the network's "
             "genesis file (on Besu, shanghaiTime and cancunTime; docs/production.md)"
-        )
+        ) from None
 
 
 def bind(session: ChainSession, addresses: dict[str, str]) -> Contracts:

@@ -14,7 +14,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, canonical_type
-from ledger.chain.session import ChainSession, from_node, unreadable_answer
+from ledger.chain.session import ChainSession, RequestRefused, from_node, unreadable_answer
 
 _T = TypeVar("_T")
 
@@ -237,19 +237,27 @@ def _log_ranges(
     session: ChainSession, addresses: list[str], *, start: int, end: int, chunk: int, topics: list[Any] | None
 ) -> Iterator[tuple[int, int, list[Any]]]:
     position = start
+    widest = MAX_RANGE  # lowered when the node refuses a range (a node's own limit on blocks or logs)
     while position <= end:
         last = min(position + chunk - 1, end)
         params: dict[str, Any] = {"fromBlock": hex(position), "toBlock": hex(last), "address": addresses}
         if topics is not None:
             params["topics"] = topics
-        raw = fetch_logs(session, params)
+        try:
+            raw = fetch_logs(session, params)
+        except RequestRefused:
+            if last == position:
+                raise
+            chunk = widest = (last - position + 1) // 2
+            continue
         yield position, last, raw
         with from_node(f"the logs of blocks {position} to {last}"):
-            chunk = next_range_size(raw, first=position, last=last)
+            chunk = min(next_range_size(raw, first=position, last=last), widest)
         position = last + 1
 
 
-#: The most blocks one log request spans (Besu refuses more than 5,000 by default).
+#: The most blocks one log request spans (Besu refuses more than 5,000 by default; a range a node
+#: refuses, past a limit of its own on blocks or logs, is asked for again in halves).
 MAX_RANGE = 2_048
 #: The density of a range is judged on its last few blocks, where the next range begins.
 DENSITY_TAIL = 4

@@ -549,19 +549,13 @@ class ChainSession:
     # --- the fast lane (JSON-RPC without web3's per-field formatting) ------------------------
 
     def rpc(self, method: str, params: list[Any]) -> Any:
-        """One raw JSON-RPC call; the node's error becomes a `ChainError`."""
+        """One raw JSON-RPC call; the node's error becomes a `RequestRefused` (a lost connection, a
+        `ChainError` as for every request)."""
         with _reaching():
             response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
-            raise ChainError(f"the node refused {method}: {_error_text(response['error'])}")
+            raise RequestRefused(f"the node refused {method}: {_error_text(response['error'])}")
         return response["result"]
-
-    def refusal(self, method: str, params: list[Any]) -> str | None:
-        """The node's refusal of one raw JSON-RPC call (its message), or None when it answers; a lost
-        connection raises `ChainError`, as for every request, rather than counting as a refusal."""
-        with _reaching():
-            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        return _error_text(response["error"]) if "error" in response else None
 
     def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several raw JSON-RPC calls in one request (results in order; None where the node erred). A
@@ -770,6 +764,10 @@ class ChainSession:
 
 class _BatchRefused(Exception):
     """The node answered a batch of requests with one error for the whole batch."""
+
+
+class RequestRefused(ChainError):
+    """The node answered a raw JSON-RPC request with an error (it was reached, and said no)."""
 
 
 class NodeRefused(ChainError):

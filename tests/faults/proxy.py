@@ -2,8 +2,8 @@
 
 It forwards every request to the node; for the methods it is told to disturb, it then drops the
 connection without answering a given share of the time, so the client sees a lost reply for a
-request that the node did receive and act on. Told a `max_batch`, it refuses a larger batch of
-requests whole, as a node limiting its batches does.
+request that the node did receive and act on. Told a `max_batch` or a `max_log_range`, it refuses
+a larger batch of requests whole, or a log request over more blocks, as a node limiting them does.
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from urllib.parse import urlparse
 
 
 class LossyProxy:
-    def __init__(self, upstream: str, *, drop: dict[str, float], seed: int = 7, max_batch: int | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        drop: dict[str, float],
+        seed: int = 7,
+        max_batch: int | None = None,
+        max_log_range: int | None = None,
+    ) -> None:
         self.upstream = urlparse(upstream)
         self.drop = drop
         self.max_batch = max_batch
-        self.batches_refused = 0
+        self.max_log_range = max_log_range
+        self.refused: Counter[str] = Counter()
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.faults: Counter[str] = Counter()
@@ -35,8 +44,9 @@ class LossyProxy:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if proxy._too_big(body):  # refused whole, as Besu refuses past --rpc-http-max-batch-size
-                    self._answer(b'{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"too many requests"}}')
+                refusal = proxy._refusal(body)
+                if refusal is not None:  # as Besu refuses past --rpc-http-max-batch-size, --rpc-max-logs-range
+                    self._answer(json.dumps(refusal).encode("utf-8"))
                     return
                 connection = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
                 connection.request("POST", "/", body, {"Content-Type": "application/json"})
@@ -59,14 +69,27 @@ class LossyProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _too_big(self, body: bytes) -> bool:
-        """A batch of more requests than `max_batch`, which is then refused whole (and counted)."""
-        if self.max_batch is None or not body.startswith(b"["):
-            return False
+    def _refusal(self, body: bytes) -> dict[str, object] | None:
+        """The error answer to a request past the proxy's limits (counted by kind), else None: a batch
+        of more than `max_batch` requests, an `eth_getLogs` over more than `max_log_range` blocks."""
+        try:
+            request = json.loads(body)
+        except json.JSONDecodeError:
+            return None  # the node says what it makes of it
+        if isinstance(request, list):
+            if self.max_batch is None or len(request) <= self.max_batch:
+                return None
+            kind, reply_id, message = "batch", None, "Number of requests exceeds max batch size"
+        elif request.get("method") == "eth_getLogs" and self.max_log_range is not None:
+            (params,) = request["params"]
+            if int(params["toBlock"], 16) - int(params["fromBlock"], 16) + 1 <= self.max_log_range:
+                return None
+            kind, reply_id, message = "log range", request.get("id"), "Requested range exceeds maximum range limit"
+        else:
+            return None
         with self.lock:
-            refused = len(json.loads(body)) > self.max_batch
-            self.batches_refused += refused
-        return refused
+            self.refused[kind] += 1
+        return {"jsonrpc": "2.0", "id": reply_id, "error": {"code": -32005, "message": message}}
 
     def _should_drop(self, body: bytes) -> bool:
         try:
