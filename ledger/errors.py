@@ -6,10 +6,15 @@ LedgerError
 │   ├── DateError              malformed date or time
 │   ├── CreditCodeError        malformed unified social credit code
 │   ├── PolicyFileError        unreadable or inconsistent policy file
-│   └── ScenarioError          invalid scenario file (with its location)
-├── ConfigError                missing deployment record, keystore, passphrase, node
+│   ├── ScenarioError          invalid scenario file (with its location)
+│   └── ImportRefused          a bulk import's bad rows, each with its line (ledger.services.importer)
+├── ConfigError                missing deployment record, keystore, passphrase, node; an unfit chain
 ├── ChainError                 the chain could not be reached or misbehaved
-│   └── TransactionFailed      a mined transaction reverted without a decodable reason
+│   ├── TransactionFailed      a mined transaction reverted without a decodable reason
+│   ├── RequestRefused         the node answered a raw request with an error   ┐
+│   ├── NodeRefused            the node's pool would not take a transaction    ├ ledger.chain.session
+│   └── Superseded             another transaction took this one's nonce       ┘
+├── IdentityError              a certificate or proof refused (ledger.identity.ca)
 └── ContractError              a contract refused: decoded custom error with its arguments
     └── one subclass per custom error name (ledger.chain.errors.error_class("DuplicatePayment"))
 """
