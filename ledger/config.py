@@ -55,8 +55,15 @@ def file_name(name: str) -> str:
         raise InputError(
             f"{name!r} cannot name a key or member here: use up to 64 letters, digits, '-', '_' or '.' (not first)"
         )
+    if _reads_as_address(name):  # commands take a name or an address: this one would mean the address
+        raise InputError(f"{name!r} cannot name a key or member here: it reads as an account address")
     return name
 
 
 def default_home() -> Path:
     return Path(os.environ.get("LEDGER_HOME", ".ledger"))
+
+
+def _reads_as_address(name: str) -> bool:
+    digits = name[2:]
+    return name[:2].lower() == "0x" and len(digits) == 40 and all(c in "0123456789abcdefABCDEF" for c in digits)

@@ -12,7 +12,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from ledger.config import DEFAULT_PORT, Config
+from ledger.config import DEFAULT_PORT, Config, file_name
 from ledger.errors import ChainError, ConfigError, InputError
 from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
@@ -63,6 +63,7 @@ class Workspace:
         return {str(name): str(address) for name, address in data.items()}
 
     def remember(self, name: str, address: str) -> None:
+        file_name(name)  # a name the workspace can keep: refused here before it enters the book
         if self.names().get(name) == address:
             return  # known already: most commands only confirm their signer's name
         path = self.config.names_path

@@ -305,6 +305,11 @@ BAD_COMMANDS = [
     (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
     (["key", "new", "../outside"], "cannot name a key"),
+    (["key", "new", "0x000000000000000000000000000000000000dEaD"], "it reads as an account address"),
+    (
+        ["member", "enrol", "0x000000000000000000000000000000000000dEaD", "--kind", "individual"],
+        "it reads as an account address",
+    ),
     (["member", "enrol", "", "--kind", "enterprise", "--uscc", "91110000802100433B"], "needs the member's name"),
     (["milestone", "achieve", "TC-1", "-1"], "the milestone number must be from 0 to 4,294,967,294, not -1"),
     (["settle", "--ref", "R", "--contract", "TC-1", "--milestone", "x", "--amount", "1.00"], "a whole number"),

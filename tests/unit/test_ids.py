@@ -1,4 +1,5 @@
-"""Identifiers have one spelling: what can be a contract id, payment reference or royalty period."""
+"""Identifiers have one spelling: what can be a contract id, payment reference or royalty period, and
+what can name a key or member in a workspace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.chain.encoding import id_text, text_id
+from ledger.config import file_name
 from ledger.domain.ids import check_identifier
 from ledger.domain.scenario import parse_scenario
 from ledger.errors import InputError, ScenarioError
@@ -61,3 +63,15 @@ def test_an_import_lists_a_reference_that_does_not_print_on_its_line(tmp_path: P
     assert [
         (p.line, "payment reference 'B\\u200b2' holds a character that does not print" in p.message) for p in problems
     ] == [(3, True)]
+
+
+@pytest.mark.parametrize("name", ["imu", "内蒙古大学", "op-1", "0x", "0xdead", "0x" + "g" * 40, "0x" + "a" * 41])
+def test_a_workspace_name_may_begin_with_0x_unless_it_reads_as_an_address(name: str) -> None:
+    assert file_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["0x" + "a" * 40, "0X000000000000000000000000000000000000dEaD"])
+def test_a_workspace_name_that_reads_as_an_address_is_refused(name: str) -> None:
+    """A command takes a name or an address; this name would always be read as the address."""
+    with pytest.raises(InputError, match="it reads as an account address"):
+        file_name(name)
