@@ -138,7 +138,13 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 
 
 def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.scenario import InstrumentDecl, _contracts
+    from ledger.domain.scenario import (
+        CONTRACT_FIELDS,
+        MILESTONE_FIELDS,
+        InstrumentDecl,
+        parse_contract,
+        unknown_contract_fields,
+    )
     from ledger.errors import ScenarioError
     from ledger.files import read_json_file
     from ledger.services.client import contract_input
@@ -148,13 +154,19 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
     obj = read_json_file(Path(args.file), "contract")
     if not isinstance(obj, dict):
         raise InputError("the contract file must hold one JSON object")
+    unknown = unknown_contract_fields(obj)
+    if unknown:  # a misspelt field ("brokr") would otherwise be read as absent
+        raise InputError(
+            f"{args.file} names field(s) a contract does not have: {', '.join(unknown)}; a contract has "
+            f"{', '.join(sorted(CONTRACT_FIELDS))}, and each milestone {', '.join(sorted(MILESTONE_FIELDS))}"
+        )
     names = {name: None for name in ws.names()}
     instruments: dict[str, InstrumentDecl] = {}
     if obj.get("instrument"):
         provider, value = ws.client.instrument(obj["instrument"])
         instruments[obj["instrument"]] = InstrumentDecl(obj["instrument"], ws.name_of(provider), value)
     try:
-        (decl,) = _contracts([obj], names, instruments)  # type: ignore[arg-type]
+        decl = parse_contract(obj, names, instruments)
     except ScenarioError as exc:
         raise InputError(str(exc).replace("contracts[0]", args.file)) from None
     terms = _file_sha256(args.terms, "terms")

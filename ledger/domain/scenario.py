@@ -227,6 +227,34 @@ def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[In
     return tuple(out)
 
 
+#: The fields of a contract, and of each of its milestones, in the scenario format (and in the file
+#: `ledger contract register` reads, which refuses any other: a misspelt field would be ignored).
+CONTRACT_FIELDS = frozenset(
+    {"id", "kind", "plan", "seller", "buyer", "broker", "signed", "value", "royalty_bps", "instrument", "milestones"}
+    | {"terms"}
+)
+MILESTONE_FIELDS = frozenset({"title", "amount", "due"})
+
+
+def unknown_contract_fields(obj: dict[str, Any]) -> list[str]:
+    """The fields of a contract object (and of its milestones) that the format does not have."""
+    unknown = sorted(set(obj) - CONTRACT_FIELDS)
+    milestones = obj.get("milestones")
+    for i, milestone in enumerate(milestones if isinstance(milestones, list) else []):
+        if isinstance(milestone, dict):
+            unknown += [f"milestones[{i}].{key}" for key in sorted(set(milestone) - MILESTONE_FIELDS)]
+    return unknown
+
+
+def parse_contract(
+    obj: dict[str, Any], members: dict[str, Any], instruments: dict[str, InstrumentDecl]
+) -> ContractDecl:
+    """One contract in the scenario's shape, its parties among `members`, its instrument among
+    `instruments`; `ScenarioError` says what is wrong, at `contracts[0]`."""
+    (decl,) = _contracts([obj], members, instruments)
+    return decl
+
+
 def _contracts(
     entries: list[Any], members: dict[str, MemberDecl], instruments: dict[str, InstrumentDecl]
 ) -> tuple[ContractDecl, ...]:

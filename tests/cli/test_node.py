@@ -226,6 +226,25 @@ def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_with
     assert json.loads(paid.stdout)["suspended_parties"] == []
 
 
+def test_a_contract_file_naming_a_field_the_format_lacks_is_refused_not_half_read(market: Market) -> None:
+    """A misspelt broker would be read as no broker, and the broker's points lost without a word."""
+    contract = {
+        "id": "TC-TYPO",
+        "kind": "transfer",
+        "seller": "imu",
+        "buyer": "steel",
+        "brokr": "steel",
+        "signed": "2026-02-01",
+        "milestones": [{"title": "all", "amout": "1.00", "amount": "1.00", "due": "2026-06-30"}],
+    }
+    path = market.folder / "typo.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    refused = market.ledger("contract", "register", "--file", str(path))
+    assert refused.returncode == 1
+    assert "names field(s) a contract does not have: brokr, milestones[0].amout; a contract has" in refused.stderr
+    assert "there is no contract TC-TYPO" in market.ledger("contract", "show", "TC-TYPO").stderr
+
+
 def test_statement_report_and_fresh_verify(market: Market) -> None:
     ledger = market.ledger
     assert ledger("ca", "issue", "baotou", "--uscc", "91150105MA0Q123458").returncode == 0
