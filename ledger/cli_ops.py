@@ -213,7 +213,7 @@ def _show_contract(
     already recorded (nothing changed)."""
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
-    from ledger.format import money, table
+    from ledger.format import money, shown, table
 
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
@@ -255,7 +255,7 @@ def _show_contract(
             [
                 [
                     i,
-                    m["title"],
+                    shown(m["title"]),
                     m["status"],
                     f"{money(m['paid'])}/{money(m['due'])}",
                     m["due_date"],
@@ -553,7 +553,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_points
-    from ledger.format import money, table
+    from ledger.format import money, shown, table
 
     ws = _ws(config)
     address = ws.resolve(args.member)
@@ -578,9 +578,8 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
             "tx": h.tx_hash,
         }
         data.append(entry)
-        rows.append(
-            [entry["time"], what, entry["source"] or "", money(str(entry["points"])), money(str(entry["balance"]))]
-        )
+        amounts = [money(str(entry["points"])), money(str(entry["balance"]))]
+        rows.append([entry["time"], shown(what), entry["source"] or "", *amounts])
     _emit(
         config,
         {"member": ws.name_of(address), "address": address, "history": data},
@@ -599,6 +598,8 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
     points = parse_points(args.points, what="points")
     if not args.purpose.strip():
         raise InputError("say what the points are for (--purpose)")
+    if not args.purpose.isprintable():
+        raise InputError(f"the purpose {args.purpose!r} holds a character that does not print (a line break, a tab)")
     signer = ws.signer(args.member)
     journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
     resumed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
@@ -773,7 +774,7 @@ def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | N
     import io
     import json
 
-    from ledger.format import table
+    from ledger.format import shown, spreadsheet_cell, table
     from ledger.services.statements import STATEMENT_COLUMNS
 
     if fmt == "json":
@@ -783,14 +784,15 @@ def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | N
         writer = csv.writer(out)
         writer.writerow(STATEMENT_COLUMNS)
         for line in statement.lines:
-            writer.writerow(line.as_json().values())
+            cells = line.as_json().items()
+            writer.writerow(cell if name in ("points", "balance") else spreadsheet_cell(cell) for name, cell in cells)
         return out.getvalue()
     period = f" for {year}" if year else ""
     rows = [
         [
             line.date,
             line.contract,
-            line.reference,
+            shown(line.reference),
             line.rule,
             line.clause,
             line.basis,

@@ -9,6 +9,24 @@ from typing import Any
 from ledger.domain.money import group_thousands
 
 
+def shown(text: str) -> str:
+    """Free text from the chain (a redemption's purpose, written by whoever redeemed), safe to print:
+    a character that does not print (an escape sequence for the terminal, a line break) is shown
+    escaped, never sent to the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, a new cell).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """A text cell of a CSV file meant for Excel or WPS: one that a spreadsheet would run as a formula
+    (`=HYPERLINK(...)` in a purpose) is prefixed with an apostrophe, which shows it as the text it is."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def width(text: str) -> int:
     """Columns a string takes in a terminal (wide CJK characters take two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

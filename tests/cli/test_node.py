@@ -6,6 +6,8 @@ the tests run in file order and each leaves the market usable for the next.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -289,6 +291,28 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert "2028 target" in text and "verified as of block" in text
     fresh = ledger("verify", "--fresh", "--json")
     assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
+
+
+def test_a_purpose_is_shown_as_text_never_run_by_a_terminal_or_a_spreadsheet(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redemption's purpose is written by the member who redeems, and a member may call the points
+    contract directly, with any text: the statement sent to a spreadsheet and the history printed at a
+    terminal show it as the text it is."""
+    formula = '=HYPERLINK("http://example.com","refund")'
+    assert market.ledger("redeem", "imu", "1.00", "--purpose", formula).returncode == 0
+    broken = market.ledger("redeem", "imu", "1.00", "--purpose", "line one\nline two")
+    assert broken.returncode == 1 and "holds a character that does not print" in broken.stderr
+    monkeypatch.setenv("LEDGER_PASSPHRASE", PASSPHRASE)
+    ws = Workspace(Config(home=market.folder / "home"))
+    ws.client.redeem(ws.signer("imu"), points=Centipoints(100), purpose="booked\x1b[2J\x1b]0;owned\x07")
+    sheet = market.ledger("statement", "imu", "--format", "csv").stdout
+    references = [row["reference"] for row in csv.DictReader(io.StringIO(sheet)) if row["what"] == "redeemed"]
+    assert "'" + formula in references  # an apostrophe: Excel and WPS show the formula as text
+    history = market.ledger("points", "history", "imu").stdout
+    assert "\x1b" not in history and "redeemed: booked\\x1b[2J\\x1b]0;owned\\x07" in history
+    recorded = json.loads(market.ledger("points", "history", "imu", "--json").stdout)["history"]
+    assert recorded[-1]["what"] == "redeemed: booked\x1b[2J\x1b]0;owned\x07"  # a program gets it as recorded
 
 
 BAD_COMMANDS = [

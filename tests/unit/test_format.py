@@ -1,0 +1,40 @@
+"""Text from the chain or for a spreadsheet, shown as the text it is."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.format import shown, spreadsheet_cell
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("instrument booking", "instrument booking"),
+        ("仪器预约 NMR", "仪器预约 NMR"),
+        ("a\nb", "a\\nb"),
+        ("\x1b[2Jcleared", "\\x1b[2Jcleared"),
+        ("bell\x07", "bell\\x07"),
+        ("\u202eevil", "\\u202eevil"),  # right-to-left override: it would turn the rest of the line around
+    ],
+)
+def test_text_from_the_chain_prints_without_control_characters(text: str, printed: str) -> None:
+    assert shown(text) == printed
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+86 10", "'+86 10"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("BANK-0001", "BANK-0001"),
+        ("仪器预约", "仪器预约"),
+        (None, ""),
+        (3, "3"),
+    ],
+)
+def test_a_spreadsheet_cell_that_would_start_a_formula_is_kept_text(value: object, cell: str) -> None:
+    assert spreadsheet_cell(value) == cell
