@@ -1,4 +1,5 @@
-"""Reading the event log from a node range by range, the ranges adapting to the density of logs."""
+"""Reading the event log from a node range by range, the ranges adapting to the density of logs and to
+the limits a node sets (blocks of one log request, requests of one batch)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ledger.chain.session import ChainSession
 from ledger.domain.types import MemberKind
 from ledger.node import LocalNode
 from ledger.services.client import LedgerClient
+from tests.faults.proxy import LossyProxy
 from tests.nodes import free_port, needs_anvil
 
 pytestmark = needs_anvil
@@ -74,3 +76,28 @@ def test_block_times_come_in_one_batch_and_match_each_block(
     assert calls == ["make_batch_request"]
     assert times == {n: session.block_time(n) for n in range(head + 1)}
     assert fresh.block_times(range(3)) == {n: times[n] for n in range(3)} and calls == ["make_batch_request"]
+
+
+def test_a_log_range_the_node_refuses_is_asked_for_again_in_halves(
+    chain: tuple[ChainSession, dict[str, str]],
+) -> None:
+    """A node may limit the blocks of one `eth_getLogs` below the 2,048 the client asks for at most
+    (Besu's `--rpc-max-logs-range`), or the logs of one answer: the history still arrives whole."""
+    session, addresses = chain
+    with LossyProxy(str(session.url), drop={}, max_log_range=6) as proxy:
+        limited = ChainSession.connect(proxy.url)
+        read = list(iter_logs(limited, addresses, from_block=0, chunk=64))
+        assert proxy.refused["log range"] >= 1
+    assert read == list(iter_logs(session, addresses, from_block=0))
+    assert [e.name for e in read].count("MemberEnrolled") == MEMBERS
+
+
+def test_a_batch_the_node_refuses_whole_is_sent_again_in_halves(chain: tuple[ChainSession, dict[str, str]]) -> None:
+    """Statements ask for up to 1,000 block times in one batch; Besu takes 1,024 by default, and an
+    operator may set fewer (`--rpc-http-max-batch-size`)."""
+    session, _ = chain
+    head = session.head()
+    with LossyProxy(str(session.url), drop={}, max_batch=4) as proxy:
+        times = ChainSession.connect(proxy.url).block_times(range(head + 1))
+        assert proxy.refused["batch"] >= 1
+    assert times == {n: session.block_time(n) for n in range(head + 1)}
