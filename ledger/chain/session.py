@@ -195,9 +195,10 @@ def _error_text(error: Any) -> str:
     return str(error.get("message", error)) if isinstance(error, dict) else str(error)
 
 
-def _rpc_error_text(exc: Web3RPCError) -> str:
-    """The node's message in web3's error for it (whose text is the error member's Python repr)."""
-    response = getattr(exc, "rpc_response", None)
+def _rpc_error_text(exc: Exception) -> str:
+    """The node's message in web3's error for it (whose text is the error member's Python repr), or
+    the text of any other error."""
+    response = getattr(exc, "rpc_response", None) if isinstance(exc, Web3RPCError) else None
     return _error_text(response["error"]) if isinstance(response, dict) and "error" in response else str(exc)
 
 
@@ -265,7 +266,7 @@ class ChainSession:
                 f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
             ) from exc
         except (Web3Exception, ValueError, TypeError) as exc:  # an error reply, or a chain id that is no number
-            raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {exc}") from exc
+            raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {_rpc_error_text(exc)}") from exc
         return session
 
     @property
@@ -345,7 +346,7 @@ class ChainSession:
                 self.w3.provider.make_request("evm_mine", [timestamp])  # type: ignore[arg-type]
         except Web3Exception as exc:
             raise ChainError(
-                f"the chain's clock is behind {timestamp} and this node cannot move it forward ({exc})"
+                f"the chain's clock is behind {timestamp} and this node cannot move it forward ({_rpc_error_text(exc)})"
             ) from exc
         if self.now() < timestamp:
             raise ChainError("the node did not move its clock forward; it is not a test node")

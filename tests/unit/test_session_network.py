@@ -180,6 +180,23 @@ def test_a_chain_id_that_is_no_number_is_refused_at_first_contact(wrong_chain: s
         ChainSession.connect(wrong_chain)
 
 
+@pytest.fixture
+def refusing_node() -> Iterator[str]:
+    """A JSON-RPC server that answers every request with an error (a node whose API is switched off)."""
+    yield from _answering(
+        lambda body: json.dumps(
+            {"jsonrpc": "2.0", "id": json.loads(body)["id"], "error": {"code": -32601, "message": "Method not enabled"}}
+        ).encode()
+    )
+
+
+def test_a_node_refusing_the_first_request_is_named_by_its_message(refusing_node: str) -> None:
+    """The node's own words, not the Python repr of its error object."""
+    with pytest.raises(ChainError) as refused:
+        ChainSession.connect(refusing_node)
+    assert str(refused.value) == f"the node at {refusing_node} did not answer as a JSON-RPC chain: Method not enabled"
+
+
 def test_no_server_at_all_cannot_be_reached() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainError, match=f"^cannot reach a chain at {url}: ConnectionError$"):
