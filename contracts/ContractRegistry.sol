@@ -89,6 +89,10 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         bytes32 id = input.id;
         if (_contracts[id].seller != address(0)) revert ContractAlreadyRegistered(id);
         if (input.seller == input.buyer) revert SellerIsBuyer(id, input.seller);
+        // A broker stands between the parties: a party as its own broker would earn clause 16 on its own deal.
+        if (input.broker != address(0) && (input.broker == input.seller || input.broker == input.buyer)) {
+            revert BrokerIsAParty(id, input.broker);
+        }
         MemberKind sellerKind = _requireActiveMember(input.seller).kind;
         bool buyerInRegion = _requireActiveMember(input.buyer).inRegion;
         if (input.broker != address(0)) _requireActiveMember(input.broker);

@@ -56,6 +56,7 @@ interface IContractRegistry {
     error UnknownContract(bytes32 contractId);
     error ContractAlreadyRegistered(bytes32 contractId);
     error SellerIsBuyer(bytes32 contractId, address account);
+    error BrokerIsAParty(bytes32 contractId, address account);
     error NotAMember(address account);
     error PartySuspended(address account);
     error NoMilestones(bytes32 contractId);

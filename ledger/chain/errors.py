@@ -65,6 +65,7 @@ MESSAGES: dict[str, str] = {
     "UnknownContract": "there is no contract {contractId}",
     "ContractAlreadyRegistered": "contract {contractId} is already registered",
     "SellerIsBuyer": "contract {contractId} names {account} as both seller and buyer",
+    "BrokerIsAParty": "contract {contractId} names {account} both as a party and as its broker",
     "NoMilestones": "contract {contractId} has no milestones; its value is the sum of its milestones",
     "ZeroAmount": "the amount must be more than zero",
     "AmountTooLarge": "the amount {amount} is too large",

@@ -274,6 +274,10 @@ def _contracts(
         broker = _member_ref(obj, "broker", where, members) if obj.get("broker") is not None else None
         if seller == buyer:
             raise ScenarioError(f"the seller and the buyer are both {seller!r}", where=f"{where}.buyer")
+        if broker is not None and broker in (seller, buyer):
+            raise ScenarioError(
+                f"{broker!r} is a party to the contract and cannot be its broker too", where=f"{where}.broker"
+            )
         signed = _checked(lambda o=obj: parse_date(o.get("signed"), what="signed"), f"{where}.signed")
         royalty = obj.get("royalty_bps", 0) or 0
         if not isinstance(royalty, int) or isinstance(royalty, bool) or not 0 <= royalty <= 10_000:

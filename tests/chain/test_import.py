@@ -163,15 +163,18 @@ def test_rows_on_a_suspended_party_contract_are_recorded_and_the_party_named(wor
     assert result.suspended_parties == {} and result.points_by_rule["R11-LANDING"] > 0
 
 
-def test_a_suspended_seller_that_is_also_the_broker_counts_each_row_once(world: World, tmp_path: Path) -> None:
+def test_each_suspended_party_counts_each_row_once(world: World, tmp_path: Path) -> None:
+    """The seller and the broker suspended (a party cannot be its own broker): each row withholds
+    points from both, counted once for each."""
     milestones = (MilestoneInput("all", Fen(300_000_000), D("2026-12-31")),)
-    contract = lump_transfer(world, id="T1", milestones=milestones, broker=world.uni.address)
+    contract = lump_transfer(world, id="T1", milestones=milestones, broker=world.agent.address)
     world.client.register_contract(world.operator, contract)
     world.client.suspend(world.regulator, world.uni.address)
+    world.client.suspend(world.regulator, world.agent.address)
     path = tmp_path / "bank.csv"
     path.write_text(HEADER + "S-1,T1,,,1.00,2026-03-01,,\nS-2,T1,,,1.00,2026-03-02,,\n", encoding="utf-8")
     result = _import(world, path, tmp_path)
-    assert result.suspended_parties == {world.uni.address: 2}
+    assert result.suspended_parties == {world.uni.address: 2, world.agent.address: 2}
 
 
 def test_skip_invalid_sends_good_rows_and_sets_bad_ones_aside(world: World, tmp_path: Path) -> None:

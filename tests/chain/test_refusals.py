@@ -200,6 +200,19 @@ def test_seller_equal_to_buyer(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize("party", ["seller", "buyer"])
+def test_broker_is_a_party(world: World, party: str) -> None:
+    """A party as its own broker would earn clause 16 on its own deal."""
+    account = world.uni.address if party == "seller" else world.firm.address
+    error = refuse(
+        world,
+        lambda: world.client.register_contract(world.operator, lump_transfer(world, broker=account)),
+        "BrokerIsAParty",
+        account=account,
+    )
+    assert str(error) == f"contract C9 names {world.client.session.name_of(account)} both as a party and as its broker"
+
+
 def test_shared_instrument_below_sharing_threshold(world: World) -> None:
     error = refuse(
         world,

@@ -274,7 +274,9 @@ contract LedgerHandler {
         IContractRegistry.ContractInput memory input = _contractInput(seed, sellerSeed, buyerSeed, brokerSeed);
         bool expect = input.seller != input.buyer && ghostStatus[input.seller] == MemberStatus.Active
             && ghostStatus[input.buyer] == MemberStatus.Active
-            && (input.broker == address(0) || ghostStatus[input.broker] == MemberStatus.Active);
+            && (input.broker == address(0)
+                || ghostStatus[input.broker] == MemberStatus.Active && input.broker != input.seller
+                    && input.broker != input.buyer);
         if (input.kind == ContractKind.Service) expect = expect && input.seller == actors[4];
         bool ok = _operatorCall(
             "registerContract", address(registry), abi.encodeCall(IContractRegistry.registerContract, (input)), expect

@@ -1,4 +1,5 @@
-"""Members of a scenario file: who needs a credit code, said in a sentence that names the place."""
+"""Members of a scenario file: who needs a credit code, who may broker a contract, said in a sentence
+that names the place."""
 
 from __future__ import annotations
 
@@ -36,3 +37,15 @@ def test_an_individual_needs_no_credit_code() -> None:
     (person,) = [m for m in document["members"] if m["kind"] == "individual"]
     assert person.get("uscc") is None
     assert any(m.id == person["id"] for m in parse_scenario(document).members)
+
+
+@pytest.mark.parametrize("party", ["seller", "buyer"])
+def test_a_party_named_as_the_contracts_broker_makes_the_file_invalid(party: str) -> None:
+    document = _demo()
+    contract = document["contracts"][0]  # TC-1 has a broker
+    contract["broker"] = contract[party]
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value) == (
+        f"contracts[0].broker: {contract[party]!r} is a party to the contract and cannot be its broker too"
+    )
