@@ -24,11 +24,11 @@ D = parse_date
 Request = tuple[str, Callable[[], Any], type[LedgerError], str | None]
 
 
-def _transfer(world: World, contract_id: str, buyer: str, i: int) -> Any:
+def _transfer(world: World, contract_id: str, buyer: str, i: int, broker: str | None = None) -> Any:
     """Register a transfer sold by the university to `buyer` (a one-milestone contract of 1 + i fen)."""
     milestones = (MilestoneInput("m", Fen(1 + i), D("2026-06-01")),)
     return world.client.register_contract(
-        world.operator, lump_transfer(world, id=contract_id, buyer=buyer, milestones=milestones)
+        world.operator, lump_transfer(world, id=contract_id, buyer=buyer, milestones=milestones, broker=broker)
     )
 
 
@@ -208,6 +208,14 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
                 "SellerIsBuyer",
             )
         )
+        requests.append(
+            (
+                "broker is a party",
+                lambda i=i: _transfer(world, f"K{i}", world.firm.address, i, [world.uni, world.firm][i % 2].address),
+                ContractError,
+                "BrokerIsAParty",
+            )
+        )
     for i in range(20):
         requests.append(("zero amount", lambda i=i: _settle(world, ref=f"Z{i}", amount=0), ContractError, "ZeroAmount"))
         requests.append(
@@ -291,4 +299,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 20
+    assert len(refused) == 21  # every class of request above
