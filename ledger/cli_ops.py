@@ -138,6 +138,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 
 
 def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import beijing_midnight, format_beijing
     from ledger.domain.scenario import (
         CONTRACT_FIELDS,
         MILESTONE_FIELDS,
@@ -169,6 +170,12 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
         decl = parse_contract(obj, names, instruments)
     except ScenarioError as exc:
         raise InputError(str(exc).replace("contracts[0]", args.file)) from None
+    today = ws.session.now()
+    if decl.signed > today:  # a contract is registered once signed: a date ahead is most likely mistyped
+        raise InputError(
+            f"contract {decl.id} is dated as signed on {format_beijing(decl.signed)}, after today "
+            f"({format_beijing(beijing_midnight(today))}, by the chain's clock): register it once it is signed"
+        )
     terms = _file_sha256(args.terms, "terms")
     contract = contract_input(decl, address=ws.resolve, terms_hash=terms)
     try:

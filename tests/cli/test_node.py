@@ -229,7 +229,8 @@ def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_with
 
 
 def test_a_contract_file_naming_a_field_the_format_lacks_is_refused_not_half_read(market: Market) -> None:
-    """A misspelt broker would be read as no broker, and the broker's points lost without a word."""
+    """A misspelt broker would be read as no broker, and the broker's points lost without a word; a
+    signing date years ahead (2062 for 2026) would register a contract no payment could yet be for."""
     contract = {
         "id": "TC-TYPO",
         "kind": "transfer",
@@ -245,6 +246,13 @@ def test_a_contract_file_naming_a_field_the_format_lacks_is_refused_not_half_rea
     assert refused.returncode == 1
     assert "names field(s) a contract does not have: brokr, milestones[0].amout; a contract has" in refused.stderr
     assert "there is no contract TC-TYPO" in market.ledger("contract", "show", "TC-TYPO").stderr
+    milestone = {"title": "all", "amount": "1.00", "due": "2062-06-30"}
+    ahead = {**contract, "signed": "2062-02-01", "milestones": [milestone]}
+    del ahead["brokr"]
+    path.write_text(json.dumps(ahead), encoding="utf-8")
+    refused = market.ledger("contract", "register", "--file", str(path))
+    assert refused.returncode == 1
+    assert "contract TC-TYPO is dated as signed on 2062-02-01, after today (20" in refused.stderr
 
 
 def test_statement_report_and_fresh_verify(market: Market) -> None:
