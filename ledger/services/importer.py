@@ -25,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
-from ledger.chain.logs import as_bytes, event_topic
+from ledger.chain.logs import as_bytes, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_instant
@@ -36,7 +36,7 @@ from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError, with_differences
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
 from ledger.format import count
-from ledger.services.client import SettlementInput
+from ledger.services.client import LedgerClient, SettlementInput
 from ledger.services.market_state import (
     SETTLEMENT_TYPES,
     ContractState,
@@ -812,6 +812,27 @@ def import_file(
             journal.close()
         result.seconds = time.perf_counter() - started
         return result
+
+
+def import_against_history(
+    client: LedgerClient, *, path: Path, operator: LocalAccount, journal_folder: Path, from_block: int, **options: Any
+) -> ImportResult:
+    """`import_file`, each row checked against the chain's own history, read from its event log from
+    `from_block` (the deployment's first block) whenever the import checks: for a program without a
+    local index (`ledger settle import` checks against its workspace's index)."""
+
+    def history() -> MarketState:
+        return MarketState.from_events(iter_logs(client.session, client.addresses, from_block=from_block))
+
+    return import_file(
+        client.session,
+        path=path,
+        state_loader=history,
+        ledger_address=client.addresses["SettlementLedger"],
+        operator=operator,
+        journal_folder=journal_folder,
+        **options,
+    )
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,7 @@ from ledger.services.importer import (
     Row,
     check_rows,
     encode_batch,
+    import_against_history,
     import_file,
     read_rows,
 )
@@ -48,21 +50,22 @@ def _lump(world: World, contract_id: str, amount: int = 300_000_000) -> None:
 
 
 def _import(
-    world: World, path: Path, tmp_path: Path, state: Callable[[], MarketState] | None = None, **options: object
+    world: World, path: Path, tmp_path: Path, state: Callable[[], MarketState] | None = None, **options: Any
 ) -> ImportResult:
     """An import of `path`, checking the rows against `state` (by default, the chain's history)."""
-
-    def history() -> MarketState:
-        return MarketState.from_events(iter_logs(world.session, world.client.addresses, from_block=0))
-
+    journal_folder = tmp_path / "journal"
+    if state is None:
+        return import_against_history(
+            world.client, path=path, operator=world.operator, journal_folder=journal_folder, from_block=0, **options
+        )
     return import_file(
         world.session,
         path=path,
-        state_loader=state or history,
+        state_loader=state,
         ledger_address=world.client.addresses["SettlementLedger"],
         operator=world.operator,
-        journal_folder=tmp_path / "journal",
-        **options,  # type: ignore[arg-type]
+        journal_folder=journal_folder,
+        **options,
     )
 
 

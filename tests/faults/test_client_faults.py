@@ -28,8 +28,7 @@ from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
 from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
-from ledger.services.importer import ImportResult, import_file, journal_path
-from ledger.services.market_state import MarketState
+from ledger.services.importer import ImportResult, import_against_history, journal_path
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
 from tests.nodes import free_port, needs_anvil
@@ -96,18 +95,14 @@ def _bank(market: Market, name: str, rows: int) -> tuple[Path, int]:
 
 
 def _import(market: Market, client: LedgerClient, path: Path, **options: object) -> ImportResult:
-    def state() -> MarketState:
-        return MarketState.from_events(iter_logs(client.session, client.addresses, from_block=market.record.block))
-
-    return import_file(
-        client.session,
+    return import_against_history(
+        client,
         path=path,
-        state_loader=state,
         operator=market.operator,  # type: ignore[arg-type]
-        ledger_address=client.addresses["SettlementLedger"],
         journal_folder=market.folder / "journal",
+        from_block=market.record.block,
         **options,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _run_until_done(market: Market, url: str, path: Path, **options: object) -> int:
