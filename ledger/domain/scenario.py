@@ -230,10 +230,9 @@ def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[In
 #: The fields of a contract, and of each of its milestones, in the scenario format (and in the file
 #: `ledger contract register` reads, which refuses any other: a misspelt field would be ignored).
 CONTRACT_FIELDS = frozenset(
-    {"id", "kind", "plan", "seller", "buyer", "broker", "signed", "value", "royalty_bps", "instrument", "milestones"}
-    | {"terms"}
+    "id kind plan seller buyer broker signed value royalty_bps instrument milestones terms".split()
 )
-MILESTONE_FIELDS = frozenset({"title", "amount", "due"})
+MILESTONE_FIELDS = frozenset("title amount due".split())
 
 
 def unknown_contract_fields(obj: dict[str, Any]) -> list[str]:
