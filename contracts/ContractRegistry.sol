@@ -89,6 +89,8 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         bytes32 id = input.id;
         if (_contracts[id].seller != address(0)) revert ContractAlreadyRegistered(id);
         if (input.seller == input.buyer) revert SellerIsBuyer(id, input.seller);
+        // A contract is registered once signed: a signing date ahead of the chain is mistyped.
+        if (input.signedAt > block.timestamp) revert DatedInFuture(input.signedAt, block.timestamp);
         // A broker stands between the parties: a party as its own broker would earn clause 16 on its own deal.
         if (input.broker != address(0) && (input.broker == input.seller || input.broker == input.buyer)) {
             revert BrokerIsAParty(id, input.broker);

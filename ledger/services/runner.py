@@ -133,6 +133,9 @@ class ScenarioRunner:
     # --- registration and events ------------------------------------------------------------
 
     def _register(self, c: ContractDecl) -> None:
+        """Register a declared contract once the chain's clock reaches its signing date (the registry
+        refuses a contract dated as signed ahead of it); a refusal is listed under `rejected`."""
+        self.session.advance_to(c.signed)
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
         contract = contract_input(c, address=self.address, terms_hash=terms)
         try:

@@ -200,6 +200,13 @@ def test_seller_equal_to_buyer(world: World) -> None:
     )
 
 
+def test_contract_signed_after_the_chains_clock(world: World) -> None:
+    signed = D("2099-01-01")
+    milestones = (MilestoneInput("all", Fen(100), D("2099-06-01")),)
+    contract = lump_transfer(world, signed=signed, milestones=milestones)
+    refuse(world, lambda: world.client.register_contract(world.operator, contract), "DatedInFuture", date=signed)
+
+
 @pytest.mark.parametrize("party", ["seller", "buyer"])
 def test_broker_is_a_party(world: World, party: str) -> None:
     """A party as its own broker would earn clause 16 on its own deal."""
