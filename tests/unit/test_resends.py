@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ledger.chain.encoding import text_id
 from ledger.domain.dates import parse_date, parse_instant
 from ledger.domain.money import Fen
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, PaymentPlan, SettlementKind
-from ledger.services.client import ContractInput, MilestoneInput, SettlementInput
+from ledger.services.client import ZERO32, ZERO_ADDRESS, ContractInput, MilestoneInput, SettlementInput
 
 PAID = SettlementInput(
     ref="B-1", contract="TC-1", amount=Fen(150_000_000), paid_at=parse_date("2026-03-02"), milestone=0
@@ -84,13 +85,13 @@ REGISTERED = ContractInput(
 def _registration_events(c: ContractInput) -> tuple[dict[str, object], list[dict[str, object]]]:
     """The arguments of the `ContractRegistered` and `MilestoneAdded` events registering `c` emits."""
     registered = {
-        "contractId": c.id.encode().ljust(32, b"\0"),
+        "contractId": text_id(c.id),
         "seller": c.seller,
         "buyer": c.buyer,
         "kind": int(c.kind),
         "plan": int(c.plan),
-        "broker": c.broker or "0x" + "00" * 20,
-        "instrumentId": (c.instrument or "").encode().ljust(32, b"\0"),
+        "broker": c.broker or ZERO_ADDRESS,
+        "instrumentId": text_id(c.instrument) if c.instrument else ZERO32,
         "signedAt": c.signed,
         "value": sum(m.amount for m in c.milestones),
         "royaltyBps": c.royalty_bps,
