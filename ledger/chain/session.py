@@ -542,6 +542,7 @@ class ChainSession:
         transaction of its account took raises `Superseded`."""
         with from_node(f"the receipt of transaction 0x{prepared.tx_hash.hex()}"):
             receipt = self._await_receipt(prepared)
+            # gasUsed is read here too (`Sent.gas_used` reads it later), so that a garbled one is named now
             status, block, _gas = int(receipt["status"]), int(receipt["blockNumber"]), int(receipt["gasUsed"])
         if status != 1:
             raise self.explain_failure(prepared, block)
@@ -566,9 +567,9 @@ class ChainSession:
             return []
         try:
             return self._one_batch(calls)
-        except _BatchRefused as refused:
+        except RequestRefused:
             if len(calls) == 1:
-                raise ChainError(f"the node refused a batch of requests: {refused}") from None
+                raise
         half = len(calls) // 2
         return self.rpc_batch(calls[:half]) + self.rpc_batch(calls[half:])
 
@@ -583,7 +584,7 @@ class ChainSession:
                     raise _connection_lost(exc) from None
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
-            raise _BatchRefused(_error_text(responses.get("error")))
+            raise RequestRefused(f"the node refused a batch of requests: {_error_text(responses.get('error'))}")
         with from_node("a batch of requests"):
             ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
         return [r.get("result") for r in ordered]
@@ -761,10 +762,6 @@ class ChainSession:
             except TransactionNotFound:
                 return True
         return False
-
-
-class _BatchRefused(Exception):
-    """The node answered a batch of requests with one error for the whole batch."""
 
 
 class RequestRefused(ChainError):
