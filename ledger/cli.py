@@ -210,8 +210,10 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
             recorded = ws.client.member(address)
             unless_recorded_alike(exc, _enrolment_differences(recorded, kind, args.in_region, uscc, fingerprint))
+            ws.remember(args.name, address)
             verb = "already enrolled with these particulars (nothing changed):"
             return _show_member(ws, config, address, verb=verb, replayed=True)
+        ws.remember(args.name, address)
         return _show_member(ws, config, address, verb="enrolled", replayed=False)
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)

@@ -243,7 +243,8 @@ def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> Any:
 
 def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str:
     """The account to enrol: --address, else the key the workspace holds for the member, else the account
-    its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`)."""
+    its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`). The name
+    book takes the name only once the member is enrolled: a refused enrolment leaves it as it was."""
     from eth_utils.address import is_address, to_checksum_address
 
     from ledger.identity import ca
@@ -254,7 +255,7 @@ def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str
         if not is_address(bound):
             raise InputError(f"the certificate of {name} binds no account: give --address")
         chosen = to_checksum_address(bound)
-    ws.remember(name, chosen)
+    ws.check_name(name, chosen)
     return str(chosen)
 
 

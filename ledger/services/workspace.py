@@ -62,8 +62,16 @@ class Workspace:
             raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
         return {str(name): str(address) for name, address in data.items()}
 
+    def check_name(self, name: str, address: str) -> None:
+        """Refuse, writing nothing, a name the book could not take for `address`: one a workspace cannot
+        keep, or one that already belongs to another account."""
+        file_name(name)
+        known = self.names().get(name)
+        if known is not None and known != address:
+            raise InputError(f"the name {name!r} already belongs to {known}")
+
     def remember(self, name: str, address: str) -> None:
-        file_name(name)  # a name the workspace can keep: refused here before it enters the book
+        self.check_name(name, address)  # refused here before it enters the book
         if self.names().get(name) == address:
             return  # known already: most commands only confirm their signer's name
         path = self.config.names_path

@@ -75,6 +75,20 @@ def test_revoked_certificate_cannot_enrol(office: Office) -> None:
     assert refused.returncode == 1 and "has been revoked" in refused.stderr
 
 
+def test_a_refused_enrolment_leaves_the_name_book_as_it_was(office: Office) -> None:
+    """A name enters the book with its account only once the member is enrolled: after a refusal, the
+    same name can still be enrolled at another account."""
+    names = office.folder / "home" / "names.json"
+    before = names.read_bytes()
+    stranger = "0x" + "5a" * 20
+    imu_cert = str(office.folder / "home" / "certs" / "imu.pem")
+    wrong = ("member", "enrol", "newcomer", "--kind", "university", "--uscc", "121500004600012340")
+    refused = office.ledger(*wrong, "--cert", imu_cert, "--address", stranger, "--proof", "0x" + "00" * 65)
+    assert refused.returncode == 1, refused.stdout
+    assert "is bound to address" in refused.stderr and "newcomer" not in names.read_text(encoding="utf-8")
+    assert names.read_bytes() == before
+
+
 def test_a_member_whose_keys_stay_on_its_own_machine_is_enrolled_with_its_proof(office: Office) -> None:
     """The member keeps its account key and identity key; the office certifies the public key for the
     account, and enrols the account the certificate binds once the member's signature proves it."""
