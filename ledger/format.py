@@ -27,6 +27,11 @@ def spreadsheet_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def unspreadsheet_cell(text: str) -> str:
+    """A cell `spreadsheet_cell` wrote, as it was before its apostrophe."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+
+
 def width(text: str) -> int:
     """Columns a string takes in a terminal (wide CJK characters take two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

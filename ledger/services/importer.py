@@ -35,7 +35,7 @@ from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError, with_differences
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
-from ledger.format import count
+from ledger.format import count, spreadsheet_cell, unspreadsheet_cell
 from ledger.services.client import LedgerClient, SettlementInput
 from ledger.services.market_state import (
     SETTLEMENT_TYPES,
@@ -219,10 +219,12 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     rows: list[Row] = []
     problems: list[Problem] = []
     width = len(header)
+    # A reject file (it has their columns) wrote its cells for a spreadsheet: read them back as they were.
+    cell = unspreadsheet_cell if REJECT_COLUMNS[1] in header else str
     for record in reader:
         if not record:
             continue  # a blank line
-        raw = dict(zip(header, (v.strip() for v in record), strict=False))  # lengths checked below
+        raw = dict(zip(header, (cell(v.strip()) for v in record), strict=False))  # lengths checked below
         if len(record) < width:
             raw.update((name, "") for name in header[len(record) :])
         elif len(record) > width:
@@ -732,12 +734,15 @@ class Importer:
 
 
 def write_rejects(path: Path, problems: list[Problem]) -> None:
-    """The bad rows with their line and problem, as CSV; written before anything is sent."""
+    """The bad rows with their line and problem, as CSV; written before anything is sent. A cell that a
+    spreadsheet would run as a formula gets an apostrophe, which the import takes off again."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow([*PAYMENT_COLUMNS, *REJECT_COLUMNS])
     for p in problems:
-        writer.writerow([p.raw.get(c, "") for c in PAYMENT_COLUMNS] + [p.line, p.message])
+        writer.writerow(
+            [spreadsheet_cell(p.raw.get(c, "")) for c in PAYMENT_COLUMNS] + [p.line, spreadsheet_cell(p.message)]
+        )
     # A byte-order mark tells Excel and WPS the file is UTF-8; the import reads it back the same way.
     write_file(path, text.getvalue().encode("utf-8-sig"), "rejected rows")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -135,3 +137,28 @@ def test_unknown_or_repeated_columns_are_refused_but_a_reject_files_own_are_not(
     rejects.write_text(rejects.read_text(encoding="utf-8").replace(",abc,", ",2.00,"), encoding="utf-8")
     rows, none = read_rows(rejects)
     assert [(r.line, r.settlement.ref, r.settlement.amount) for r in rows] == [(2, "B", 200)] and not none
+
+
+def test_a_reject_file_opens_in_a_spreadsheet_without_running_formulas_and_imports_as_it_was(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        'ref,contract,amount,date\n"=HYPERLINK(""http://x"",""y"")",C1,-1,2026-03-01\n+PAY-2,C1,abc,2026-03-01\n',
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(rejects, read_rows(bad)[1])
+    cells = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
+    assert [(row["ref"], row["contract"], row["amount"]) for row in cells] == [
+        ('\'=HYPERLINK("http://x","y")', "C1", "'-1"),
+        ("'+PAY-2", "C1", "abc"),
+    ]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in cells for cell in row.values())
+    again = read_rows(rejects)[1]
+    assert [(p.line, p.raw["ref"], p.raw["amount"]) for p in again] == [
+        (2, '=HYPERLINK("http://x","y")', "-1"),
+        (3, "+PAY-2", "abc"),
+    ]
+    # corrected in the spreadsheet (the apostrophe stays where the operator left it), it imports
+    rejects.write_text(rejects.read_text(encoding="utf-8-sig").replace(",'-1,", ",1.50,"), encoding="utf-8")
+    rows = read_rows(rejects)[0]
+    assert [(r.settlement.ref, r.settlement.amount) for r in rows] == [('=HYPERLINK("http://x","y")', 150)]
