@@ -14,7 +14,7 @@ from typing import Any
 from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
-from ledger.domain.policy import RULE_IDS
+from ledger.domain.policy import RULE_DEFINITIONS, RULE_IDS
 from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import InputError, LedgerError, ScenarioError
@@ -424,6 +424,11 @@ def _events(
             fields["rule"] = rule
             if not any(k in obj for k in ("rate_bps", "amount", "threshold")):
                 raise ScenarioError("a policy version changes rate_bps, amount or threshold", where=where)
+            fixed = RULE_DEFINITIONS[rule]["kind"] == "fixed"
+            meaningless = "rate_bps" if fixed else "amount"
+            if meaningless in obj:
+                paid = "a fixed amount, so it has no rate_bps" if fixed else "a rate, so it has no fixed amount"
+                raise ScenarioError(f"{rule} pays {paid}", where=f"{where}.{meaningless}")
             if "rate_bps" in obj:
                 rate = obj["rate_bps"]
                 if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
