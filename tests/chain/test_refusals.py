@@ -262,6 +262,27 @@ def test_zero_upfront_plan_with_milestone_due_at_signing(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize("plan", list(PaymentPlan))
+def test_a_milestone_due_before_signing_is_refused_under_every_plan(world: World, plan: PaymentPlan) -> None:
+    error = refuse(
+        world,
+        lambda: world.client.register_contract(
+            world.operator,
+            lump_transfer(
+                world,
+                kind=ContractKind.LICENSE,
+                plan=plan,
+                milestones=(MilestoneInput("before", Fen(100), D("2026-01-31")),),
+            ),
+        ),
+        "MilestoneDueBeforeSigning",
+        index=0,
+        dueDate=D("2026-01-31"),
+        signedAt=D("2026-02-01"),
+    )
+    assert str(error) == "contract C9: milestone 0 is due 2026-01-31, before the contract was signed (2026-02-01)"
+
+
 def test_startup_attestation_for_a_non_enterprise(world: World) -> None:
     refuse(
         world,

@@ -67,3 +67,31 @@ def test_a_policy_version_changing_a_number_its_rule_does_not_have_makes_the_fil
     with pytest.raises(ScenarioError) as refused:
         parse_scenario(document)
     assert str(refused.value) == f"{where}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("plan", "due", "message"),
+    [
+        ("lump_sum", "2026-01-31", "the milestone is due 2026-01-31, before the contract was signed (2026-02-01)"),
+        ("deferred", "2026-01-31", "the milestone is due 2026-01-31, before the contract was signed (2026-02-01)"),
+        ("zero_upfront_staged_royalty", "2026-02-01", "a zero-upfront plan has no milestone due on or before signing"),
+    ],
+)
+def test_a_milestone_due_before_signing_makes_the_file_invalid(plan: str, due: str, message: str) -> None:
+    document = _demo()
+    contract = document["contracts"][0]
+    contract.update(signed="2026-02-01", plan=plan, royalty_bps=300 if plan.startswith("zero") else 0)
+    contract["milestones"] = [{"title": "all", "amount": contract["milestones"][0]["amount"], "due": due}]
+    contract.pop("value", None)
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value) == f"contracts[0].milestones[0].due: {message}"
+
+
+@pytest.mark.parametrize("title", ["", "   "])
+def test_a_blank_milestone_title_makes_the_file_invalid(title: str) -> None:
+    document = _demo()
+    document["contracts"][0]["milestones"][0]["title"] = title
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value).startswith("contracts[0].milestones[0].title: a milestone title must say what")
