@@ -275,7 +275,8 @@ def enrolment_fingerprint(ws: Any, name: str, address: str, uscc: str | None, ce
             f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, run where its key is"
         )
     else:
-        signature = ca.prove_possession(cert, ws.key(name))
+        # the member's own key, even when --keystore names the regulator's, which signs the enrolment
+        signature = ca.prove_possession(cert, ws.key(name, own=True))
     files = ca_files(ws.config)
     root, crl = ca.load_cert(files.cert), ca.load_crl(files)
     return ca.admit(cert, root=root, crl=crl, address=address, uscc=uscc, proof=signature)

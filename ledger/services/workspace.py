@@ -291,14 +291,15 @@ class Workspace:
         self.remember(name, account.address)
         return str(account.address)
 
-    def key(self, name: str, *, create: bool = False) -> LocalAccount:
-        """The key of `name`: --keystore if given, else the workspace's keystore for `name` (opened
-        without any chain: a member signs its enrolment proof on a machine that has none)."""
-        path = self.config.keystore or self.config.key_path(name)
+    def key(self, name: str, *, create: bool = False, own: bool = False) -> LocalAccount:
+        """The key of `name`: --keystore if given (unless `own`: the workspace's key of `name` even so),
+        else the workspace's keystore for `name` (opened without any chain: a member signs its enrolment
+        proof on a machine that has none)."""
+        path = self.config.key_path(name) if own else (self.config.keystore or self.config.key_path(name))
         if not path.exists() and create and self.config.keystore is None:
             self.new_key(name)
         account = load_keystore(path, self.passphrase())
-        if self.config.keystore is None:
+        if own or self.config.keystore is None:
             self.remember(name, account.address)
         return account
 

@@ -89,6 +89,21 @@ def test_a_refused_enrolment_leaves_the_name_book_as_it_was(office: Office) -> N
     assert names.read_bytes() == before
 
 
+def test_enrolment_signed_with_the_regulators_keystore_proves_with_the_members_own_key(office: Office) -> None:
+    """--keystore names the key that signs the enrolment (the regulator's); the proof of possession
+    is the member's, signed with the member's key in the workspace."""
+    home = office.folder / "home"
+    uscc = "91110000802100433B"
+    assert office.ledger("ca", "issue", "kiln", "--uscc", uscc).returncode == 0
+    regulator = str(home / "keys" / "regulator.json")
+    enrolled = office.ledger(
+        "member", "enrol", "kiln", "--kind", "enterprise", "--uscc", uscc, "--keystore", regulator, "--json"
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    names = json.loads((home / "names.json").read_text(encoding="utf-8"))
+    assert json.loads(enrolled.stdout)["address"] == names["kiln"] != names["regulator"]
+
+
 def test_a_member_whose_keys_stay_on_its_own_machine_is_enrolled_with_its_proof(office: Office) -> None:
     """The member keeps its account key and identity key; the office certifies the public key for the
     account, and enrols the account the certificate binds once the member's signature proves it."""
