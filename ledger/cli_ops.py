@@ -245,7 +245,7 @@ def _show_contract(
                 "paid": format_yuan(m.paid),
                 "due": format_yuan(m.due),
                 "due_date": format_beijing(m.due_date),
-                "overdue": m.paid < m.due and m.due_date < now,
+                "overdue": m.overdue(now),
             }
             for i, m in enumerate(milestones)
         ],

@@ -1,0 +1,28 @@
+"""A milestone is overdue once its due date is past, by the Beijing calendar, and it is not fully paid."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.domain.dates import parse_date, parse_instant
+from ledger.domain.money import Fen
+from ledger.services.client import MilestoneRecord
+
+DUE = parse_date("2026-06-30")
+
+
+@pytest.mark.parametrize(
+    ("paid", "now", "overdue"),
+    [
+        (0, "2026-06-30T00:00:00+08:00", False),
+        (0, "2026-06-30T23:59:59+08:00", False),  # the whole due day is still in time
+        (0, "2026-06-30T15:59:59Z", False),
+        (0, "2026-06-30T16:00:00Z", True),  # midnight in Beijing: the due day is over
+        (0, "2026-07-01T00:00:00+08:00", True),
+        (99, "2027-01-01", True),  # partly paid
+        (100, "2027-01-01", False),  # fully paid: never overdue
+    ],
+)
+def test_overdue_counts_whole_beijing_days(paid: int, now: str, overdue: bool) -> None:
+    milestone = MilestoneRecord(due=Fen(100), paid=Fen(paid), due_date=DUE, achieved=True)
+    assert milestone.overdue(parse_instant(now)) is overdue
