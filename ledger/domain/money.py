@@ -29,6 +29,8 @@ def _parse_hundredths(text: object, *, what: str) -> int:
             raise AmountError(f"{what} {raw!r} is negative; amounts are never below zero")
         if re.fullmatch(r"[0-9]+\.[0-9]{3,}", raw):
             raise AmountError(f"{what} {raw!r} has more than two decimal places")
+        if re.fullmatch(r"[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]{1,2})?", raw):  # as a bank statement prints it
+            raise AmountError(f"{what} {raw!r} has thousands separators; write it as {raw.replace(',', '')}")
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:

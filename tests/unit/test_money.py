@@ -31,6 +31,8 @@ def test_parse_yuan_reads_decimal_strings_into_fen(text: object, fen: int) -> No
         (None, "decimal string"),
         (True, "decimal string"),
         ("99999999999999999.00", "too large"),
+        ("1,000,000.00", "has thousands separators; write it as 1000000.00"),
+        ("12,34.00", "not a decimal amount"),  # not grouped by thousands: no guess at what was meant
     ],
 )
 def test_parse_yuan_refuses_malformed_amounts_with_a_sentence(text: object, reason: str) -> None:
