@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -28,12 +29,12 @@ from ledger.chain.encoding import id_text
 from ledger.chain.logs import as_bytes, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
-from ledger.domain.dates import format_beijing, parse_instant
+from ledger.domain.dates import format_beijing, parse_date, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
-from ledger.errors import ChainError, InputError, LedgerError, with_differences
+from ledger.errors import ChainError, DateError, InputError, LedgerError, with_differences
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
 from ledger.format import count, spreadsheet_cell, unspreadsheet_cell
 from ledger.services.client import LedgerClient, SettlementInput
@@ -265,7 +266,7 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
         ref = check_identifier(raw.get("ref", ""), what="payment reference")
         contract = check_identifier(raw.get("contract", ""), what="contract id")
         amount = parse_yuan(raw.get("amount", ""), what="amount")
-        paid_at = parse_instant(raw.get("date", ""), what="date")
+        paid_at = _payment_date(raw.get("date", ""))
         milestone = _milestone(raw.get("milestone", ""))
         period = check_identifier(raw["period"], what="royalty period") if raw.get("period") else None
         if period is not None and milestone is not None:
@@ -288,6 +289,22 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
         evidence_hash=evidence,
     )
     rows.append(Row(line, settlement, raw))
+
+
+#: The year-first date a spreadsheet of Chinese locale writes for a date cell saved as CSV (2026/3/1).
+_SPREADSHEET_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+
+
+def _payment_date(text: object) -> int:
+    """A date (YYYY-MM-DD, or YYYY/M/D as a spreadsheet writes it) or an ISO-8601 time with offset."""
+    found = _SPREADSHEET_DATE.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        return parse_instant(text, what="date")
+    iso = f"{found[1]}-{int(found[2]):02d}-{int(found[3]):02d}"
+    try:
+        return parse_date(iso, what="date")
+    except DateError as exc:  # said of the date as written
+        raise DateError(str(exc).replace(iso, str(text))) from None
 
 
 def _milestone(text: str) -> int | None:

@@ -12,6 +12,7 @@ from eth_abi.abi import encode as abi_encode
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
 from ledger.domain.types import SettlementKind
 from ledger.errors import InputError
@@ -162,3 +163,22 @@ def test_a_reject_file_opens_in_a_spreadsheet_without_running_formulas_and_impor
     rejects.write_text(rejects.read_text(encoding="utf-8-sig").replace(",'-1,", ",1.50,"), encoding="utf-8")
     rows = read_rows(rejects)[0]
     assert [(r.settlement.ref, r.settlement.amount) for r in rows] == [('=HYPERLINK("http://x","y")', 150)]
+
+
+def test_dates_as_a_spreadsheet_saves_them_are_read_and_impossible_ones_named_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        "ref,contract,amount,date\n"
+        "A,C1,1.00,2026/3/1\n"
+        "B,C1,1.00,2026/03/01\n"
+        "C,C1,1.00,2026-03-01\n"
+        "D,C1,1.00,2026/2/30\n"
+        "E,C1,1.00,2026/3/1 9:30\n",
+        encoding="utf-8",
+    )
+    rows, problems = read_rows(path)
+    assert {r.settlement.paid_at for r in rows} == {parse_date("2026-03-01")} and len(rows) == 3
+    assert [(p.line, p.message) for p in problems] == [
+        (5, "date '2026/2/30' is not a real calendar date"),
+        (6, "date '2026/3/1 9:30' is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
+    ]
