@@ -54,6 +54,9 @@ def _parse_instant(text: str, what: str) -> int:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
         raise DateError(f"{what} {text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time with offset") from exc
+    if moment.tzinfo is None and "T" not in text.upper() and " " not in text:
+        # a date in another shape (20260301), which Python reads as a time without offset
+        raise DateError(f"{what} {text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time with offset")
     if moment.tzinfo is None:
         raise DateError(f"{what} {text!r} has no UTC offset; write e.g. 2026-05-01T09:30:00+08:00")
     _in_years(moment.date(), text, what)  # as written: no overflow near the year 9999

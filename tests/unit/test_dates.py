@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ledger.domain.dates import beijing_midnight, beijing_year, end_of_day, format_window, parse_date, parse_instant
@@ -19,6 +21,19 @@ def test_beijing_year_boundary() -> None:
 @pytest.mark.parametrize("text", ["2026-02-30", "2026/01/01", "tomorrow", "2026-05-01T10:00:00", "", None, 20260101])
 def test_bad_dates_are_refused(text: object) -> None:
     with pytest.raises(DateError):
+        parse_instant(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("20260301", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
+        ("2026-03-01T10:00:00", "has no UTC offset"),
+        ("2026-03-01 10:00", "has no UTC offset"),
+    ],
+)
+def test_a_refused_date_is_told_what_it_lacks(text: str, says: str) -> None:
+    with pytest.raises(DateError, match=re.escape(says)):
         parse_instant(text)
 
 
