@@ -263,8 +263,8 @@ def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
 
 def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Problem]) -> None:
     try:
-        ref = check_identifier(raw.get("ref", ""), what="payment reference")
-        contract = check_identifier(raw.get("contract", ""), what="contract id")
+        ref = _not_shortened(check_identifier(raw.get("ref", ""), what="payment reference"), "payment reference")
+        contract = _not_shortened(check_identifier(raw.get("contract", ""), what="contract id"), "contract id")
         amount = parse_yuan(raw.get("amount", ""), what="amount")
         paid_at = _payment_date(raw.get("date", ""))
         milestone = _milestone(raw.get("milestone", ""))
@@ -289,6 +289,21 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
         evidence_hash=evidence,
     )
     rows.append(Row(line, settlement, raw))
+
+
+#: A long number as a spreadsheet shows it in a column of general format, and saves it so: 2.02603E+14.
+_SHORTENED_NUMBER = re.compile(r"[0-9](\.[0-9]+)?E\+[0-9]+", re.IGNORECASE)
+
+
+def _not_shortened(text: str, what: str) -> str:
+    """`text`, unless it is a long number a spreadsheet cut short: its other digits are lost, and every
+    reference so cut would read as one and the same."""
+    if _SHORTENED_NUMBER.fullmatch(text):
+        raise InputError(
+            f"{what} {text!r} is a number a spreadsheet cut short; format the column as text, "
+            "restore its digits and save again"
+        )
+    return text
 
 
 #: The year-first date a spreadsheet of Chinese locale writes for a date cell saved as CSV (2026/3/1).

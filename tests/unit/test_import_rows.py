@@ -182,3 +182,19 @@ def test_dates_as_a_spreadsheet_saves_them_are_read_and_impossible_ones_named_as
         (5, "date '2026/2/30' is not a real calendar date"),
         (6, "date '2026/3/1 9:30' is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
     ]
+
+
+def test_references_a_spreadsheet_cut_short_are_refused_not_taken_for_one_reference(tmp_path: Path) -> None:
+    path = tmp_path / "general.csv"
+    path.write_text(
+        "ref,contract,amount,date\n2.02603E+14,C1,1.00,2026-03-01\n2.02603E+14,C1,2.00,2026-03-01\n"
+        "BANK-2E+5,C1,1.00,2026-03-01\n1E+05,C1,1.00,2026-03-01\n",
+        encoding="utf-8",
+    )
+    rows, problems = read_rows(path)
+    assert [r.settlement.ref for r in rows] == ["BANK-2E+5"]
+    assert [p.line for p in problems] == [2, 3, 5]
+    assert problems[0].message == (
+        "payment reference '2.02603E+14' is a number a spreadsheet cut short; format the column as text, "
+        "restore its digits and save again"
+    )
