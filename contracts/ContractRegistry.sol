@@ -319,12 +319,12 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         if (input.royaltyBps != 0 && input.plan != PaymentPlan.ZeroUpfrontStagedRoyalty) {
             revert RoyaltyNotAllowed(input.id);
         }
-        if (input.plan == PaymentPlan.Deferred && count != 1) revert DeferredNeedsOneMilestone(input.id, count);
-        bool zeroUpfront = input.plan == PaymentPlan.ZeroUpfrontStagedRoyalty;
-        for (uint256 i = 0; i < count; ++i) {
-            uint40 due = input.milestones[i].dueDate;
-            if (due < input.signedAt) revert MilestoneDueBeforeSigning(input.id, i, due, input.signedAt);
-            if (zeroUpfront && due == input.signedAt) revert ZeroUpfrontMilestoneAtSigning(input.id, i);
+        if (input.plan == PaymentPlan.ZeroUpfrontStagedRoyalty) {
+            for (uint256 i = 0; i < count; ++i) {
+                if (input.milestones[i].dueDate <= input.signedAt) revert ZeroUpfrontMilestoneAtSigning(input.id, i);
+            }
+        } else if (input.plan == PaymentPlan.Deferred && count != 1) {
+            revert DeferredNeedsOneMilestone(input.id, count);
         }
     }
 

@@ -63,7 +63,6 @@ interface IContractRegistry {
     error ZeroAmount();
     error AmountTooLarge(uint256 amount);
     error RateAboveHundredPercent(bytes32 ruleId, uint16 rateBps);
-    error MilestoneDueBeforeSigning(bytes32 contractId, uint256 index, uint40 dueDate, uint40 signedAt);
     error ZeroUpfrontMilestoneAtSigning(bytes32 contractId, uint256 index);
     error DeferredNeedsOneMilestone(bytes32 contractId, uint256 count);
     error RoyaltyNotAllowed(bytes32 contractId);

@@ -69,9 +69,6 @@ MESSAGES: dict[str, str] = {
     "NoMilestones": "contract {contractId} has no milestones; its value is the sum of its milestones",
     "ZeroAmount": "the amount must be more than zero",
     "AmountTooLarge": "the amount {amount} is too large",
-    "MilestoneDueBeforeSigning": (
-        "contract {contractId}: milestone {index} is due {dueDate}, before the contract was signed ({signedAt})"
-    ),
     "ZeroUpfrontMilestoneAtSigning": (
         "contract {contractId} has a zero-upfront plan but milestone {index} is due on or before signing"
     ),

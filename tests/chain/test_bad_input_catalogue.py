@@ -14,7 +14,6 @@ import pytest
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen, parse_yuan
 from ledger.domain.scenario import parse_scenario
-from ledger.domain.types import PaymentPlan
 from ledger.domain.uscc import ALPHABET, check_character, validate_uscc
 from ledger.errors import AmountError, ContractError, CreditCodeError, InputError, LedgerError, ScenarioError
 from ledger.services.client import MilestoneInput, SettlementInput
@@ -221,22 +220,6 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         requests.append(("zero amount", lambda i=i: _settle(world, ref=f"Z{i}", amount=0), ContractError, "ZeroAmount"))
         requests.append(
             (
-                "milestone due before signing",
-                lambda i=i: world.client.register_contract(
-                    world.operator,
-                    lump_transfer(
-                        world,
-                        id=f"E{i}",
-                        plan=rng.choice(list(PaymentPlan)),
-                        milestones=(MilestoneInput("m", Fen(1 + i), D("2026-02-01") - 86_400 * (1 + i)),),
-                    ),
-                ),
-                ContractError,
-                "MilestoneDueBeforeSigning",
-            )
-        )
-        requests.append(
-            (
                 "instrument below threshold",
                 lambda i=i: world.client.register_instrument(
                     world.operator,
@@ -316,4 +299,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 22  # every class of request above
+    assert len(refused) == 21  # every class of request above
