@@ -25,12 +25,14 @@ payments file (import): CSV with a header line, or JSON (a list of objects with 
   milestone 0-based index; empty for a contract of one milestone
   period    the royalty period a royalty payment is for (then no milestone)
   amount    yuan with at most two decimals, e.g. 1000000.00
-  date      2026-05-02 (Beijing midnight) or an ISO-8601 time with offset; years 2000 to 2099
+  date      2026-05-02 (Beijing midnight; 2026/5/2 as a spreadsheet saves it) or an ISO-8601
+            time with offset; years 2000 to 2099
   evidence  SHA-256 of the bank receipt, 64 hexadecimal digits
   kind      cash (the default) or equity
 
 examples:
   ledger settle --ref BANK-0001 --contract TC-1 --milestone 0 --amount 1000000.00 --date 2026-05-02
+  ledger settle import bank.csv --check      # every row checked against the chain, nothing sent
   ledger settle import bank.csv --skip-invalid --json
 """
 
@@ -308,6 +310,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         return _import(args, config)
     if args.action is not None:
         raise InputError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
+    if args.check:  # a single payment is checked by the chain as it is sent: a refusal changes nothing
+        raise InputError("--check checks a file before importing it: `ledger settle import FILE --check`")
     missing = [
         flag
         for flag, value in (("--ref", args.ref), ("--contract", args.contract), ("--amount", args.amount))
@@ -379,6 +383,8 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         raise InputError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
     ws = _ws(config)
     path = Path(args.file)
+    if args.check:
+        return _check_import(ws, config, path)
     operator = ws.signer(args.signer)
 
     reject_path = Path(args.reject_file) if args.reject_file else path.with_suffix(path.suffix + ".rejected.csv")
@@ -437,6 +443,27 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
     _emit(config, data, "\n".join(lines))
     return 3 if result.rejected else 0
+
+
+def _check_import(ws: Any, config: Config, path: Path) -> int:
+    """`settle import FILE --check`: every row checked as the import would check it; nothing sent."""
+    from ledger.format import count
+    from ledger.services.importer import review_file
+
+    state = ws.market_state(on_range=_sync_progress(config))
+    review = review_file(path, state=state, now=ws.session.now(), recorded=ws.recorded_settlements)
+    data = review.as_json()
+    data["suspended_parties"] = {ws.name_of(a): n for a, n in review.suspended_parties.items()}
+    lines = [
+        f"{count(review.rows, 'row')}: {len(review.checked.to_send):,} to record, "
+        f"{len(review.checked.replays):,} already on chain (replays), {len(review.problems):,} bad; nothing was sent"
+    ]
+    lines += [f"  line {p.line}: {p.message}" for p in review.problems]
+    if data["suspended_parties"]:
+        lines.append("suspended parties, whose points from these rows would be withheld:")
+        lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
+    _emit(config, data, "\n".join(lines))
+    return 3 if review.problems else 0
 
 
 def _awards(ws: Any, outcome: Any) -> list[dict[str, str]]:
@@ -922,6 +949,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--ref", default=None, help="the unique payment reference (bank receipt)")
     p.add_argument("--contract", default=None, help="the contract's id")
     p.add_argument("--amount", default=None, help="yuan, e.g. 1000000.00")
+    p.add_argument("--check", action="store_true", help="import: check every row against the chain and send nothing")
     p.add_argument("--skip-invalid", action="store_true", help="import: send the good rows, write the bad ones aside")
     p.add_argument("--reject-file", default=None, help="import: where the bad rows go (default FILE.rejected.csv)")
     p.add_argument(

@@ -779,6 +779,59 @@ def write_rejects(path: Path, problems: list[Problem]) -> None:
     write_file(path, text.getvalue().encode("utf-8-sig"), "rejected rows")
 
 
+@dataclass
+class FileReview:
+    """What importing a file would do, as the chain stands: the rows it would send, those already
+    recorded (replays), the bad ones with their problems, the suspended parties whose points the rows
+    would withhold (address -> rows)."""
+
+    rows: int
+    checked: Checked
+    problems: list[Problem]
+    suspended_parties: dict[str, int]
+
+    @classmethod
+    def of(
+        cls,
+        rows: list[Row],
+        malformed: list[Problem],
+        state: MarketState,
+        *,
+        now: int,
+        recorded: Callable[[set[str]], dict[str, SettlementInput]] | None = None,
+    ) -> FileReview:
+        checked = check_rows(rows, state, now=now)
+        if checked.conflicts and recorded is not None:  # say what differs from what is recorded
+            checked.problems = checked.explained(recorded({r.settlement.ref for r in checked.conflicts}))
+        problems = sorted(malformed + checked.problems, key=lambda p: p.line)
+        paid: Counter[str] = Counter()
+        if state.suspended:  # whose points these rows would not pay
+            paid.update(p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
+        return cls(len(rows) + len(malformed), checked, problems, dict(sorted(paid.items())))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "to_record": len(self.checked.to_send),
+            "replayed": len(self.checked.replays),
+            "rejected": [{"line": p.line, "message": p.message} for p in self.problems],
+            "suspended_parties": self.suspended_parties,
+            "sent": 0,
+        }
+
+
+def review_file(
+    path: Path,
+    *,
+    state: MarketState,
+    now: int,
+    recorded: Callable[[set[str]], dict[str, SettlementInput]] | None = None,
+) -> FileReview:
+    """Check every row of a payments file as an import would, sending nothing."""
+    rows, malformed = read_rows(path)
+    return FileReview.of(rows, malformed, state, now=now, recorded=recorded)
+
+
 def import_file(
     session: ChainSession,
     *,
@@ -817,29 +870,24 @@ def import_file(
             )
             result = ImportResult(rows=len(rows) + len(problems))
             result.resumed_batches = importer.resume()
-            for attempt in range(3):
-                state = state_loader()
-                checked = check_rows(rows, state, now=session.now())
-                if attempt == 0:
-                    if checked.conflicts and recorded is not None:
-                        checked.problems = checked.explained(recorded({r.settlement.ref for r in checked.conflicts}))
-                    problems = sorted(problems + checked.problems, key=lambda p: p.line)
-                    if problems and not skip_invalid:
-                        raise ImportRefused(problems)
-                    result.rejected = problems
-                    result.replayed += len(checked.replays)
-                    if state.suspended:  # whose points these rows will not pay
-                        paid = (p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
-                        result.suspended_parties = dict(Counter(paid))
-                    if problems and reject_path is not None:
-                        write_rejects(reject_path, problems)
-                    journal.write(event="start", file=str(path), rows=result.rows, to_send=len(checked.to_send))
-                if not checked.to_send:
+            review = FileReview.of(rows, problems, state_loader(), now=session.now(), recorded=recorded)
+            if review.problems and not skip_invalid:
+                raise ImportRefused(review.problems)
+            result.rejected = review.problems
+            result.replayed += len(review.checked.replays)
+            result.suspended_parties = review.suspended_parties
+            if review.problems and reject_path is not None:
+                write_rejects(reject_path, review.problems)
+            to_send = review.checked.to_send
+            journal.write(event="start", file=str(path), rows=result.rows, to_send=len(to_send))
+            for _attempt in range(3):
+                if not to_send:
                     break
-                failed = importer.send(checked.to_send, result)
+                failed = importer.send(to_send, result)
                 if not failed:
                     break
-                rows = failed  # re-check what failed against the chain as it now is, and retry
+                # re-check what failed against the chain as it now is, and retry
+                to_send = check_rows(failed, state_loader(), now=session.now()).to_send
             else:
                 raise ChainError("some batches kept failing; run the same import again to resume")
             journal.write(

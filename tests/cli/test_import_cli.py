@@ -144,6 +144,29 @@ def test_bad_file_lists_every_bad_line_and_sends_nothing(desk: Desk) -> None:
     )
 
 
+def test_check_reviews_a_file_against_the_chain_and_sends_nothing(desk: Desk) -> None:
+    path = desk.folder / "review.csv"
+    # G-1 on TC-0 was recorded with these very data by the import above: a replay
+    path.write_text(
+        HEADER + "R-1,TC-3,,,1.00,2026-03-01,,\nR-2,TC-3,,,1.001,2026-03-01,,\nG-1,TC-0,,,1.00,2026-03-01,,\n",
+        encoding="utf-8",
+    )
+    before = _paid_on_chain(desk)
+    checked = desk.ledger("settle", "import", str(path), "--check")
+    assert checked.returncode == 3, checked.stderr
+    assert checked.stdout.splitlines() == [
+        "3 rows: 1 to record, 1 already on chain (replays), 1 bad; nothing was sent",
+        "  line 3: amount '1.001' has more than two decimal places",
+    ]
+    as_json = json.loads(desk.ledger("settle", "import", str(path), "--check", "--json").stdout)
+    assert (as_json["to_record"], as_json["replayed"], as_json["sent"]) == (1, 1, 0)
+    assert [p["line"] for p in as_json["rejected"]] == [3]
+    assert _paid_on_chain(desk) == before
+    single = desk.ledger("settle", "--ref", "R-9", "--contract", "TC-3", "--amount", "1.00", "--check")
+    assert single.returncode == 1 and "`ledger settle import FILE --check`" in single.stderr
+    assert _paid_on_chain(desk) == before
+
+
 def test_a_second_import_signed_by_the_same_key_is_refused_while_one_runs(desk: Desk) -> None:
     """Two imports signed by one key would take each other's nonces: while one runs (its lock held
     here), another is refused in a sentence and sends nothing."""
