@@ -106,36 +106,40 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
         if not args.id:
             raise InputError("contract show needs the contract id")
         return _show_contract(ws, config, args.id)
-    from ledger.chain.encoding import id_text
-    from ledger.chain.logs import event_topic, iter_logs
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
-    from ledger.domain.types import ContractKind
     from ledger.format import money, table
 
+    # the contracts as recorded, through the local index: their parties, what is received and still due
+    state = ws.market_state(on_range=_sync_progress(config))
+    now = ws.session.now()
     rows, data = [], []
-    registry = {"ContractRegistry": ws.client.addresses["ContractRegistry"]}
-    # the node sends only the registrations, not the registry's other events (milestones, instruments)
-    registered = [event_topic("ContractRegistered")]
-    for e in iter_logs(ws.session, registry, from_block=ws.record().block, topics=registered):
-        a = e.args
+    for contract_id, contract in state.contracts.items():  # in registration order
+        overdue = [i for i, m in enumerate(contract.milestones) if m.overdue(now)]
+        if args.overdue and not overdue:
+            continue
         entry = {
-            "id": id_text(a["contractId"]),
-            "kind": ContractKind(a["kind"]).label,
-            "seller": ws.name_of(a["seller"]),
-            "buyer": ws.name_of(a["buyer"]),
-            "signed": format_beijing(a["signedAt"]),
-            "value": format_yuan(a["value"]),
+            "id": contract_id,
+            "kind": contract.kind.label,
+            "seller": ws.name_of(contract.seller),
+            "buyer": ws.name_of(contract.buyer),
+            "signed": format_beijing(contract.signed),
+            "value": format_yuan(contract.value),
+            "received": format_yuan(contract.received),
+            "outstanding": format_yuan(contract.outstanding),
+            "overdue_milestones": overdue,
         }
         data.append(entry)
-        rows.append([*(entry[k] for k in ("id", "kind", "seller", "buyer", "signed")), money(entry["value"])])
-    _emit(
-        config,
-        data,
-        table(["id", "kind", "seller", "buyer", "signed", "value (yuan)"], rows, numeric=(5,))
-        if rows
-        else "no contracts",
-    )
+        rows.append(
+            [
+                *(entry[k] for k in ("id", "kind", "seller", "buyer", "signed")),
+                *(money(entry[k]) for k in ("value", "received", "outstanding")),
+                ", ".join(map(str, overdue)),
+            ]
+        )
+    headers = ["id", "kind", "seller", "buyer", "signed", "value (yuan)", "received", "outstanding", "overdue"]
+    nothing = "no contract has an overdue milestone" if args.overdue else "no contracts"
+    _emit(config, data, table(headers, rows, numeric=(5, 6, 7)) if rows else nothing)
     return 0
 
 
@@ -909,6 +913,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("id", nargs="?", help="show: the contract's id")
     p.add_argument("--file", default=None, help="the contract as JSON (the scenario's contract shape)")
     p.add_argument("--terms", default=None, help="the terms document (only its SHA-256 goes on chain)")
+    p.add_argument("--overdue", action="store_true", help="list: only contracts with a milestone overdue")
     p.set_defaults(handler=cmd_contract)
 
     p = sub.add_parser("milestone", parents=[common, operator], help="record a milestone as achieved")

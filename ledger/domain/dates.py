@@ -86,6 +86,11 @@ def format_window(start: int, end: int) -> str:
     return f"{format_beijing(start)} to {last}"
 
 
+def past_due(due_date: int, now: int) -> bool:
+    """Whether a date something falls due on is over at `now`: the whole Beijing day is still in time."""
+    return beijing_midnight(now) > due_date
+
+
 def beijing_midnight(unix_seconds: int) -> int:
     """The start (Beijing midnight) of the Beijing day that holds `unix_seconds`."""
     return _midnight(datetime.fromtimestamp(unix_seconds, tz=BEIJING).date())

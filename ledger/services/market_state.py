@@ -13,6 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
+from ledger.domain.dates import past_due
 from ledger.domain.engine import contract_parties, rate_rules
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
@@ -54,6 +55,10 @@ class MilestoneState:
     paid: int = 0
     achieved: bool = False
 
+    def overdue(self, now: int) -> bool:
+        """Not fully paid once its due day is over."""
+        return self.paid < self.due and past_due(self.due_date, now)
+
 
 @dataclass
 class ContractState:
@@ -63,6 +68,8 @@ class ContractState:
     royalty_bps: int
     rules: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()  # `contract_parties`: who its payments may pay
+    seller: str = ""
+    buyer: str = ""
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -70,6 +77,16 @@ class ContractState:
     def received(self) -> int:
         """Everything recorded on the contract: the basis of its per-contract rate rules."""
         return sum(m.paid for m in self.milestones) + sum(paid for _, paid in self.royalties.values())
+
+    @property
+    def value(self) -> int:
+        """The sum of its milestones (royalties come on top)."""
+        return sum(m.due for m in self.milestones)
+
+    @property
+    def outstanding(self) -> int:
+        """What is still due: on its milestones, and on the royalty periods reported."""
+        return sum(m.due - m.paid for m in self.milestones) + sum(due - paid for due, paid in self.royalties.values())
 
     @property
     def needs_achievement(self) -> bool:
@@ -117,6 +134,8 @@ class MarketState:
                 royalty_bps=a["royaltyBps"],
                 rules=rate_rules(kind, plan, seller_kind, buyer_in_region, broker is not None),
                 parties=contract_parties(a["seller"], a["buyer"], broker),
+                seller=a["seller"],
+                buyer=a["buyer"],
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])

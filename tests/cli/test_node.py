@@ -264,9 +264,14 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     contracts = json.loads(ledger("contract", "list", "--json").stdout)
     assert [c["id"] for c in contracts] == ["TC-1", "TC-M", "TC-C", "TC-2"]  # each once, in registration order
     listed = ledger("contract", "list").stdout.splitlines()
+    # nothing received yet, and its one milestone was due on 2026-06-30 (the node's clock is today's)
     assert next(line for line in listed if line.startswith("TC-2 ")).split() == [
-        "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00"
+        "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00", "0.00", "2,000,000.00", "0"
     ]  # fmt: skip
+    overdue = json.loads(ledger("contract", "list", "--overdue", "--json").stdout)
+    assert "TC-2" in [c["id"] for c in overdue]
+    assert [c["id"] for c in overdue] == [c["id"] for c in contracts if c["overdue_milestones"]]
+    assert all(c["outstanding"] != "0.00" for c in overdue)
     policy = ledger("policy", "show").stdout.splitlines()
     assert next(line for line in policy if line.startswith("R11-LANDING ")).split() == [
         "R11-LANDING", "1", "2000", "0.00", "2,000,000.00", "2026-01-15", "2026-01-15", "to", "2028-12-31"

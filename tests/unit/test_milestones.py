@@ -7,6 +7,7 @@ import pytest
 from ledger.domain.dates import parse_date, parse_instant
 from ledger.domain.money import Fen
 from ledger.services.client import MilestoneRecord
+from ledger.services.market_state import MilestoneState
 
 DUE = parse_date("2026-06-30")
 
@@ -24,5 +25,8 @@ DUE = parse_date("2026-06-30")
     ],
 )
 def test_overdue_counts_whole_beijing_days(paid: int, now: str, overdue: bool) -> None:
-    milestone = MilestoneRecord(due=Fen(100), paid=Fen(paid), due_date=DUE, achieved=True)
-    assert milestone.overdue(parse_instant(now)) is overdue
+    """Alike as read from the contract (`contract show`) and as rebuilt from the events (`contract list`)."""
+    as_read = MilestoneRecord(due=Fen(100), paid=Fen(paid), due_date=DUE, achieved=True)
+    as_rebuilt = MilestoneState(due=100, due_date=DUE, paid=paid, achieved=True)
+    assert as_read.overdue(parse_instant(now)) is overdue
+    assert as_rebuilt.overdue(parse_instant(now)) is overdue
