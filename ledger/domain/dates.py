@@ -10,7 +10,7 @@ from ledger.errors import DateError
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 #: The years the ledger records. The contracts' Beijing calendar ends on 2100-02-28, and the embedded
 #: chain refuses clocks after the year 3016; nothing in a market of this century falls outside.

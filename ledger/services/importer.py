@@ -307,7 +307,7 @@ def _not_shortened(text: str, what: str) -> str:
 
 
 #: The year-first date a spreadsheet of Chinese locale writes for a date cell saved as CSV (2026/3/1).
-_SPREADSHEET_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+_SPREADSHEET_DATE = re.compile(r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})")
 
 
 def _payment_date(text: object) -> int:

@@ -28,6 +28,7 @@ def test_bad_dates_are_refused(text: object) -> None:
     ("text", "says"),
     [
         ("20260301", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
+        ("２０２６-０３-０１", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),  # full-width digits
         ("2026-03-01T10:00:00", "has no UTC offset"),
         ("2026-03-01 10:00", "has no UTC offset"),
     ],
