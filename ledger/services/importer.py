@@ -325,7 +325,7 @@ def _payment_date(text: object) -> int:
 def _milestone(text: str) -> int | None:
     if text == "":
         return None
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits: str.isdigit also takes "²", which int() refuses
         raise InputError(f"milestone must be a 0-based index, not {text!r}")
     return int(text)
 

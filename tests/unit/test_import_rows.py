@@ -198,3 +198,13 @@ def test_references_a_spreadsheet_cut_short_are_refused_not_taken_for_one_refere
         "payment reference '2.02603E+14' is a number a spreadsheet cut short; format the column as text, "
         "restore its digits and save again"
     )
+
+
+@pytest.mark.parametrize("milestone", ["²", "２", "-1", "1.0", "0x1", "1234567890"])
+def test_a_milestone_that_is_not_a_small_number_in_ascii_digits_is_a_bad_row(tmp_path: Path, milestone: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(f"ref,contract,milestone,amount,date\nA,C1,{milestone},1.00,2026-03-01\n", encoding="utf-8")
+    rows, problems = read_rows(path)
+    assert not rows and [(p.line, p.message) for p in problems] == [
+        (2, f"milestone must be a 0-based index, not {milestone!r}")
+    ]
