@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING
 
 from ledger.config import DEFAULT_PORT, Config, file_name
@@ -320,4 +321,4 @@ class Workspace:
 def _loopback_port(url: str | None) -> int | None:
     """The port of a node's URL on this machine's loopback, as `ledger node` serves it (else None)."""
     port = (url or "").removeprefix("http://127.0.0.1:").rstrip("/")
-    return int(port) if port.isdigit() and 0 < int(port) < 65_536 else None
+    return int(port) if re.fullmatch(r"[0-9]{1,5}", port) and 0 < int(port) < 65_536 else None
