@@ -289,8 +289,7 @@ def _contracts(
         if kind is ContractKind.SERVICE:
             if instrument is None:
                 raise ScenarioError("a service contract must name a shared instrument", where=f"{where}.instrument")
-            if instrument not in instruments:
-                raise ScenarioError(f"unknown instrument {instrument!r}", where=f"{where}.instrument")
+            instrument = _ref_to(obj, "instrument", where, instruments, "instrument")
             provider = instruments[instrument].provider
             if provider != seller:
                 raise ScenarioError(
@@ -468,7 +467,8 @@ def _member_ref(obj: dict[str, Any], key: str, where: str, members: dict[str, Me
 def _ref_to(obj: dict[str, Any], key: str, where: str, known: dict[str, Any], what: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
-        raise ScenarioError(f"{key} must name a {what}", where=f"{where}.{key}")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ScenarioError(f"{key} must name {article} {what}", where=f"{where}.{key}")
     if value not in known:
         raise ScenarioError(f"unknown {what} {value!r}", where=f"{where}.{key}")
     return value

@@ -1,5 +1,6 @@
-"""Members of a scenario file: who needs a credit code, who may broker a contract, said in a sentence
-that names the place."""
+"""What a scenario file may say of its members and contracts (who needs a credit code, who may broker
+a contract, what names an instrument); a file that says otherwise is refused in a sentence that names
+the place."""
 
 from __future__ import annotations
 
@@ -49,3 +50,12 @@ def test_a_party_named_as_the_contracts_broker_makes_the_file_invalid(party: str
     assert str(refused.value) == (
         f"contracts[0].broker: {contract[party]!r} is a party to the contract and cannot be its broker too"
     )
+
+
+@pytest.mark.parametrize("instrument", [[], {}, 7, True])
+def test_an_instrument_that_is_not_a_name_makes_the_file_invalid_in_a_sentence(instrument: object) -> None:
+    document = _demo()
+    document["contracts"][3]["instrument"] = instrument  # TC-4, a service contract
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value) == "contracts[3].instrument: instrument must name an instrument"
