@@ -107,7 +107,7 @@ def open_sealed(sealed: dict[str, Any], *, cert: x509.Certificate, key: ec.Ellip
         plaintext = AESGCM(content_key).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), aad)
     except InvalidTag:
         raise IdentityError("the sealed document was altered, or this key does not belong to the certificate") from None
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError):  # a field missing, or of another JSON type
         raise IdentityError("the sealed document is damaged (a field is missing or malformed)") from None
     if hashlib.sha256(plaintext).digest() != digest:
         raise IdentityError("the sealed document was altered: its content does not match its hash")

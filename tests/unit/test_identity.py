@@ -226,3 +226,15 @@ def test_tampered_sealed_file_is_refused(authority: CaFiles, field: str) -> None
         sealed["contract"] = "TC-2"
     with pytest.raises(IdentityError, match="altered"):
         terms.open_sealed(sealed, cert=cert, key=key)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("contract", None), ("nonce", None), ("nonce", 7), ("recipients", "imu"), ("recipients", [1]), ("sha256", [])],
+)
+def test_a_sealed_file_with_a_field_of_another_type_is_damaged(authority: CaFiles, field: str, value: object) -> None:
+    cert, key = _member(authority, address=Account.create().address)
+    sealed = terms.seal(b"the terms", contract="TC-1", recipients=[cert])  # type: ignore[list-item]
+    sealed[field] = value
+    with pytest.raises(IdentityError, match=r"damaged \(a field is missing or malformed\)"):
+        terms.open_sealed(sealed, cert=cert, key=key)  # type: ignore[arg-type]
