@@ -1,5 +1,5 @@
-"""Files a person wrote, with any field replaced by any JSON value: read into a sentence or into data,
-never into a crash (the CLI would show a traceback, and `ledger run` exit 1 instead of 2)."""
+"""Files a person wrote or kept, with any field replaced by any JSON value: read into a sentence or into
+data, never into a crash (the CLI would show a traceback, and `ledger run` exit 1 instead of 2)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,35 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.domain.scenario import parse_scenario
 from ledger.errors import LedgerError
 from ledger.files import PAYMENT_COLUMNS
+from ledger.identity import ca, terms
 from ledger.services.importer import REJECT_COLUMNS, read_rows
 from tests.strategies import json_values
 
 DEMO: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json").read_text(encoding="utf-8")
 )
+
+
+def _replaced(document: Any, changes: list[tuple[tuple[Any, ...], Any]]) -> Any:
+    """A copy of `document` with each place given a new value (a place an earlier change took away is
+    left out)."""
+    document = copy.deepcopy(document)
+    for place, value in changes:
+        holder: Any = document
+        try:
+            for key in place[:-1]:
+                holder = holder[key]
+            holder[place[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    return document
 
 
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -42,15 +59,7 @@ PLACES = _paths(DEMO)
 def test_a_scenario_with_any_field_replaced_is_read_or_refused_in_a_sentence(
     changes: list[tuple[tuple[Any, ...], Any]],
 ) -> None:
-    document = copy.deepcopy(DEMO)
-    for place, value in changes:
-        holder: Any = document
-        try:
-            for key in place[:-1]:
-                holder = holder[key]
-            holder[place[-1]] = value
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier change took the place away
+    document = _replaced(DEMO, changes)
     try:
         parse_scenario(document)
     except LedgerError as refusal:
@@ -84,3 +93,37 @@ def test_a_payments_file_with_any_cells_is_read_into_rows_and_problems(
     else:
         assert len(good) + len(bad) <= len(rows)
         assert all(problem.message for problem in bad)
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Any, Any]:
+    """A document sealed to one member, with that member's certificate and key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    files = ca.CaFiles(tmp_path_factory.mktemp("ca") / "ca")
+    ca.init_ca(files, name="内蒙古自治区科学技术厅", passphrase="a passphrase")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_member_cert(
+        files,
+        passphrase="a passphrase",
+        name="内蒙古大学",
+        uscc="121500004600012340",
+        address="0x" + "11" * 20,
+        public_key=key.public_key(),
+    )
+    return terms.seal(b"the terms", contract="TC-1", recipients=[cert]), cert, key
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_a_sealed_file_with_any_field_replaced_opens_or_is_refused_in_a_sentence(
+    sealed: tuple[dict[str, Any], Any, Any], data: st.DataObject
+) -> None:
+    document, cert, key = sealed
+    changes = data.draw(st.lists(st.tuples(st.sampled_from(_paths(document)), json_values), min_size=1, max_size=2))
+    try:
+        opened = terms.open_sealed(_replaced(document, changes), cert=cert, key=key)
+    except LedgerError as refusal:
+        assert str(refusal)
+    else:
+        assert opened.plaintext == b"the terms"  # a change that altered nothing that counts
