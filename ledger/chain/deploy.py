@@ -48,9 +48,37 @@ class DeploymentRecord:
         except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
             raise ConfigError(f"the deployment record {path} is unreadable: {exc}") from None
         try:
-            return cls(**data)
+            record = cls(**data)
         except TypeError:
             raise ConfigError(f"the deployment record {path} is not one this version writes") from None
+        wrong = record.malformed_fields()
+        if wrong:
+            raise ConfigError(
+                f"the deployment record {path} has a malformed {', '.join(wrong)} (edited by hand?): "
+                "correct it, or deploy anew with `ledger deploy --force`"
+            )
+        return record
+
+    def malformed_fields(self) -> list[str]:
+        """The fields whose value is not of the shape `ledger deploy` writes."""
+        from eth_utils.address import is_address
+
+        def whole(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+        def names_to(check: Any, value: Any) -> bool:
+            return isinstance(value, dict) and all(isinstance(k, str) and check(v) for k, v in value.items())
+
+        shapes = {
+            "chain_id": whole(self.chain_id),
+            "addresses": names_to(is_address, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
+            "artifact_hashes": names_to(lambda v: isinstance(v, str), self.artifact_hashes),
+            "block": whole(self.block),
+            "regulator": is_address(self.regulator),
+            "rpc": self.rpc is None or isinstance(self.rpc, str),
+            "version": self.version == RECORD_VERSION,
+        }
+        return [name for name, right in shapes.items() if not right]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS
+from ledger.chain.deploy import DeploymentRecord
+from ledger.errors import ConfigError
 from ledger.services.workspace import _loopback_port
 
 
@@ -21,3 +28,54 @@ from ledger.services.workspace import _loopback_port
 )
 def test_the_loopback_port_of_a_recorded_node_url(url: str | None, port: int | None) -> None:
     assert _loopback_port(url) == port
+
+
+def _record() -> DeploymentRecord:
+    addresses = {name: "0x" + f"{i + 1:02x}" * 20 for i, name in enumerate(DEPLOYED_CONTRACTS)}
+    return DeploymentRecord(
+        chain_id=31337,
+        addresses=addresses,
+        artifact_hashes=dict.fromkeys(DEPLOYED_CONTRACTS, "ab" * 32),
+        block=1,
+        regulator="0x" + "aa" * 20,
+        rpc="http://127.0.0.1:8545",
+    )
+
+
+def test_a_deployment_record_reads_back_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "deployment.json"
+    _record().save(path)
+    assert DeploymentRecord.load(path) == _record()
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"block": "1"}, "block"),
+        ({"chain_id": True}, "chain_id"),
+        ({"addresses": ["0x" + "01" * 20]}, "addresses"),
+        ({"addresses": {"Membership": "0x1"}}, "addresses"),
+        ({"regulator": None}, "regulator"),
+        ({"rpc": 8545}, "rpc"),
+        ({"artifact_hashes": None, "version": 2}, "artifact_hashes, version"),
+    ],
+)
+def test_a_deployment_record_edited_out_of_shape_is_named_before_it_is_used(
+    tmp_path: Path, change: dict[str, object], named: str
+) -> None:
+    path = tmp_path / "deployment.json"
+    path.write_text(json.dumps({**asdict(_record()), **change}), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        DeploymentRecord.load(path)
+    assert str(refused.value) == (
+        f"the deployment record {path} has a malformed {named} (edited by hand?): "
+        "correct it, or deploy anew with `ledger deploy --force`"
+    )
+
+
+@pytest.mark.parametrize(("text", "says"), [("[]", "is not one this version writes"), ("{", "is unreadable")])
+def test_a_deployment_record_that_is_no_record_is_named(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "deployment.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=says):
+        DeploymentRecord.load(path)
