@@ -527,16 +527,24 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("a", encoding="utf-8")
+        if self._handle.tell():
+            with path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                if existing.read(1) != b"\n":
+                    self._handle.write("\n")  # a line torn by a crash ends here, not inside the next entry
 
     def entries(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        # a line torn by a crash mid-write may end inside a character, and is then no JSON object: left out
+        for line in self.path.read_bytes().decode("utf-8", errors="replace").splitlines():
             try:
-                out.append(json.loads(line))
+                entry = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-write
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
         return out
 
     def write(self, **entry: Any) -> None:

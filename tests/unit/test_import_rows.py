@@ -20,6 +20,7 @@ from ledger.services.client import SettlementInput
 from ledger.services.importer import (
     RECORD_BATCH_SELECTOR,
     ImportRefused,
+    Journal,
     Problem,
     Row,
     encode_batch,
@@ -208,3 +209,18 @@ def test_a_milestone_that_is_not_a_small_number_in_ascii_digits_is_a_bad_row(tmp
     assert not rows and [(p.line, p.message) for p in problems] == [
         (2, f"milestone must be a 0-based index, not {milestone!r}")
     ]
+
+
+def test_a_journal_line_torn_by_a_crash_is_left_out(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "imports" / "j.jsonl")
+    journal.write(event="start", file="银行回单.csv", rows=2)
+    journal.write(event="sent", batch=0, tx="0x" + "ab" * 32)
+    journal.close()
+    whole = journal.path.read_bytes()
+    # a crash in the middle of the next line, inside a character of the file's name
+    journal.path.write_bytes(whole + b"5\n" + '{"event": "mined", "file": "银'.encode()[:-1])
+    assert [e["event"] for e in journal.entries()] == ["start", "sent"]
+    again = Journal(journal.path)  # the next run: its entries start on a line of their own
+    again.write(event="lost", batch=0, tx="0x" + "ab" * 32)
+    again.close()
+    assert [e["event"] for e in again.entries()] == ["start", "sent", "lost"]
