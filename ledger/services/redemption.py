@@ -93,11 +93,15 @@ def _write(journal: Path, prepared: Prepared, *, points: int, purpose: str) -> N
 
 
 def _read(journal: Path) -> dict[str, Any] | None:
+    """The redemption a run journaled and did not finish, checked whole (else a sentence saying what to do)."""
     if not journal.exists():
         return None
     try:
         entry: dict[str, Any] = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        _prepared(entry)  # every field there, of its type
+        if not isinstance(entry["points"], int) or not isinstance(entry["purpose"], str):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise InputError(
             f"the redemption journal {journal} cannot be read: see in `ledger points history` whether the "
             "redemption it held went through, then delete it"
