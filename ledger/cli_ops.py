@@ -451,18 +451,27 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
 def _check_import(ws: Any, config: Config, path: Path) -> int:
     """`settle import FILE --check`: every row checked as the import would check it; nothing sent."""
-    from ledger.format import count
-    from ledger.services.importer import review_file
+    from ledger.domain.money import format_points
+    from ledger.domain.policy import repository_policies
+    from ledger.format import count, money
+    from ledger.services.importer import forecast_points, review_file
+    from ledger.services.verify import Verifier
 
-    state = ws.market_state(on_range=_sync_progress(config))
+    history = Verifier(documents=repository_policies(), details=False)  # its engine replays every fact
+    state = ws.market_state(on_range=_sync_progress(config), also=history.feed)
     review = review_file(path, state=state, now=ws.session.now(), recorded=ws.recorded_settlements)
+    forecast = forecast_points(history.engine, review.checked.to_send)
     data = review.as_json()
+    data["points_by_rule"] = {rule: format_points(v) for rule, v in forecast.items()}
     data["suspended_parties"] = {ws.name_of(a): n for a, n in review.suspended_parties.items()}
     lines = [
         f"{count(review.rows, 'row')}: {len(review.checked.to_send):,} to record, "
         f"{len(review.checked.replays):,} already on chain (replays), {len(review.problems):,} bad; nothing was sent"
     ]
     lines += [f"  line {p.line}: {p.message}" for p in review.problems]
+    if forecast:
+        lines.append("points the rows to record would issue, by rule (recomputed here, as `ledger verify` does):")
+        lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
     if data["suspended_parties"]:
         lines.append("suspended parties, whose points from these rows would be withheld:")
         lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]

@@ -30,7 +30,7 @@ from ledger.chain.logs import as_bytes, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_date, parse_instant
-from ledger.domain.engine import PER_MEMBER_YEAR_RULES
+from ledger.domain.engine import PER_MEMBER_YEAR_RULES, AwardEngine
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
@@ -826,6 +826,17 @@ class FileReview:
             "suspended_parties": self.suspended_parties,
             "sent": 0,
         }
+
+
+def forecast_points(engine: AwardEngine, rows: list[Row]) -> dict[str, int]:
+    """The points (centipoints, by rule) `rows` would issue, computed by `engine`, which has replayed the
+    recorded history: the independent engine of the verifier, never the contracts. `engine` is used up."""
+    points: dict[str, int] = defaultdict(int)
+    for row in rows:
+        s = row.settlement
+        for award in engine.settle(ref=s.ref, contract_id=s.contract, amount=s.amount, paid_at=s.paid_at):
+            points[award.rule_id] += award.amount
+    return dict(sorted(points.items()))
 
 
 def review_file(

@@ -19,6 +19,8 @@ from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from eth_account.signers.local import LocalAccount
 
     from ledger.chain.deploy import DeploymentRecord
@@ -242,21 +244,26 @@ class Workspace:
         recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*prefixes))
         return {s.ref: s for s in recorded}
 
-    def market_state(self, *, on_range: RangeCallback | None = None) -> MarketState:
+    def market_state(
+        self, *, on_range: RangeCallback | None = None, also: Callable[[LogEvent], None] | None = None
+    ) -> MarketState:
         """The market as its recorded events leave it (what a bulk import checks its rows against), read
-        through the local index, which this brings up to date."""
+        through the local index, which this brings up to date; `also` is given each event too."""
         from ledger.services.market_state import MarketState
 
+        state = MarketState()
         with self.index() as index:
-            return MarketState.from_events(
-                index.sync_events(
-                    self.session,
-                    self.client.addresses,
-                    self.client.names_by_address,
-                    from_block=self.record().block,
-                    on_range=on_range,
-                )
-            )
+            for event in index.sync_events(
+                self.session,
+                self.client.addresses,
+                self.client.names_by_address,
+                from_block=self.record().block,
+                on_range=on_range,
+            ):
+                state.apply(event)
+                if also is not None:
+                    also(event)
+        return state
 
     def verify(
         self, *, fresh: bool = False, on_range: RangeCallback | None = None, details: bool = True

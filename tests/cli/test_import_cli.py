@@ -18,7 +18,7 @@ import pytest
 from ledger.chain.logs import event_topic
 from ledger.config import Config
 from ledger.domain.dates import parse_date
-from ledger.domain.money import Fen
+from ledger.domain.money import Fen, format_points
 from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.services.client import ContractInput, MilestoneInput
 from ledger.services.workspace import Workspace
@@ -165,6 +165,20 @@ def test_check_reviews_a_file_against_the_chain_and_sends_nothing(desk: Desk) ->
     single = desk.ledger("settle", "--ref", "R-9", "--contract", "TC-3", "--amount", "1.00", "--check")
     assert single.returncode == 1 and "`ledger settle import FILE --check`" in single.stderr
     assert _paid_on_chain(desk) == before
+    # what a file would earn, recomputed by the verifier's engine, is what the contracts then issue
+    landing = desk.folder / "landing.csv"
+    landing.write_text(
+        HEADER + "L-1,TC-12,,,1999000.00,2026-03-01,,\nL-2,TC-12,,,1000.00,2026-03-02,,\n", encoding="utf-8"
+    )
+    received = int(json.loads(desk.ledger("contract", "show", "TC-12", "--json").stdout)["received"].replace(".", ""))
+    forecast = json.loads(desk.ledger("settle", "import", str(landing), "--check", "--json").stdout)
+    assert forecast["to_record"] == 2 and forecast["sent"] == 0
+    # 20% of everything received once the cumulative 2,000,000.00 is reached (R11-LANDING, SPEC §2)
+    assert forecast["points_by_rule"] == {"R11-LANDING": format_points((received + 200_000_000) * 2000 // 10_000)}
+    checked_text = desk.ledger("settle", "import", str(landing), "--check").stdout
+    assert "points the rows to record would issue, by rule" in checked_text
+    imported = json.loads(desk.ledger("settle", "import", str(landing), "--json").stdout)
+    assert imported["recorded"] == 2 and imported["points_by_rule"] == forecast["points_by_rule"]
 
 
 def test_a_second_import_signed_by_the_same_key_is_refused_while_one_runs(desk: Desk) -> None:
