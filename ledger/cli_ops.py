@@ -380,7 +380,7 @@ def _explained_duplicate(ws: Any, settlement: Any, refusal: ContractError) -> Co
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     from ledger.cli import progress_bar
-    from ledger.format import count, money
+    from ledger.format import count
     from ledger.services.importer import ImportRefused, import_file
 
     if not args.file:
@@ -439,21 +439,31 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     if result.rejected:
         lines.append(f"rejected rows written to {reject_path}:")
         lines += [f"  line {p.line}: {p.message}" for p in result.rejected]
-    if result.points_by_rule:
-        lines.append("points issued by rule:")
-        lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
-    if data["suspended_parties"]:
-        lines.append("suspended parties, whose points from these rows are withheld:")
-        lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
+    lines += _points_lines(data, "points issued by rule:", "are withheld")
     _emit(config, data, "\n".join(lines))
     return 3 if result.rejected else 0
+
+
+def _points_lines(data: dict[str, Any], heading: str, withheld: str) -> list[str]:
+    """The points an import's rows issue (or would), by rule, and the suspended parties whose points
+    from them are withheld, as `data` has them (formatted points, parties by name)."""
+    from ledger.format import count, money
+
+    lines = []
+    if data["points_by_rule"]:
+        lines.append(heading)
+        lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
+    if data["suspended_parties"]:
+        lines.append(f"suspended parties, whose points from these rows {withheld}:")
+        lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
+    return lines
 
 
 def _check_import(ws: Any, config: Config, path: Path) -> int:
     """`settle import FILE --check`: every row checked as the import would check it; nothing sent."""
     from ledger.domain.money import format_points
     from ledger.domain.policy import repository_policies
-    from ledger.format import count, money
+    from ledger.format import count
     from ledger.services.importer import forecast_points, review_file
     from ledger.services.verify import Verifier
 
@@ -469,12 +479,8 @@ def _check_import(ws: Any, config: Config, path: Path) -> int:
         f"{len(review.checked.replays):,} already on chain (replays), {len(review.problems):,} bad; nothing was sent"
     ]
     lines += [f"  line {p.line}: {p.message}" for p in review.problems]
-    if forecast:
-        lines.append("points the rows to record would issue, by rule (recomputed here, as `ledger verify` does):")
-        lines += [f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()]
-    if data["suspended_parties"]:
-        lines.append("suspended parties, whose points from these rows would be withheld:")
-        lines += [f"  {name}: {count(n, 'row')}" for name, n in data["suspended_parties"].items()]
+    heading = "points the rows to record would issue, by rule (recomputed here, as `ledger verify` does):"
+    lines += _points_lines(data, heading, "would be withheld")
     _emit(config, data, "\n".join(lines))
     return 3 if review.problems else 0
 
