@@ -263,8 +263,8 @@ def _json_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
 
 def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Problem]) -> None:
     try:
-        ref = _not_shortened(check_identifier(raw.get("ref", ""), what="payment reference"), "payment reference")
-        contract = _not_shortened(check_identifier(raw.get("contract", ""), what="contract id"), "contract id")
+        ref = _identifier_cell(raw.get("ref", ""), "payment reference")
+        contract = _identifier_cell(raw.get("contract", ""), "contract id")
         amount = parse_yuan(raw.get("amount", ""), what="amount")
         paid_at = _payment_date(raw.get("date", ""))
         milestone = _milestone(raw.get("milestone", ""))
@@ -295,10 +295,10 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
 _SHORTENED_NUMBER = re.compile(r"[0-9](\.[0-9]+)?E\+[0-9]+", re.IGNORECASE)
 
 
-def _not_shortened(text: str, what: str) -> str:
-    """`text`, unless it is a long number a spreadsheet cut short: its other digits are lost, and every
-    reference so cut would read as one and the same."""
-    if _SHORTENED_NUMBER.fullmatch(text):
+def _identifier_cell(text: str, what: str) -> str:
+    """`text` when it is an identifier (`check_identifier`) and not a long number a spreadsheet cut short:
+    its other digits are lost, and every reference so cut would read as one and the same."""
+    if _SHORTENED_NUMBER.fullmatch(check_identifier(text, what=what)):
         raise InputError(
             f"{what} {text!r} is a number a spreadsheet cut short; format the column as text, "
             "restore its digits and save again"
@@ -793,10 +793,14 @@ class FileReview:
     recorded (replays), the bad ones with their problems, the suspended parties whose points the rows
     would withhold (address -> rows)."""
 
-    rows: int
     checked: Checked
     problems: list[Problem]
     suspended_parties: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        """Every row of the file: each is to send, a replay or a problem."""
+        return len(self.checked.to_send) + len(self.checked.replays) + len(self.problems)
 
     @classmethod
     def of(
@@ -815,7 +819,7 @@ class FileReview:
         paid: Counter[str] = Counter()
         if state.suspended:  # whose points these rows would not pay
             paid.update(p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
-        return cls(len(rows) + len(malformed), checked, problems, dict(sorted(paid.items())))
+        return cls(checked, problems, dict(sorted(paid.items())))
 
     def as_json(self) -> dict[str, Any]:
         return {
