@@ -199,6 +199,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         cert = enrolment_cert(config, args.name, args.cert)
         address = enrolment_address(ws, args.name, args.address, cert)
         fingerprint = enrolment_fingerprint(ws, args.name, address, uscc, cert, args.proof)
+        replayed = False
         try:
             ws.client.enrol(
                 regulator, account=address, kind=kind, in_region=args.in_region, uscc=uscc, cert_fingerprint=fingerprint
@@ -210,11 +211,10 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
             recorded = ws.client.member(address)
             unless_recorded_alike(exc, _enrolment_differences(recorded, kind, args.in_region, uscc, fingerprint))
-            ws.remember(args.name, address)
-            verb = "already enrolled with these particulars (nothing changed):"
-            return _show_member(ws, config, address, verb=verb, replayed=True)
-        ws.remember(args.name, address)
-        return _show_member(ws, config, address, verb="enrolled", replayed=False)
+            replayed = True
+        ws.remember(args.name, address)  # only now: a refused enrolment leaves the name book as it was
+        verb = "already enrolled with these particulars (nothing changed):" if replayed else "enrolled"
+        return _show_member(ws, config, address, verb=verb, replayed=replayed)
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)
         regulator = ws.signer("regulator")
