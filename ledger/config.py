@@ -65,5 +65,6 @@ def default_home() -> Path:
 
 
 def _reads_as_address(name: str) -> bool:
-    digits = name[2:]
-    return name[:2].lower() == "0x" and len(digits) == 40 and all(c in "0123456789abcdefABCDEF" for c in digits)
+    """40 hexadecimal digits, with or without "0x": what `Workspace.resolve` would take for an address."""
+    digits = name[2:] if name[:2].lower() == "0x" else name
+    return len(digits) == 40 and all(c in "0123456789abcdefABCDEF" for c in digits)

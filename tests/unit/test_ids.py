@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from eth_utils.address import is_address
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.chain.encoding import id_text, text_id
 from ledger.config import file_name
@@ -65,13 +68,34 @@ def test_an_import_lists_a_reference_that_does_not_print_on_its_line(tmp_path: P
     ] == [(3, True)]
 
 
-@pytest.mark.parametrize("name", ["imu", "内蒙古大学", "op-1", "0x", "0xdead", "0x" + "g" * 40, "0x" + "a" * 41])
+@pytest.mark.parametrize(
+    "name", ["imu", "内蒙古大学", "op-1", "0x", "0xdead", "0x" + "g" * 40, "0x" + "a" * 41, "a" * 39, "f" * 41]
+)
 def test_a_workspace_name_may_begin_with_0x_unless_it_reads_as_an_address(name: str) -> None:
     assert file_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["0x" + "a" * 40, "0X000000000000000000000000000000000000dEaD"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "0x" + "a" * 40,
+        "0X000000000000000000000000000000000000dEaD",
+        "a" * 40,
+        "000000000000000000000000000000000000dEaD",
+    ],
+)
 def test_a_workspace_name_that_reads_as_an_address_is_refused(name: str) -> None:
     """A command takes a name or an address; this name would always be read as the address."""
     with pytest.raises(InputError, match="it reads as an account address"):
         file_name(name)
+
+
+@given(st.from_regex(r"(0[xX])?[0-9a-fA-F]{38,42}", fullmatch=True))
+def test_a_name_the_workspace_keeps_is_never_read_as_an_address(name: str) -> None:
+    """Whatever `file_name` accepts, `Workspace.resolve` looks up in the name book rather than taking
+    it for an address, so that a saved name can always be found again."""
+    try:
+        file_name(name)
+    except InputError:
+        return
+    assert not is_address(name)
