@@ -52,6 +52,21 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
     return show
 
 
+def sync_progress(config: Config) -> Callable[[int, int, int], None] | None:
+    """A progress bar for reading the chain's log (None when stderr is not a terminal)."""
+    bar = progress_bar("reading the chain's log (blocks)")
+    if bar is None:
+        return None
+    return lambda done, total, _logs: bar(done, total)
+
+
+def workspace(config: Config) -> Any:
+    """The workspace the command works in (imported here: web3 loads only for commands that use it)."""
+    from ledger.services.workspace import Workspace
+
+    return Workspace(config)
+
+
 # --- scenario commands ----------------------------------------------------------------------
 
 
@@ -94,9 +109,8 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
 
 def cmd_deploy(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.policy import load_policy
-    from ledger.services.workspace import Workspace
 
-    ws = Workspace(config)
+    ws = workspace(config)
     policy = load_policy(Path(args.policy) if args.policy else None)
     record = ws.deploy(force=args.force)
     ws.client.publish_document(ws.signer("regulator"), policy)
@@ -119,9 +133,8 @@ def cmd_deploy(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_node(args: argparse.Namespace, config: Config) -> int:
     from ledger.node import LocalNode
-    from ledger.services.workspace import Workspace
 
-    node = LocalNode(config.node_dir, port=args.port or Workspace(config).node_port())
+    node = LocalNode(config.node_dir, port=args.port or workspace(config).node_port())
     if args.action == "start":
         status = node.start()
     elif args.action == "stop":
@@ -149,13 +162,12 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_key(args: argparse.Namespace, config: Config) -> int:
-    from ledger.services.workspace import Workspace
 
     if args.action == "list":
         return _list_keys(config)
     if not args.name:
         raise InputError("key new needs the key's name")
-    address = Workspace(config).new_key(args.name)
+    address = workspace(config).new_key(args.name)
     emit(
         config,
         {"name": args.name, "address": address, "keystore": str(config.key_path(args.name))},
@@ -185,9 +197,8 @@ def _list_keys(config: Config) -> int:
 def cmd_member(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.types import MemberKind
     from ledger.domain.uscc import validate_uscc
-    from ledger.services.workspace import Workspace
 
-    ws = Workspace(config)
+    ws = workspace(config)
     if args.action == "enrol":
         kind = _parse_enum(MemberKind, args.kind, "--kind")
         uscc = validate_uscc(args.uscc) if args.uscc else None
@@ -311,9 +322,8 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None, rep
 
 
 def cmd_operator(args: argparse.Namespace, config: Config) -> int:
-    from ledger.services.workspace import Workspace
 
-    ws = Workspace(config)
+    ws = workspace(config)
     regulator = ws.signer("regulator")  # before a new operator key is made: a refusal leaves none
     try:
         address = ws.resolve(args.name)
@@ -431,8 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from ledger.cli_identity import add_identity
     from ledger.cli_ops import add_operations
+    from ledger.cli_points import add_points
 
     add_operations(sub, common)
+    add_points(sub, common)
     add_identity(sub, common)
     return parser
 

@@ -6,21 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ledger.cli import emit, workspace
 from ledger.config import Config, file_name
 from ledger.errors import InputError
 from ledger.files import read_file, read_json_file, write_file
-
-
-def _ws(config: Config) -> Any:
-    from ledger.services.workspace import Workspace
-
-    return Workspace(config)
-
-
-def _emit(config: Config, data: Any, text: str) -> None:
-    from ledger.cli import emit
-
-    emit(config, data, text)
 
 
 def ca_files(config: Config) -> Any:
@@ -87,7 +76,7 @@ def _save_issued(config: Config, member: str, cert: Any, address: str) -> None:
     path = cert_path(config, member)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _emit(
+    emit(
         config,
         {
             "member": member,
@@ -139,7 +128,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.uscc import validate_uscc
     from ledger.identity import ca
 
-    ws = _ws(config)
+    ws = workspace(config)
     files = ca_files(config)
     if args.action == "init":
         cert = ca.init_ca(
@@ -148,7 +137,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             passphrase=ws.passphrase(confirm=True),
             days=args.days or 3650,
         )
-        _emit(
+        emit(
             config,
             {"root": str(files.cert), "fingerprint": ca.fingerprint(cert).hex()},
             f"certificate authority {ca.cert_name(cert)} created in {files.folder} "
@@ -208,7 +197,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             f"\nthe CRL stops new enrolments with it; if {args.member} is enrolled, it stays active on chain"
             f" until suspended: `ledger member suspend {args.member}`"
         )
-    _emit(config, {"revoked": format(serial, "x")}, text)
+    emit(config, {"revoked": format(serial, "x")}, text)
     return 0
 
 
@@ -287,15 +276,15 @@ def cmd_prove(args: argparse.Namespace, config: Config) -> int:
     from ledger.identity import ca
 
     cert = ca.load_cert(Path(args.cert)) if args.cert else member_cert(config, args.member)
-    proof = "0x" + ca.prove_possession(cert, _ws(config).key(args.member)).hex()
-    _emit(config, {"proof": proof}, proof)
+    proof = "0x" + ca.prove_possession(cert, workspace(config).key(args.member)).hex()
+    emit(config, {"proof": proof}, proof)
     return 0
 
 
 def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     from ledger.identity import terms
 
-    ws = _ws(config)
+    ws = workspace(config)
     if args.action == "seal":
         plaintext = read_file(Path(args.file), "terms")
         names = [n.strip() for n in (args.to or "").split(",") if n.strip()]
@@ -308,7 +297,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")
-        _emit(
+        emit(
             config,
             {"sealed": str(out), "sha256": sealed["sha256"], "recipients": names},
             f"sealed {args.file} for {', '.join(names)} into {out}; its SHA-256 {sealed['sha256']} is the "
@@ -346,7 +335,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
             else f"\nMISMATCH: the document's SHA-256 is {opened.sha256.hex()}, the chain records {recorded}"
         )
     )
-    _emit(config, data, text)
+    emit(config, data, text)
     return 0 if matches else 4
 
 
@@ -354,7 +343,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     from ledger.chain.logs import iter_logs
     from ledger.domain.types import MemberStatus
 
-    ws = _ws(config)
+    ws = workspace(config)
     record = ws.record()
     accounts = {record.regulator}
     for address in ws.client.member_addresses():
@@ -369,7 +358,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     text += "accounts-allowlist=[" + ",".join(f'"{a}"' for a in listed) + "]\n"
     out = Path(args.out)
     write_file(out, text.encode("utf-8"), "allowlist")
-    _emit(config, {"file": str(out), "accounts": listed}, f"wrote {len(listed)} accounts to {out}")
+    emit(config, {"file": str(out), "accounts": listed}, f"wrote {len(listed)} accounts to {out}")
     return 0
 
 

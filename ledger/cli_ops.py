@@ -1,4 +1,5 @@
-"""CLI commands for operators and members on a deployment: contracts, settlements, points, policy."""
+"""CLI commands for market operators on a deployment: instruments, contracts, milestones, settlements
+(one or a file of them), royalties and attestations."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.cli import emit, sync_progress, workspace
 from ledger.config import TX_GAS_CAP, Config
-from ledger.domain.money import readable_points, readable_yuan
+from ledger.domain.money import readable_yuan
 from ledger.errors import ContractError, InputError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
     from ledger.services.client import ContractInput
-    from ledger.services.statements import Statement
 
 SETTLE_EPILOG = f"""\
 payments file (import): CSV with a header line, or JSON (a list of objects with the same keys)
@@ -37,18 +38,6 @@ examples:
 """
 
 
-def _ws(config: Config) -> Any:
-    from ledger.services.workspace import Workspace
-
-    return Workspace(config)
-
-
-def _emit(config: Config, data: Any, text: str) -> None:
-    from ledger.cli import emit
-
-    emit(config, data, text)
-
-
 def _date_or_today(ws: Any, text: str | None) -> int:
     """The --date given (a date or an ISO-8601 time), else today on the chain's clock (Beijing): a date,
     not the second the command ran, so that the same command run again the same day is a replay."""
@@ -69,7 +58,7 @@ def _file_sha256(path: str | None, what: str) -> bytes:
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
 
-    ws = _ws(config)
+    ws = workspace(config)
     provider = ws.resolve(args.provider)
     value = parse_yuan(args.value, what="--value")
     replayed = False
@@ -90,7 +79,7 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
         unless_recorded_alike(exc, differences(fields))
         replayed = True
     done = "already registered (nothing changed)" if replayed else "registered"
-    _emit(
+    emit(
         config,
         {"id": args.id, "provider": provider, "original_value": format_yuan(value), "replayed": replayed},
         f"instrument {args.id} of {ws.name_of(provider)} {done} ({readable_yuan(value)} yuan)",
@@ -99,7 +88,7 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_contract(args: argparse.Namespace, config: Config) -> int:
-    ws = _ws(config)
+    ws = workspace(config)
     if args.action == "register":
         return _register_contract(ws, args, config)
     if args.action == "show":
@@ -111,7 +100,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
     from ledger.format import money, table
 
     # the contracts as recorded, through the local index: their parties, what is received and still due
-    state = ws.market_state(on_range=_sync_progress(config))
+    state = ws.market_state(on_range=sync_progress(config))
     now = ws.session.now()
     rows, data = [], []
     for contract_id, contract in state.contracts.items():  # in registration order
@@ -139,7 +128,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
         )
     headers = ["id", "kind", "seller", "buyer", "signed", "value (yuan)", "received", "outstanding", "overdue"]
     nothing = "no contract has an overdue milestone" if args.overdue else "no contracts"
-    _emit(config, data, table(headers, rows, numeric=(5, 6, 7)) if rows else nothing)
+    emit(config, data, table(headers, rows, numeric=(5, 6, 7)) if rows else nothing)
     return 0
 
 
@@ -230,7 +219,7 @@ def _show_contract(
 
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
-    titles = ws.milestone_titles(contract_id, on_range=_sync_progress(config))
+    titles = ws.milestone_titles(contract_id, on_range=sync_progress(config))
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -278,12 +267,12 @@ def _show_contract(
             ],
         ),
     ]
-    _emit(config, data, "\n".join(lines))
+    emit(config, data, "\n".join(lines))
     return 0
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
-    ws = _ws(config)
+    ws = workspace(config)
     at = _date_or_today(ws, args.date)
     try:
         ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
@@ -327,7 +316,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.types import SettlementKind
     from ledger.services.client import SettlementInput
 
-    ws = _ws(config)
+    ws = workspace(config)
     amount = parse_yuan(args.amount, what="--amount")
     paid_at = _date_or_today(ws, args.date)
     evidence = _file_sha256(args.evidence, "evidence")
@@ -368,7 +357,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     else:
         text = f"recorded payment {args.ref}: {readable_yuan(amount)} yuan on {args.contract}" + _awards_text(awards)
         text += "".join(f"\n  {name} is suspended: it earns no points from this payment" for name in suspended)
-    _emit(config, data, text)
+    emit(config, data, text)
     return 0
 
 
@@ -385,7 +374,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
     if not args.file:
         raise InputError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
-    ws = _ws(config)
+    ws = workspace(config)
     path = Path(args.file)
     if args.check:
         return _check_import(ws, config, path)
@@ -396,7 +385,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         result = import_file(
             ws.session,
             path=path,
-            state_loader=lambda: ws.market_state(on_range=_sync_progress(config)),
+            state_loader=lambda: ws.market_state(on_range=sync_progress(config)),
             ledger_address=ws.client.addresses["SettlementLedger"],
             operator=operator,
             journal_folder=config.home / "imports",
@@ -440,7 +429,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         lines.append(f"rejected rows written to {reject_path}:")
         lines += [f"  line {p.line}: {p.message}" for p in result.rejected]
     lines += _points_lines(data, "points issued by rule:", "are withheld")
-    _emit(config, data, "\n".join(lines))
+    emit(config, data, "\n".join(lines))
     return 3 if result.rejected else 0
 
 
@@ -468,7 +457,7 @@ def _check_import(ws: Any, config: Config, path: Path) -> int:
     from ledger.services.verify import Verifier
 
     history = Verifier(documents=repository_policies(), details=False)  # its engine replays every fact
-    state = ws.market_state(on_range=_sync_progress(config), also=history.feed)
+    state = ws.market_state(on_range=sync_progress(config), also=history.feed)
     review = review_file(path, state=state, now=ws.session.now(), recorded=ws.recorded_settlements)
     forecast = forecast_points(history.engine, review.checked.to_send)
     data = review.as_json()
@@ -481,7 +470,7 @@ def _check_import(ws: Any, config: Config, path: Path) -> int:
     lines += [f"  line {p.line}: {p.message}" for p in review.problems]
     heading = "points the rows to record would issue, by rule (recomputed here, as `ledger verify` does):"
     lines += _points_lines(data, heading, "would be withheld")
-    _emit(config, data, "\n".join(lines))
+    emit(config, data, "\n".join(lines))
     return 3 if review.problems else 0
 
 
@@ -510,7 +499,7 @@ def _awards_text(awards: list[dict[str, str]]) -> str:
 def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
 
-    ws = _ws(config)
+    ws = workspace(config)
     head, replayed = "", None
     if args.action == "report":
         if args.revenue is None:
@@ -543,7 +532,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         f"{head}royalty of {args.contract} for {args.period}: due {readable_yuan(due)}, paid {readable_yuan(paid)}, "
         f"outstanding {readable_yuan(due - paid)} yuan"
     )
-    _emit(config, data, text)
+    emit(config, data, text)
     return 0
 
 
@@ -570,7 +559,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import AppointmentTitle
 
-    ws = _ws(config)
+    ws = workspace(config)
     member = ws.resolve(args.member)
     at = _date_or_today(ws, args.date)
     data: dict[str, Any] = {"member": ws.name_of(member), "attestation": args.what}
@@ -599,313 +588,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
         text = f"{fact} was already attested with the same data: nothing changed"
     else:
         text = f"attested {fact}" + (_awards_text(awards) or f"\n  no points issued: {rule}")
-    _emit(config, data, text)
-    return 0
-
-
-def cmd_points(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import format_beijing
-    from ledger.domain.money import format_points
-    from ledger.format import money, shown, table
-
-    ws = _ws(config)
-    address = ws.resolve(args.member)
-    balance = ws.client.balance(address)
-    if args.action == "balance":
-        _emit(
-            config,
-            {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
-            f"{ws.name_of(address)} holds {readable_points(balance)} points",
-        )
-        return 0
-    rows, data = [], []
-    for h in ws.client.points_history(address, from_block=ws.record().block):
-        what = h.rule if h.rule is not None else f"redeemed: {h.purpose}"
-        entry = {
-            "block": h.block,
-            "time": format_beijing(h.recorded_at, with_time=True),
-            "what": what,
-            "source": h.source,
-            "points": format_points(h.points),
-            "balance": format_points(h.balance),
-            "tx": h.tx_hash,
-        }
-        data.append(entry)
-        amounts = [money(str(entry["points"])), money(str(entry["balance"]))]
-        rows.append([entry["time"], shown(what), entry["source"] or "", *amounts])
-    _emit(
-        config,
-        {"member": ws.name_of(address), "address": address, "history": data},
-        table(["recorded", "rule or purpose", "for", "points", "balance"], rows, numeric=(3, 4))
-        if rows
-        else f"{ws.name_of(address)} has no points history",
-    )
-    return 0
-
-
-def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.money import format_points, parse_points
-    from ledger.services.redemption import redeem_once
-
-    ws = _ws(config)
-    points = parse_points(args.points, what="points")
-    if not args.purpose.strip():
-        raise InputError("say what the points are for (--purpose)")
-    if not args.purpose.isprintable():
-        raise InputError(f"the purpose {args.purpose!r} holds a character that does not print (a line break, a tab)")
-    signer = ws.signer(args.member)
-    journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
-    resumed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
-    balance = ws.client.balance(signer.address)
-    head = "finished the redemption an earlier run was interrupted in: " if resumed else ""
-    _emit(
-        config,
-        {
-            "member": args.member,
-            "redeemed": format_points(points),
-            "points": format_points(balance),
-            "resumed": resumed,
-        },
-        f"{head}{args.member} redeemed {readable_points(points)} points for {args.purpose}; "
-        f"{readable_points(balance)} left",
-    )
-    return 0
-
-
-def cmd_policy(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import format_beijing, format_window
-    from ledger.domain.money import format_points, format_yuan
-    from ledger.domain.policy import RULE_IDS, load_policy, repository_policies
-    from ledger.format import table
-
-    # the file first: one that cannot be read is refused before the chain is asked anything
-    document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
-    ws = _ws(config)
-    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
-    # a later version of a rule is in force from its own date: only the numbers are compared
-    differences = [
-        {"rule": spec.id, "field": field, "file": want, "chain": got}
-        for spec in (document.rules if document else ())
-        for field, want, got in spec.params.differences(current.get(spec.id), effective_from=False)
-    ]
-    if document is not None and args.action == "publish":
-        # the verifier recomputes with the repository's policy files and flags any other version
-        in_repository = document.sha256 in {doc.sha256 for doc in repository_policies()}
-        data = {"policy": document.id, "sha256": document.sha256, "in_repository": in_repository}
-        if not differences:  # publishing it again would add versions that change nothing
-            text = f"nothing to publish: the chain's policy already has every number of {document.id}"
-            _emit(config, {**data, "published": False}, text)
-            return 0
-        ws.client.publish_document(ws.signer("regulator"), document)
-        text = f"published policy {document.id} (sha256 {document.sha256})"
-        if not in_repository:
-            text += (
-                f"\nnote: {args.file} is not one of the repository's policy files (policy/*.toml); "
-                "`ledger verify` reports this version until the file is added there"
-            )
-        _emit(config, {**data, "published": True}, text)
-        return 0
-    if args.action == "show":
-        rows, data = [], {}
-        for rule, p in current.items():
-            if p is None:
-                continue
-            data[rule] = {
-                "version": p.version,
-                "rate_bps": p.rate_bps,
-                "amount": format_points(p.amount),
-                "threshold": format_yuan(p.threshold),
-                "effective_from": format_beijing(p.effective_from),
-                "window": [format_beijing(p.window_start), format_beijing(p.window_end)],
-            }
-            rows.append(
-                [
-                    rule,
-                    p.version,
-                    p.rate_bps,
-                    readable_points(p.amount),
-                    readable_yuan(p.threshold),
-                    format_beijing(p.effective_from),
-                    format_window(p.window_start, p.window_end),
-                ]
-            )
-        headers = ["rule", "version", "bps", "fixed points", "threshold (yuan)", "in force from", "window"]
-        _emit(config, data, table(headers, rows, numeric=(1, 2, 3, 4)))
-        return 0
-    text = (
-        "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file" for d in differences)
-        or "the chain's current policy matches the file"
-    )
-    _emit(config, {"differences": differences}, text)
-    return 1 if differences else 0
-
-
-def _sync_progress(config: Config) -> Any:
-    from ledger.cli import progress_bar
-
-    bar = progress_bar("reading the chain's log (blocks)")
-    if bar is None:
-        return None
-    return lambda done, total, _logs: bar(done, total)
-
-
-def cmd_verify(args: argparse.Namespace, config: Config) -> int:
-    from ledger.format import count
-
-    ws = _ws(config)
-    report = ws.verify(fresh=args.fresh, on_range=_sync_progress(config), details=False)
-    discrepancies = report.discrepancies
-    if args.member:
-        address = ws.resolve(args.member)
-        discrepancies = [d for d in discrepancies if d.member in (None, address)]
-    data = {
-        "ok": not discrepancies,
-        "block": report.block,
-        "events_read": report.events_read,
-        "issuances": report.issuance_count,
-        "discrepancies": [d.as_json() for d in discrepancies],
-    }
-    if discrepancies:
-        text = f"{count(len(discrepancies), 'discrepancy', 'discrepancies')} as of block {report.block}:\n" + "\n".join(
-            f"  [{d.check}] {d.message}" + (f" (block {d.block}, tx {d.tx_hash})" if d.block is not None else "")
-            for d in discrepancies
-        )
-    else:
-        text = (
-            f"verified as of block {report.block}: {count(report.events_read, 'event')} read, "
-            f"{count(report.issuance_count, 'issuance')} recomputed independently from the settlements and the "
-            "policy files; all match"
-        )
-    _emit(config, data, text)
-    return 0 if not discrepancies else 4
-
-
-def cmd_statement(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.policy import load_policy
-    from ledger.domain.types import MemberStatus
-    from ledger.files import write_file
-    from ledger.services.statements import build_statement
-
-    ws = _ws(config)
-    address = ws.resolve(args.member)
-    if ws.client.member(address).status is MemberStatus.NONE:
-        raise InputError(f"{ws.label(address)} is not a member, so it has no points statement")
-    report = ws.verify(on_range=_sync_progress(config))
-    statement = build_statement(
-        report,
-        member=ws.name_of(address),
-        address=address,
-        block_time=ws.session.block_time,
-        policy=load_policy(),
-        year=args.year,
-    )
-    if args.output is None:
-        fmt = "json" if config.json else args.format
-        print(_statement_text(statement, fmt, block=report.block, year=args.year), end="")
-    else:
-        text = _statement_text(statement, args.format, block=report.block, year=args.year)
-        # A byte-order mark tells Excel and WPS that a CSV file is UTF-8, so the Chinese titles read right.
-        write_file(Path(args.output), text.encode("utf-8-sig" if args.format == "csv" else "utf-8"), "statement")
-        verified = "verified" if statement.verified else "NOT VERIFIED"
-        summary = (
-            f"{args.format} statement of {statement.member}: {len(statement.lines)} lines, {verified}, "
-            f"written to {args.output}"
-        )
-        data = {
-            "output": args.output,
-            "format": args.format,
-            "lines": len(statement.lines),
-            "verified": statement.verified,
-        }
-        _emit(config, data, summary)
-    return 0 if statement.verified else 4
-
-
-def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | None) -> str:
-    """The statement as a table for people, JSON or CSV."""
-    import csv
-    import io
-    import json
-
-    from ledger.format import shown, spreadsheet_cell, table
-    from ledger.services.statements import STATEMENT_COLUMNS
-
-    if fmt == "json":
-        return json.dumps(statement.as_json(), ensure_ascii=False, indent=2) + "\n"
-    out = io.StringIO()
-    if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(STATEMENT_COLUMNS)
-        for line in statement.lines:
-            cells = line.as_json().items()
-            writer.writerow(cell if name in ("points", "balance") else spreadsheet_cell(cell) for name, cell in cells)
-        return out.getvalue()
-    period = f" for {year}" if year else ""
-    rows = [
-        [
-            line.date,
-            line.contract,
-            shown(line.reference),
-            line.rule,
-            line.clause,
-            line.basis,
-            line.policy_version or "",
-            readable_points(line.points),
-            readable_points(line.balance),
-        ]
-        for line in statement.lines
-    ]
-    headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
-    titles = {line.rule: line.rule_title for line in statement.lines}
-    lines = [
-        f"Points statement of {statement.member} ({statement.address}){period}",
-        f"opening balance {readable_points(statement.opening)} points\n",
-        table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed",
-        "\ntotals by rule",
-        *(
-            f"  {rule:<14}{readable_points(amount):>16}  {titles.get(rule, '')}"
-            for rule, amount in sorted(statement.by_rule.items())
-        ),
-        f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}",
-        f"closing balance {readable_points(statement.closing)} points",
-    ]
-    if statement.verified:
-        lines.append(
-            f"verified as of block {block}: every point above recomputed independently from its "
-            "payment and the policy file"
-        )
-    else:
-        lines += ["NOT VERIFIED:", *(f"  {problem}" for problem in statement.problems)]
-    return "\n".join(lines) + "\n"
-
-
-def cmd_report(args: argparse.Namespace, config: Config) -> int:
-    from ledger.format import money, table
-    from ledger.services.statements import market_report
-
-    ws = _ws(config)
-    data = market_report(ws.verify(on_range=_sync_progress(config), details=False))
-    rows = [
-        [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
-        for r in data["by_year_and_kind"]
-    ]
-    lines = [
-        "Technology contracts by signing / payment year and kind (yuan)",
-        table(["year", "kind", "contracts", "registered value", "received"], rows, numeric=(2, 3, 4))
-        if rows
-        else "no contracts",
-        "",
-        "Points issued by rule",
-        *(f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()),
-        f"  {'total':<14}{money(data['points_issued']):>18}   (redeemed {money(data['points_redeemed'])})",
-        "",
-        f"2028 target: {money(data['target_2028']['registered_value'])} yuan of registered contract value; "
-        f"registered so far {money(data['registered_value'])} ({data['target_2028']['progress_percent']}%)",
-        f"verified as of block {data['block']}: every point recomputed independently"
-        if data["verified"]
-        else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",
-    ]
-    _emit(config, data, "\n".join(lines))
+    emit(config, data, text)
     return 0
 
 
@@ -1000,39 +683,3 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--equity", action="store_true", help="an equity valuation rather than cash")
     p.add_argument("--evidence", default=None, help="evidence document (only its SHA-256 goes on chain)")
     p.set_defaults(handler=cmd_settle)
-
-    p = sub.add_parser("points", parents=[common], help="a member's points balance or history")
-    p.add_argument("action", choices=["balance", "history"])
-    p.add_argument("member", help="the member's name in this workspace (or its address)")
-    p.set_defaults(handler=cmd_points)
-
-    p = sub.add_parser("redeem", parents=[common], help="redeem a member's own points (signed by the member)")
-    p.add_argument("member", help="the member whose points these are; its own key signs")
-    p.add_argument("points", help="how many, e.g. 100.00")
-    p.add_argument("--purpose", required=True, help="what the points pay for (recorded on chain)")
-    p.set_defaults(handler=cmd_redeem)
-
-    p = sub.add_parser("policy", parents=[common], help="publish, show or diff the points policy")
-    p.add_argument("action", choices=["publish", "show", "diff"])
-    p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML; default policy/mkj-2026.toml)")
-    p.set_defaults(handler=cmd_policy)
-
-    p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
-    p.add_argument("--member", default=None, help="only the discrepancies of this member (and global ones)")
-    p.add_argument("--fresh", action="store_true", help="drop the local index and read the whole log again")
-    p.set_defaults(handler=cmd_verify)
-
-    p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
-    p.add_argument("member", help="the member's name in this workspace (or its address)")
-    p.add_argument("--year", type=calendar_year, default=None, help="only this Beijing calendar year")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
-    p.add_argument(
-        "--output",
-        metavar="FILE",
-        default=None,
-        help="write the statement to FILE (a CSV file starts with a byte-order mark for Excel and WPS)",
-    )
-    p.set_defaults(handler=cmd_statement)
-
-    p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")
-    p.set_defaults(handler=cmd_report)

@@ -1,0 +1,353 @@
+"""CLI commands on points: balances and histories, redemptions, the policy, verification, statements
+and the market report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.cli import emit, sync_progress, workspace
+from ledger.config import Config
+from ledger.domain.money import readable_points, readable_yuan
+from ledger.errors import InputError
+
+if TYPE_CHECKING:
+    from ledger.services.statements import Statement
+
+
+def cmd_points(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_points
+    from ledger.format import money, shown, table
+
+    ws = workspace(config)
+    address = ws.resolve(args.member)
+    balance = ws.client.balance(address)
+    if args.action == "balance":
+        emit(
+            config,
+            {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
+            f"{ws.name_of(address)} holds {readable_points(balance)} points",
+        )
+        return 0
+    rows, data = [], []
+    for h in ws.client.points_history(address, from_block=ws.record().block):
+        what = h.rule if h.rule is not None else f"redeemed: {h.purpose}"
+        entry = {
+            "block": h.block,
+            "time": format_beijing(h.recorded_at, with_time=True),
+            "what": what,
+            "source": h.source,
+            "points": format_points(h.points),
+            "balance": format_points(h.balance),
+            "tx": h.tx_hash,
+        }
+        data.append(entry)
+        amounts = [money(str(entry["points"])), money(str(entry["balance"]))]
+        rows.append([entry["time"], shown(what), entry["source"] or "", *amounts])
+    emit(
+        config,
+        {"member": ws.name_of(address), "address": address, "history": data},
+        table(["recorded", "rule or purpose", "for", "points", "balance"], rows, numeric=(3, 4))
+        if rows
+        else f"{ws.name_of(address)} has no points history",
+    )
+    return 0
+
+
+def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.money import format_points, parse_points
+    from ledger.services.redemption import redeem_once
+
+    ws = workspace(config)
+    points = parse_points(args.points, what="points")
+    if not args.purpose.strip():
+        raise InputError("say what the points are for (--purpose)")
+    if not args.purpose.isprintable():
+        raise InputError(f"the purpose {args.purpose!r} holds a character that does not print (a line break, a tab)")
+    signer = ws.signer(args.member)
+    journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
+    resumed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)
+    balance = ws.client.balance(signer.address)
+    head = "finished the redemption an earlier run was interrupted in: " if resumed else ""
+    emit(
+        config,
+        {
+            "member": args.member,
+            "redeemed": format_points(points),
+            "points": format_points(balance),
+            "resumed": resumed,
+        },
+        f"{head}{args.member} redeemed {readable_points(points)} points for {args.purpose}; "
+        f"{readable_points(balance)} left",
+    )
+    return 0
+
+
+def cmd_policy(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.dates import format_beijing, format_window
+    from ledger.domain.money import format_points, format_yuan
+    from ledger.domain.policy import RULE_IDS, load_policy, repository_policies
+    from ledger.format import table
+
+    # the file first: one that cannot be read is refused before the chain is asked anything
+    document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
+    ws = workspace(config)
+    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
+    # a later version of a rule is in force from its own date: only the numbers are compared
+    differences = [
+        {"rule": spec.id, "field": field, "file": want, "chain": got}
+        for spec in (document.rules if document else ())
+        for field, want, got in spec.params.differences(current.get(spec.id), effective_from=False)
+    ]
+    if document is not None and args.action == "publish":
+        # the verifier recomputes with the repository's policy files and flags any other version
+        in_repository = document.sha256 in {doc.sha256 for doc in repository_policies()}
+        data = {"policy": document.id, "sha256": document.sha256, "in_repository": in_repository}
+        if not differences:  # publishing it again would add versions that change nothing
+            text = f"nothing to publish: the chain's policy already has every number of {document.id}"
+            emit(config, {**data, "published": False}, text)
+            return 0
+        ws.client.publish_document(ws.signer("regulator"), document)
+        text = f"published policy {document.id} (sha256 {document.sha256})"
+        if not in_repository:
+            text += (
+                f"\nnote: {args.file} is not one of the repository's policy files (policy/*.toml); "
+                "`ledger verify` reports this version until the file is added there"
+            )
+        emit(config, {**data, "published": True}, text)
+        return 0
+    if args.action == "show":
+        rows, data = [], {}
+        for rule, p in current.items():
+            if p is None:
+                continue
+            data[rule] = {
+                "version": p.version,
+                "rate_bps": p.rate_bps,
+                "amount": format_points(p.amount),
+                "threshold": format_yuan(p.threshold),
+                "effective_from": format_beijing(p.effective_from),
+                "window": [format_beijing(p.window_start), format_beijing(p.window_end)],
+            }
+            rows.append(
+                [
+                    rule,
+                    p.version,
+                    p.rate_bps,
+                    readable_points(p.amount),
+                    readable_yuan(p.threshold),
+                    format_beijing(p.effective_from),
+                    format_window(p.window_start, p.window_end),
+                ]
+            )
+        headers = ["rule", "version", "bps", "fixed points", "threshold (yuan)", "in force from", "window"]
+        emit(config, data, table(headers, rows, numeric=(1, 2, 3, 4)))
+        return 0
+    text = (
+        "\n".join(f"{d['rule']}: {d['field']} is {d['chain']} on chain, {d['file']} in the file" for d in differences)
+        or "the chain's current policy matches the file"
+    )
+    emit(config, {"differences": differences}, text)
+    return 1 if differences else 0
+
+
+def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    from ledger.format import count
+
+    ws = workspace(config)
+    report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False)
+    discrepancies = report.discrepancies
+    if args.member:
+        address = ws.resolve(args.member)
+        discrepancies = [d for d in discrepancies if d.member in (None, address)]
+    data = {
+        "ok": not discrepancies,
+        "block": report.block,
+        "events_read": report.events_read,
+        "issuances": report.issuance_count,
+        "discrepancies": [d.as_json() for d in discrepancies],
+    }
+    if discrepancies:
+        text = f"{count(len(discrepancies), 'discrepancy', 'discrepancies')} as of block {report.block}:\n" + "\n".join(
+            f"  [{d.check}] {d.message}" + (f" (block {d.block}, tx {d.tx_hash})" if d.block is not None else "")
+            for d in discrepancies
+        )
+    else:
+        text = (
+            f"verified as of block {report.block}: {count(report.events_read, 'event')} read, "
+            f"{count(report.issuance_count, 'issuance')} recomputed independently from the settlements and the "
+            "policy files; all match"
+        )
+    emit(config, data, text)
+    return 0 if not discrepancies else 4
+
+
+def cmd_statement(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.policy import load_policy
+    from ledger.domain.types import MemberStatus
+    from ledger.files import write_file
+    from ledger.services.statements import build_statement
+
+    ws = workspace(config)
+    address = ws.resolve(args.member)
+    if ws.client.member(address).status is MemberStatus.NONE:
+        raise InputError(f"{ws.label(address)} is not a member, so it has no points statement")
+    report = ws.verify(on_range=sync_progress(config))
+    statement = build_statement(
+        report,
+        member=ws.name_of(address),
+        address=address,
+        block_time=ws.session.block_time,
+        policy=load_policy(),
+        year=args.year,
+    )
+    if args.output is None:
+        fmt = "json" if config.json else args.format
+        print(_statement_text(statement, fmt, block=report.block, year=args.year), end="")
+    else:
+        text = _statement_text(statement, args.format, block=report.block, year=args.year)
+        # A byte-order mark tells Excel and WPS that a CSV file is UTF-8, so the Chinese titles read right.
+        write_file(Path(args.output), text.encode("utf-8-sig" if args.format == "csv" else "utf-8"), "statement")
+        verified = "verified" if statement.verified else "NOT VERIFIED"
+        summary = (
+            f"{args.format} statement of {statement.member}: {len(statement.lines)} lines, {verified}, "
+            f"written to {args.output}"
+        )
+        data = {
+            "output": args.output,
+            "format": args.format,
+            "lines": len(statement.lines),
+            "verified": statement.verified,
+        }
+        emit(config, data, summary)
+    return 0 if statement.verified else 4
+
+
+def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | None) -> str:
+    """The statement as a table for people, JSON or CSV."""
+    import csv
+    import io
+    import json
+
+    from ledger.format import shown, spreadsheet_cell, table
+    from ledger.services.statements import STATEMENT_COLUMNS
+
+    if fmt == "json":
+        return json.dumps(statement.as_json(), ensure_ascii=False, indent=2) + "\n"
+    out = io.StringIO()
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(STATEMENT_COLUMNS)
+        for line in statement.lines:
+            cells = line.as_json().items()
+            writer.writerow(cell if name in ("points", "balance") else spreadsheet_cell(cell) for name, cell in cells)
+        return out.getvalue()
+    period = f" for {year}" if year else ""
+    rows = [
+        [
+            line.date,
+            line.contract,
+            shown(line.reference),
+            line.rule,
+            line.clause,
+            line.basis,
+            line.policy_version or "",
+            readable_points(line.points),
+            readable_points(line.balance),
+        ]
+        for line in statement.lines
+    ]
+    headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
+    titles = {line.rule: line.rule_title for line in statement.lines}
+    lines = [
+        f"Points statement of {statement.member} ({statement.address}){period}",
+        f"opening balance {readable_points(statement.opening)} points\n",
+        table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed",
+        "\ntotals by rule",
+        *(
+            f"  {rule:<14}{readable_points(amount):>16}  {titles.get(rule, '')}"
+            for rule, amount in sorted(statement.by_rule.items())
+        ),
+        f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}",
+        f"closing balance {readable_points(statement.closing)} points",
+    ]
+    if statement.verified:
+        lines.append(
+            f"verified as of block {block}: every point above recomputed independently from its "
+            "payment and the policy file"
+        )
+    else:
+        lines += ["NOT VERIFIED:", *(f"  {problem}" for problem in statement.problems)]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from ledger.format import money, table
+    from ledger.services.statements import market_report
+
+    ws = workspace(config)
+    data = market_report(ws.verify(on_range=sync_progress(config), details=False))
+    rows = [
+        [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
+        for r in data["by_year_and_kind"]
+    ]
+    lines = [
+        "Technology contracts by signing / payment year and kind (yuan)",
+        table(["year", "kind", "contracts", "registered value", "received"], rows, numeric=(2, 3, 4))
+        if rows
+        else "no contracts",
+        "",
+        "Points issued by rule",
+        *(f"  {rule:<14}{money(v):>18}" for rule, v in data["points_by_rule"].items()),
+        f"  {'total':<14}{money(data['points_issued']):>18}   (redeemed {money(data['points_redeemed'])})",
+        "",
+        f"2028 target: {money(data['target_2028']['registered_value'])} yuan of registered contract value; "
+        f"registered so far {money(data['registered_value'])} ({data['target_2028']['progress_percent']}%)",
+        f"verified as of block {data['block']}: every point recomputed independently"
+        if data["verified"]
+        else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",
+    ]
+    emit(config, data, "\n".join(lines))
+    return 0
+
+
+def add_points(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ledger.cli import calendar_year
+
+    p = sub.add_parser("points", parents=[common], help="a member's points balance or history")
+    p.add_argument("action", choices=["balance", "history"])
+    p.add_argument("member", help="the member's name in this workspace (or its address)")
+    p.set_defaults(handler=cmd_points)
+
+    p = sub.add_parser("redeem", parents=[common], help="redeem a member's own points (signed by the member)")
+    p.add_argument("member", help="the member whose points these are; its own key signs")
+    p.add_argument("points", help="how many, e.g. 100.00")
+    p.add_argument("--purpose", required=True, help="what the points pay for (recorded on chain)")
+    p.set_defaults(handler=cmd_redeem)
+
+    p = sub.add_parser("policy", parents=[common], help="publish, show or diff the points policy")
+    p.add_argument("action", choices=["publish", "show", "diff"])
+    p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML; default policy/mkj-2026.toml)")
+    p.set_defaults(handler=cmd_policy)
+
+    p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
+    p.add_argument("--member", default=None, help="only the discrepancies of this member (and global ones)")
+    p.add_argument("--fresh", action="store_true", help="drop the local index and read the whole log again")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
+    p.add_argument("member", help="the member's name in this workspace (or its address)")
+    p.add_argument("--year", type=calendar_year, default=None, help="only this Beijing calendar year")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write the statement to FILE (a CSV file starts with a byte-order mark for Excel and WPS)",
+    )
+    p.set_defaults(handler=cmd_statement)
+
+    p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")
+    p.set_defaults(handler=cmd_report)
