@@ -665,7 +665,8 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
         "--batch-gas",
         type=int_in(1, TX_GAS_CAP, what="the gas per batch"),
         default=TX_GAS_CAP,
-        help=f"import: gas one batch may be planned to use (default and most: {TX_GAS_CAP}, EIP-7825)",
+        help=f"import: gas one batch may be planned to use (default and most: {TX_GAS_CAP}, EIP-7825, "
+        "or the chain's block gas limit when that is less)",
     )
     p.add_argument(
         "--tight-gas",

@@ -236,6 +236,7 @@ class ChainSession:
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
     _chain_id: int | None = None
+    _block_gas_limit: int | None = None
     _block_times: dict[int, int] = field(default_factory=dict)
 
     # --- connecting -------------------------------------------------------------------------
@@ -275,6 +276,15 @@ class ChainSession:
             with from_node("the chain id"):
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
+
+    def gas_ceiling(self) -> int:
+        """The most gas one transaction may be given here: EIP-7825's cap, or the block gas limit when the
+        chain's blocks are smaller (a private network's genesis may set a few million), since a node
+        refuses a transaction that could not fit a block. Read once per session."""
+        if self._block_gas_limit is None:
+            with from_node("the latest block"):
+                self._block_gas_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+        return min(TX_GAS_CAP, self._block_gas_limit)
 
     def name_of(self, address: str) -> str:
         return self.names.get(address, address)
@@ -501,7 +511,8 @@ class ChainSession:
         elif gas is None:
             with self._decoded(), from_node("a gas estimate"):
                 estimate = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
-            gas = estimate + estimate * GAS_MARGIN_PERCENT // 100
+            # the node estimates within a block's gas: the margin must not take the limit past it
+            gas = min(estimate + estimate * GAS_MARGIN_PERCENT // 100, self.gas_ceiling())
         tx.pop("from")
         tx.update(gas=gas, gasPrice=self.gas_price(), nonce=self._next_nonce(signer.address))
         signed = signer.sign_transaction(tx)

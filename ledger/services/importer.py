@@ -582,8 +582,9 @@ class Importer:
     ) -> None:
         self.receipt_timeout_s = receipt_timeout_s
         self.tight_gas = tight_gas
-        self.batch_gas = min(batch_gas, TX_GAS_CAP)
         self.session = session
+        self.gas_ceiling = session.gas_ceiling()  # EIP-7825's cap, or a smaller block gas limit
+        self.batch_gas = min(batch_gas, self.gas_ceiling)
         self.ledger_address = ledger_address
         self.operator = operator
         self.journal = journal
@@ -685,8 +686,8 @@ class Importer:
             self.progress(done, total)
 
     def plan(self, rows: list[Row]) -> list[tuple[list[Row], int]]:
-        """Batches whose gas bounds (`BatchGas`) fit the batch gas (never above the transaction cap),
-        each with its bound."""
+        """Batches whose gas bounds (`BatchGas`) fit the batch gas (never above the transaction cap or
+        the chain's block gas limit), each with its bound."""
         batches: list[tuple[list[Row], int]] = []
         current: list[Row] = []
         bound = BatchGas()
@@ -705,7 +706,7 @@ class Importer:
 
     def _gas_for(self, batch: list[Row], bound: int, data: bytes) -> int:
         """The batch's gas bound, or (tight) what such rows really used lately, plus a margin."""
-        bound = min(TX_GAS_CAP, bound)
+        bound = min(self.gas_ceiling, bound)
         if not self.tight_gas:
             return bound
         if self._gas_per_row is None:

@@ -50,9 +50,10 @@ class Market:
 
 
 @pytest.fixture
-def market(tmp_path: Path) -> Iterator[Market]:
+def market(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Market]:
+    """A market on a fresh anvil node; a test may give the node's extra arguments (indirect parameter)."""
     folder = tmp_path
-    node = LocalNode(folder / "node", port=free_port())
+    node = LocalNode(folder / "node", port=free_port(), extra_args=getattr(request, "param", ()))
     node.start()
     try:
         session = ChainSession.connect(node.url)
@@ -157,6 +158,23 @@ def test_a_batch_mined_as_failed_is_explained_by_its_contract_error(market: Mark
         client.settle_batch(market.operator, [replace(first, amount=Fen(200))], gas=500_000)  # type: ignore[arg-type]
     assert client.session.head() == head + 1  # mined, and refused
     assert client.milestone("TC-0", 0).paid == 100
+
+
+@pytest.mark.parametrize("market", [("--gas-limit", "6000000")], indirect=True)
+def test_a_chain_of_small_blocks_gets_batches_that_fit_them(market: Market) -> None:
+    """A private network's genesis may give its blocks less gas than EIP-7825's cap: a node refuses a
+    transaction whose limit no block could hold, so every batch is planned under the block gas limit."""
+    path, total = _bank(market, "SMALL", 300)
+    client = market.client()
+    assert client.session.gas_ceiling() == 6_000_000
+    result = _import(market, client, path)
+    assert result.recorded == 300
+    journal = journal_path(market.folder / "journal", path).read_text(encoding="utf-8").splitlines()
+    sent = [json.loads(line) for line in journal if '"sent"' in line]
+    assert len(sent) > 1  # 300 rows are planned at more than 6,000,000 gas: the plan split them
+    limits = [int(client.session.w3.eth.get_transaction(entry["tx"])["gas"]) for entry in sent]
+    assert max(limits) <= 6_000_000
+    _assert_exactly_once(market, total, 300)
 
 
 def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
