@@ -54,6 +54,9 @@ SEND_ATTEMPTS = 5
 RETRY_BACKOFF_S = 0.05
 #: Gas limit for transactions on the embedded chain: EIP-7825's per-transaction cap.
 EMBEDDED_GAS_LIMIT = TX_GAS_CAP
+#: How nodes answer the send of a transaction they already hold (geth and anvil "already known", Besu
+#: "Known transaction", OpenEthereum "... already imported"): an earlier attempt reached the node.
+ALREADY_KNOWN = ("already known", "known transaction", "already imported")
 RECEIPT_TIMEOUT_S = 120.0
 #: How often a transaction awaited is checked for a nonce taken by another of its account's transactions.
 SUPERSEDED_CHECK_S = 1.0
@@ -537,7 +540,7 @@ class ChainSession:
             if refusal is None:
                 return
             text = refusal.lower().replace("_", " ")
-            if "already known" in text or "already imported" in text:
+            if any(known in text for known in ALREADY_KNOWN):
                 return  # an earlier attempt reached the node
             if "replacement transaction underpriced" in text and superseded_raises:
                 raise Superseded(prepared)  # another transaction of the account waits in the pool with this nonce

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from eth_account import Account
 from web3 import Web3
 
 from ledger.chain.artifacts import artifact
 from ledger.chain.logs import event_specs, iter_logs
-from ledger.chain.session import ChainSession, NodeProvider, Prepared
+from ledger.chain.session import ChainSession, NodeProvider, NodeRefused, Prepared
 from ledger.errors import ChainError, InputError
 from ledger.services.sync import LogIndex
 from tests.nodes import free_port
@@ -44,6 +45,7 @@ REQUESTS: list[tuple[str, Callable[[ChainSession], Any]]] = [
     ("snapshot", lambda s: s.snapshot()),
     ("signing", lambda s: s.prepare(Account.create(), to=None, data=b"", gas=21_000)),
     ("nonce", lambda s: s._next_nonce(Account.create().address)),
+    ("block gas limit", lambda s: s.gas_ceiling()),
 ]
 
 
@@ -209,6 +211,47 @@ def test_no_server_at_all_cannot_be_reached() -> None:
 def test_an_address_that_is_no_http_url_is_refused_before_any_request(url: str) -> None:
     with pytest.raises(InputError, match=f"^{re.escape(repr(url))} is not an http\\(s\\) JSON-RPC address$"):
         ChainSession.connect(url)
+
+
+def _sends_answered(monkeypatch: pytest.MonkeyPatch, *answers: BaseException | str) -> ChainSession:
+    """A session whose sends are answered in turn: a network error raised, a refusal returned."""
+    session = _session("http://127.0.0.1:9")
+    replies = iter(answers)
+
+    def post(raw: bytes) -> str | None:
+        reply = next(replies)
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    monkeypatch.setattr(session, "_post_raw", post)
+    monkeypatch.setattr("ledger.chain.session.RETRY_BACKOFF_S", 0.0)
+    return session
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "already known",  # geth, anvil
+        "Known transaction",  # Besu (JsonRpcError ETH_SEND_TX_ALREADY_KNOWN)
+        "Transaction with the same hash was already imported.",  # OpenEthereum
+    ],
+)
+def test_a_send_again_of_what_the_node_already_holds_counts_as_sent(
+    monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """A reply lost after the node took the transaction: the same bytes sent again are answered, in
+    each node's words, as known. That is the send done, not a refusal."""
+    session = _sends_answered(monkeypatch, requests.ConnectionError("connection reset"), answer)
+    unsent = Prepared(sender=Account.create().address, tx={"nonce": 0}, raw=b"\1", tx_hash=b"\1" * 32)
+    session.submit(unsent)  # returns: nothing raised
+
+
+def test_a_send_the_node_refuses_for_another_reason_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = _sends_answered(monkeypatch, "insufficient funds for gas * price + value")
+    unsent = Prepared(sender=Account.create().address, tx={"nonce": 0}, raw=b"\1", tx_hash=b"\1" * 32)
+    with pytest.raises(NodeRefused, match="^the node refused the transaction: insufficient funds for gas"):
+        session.submit(unsent)
 
 
 def _await(session: ChainSession) -> Any:
