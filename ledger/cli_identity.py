@@ -342,6 +342,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
 def cmd_export(args: argparse.Namespace, config: Config) -> int:
     from ledger.chain.logs import iter_logs
     from ledger.domain.types import MemberStatus
+    from ledger.services.allowlist import allowlist_text
 
     ws = workspace(config)
     record = ws.record()
@@ -354,11 +355,16 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
         if event.name == "OperatorAppointed" and ws.client.is_operator(event.args["account"]):
             accounts.add(event.args["account"])
     listed = sorted(a.lower() for a in accounts)
-    text = "# Besu permissions: the accounts the ledger admits (active members, operators, regulator)\n"
-    text += "accounts-allowlist=[" + ",".join(f'"{a}"' for a in listed) + "]\n"
     out = Path(args.out)
-    write_file(out, text.encode("utf-8"), "allowlist")
-    emit(config, {"file": str(out), "accounts": listed}, f"wrote {len(listed)} accounts to {out}")
+    existing = None
+    if out.is_file():  # a permissions file of the network: its other entries (the node allowlist) stay
+        try:
+            existing = read_file(out, "permissions").decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{out} is not UTF-8 text, so it cannot be a Besu permissions file") from None
+    write_file(out, allowlist_text(listed, existing, source=str(out)).encode("utf-8"), "allowlist")
+    verb = "updated the accounts allowlist of" if existing else "wrote"
+    emit(config, {"file": str(out), "accounts": listed}, f"{verb} {out}: {len(listed)} accounts")
     return 0
 
 

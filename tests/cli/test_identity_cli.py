@@ -208,8 +208,11 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
 def test_besu_allowlist_lists_active_members_and_operators(office: Office) -> None:
     ledger = office.ledger
     out = office.folder / "permissions_config.toml"
+    nodes = 'nodes-allowlist=["enode://6f8a80d1@192.168.0.9:4567"]\n'  # the network's, in the same file
+    out.write_text('accounts-allowlist=["0x' + "cc" * 20 + '"]\n' + nodes, encoding="utf-8")
     assert ledger("export", "besu-allowlist", "--out", str(out)).returncode == 0
     text = out.read_text(encoding="utf-8")
+    assert text.endswith(nodes) and "cc" * 20 not in text
     names = json.loads((office.folder / "home" / "names.json").read_text(encoding="utf-8"))
     for who in ("imu", "steel", "operator", "regulator"):
         assert names[who].lower() in text
@@ -236,6 +239,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("terms", "open", str(folder / "broken.json"), "--as", "imu"), "is not valid JSON"),
         (("terms", "seal", str(folder / "nope.txt"), "--contract", "TC-9"), "no terms file at"),
         (("export", "besu-allowlist", "--out", str(folder / "no-such-dir" / "p.toml")), "cannot write the allowlist"),
+        (("export", "besu-allowlist", "--out", str(folder / "broken.json")), "cannot be a Besu permissions file"),
+        (("export", "besu-allowlist", "--out", str(folder / "binary.dat")), "cannot be a Besu permissions file"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "not-a-key.pem")), "does not hold a PEM public key"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "nope.pem")), "no public key file at"),
         (("operator", "add", "keyless", "--keystore", str(folder / "binary.dat")), "is not a readable keystore"),
