@@ -92,7 +92,7 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
     from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
 
-    result = run_scenario(scenario, rpc=config.rpc, progress=progress_bar("playing events"))
+    result = run_scenario(scenario, rpc=config.rpc, tls_ca=config.rpc_ca, progress=progress_bar("playing events"))
     if config.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -392,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--rpc", default=None, help="JSON-RPC URL of the chain (default: the deployment's, or the local node)"
     )
+    common.add_argument(
+        "--rpc-ca",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="certificate authority (PEM) of an https node whose certificate a private network issued",
+    )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
@@ -459,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         passphrase_file=args.passphrase_file,
         json=args.json,
         index_dir=args.index_dir,
+        rpc_ca=args.rpc_ca,
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")

@@ -26,6 +26,7 @@ class Config:
     passphrase_file: Path | None = None
     json: bool = False
     index_dir: Path | None = None
+    rpc_ca: Path | None = None  # the certificate authority of an https node on a private network
 
     @property
     def deployment_path(self) -> Path:

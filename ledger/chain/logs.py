@@ -190,8 +190,7 @@ def log_ranges(
     """
     if session.kind != "rpc" or start > end:
         return _log_ranges(session, addresses, start=start, end=end, chunk=chunk, topics=topics)
-    assert session.url is not None
-    reader = ChainSession.connect(session.url)
+    reader = session.connect_again()
     return _one_ahead(_log_ranges(reader, addresses, start=start, end=end, chunk=chunk, topics=topics))
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import requests
@@ -133,6 +134,8 @@ def _network_failure(exc: BaseException) -> str:
         return f"the server answered HTTP {response.status_code} {response.reason}"
     if isinstance(exc, UnreadableReply):
         return str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "its TLS certificate could not be verified (a private network's authority is given with --rpc-ca FILE)"
     return exc.__class__.__name__
 
 
@@ -238,6 +241,7 @@ class ChainSession:
     names: dict[str, str] = field(default_factory=dict)
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
+    tls_ca: str | None = None  # the authority (PEM) that signed an https node's certificate, when not the system's
     _chain_id: int | None = None
     _block_gas_limit: int | None = None
     _block_times: dict[int, int] = field(default_factory=dict)
@@ -254,14 +258,23 @@ class ChainSession:
         return cls(w3=Web3(EthereumTesterProvider(tester)), kind="embedded", tester=tester)
 
     @classmethod
-    def connect(cls, url: str, *, timeout_s: float = 30.0) -> ChainSession:
-        """A JSON-RPC node (anvil, Besu, ...)."""
+    def connect(cls, url: str, *, timeout_s: float = 30.0, tls_ca: Path | str | None = None) -> ChainSession:
+        """A JSON-RPC node (anvil, Besu, ...); `tls_ca`, the certificate authority (PEM) of an https node
+        whose certificate a private network issued (else the system's authorities verify it)."""
         if not _is_http_url(url):
             raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
+        if tls_ca is not None:
+            if not url.lower().startswith("https://"):
+                raise InputError(f"--rpc-ca verifies an https node, and {url} is not one")
+            if not Path(tls_ca).is_file():
+                raise InputError(f"no certificate authority file at {tls_ca} (--rpc-ca)")
         http = requests.Session()
-        http.trust_env = False  # no proxy look-up in the environment on every request
+        # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
+        http.trust_env = False
+        if tls_ca is not None:
+            http.verify = str(tls_ca)
         w3 = Web3(NodeProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
-        session = cls(w3=w3, kind="rpc", url=url)
+        session = cls(w3=w3, kind="rpc", url=url, tls_ca=None if tls_ca is None else str(tls_ca))
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
@@ -272,6 +285,11 @@ class ChainSession:
         except (Web3Exception, ValueError, TypeError) as exc:  # an error reply, or a chain id that is no number
             raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {_rpc_error_text(exc)}") from exc
         return session
+
+    def connect_again(self) -> ChainSession:
+        """Another connection to the same node, verified the same way (for requests made alongside)."""
+        assert self.url is not None, "the embedded chain has no second connection"
+        return ChainSession.connect(self.url, tls_ca=self.tls_ca)
 
     @property
     def chain_id(self) -> int:

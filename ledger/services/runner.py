@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -281,7 +282,9 @@ class ScenarioRunner:
         return out
 
 
-def run_scenario(scenario: Scenario, *, rpc: str | None = None, progress: Progress | None = None) -> RunResult:
+def run_scenario(
+    scenario: Scenario, *, rpc: str | None = None, tls_ca: Path | None = None, progress: Progress | None = None
+) -> RunResult:
     """Start (or connect to) a chain, deploy, play the scenario and verify."""
-    session = ChainSession.connect(rpc) if rpc else ChainSession.embedded()
+    session = ChainSession.connect(rpc, tls_ca=tls_ca) if rpc else ChainSession.embedded()
     return ScenarioRunner(session, scenario, progress=progress).run()

@@ -166,7 +166,7 @@ class Workspace:
         if self._session is None:
             url = self.rpc_url()
             try:
-                self._session = ChainSession.connect(url)
+                self._session = ChainSession.connect(url, tls_ca=self.config.rpc_ca)
             except ChainError as exc:
                 raise ChainError(f"{exc}{self._stopped_node_hint(url)}") from None
             for name, address in self.names().items():

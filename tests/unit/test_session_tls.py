@@ -1,0 +1,137 @@
+"""An https node whose certificate a private network's authority issued: verified with `--rpc-ca`,
+refused in a sentence without it."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ledger.chain.session import ChainSession
+from ledger.config import Config
+from ledger.errors import ChainError, InputError
+from ledger.services.workspace import Workspace
+
+CHAIN_ID = 15150
+
+
+@dataclass
+class TlsNode:
+    url: str
+    ca: Path  # the private authority that issued the node's certificate
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _certificate(
+    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, *, ca: bool
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+    return builder.sign(signer, hashes.SHA256())
+
+
+@pytest.fixture
+def tls_node(tmp_path: Path) -> Iterator[TlsNode]:
+    """A loopback https JSON-RPC server answering `eth_chainId`, its certificate from a private CA."""
+    ca_key, node_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _certificate("network CA", ca_key, "network CA", ca_key, ca=True)
+    node_cert = _certificate("node-1", node_key, "network CA", ca_key, ca=False)
+    (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "node.pem").write_bytes(node_cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "node.key").write_bytes(
+        node_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": hex(CHAIN_ID)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "node.pem", tmp_path / "node.key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield TlsNode(url=f"https://127.0.0.1:{server.server_address[1]}", ca=tmp_path / "ca.pem")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_node_certified_by_the_network_authority_is_reached_with_it(tls_node: TlsNode) -> None:
+    session = ChainSession.connect(tls_node.url, tls_ca=tls_node.ca)
+    assert session.chain_id == CHAIN_ID
+    assert session.connect_again().chain_id == CHAIN_ID  # the second connection (log reading) verifies alike
+
+
+def test_a_workspace_reaches_the_node_with_its_rpc_ca(tls_node: TlsNode, tmp_path: Path) -> None:
+    config = Config(home=tmp_path / "home", rpc=tls_node.url, rpc_ca=tls_node.ca)
+    assert Workspace(config).session.chain_id == CHAIN_ID
+
+
+def test_without_the_authority_the_certificate_is_refused_in_a_sentence(tls_node: TlsNode) -> None:
+    with pytest.raises(ChainError, match="its TLS certificate could not be verified .*--rpc-ca FILE"):
+        ChainSession.connect(tls_node.url)
+
+
+def test_another_authority_is_refused_alike(tls_node: TlsNode, tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(_certificate("other CA", key, "other CA", key, ca=True).public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ChainError, match="its TLS certificate could not be verified"):
+        ChainSession.connect(tls_node.url, tls_ca=other)
+
+
+@pytest.mark.parametrize(
+    ("url", "ca", "message"),
+    [
+        ("http://127.0.0.1:8545", "ca.pem", "--rpc-ca verifies an https node, and http://127.0.0.1:8545 is not one"),
+        ("https://127.0.0.1:8545", "missing.pem", "no certificate authority file at"),
+    ],
+)
+def test_an_rpc_ca_that_cannot_apply_is_refused_before_any_request(
+    tmp_path: Path, url: str, ca: str, message: str
+) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        ChainSession.connect(url, tls_ca=tmp_path / ca)
