@@ -29,7 +29,7 @@ END = int(datetime(2027, 3, 1, tzinfo=UTC).timestamp())
 
 TEMPLATES = [
     ("transfer", ["uni", "inst", "sme"], ["firm", "outside"], ["lump_sum"]),
-    ("license", ["uni", "firm"], ["sme", "outside"], ["lump_sum", "deferred"]),
+    ("license", ["uni", "firm"], ["sme", "outside"], ["lump_sum", "deferred", "zero_upfront_staged_royalty"]),
     ("equity", ["inst", "uni"], ["firm", "outside"], ["lump_sum"]),
     ("service", ["lab"], ["sme", "firm"], ["lump_sum"]),
     ("development", ["uni"], ["firm"], ["lump_sum"]),
@@ -47,18 +47,50 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
         kind, sellers, buyers, plans = draw(st.sampled_from(TEMPLATES))
         seller, buyer = draw(st.sampled_from(sellers)), draw(st.sampled_from(buyers))
         amounts = draw(st.lists(st.integers(min_value=1, max_value=150_000_000), min_size=1, max_size=4))
+        plan = draw(st.sampled_from(plans))
         contract = {
             "id": f"C{n}",
             "kind": kind,
             "seller": seller,
             "buyer": buyer,
             "signed": "2026-01-05",
-            "plan": draw(st.sampled_from(plans)),
+            "plan": plan,
             "broker": draw(st.sampled_from([None, "agent"])),
             "instrument": "NMR-1" if kind == "service" else None,
             "milestones": [{"title": "all", "amount": format_yuan(sum(amounts)), "due": "2027-06-30"}],
         }
         contracts.append(contract)
+        if plan == "zero_upfront_staged_royalty":  # paid once achieved, with royalties on reported revenue
+            contract["royalty_bps"] = draw(st.integers(min_value=1, max_value=2_000))
+            events.append((START - 1, {"type": "milestone_achieved", "contract": f"C{n}", "milestone": 0}))
+            for q, revenue in enumerate(draw(st.lists(st.integers(1, 10**10), max_size=2))):
+                reported = draw(st.integers(min_value=START, max_value=END))
+                period = f"2026-Q{q + 1}"
+                events.append(
+                    (
+                        reported,
+                        {
+                            "type": "revenue_report",
+                            "contract": f"C{n}",
+                            "period": period,
+                            "revenue": format_yuan(revenue),
+                        },
+                    )
+                )
+                due = revenue * contract["royalty_bps"] // 10_000
+                if due:
+                    events.append(
+                        (
+                            draw(st.integers(min_value=reported, max_value=END)),
+                            {
+                                "type": "royalty_payment",
+                                "ref": f"C{n}-R{q}",
+                                "contract": f"C{n}",
+                                "period": period,
+                                "amount": format_yuan(due),
+                            },
+                        )
+                    )
         for i, amount in enumerate(amounts):
             at = draw(st.integers(min_value=START, max_value=END))
             events.append(
@@ -90,6 +122,9 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
                 },
             )
         )
+    for title in draw(st.lists(st.sampled_from(["tech_vice_president", "industry_professor"]), max_size=3)):
+        at = draw(st.integers(min_value=START, max_value=END))  # a title twice: the second earns nothing
+        events.append((at, {"type": "talent_appointment", "member": "wang", "title": title}))
     events.sort(key=lambda pair: pair[0])
     return {
         "scenario": 1,
