@@ -92,7 +92,8 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
     from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
 
-    result = run_scenario(scenario, rpc=config.rpc, tls_ca=config.rpc_ca, progress=progress_bar("playing events"))
+    access = workspace(config).node_access() if config.rpc else None
+    result = run_scenario(scenario, rpc=config.rpc, access=access, progress=progress_bar("playing events"))
     if config.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -399,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="certificate authority (PEM) of an https node whose certificate a private network issued",
     )
+    common.add_argument(
+        "--rpc-token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="file holding the bearer token (JWT) a node's JSON-RPC requires",
+    )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
@@ -467,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json=args.json,
         index_dir=args.index_dir,
         rpc_ca=args.rpc_ca,
+        rpc_token_file=args.rpc_token_file,
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")

@@ -27,6 +27,7 @@ class Config:
     json: bool = False
     index_dir: Path | None = None
     rpc_ca: Path | None = None  # the certificate authority of an https node on a private network
+    rpc_token_file: Path | None = None  # the bearer token a node's JSON-RPC requires
 
     @property
     def deployment_path(self) -> Path:

@@ -131,7 +131,10 @@ def _network_failure(exc: BaseException) -> str:
     (ConnectionError, ReadTimeout)."""
     response = getattr(exc, "response", None)
     if isinstance(exc, requests.HTTPError) and response is not None:
-        return f"the server answered HTTP {response.status_code} {response.reason}"
+        answered = f"the server answered HTTP {response.status_code} {response.reason}"
+        if response.status_code in (401, 403):  # Besu with --rpc-http-authentication-enabled, or a gateway
+            answered += " (a node that requires a bearer token is given one with --rpc-token-file FILE)"
+        return answered
     if isinstance(exc, UnreadableReply):
         return str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
@@ -221,6 +224,16 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class NodeAccess:
+    """How a node is reached beyond its URL: the certificate authority (PEM file) of an https node whose
+    certificate a private network issued (else the system's authorities verify it), and the bearer
+    token (a JWT) its JSON-RPC requires (Besu's `--rpc-http-authentication-enabled`), never shown."""
+
+    tls_ca: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A signed transaction, not yet sent: its hash is known before the node sees it."""
 
@@ -241,7 +254,7 @@ class ChainSession:
     names: dict[str, str] = field(default_factory=dict)
     _nonces: dict[str, int] = field(default_factory=dict)
     _gas_price: int | None = None
-    tls_ca: str | None = None  # the authority (PEM) that signed an https node's certificate, when not the system's
+    access: NodeAccess = field(default_factory=NodeAccess)
     _chain_id: int | None = None
     _block_gas_limit: int | None = None
     _block_times: dict[int, int] = field(default_factory=dict)
@@ -258,23 +271,26 @@ class ChainSession:
         return cls(w3=Web3(EthereumTesterProvider(tester)), kind="embedded", tester=tester)
 
     @classmethod
-    def connect(cls, url: str, *, timeout_s: float = 30.0, tls_ca: Path | str | None = None) -> ChainSession:
-        """A JSON-RPC node (anvil, Besu, ...); `tls_ca`, the certificate authority (PEM) of an https node
-        whose certificate a private network issued (else the system's authorities verify it)."""
+    def connect(cls, url: str, *, timeout_s: float = 30.0, access: NodeAccess | None = None) -> ChainSession:
+        """A JSON-RPC node (anvil, Besu, ...), reached as `access` says (the authority of its TLS
+        certificate, the token its JSON-RPC requires) beyond its URL."""
         if not _is_http_url(url):
             raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
-        if tls_ca is not None:
+        access = access or NodeAccess()
+        if access.tls_ca is not None:
             if not url.lower().startswith("https://"):
                 raise InputError(f"--rpc-ca verifies an https node, and {url} is not one")
-            if not Path(tls_ca).is_file():
-                raise InputError(f"no certificate authority file at {tls_ca} (--rpc-ca)")
+            if not Path(access.tls_ca).is_file():
+                raise InputError(f"no certificate authority file at {access.tls_ca} (--rpc-ca)")
         http = requests.Session()
         # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
         http.trust_env = False
-        if tls_ca is not None:
-            http.verify = str(tls_ca)
+        if access.tls_ca is not None:
+            http.verify = access.tls_ca
+        if access.token is not None:
+            http.headers["Authorization"] = f"Bearer {access.token}"
         w3 = Web3(NodeProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
-        session = cls(w3=w3, kind="rpc", url=url, tls_ca=None if tls_ca is None else str(tls_ca))
+        session = cls(w3=w3, kind="rpc", url=url, access=access)
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
@@ -289,7 +305,7 @@ class ChainSession:
     def connect_again(self) -> ChainSession:
         """Another connection to the same node, verified the same way (for requests made alongside)."""
         assert self.url is not None, "the embedded chain has no second connection"
-        return ChainSession.connect(self.url, tls_ca=self.tls_ca)
+        return ChainSession.connect(self.url, access=self.access)
 
     @property
     def chain_id(self) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -13,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.chain.deploy import deploy_all
 from ledger.chain.encoding import amendment_source_hash, sha256_bytes, text_id
 from ledger.chain.errors import refusal
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeAccess
 from ledger.domain.money import format_points, format_yuan
 from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, ScenarioEvent
@@ -283,8 +282,8 @@ class ScenarioRunner:
 
 
 def run_scenario(
-    scenario: Scenario, *, rpc: str | None = None, tls_ca: Path | None = None, progress: Progress | None = None
+    scenario: Scenario, *, rpc: str | None = None, access: NodeAccess | None = None, progress: Progress | None = None
 ) -> RunResult:
     """Start (or connect to) a chain, deploy, play the scenario and verify."""
-    session = ChainSession.connect(rpc, tls_ca=tls_ca) if rpc else ChainSession.embedded()
+    session = ChainSession.connect(rpc, access=access) if rpc else ChainSession.embedded()
     return ScenarioRunner(session, scenario, progress=progress).run()

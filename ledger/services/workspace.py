@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ledger.chain.deploy import DeploymentRecord
     from ledger.chain.logs import LogEvent
-    from ledger.chain.session import ChainSession
+    from ledger.chain.session import ChainSession, NodeAccess
     from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
     from ledger.services.sync import LogIndex, RangeCallback
@@ -159,6 +159,23 @@ class Workspace:
         start = "ledger node start" + ("" if port == DEFAULT_PORT else f" --port {port}")
         return f"; this workspace's node is stopped: `{start}`"
 
+    def node_access(self) -> NodeAccess:
+        """How the node is reached beyond its URL (--rpc-ca, --rpc-token-file)."""
+        from ledger.chain.session import NodeAccess
+        from ledger.files import read_file
+
+        token = None
+        if self.config.rpc_token_file is not None:
+            path = self.config.rpc_token_file
+            try:
+                token = read_file(path, "token").decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputError(f"the token file {path} is not UTF-8 text") from None
+            if not token or not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
+                raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
+        ca = self.config.rpc_ca
+        return NodeAccess(tls_ca=None if ca is None else str(ca), token=token)
+
     @property
     def session(self) -> ChainSession:
         from ledger.chain.session import ChainSession
@@ -166,7 +183,7 @@ class Workspace:
         if self._session is None:
             url = self.rpc_url()
             try:
-                self._session = ChainSession.connect(url, tls_ca=self.config.rpc_ca)
+                self._session = ChainSession.connect(url, access=self.node_access())
             except ChainError as exc:
                 raise ChainError(f"{exc}{self._stopped_node_hint(url)}") from None
             for name, address in self.names().items():

@@ -1,5 +1,6 @@
-"""An https node whose certificate a private network's authority issued: verified with `--rpc-ca`,
-refused in a sentence without it."""
+"""Reaching a node beyond its URL: an https node whose certificate a private network's authority
+issued (verified with `--rpc-ca`, refused in a sentence without it), and a node whose JSON-RPC
+requires a bearer token (`--rpc-token-file`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeAccess
 from ledger.config import Config
 from ledger.errors import ChainError, InputError
 from ledger.services.workspace import Workspace
@@ -72,34 +74,51 @@ def tls_node(tmp_path: Path) -> Iterator[TlsNode]:
         )
     )
 
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "node.pem", tmp_path / "node.key")
+    for url in _serve(context=context):
+        yield TlsNode(url=url, ca=tmp_path / "ca.pem")
+
+
+def _listed(request: Any) -> list[Any]:
+    return request if isinstance(request, list) else [request]
+
+
+def _serve(*, context: ssl.SSLContext | None = None, token: str | None = None) -> Iterator[str]:
+    """The URL of a loopback JSON-RPC server answering `eth_chainId` (over TLS with `context`; only to
+    requests bearing `token`, when given, else HTTP 401), for as long as the caller holds it."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
         def do_POST(self) -> None:  # noqa: N802
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": hex(CHAIN_ID)}).encode()
+            if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_error(401, "Unauthorized")
+                return
+            answers = [{"jsonrpc": "2.0", "id": r["id"], "result": hex(CHAIN_ID)} for r in _listed(request)]
+            body = json.dumps(answers if isinstance(request, list) else answers[0]).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "node.pem", tmp_path / "node.key")
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield TlsNode(url=f"https://127.0.0.1:{server.server_address[1]}", ca=tmp_path / "ca.pem")
+        yield f"{'https' if context else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_a_node_certified_by_the_network_authority_is_reached_with_it(tls_node: TlsNode) -> None:
-    session = ChainSession.connect(tls_node.url, tls_ca=tls_node.ca)
+    session = ChainSession.connect(tls_node.url, access=NodeAccess(tls_ca=str(tls_node.ca)))
     assert session.chain_id == CHAIN_ID
     assert session.connect_again().chain_id == CHAIN_ID  # the second connection (log reading) verifies alike
 
@@ -119,7 +138,7 @@ def test_another_authority_is_refused_alike(tls_node: TlsNode, tmp_path: Path) -
     other = tmp_path / "other-ca.pem"
     other.write_bytes(_certificate("other CA", key, "other CA", key, ca=True).public_bytes(serialization.Encoding.PEM))
     with pytest.raises(ChainError, match="its TLS certificate could not be verified"):
-        ChainSession.connect(tls_node.url, tls_ca=other)
+        ChainSession.connect(tls_node.url, access=NodeAccess(tls_ca=str(other)))
 
 
 @pytest.mark.parametrize(
@@ -134,4 +153,54 @@ def test_an_rpc_ca_that_cannot_apply_is_refused_before_any_request(
 ) -> None:
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
     with pytest.raises(InputError, match=message):
-        ChainSession.connect(url, tls_ca=tmp_path / ca)
+        ChainSession.connect(url, access=NodeAccess(tls_ca=str(tmp_path / ca)))
+
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJwZXJtaXNzaW9ucyI6WyIqOioiXX0.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def token_node() -> Iterator[str]:
+    """A node whose JSON-RPC answers only requests bearing `TOKEN` (Besu's JWT authentication)."""
+    yield from _serve(token=TOKEN)
+
+
+def test_a_node_requiring_a_token_is_reached_with_it(token_node: str, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    workspace = Workspace(Config(home=tmp_path / "home", rpc=token_node, rpc_token_file=token_file))
+    session = workspace.session
+    assert session.chain_id == CHAIN_ID
+    assert session.connect_again().chain_id == CHAIN_ID
+    assert session.rpc_batch([("eth_chainId", []), ("eth_chainId", [])]) == [hex(CHAIN_ID)] * 2  # batches too
+    assert TOKEN not in repr(session) and TOKEN not in repr(session.access)  # never shown
+
+
+def test_without_the_token_the_node_answer_is_told_with_the_option_to_give(token_node: str) -> None:
+    with pytest.raises(
+        ChainError, match="HTTP 401 Unauthorized \\(a node that requires a bearer token .*--rpc-token-file"
+    ):
+        ChainSession.connect(token_node)
+    with pytest.raises(ChainError) as refused:
+        ChainSession.connect(token_node, access=NodeAccess(token="wrong-token"))
+    assert "wrong-token" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "does not hold one token"),
+        (b"two tokens\n", "does not hold one token"),
+        (b"\xff\xfe", "is not UTF-8 text"),
+    ],
+)
+def test_a_token_file_that_holds_no_token_is_refused_before_any_request(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    config = Config(home=tmp_path / "home", rpc="http://127.0.0.1:9", rpc_token_file=token_file)
+    with pytest.raises(InputError, match=message):
+        Workspace(config).node_access()
+    with pytest.raises(InputError, match="no token file at"):
+        Workspace(Config(home=tmp_path, rpc="http://127.0.0.1:9", rpc_token_file=tmp_path / "nope")).node_access()
