@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.config import DEFAULT_PORT, Config, default_home
+from ledger.config import DEFAULT_PORT, Config, default_home, env_path
 from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
 
 if TYPE_CHECKING:
@@ -398,14 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="FILE",
-        help="certificate authority (PEM) of an https node whose certificate a private network issued",
+        help="certificate authority (PEM) of an https node whose certificate a private network issued "
+        "(default $LEDGER_RPC_CA)",
     )
     common.add_argument(
         "--rpc-token-file",
         type=Path,
         default=None,
         metavar="FILE",
-        help="file holding the bearer token (JWT) a node's JSON-RPC requires",
+        help="file holding the bearer token (JWT) a node's JSON-RPC requires (default $LEDGER_RPC_TOKEN_FILE)",
     )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
@@ -474,8 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         passphrase_file=args.passphrase_file,
         json=args.json,
         index_dir=args.index_dir,
-        rpc_ca=args.rpc_ca,
-        rpc_token_file=args.rpc_token_file,
+        rpc_ca=args.rpc_ca or env_path("LEDGER_RPC_CA"),
+        rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")

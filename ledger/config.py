@@ -66,6 +66,13 @@ def default_home() -> Path:
     return Path(os.environ.get("LEDGER_HOME", ".ledger"))
 
 
+def env_path(name: str) -> Path | None:
+    """A file named by an environment variable (unset or empty: none), so that options every command
+    against one node needs (LEDGER_RPC_CA, LEDGER_RPC_TOKEN_FILE) are given once per shell."""
+    value = os.environ.get(name, "")
+    return Path(value) if value else None
+
+
 def _reads_as_address(name: str) -> bool:
     """40 hexadecimal digits, with or without "0x": what `Workspace.resolve` would take for an address."""
     digits = name[2:] if name[:2].lower() == "0x" else name

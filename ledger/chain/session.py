@@ -279,9 +279,9 @@ class ChainSession:
         access = access or NodeAccess()
         if access.tls_ca is not None:
             if not url.lower().startswith("https://"):
-                raise InputError(f"--rpc-ca verifies an https node, and {url} is not one")
+                raise InputError(f"--rpc-ca (or LEDGER_RPC_CA) verifies an https node, and {url} is not one")
             if not Path(access.tls_ca).is_file():
-                raise InputError(f"no certificate authority file at {access.tls_ca} (--rpc-ca)")
+                raise InputError(f"no certificate authority file at {access.tls_ca} (--rpc-ca or LEDGER_RPC_CA)")
         http = requests.Session()
         # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
         http.trust_env = False

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ledger.chain.session import ChainSession, NodeAccess
+from ledger.cli import main
 from ledger.config import Config
 from ledger.errors import ChainError, InputError
 from ledger.services.workspace import Workspace
@@ -144,7 +145,7 @@ def test_another_authority_is_refused_alike(tls_node: TlsNode, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("url", "ca", "message"),
     [
-        ("http://127.0.0.1:8545", "ca.pem", "--rpc-ca verifies an https node, and http://127.0.0.1:8545 is not one"),
+        ("http://127.0.0.1:8545", "ca.pem", "verifies an https node, and http://127.0.0.1:8545 is not one"),
         ("https://127.0.0.1:8545", "missing.pem", "no certificate authority file at"),
     ],
 )
@@ -204,3 +205,18 @@ def test_a_token_file_that_holds_no_token_is_refused_before_any_request(
         Workspace(config).node_access()
     with pytest.raises(InputError, match="no token file at"):
         Workspace(Config(home=tmp_path, rpc="http://127.0.0.1:9", rpc_token_file=tmp_path / "nope")).node_access()
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [("LEDGER_RPC_CA", "no certificate authority file at {}"), ("LEDGER_RPC_TOKEN_FILE", "no token file at {}")],
+)
+def test_each_option_defaults_to_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, variable: str, message: str
+) -> None:
+    """Every command against one network needs them: a shell gives them once."""
+    missing = tmp_path / "missing.pem"
+    monkeypatch.setenv(variable, str(missing))
+    scenario = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
+    assert main(["run", str(scenario), "--rpc", "https://127.0.0.1:9"]) == 1
+    assert message.format(missing) in capsys.readouterr().err
