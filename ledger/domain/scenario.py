@@ -126,7 +126,9 @@ def load_scenario(path: Path) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", where=str(path)) from None
     try:
-        data = parse_json(text)
+        # An amount written as a JSON number (2000000.00) is read as the text it is written as, never
+        # through a float: then checked as the decimal string it stands for.
+        data = parse_json(text, decimals_as_text=True)
     except JsonProblem as exc:
         raise ScenarioError(f"the file is {exc}", where=str(path)) from None
     return parse_scenario(data, base=path.parent, source=path)

@@ -127,3 +127,21 @@ def test_a_byte_order_mark_before_json_is_read_as_utf8(tmp_path: Path) -> None:
     marked.write_bytes(b"\xef\xbb\xbf" + DEMO.read_bytes())
     assert load_scenario(marked).events == load_scenario(DEMO).events
     assert read_json_file(marked, "contract") == read_json_file(DEMO, "contract")
+
+
+def test_a_scenario_amount_written_as_a_json_number_is_read_as_its_text(tmp_path: Path) -> None:
+    """2500000.00 unquoted is the amount "2500000.00", never a float; 1e30 and 12.345 stay refused."""
+    data = json.loads(DEMO.read_text(encoding="utf-8"))
+    quoted = json.dumps(data, ensure_ascii=False)
+    amounts = [e["amount"] for e in data["events"] if "amount" in e]
+    unquoted = quoted
+    for amount in set(amounts):
+        unquoted = unquoted.replace(f'"amount": "{amount}"', f'"amount": {amount}')
+    assert unquoted != quoted
+    path = tmp_path / "numbers.json"
+    path.write_text(unquoted, encoding="utf-8")
+    assert load_scenario(path).events == load_scenario(DEMO).events
+    for bad, says in (("1e30", "is not a decimal amount"), ("12.345", "has more than two decimal places")):
+        path.write_text(unquoted.replace(f'"amount": {amounts[0]}', f'"amount": {bad}', 1), encoding="utf-8")
+        with pytest.raises(ScenarioError, match=says):
+            load_scenario(path)
