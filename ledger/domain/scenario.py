@@ -388,7 +388,14 @@ def _events(
         if kind in ("milestone_achieved", "payment", "equity"):
             milestone = obj.get("milestone")
             if milestone is None and kind == "milestone_achieved":
-                raise ScenarioError("which milestone? give its 0-based index", where=f"{where}.milestone")
+                # as a payment may, an achievement may leave out the only milestone of its contract
+                count = len(contracts[fields["contract"]].milestones)
+                if count != 1:
+                    raise ScenarioError(
+                        f"which milestone? contract {fields['contract']} has {count}: give its 0-based index",
+                        where=f"{where}.milestone",
+                    )
+                milestone = 0
             if milestone is not None and (
                 not isinstance(milestone, int)
                 or isinstance(milestone, bool)

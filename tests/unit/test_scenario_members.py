@@ -59,3 +59,14 @@ def test_an_instrument_that_is_not_a_name_makes_the_file_invalid_in_a_sentence(i
     with pytest.raises(ScenarioError) as refused:
         parse_scenario(document)
     assert str(refused.value) == "contracts[3].instrument: instrument must name an instrument"
+
+
+def test_an_achievement_may_leave_out_the_only_milestone_of_its_contract() -> None:
+    """As a payment may: TC-1 has one milestone, TC-3 two."""
+    document = _demo()
+    del document["events"][0]["milestone"]
+    assert parse_scenario(document).events[0].milestone == 0
+    del document["events"][3]["milestone"]
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert str(refused.value) == "events[3].milestone: which milestone? contract TC-3 has 2: give its 0-based index"
