@@ -163,7 +163,6 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_key(args: argparse.Namespace, config: Config) -> int:
-
     if args.action == "list":
         return _list_keys(config)
     if not args.name:
@@ -323,7 +322,6 @@ def _show_member(ws: Any, config: Config, address: str, *, verb: str | None, rep
 
 
 def cmd_operator(args: argparse.Namespace, config: Config) -> int:
-
     ws = workspace(config)
     regulator = ws.signer("regulator")  # before a new operator key is made: a refusal leaves none
     try:
