@@ -151,3 +151,41 @@ def test_engine_and_contracts_award_the_same_points(document: dict[str, Any]) ->
     chain = {member: m["by_rule"] for member, m in result.members.items() if m["by_rule"]}
     assert chain == engine_points(document)
     assert result.verification.ok, result.verification.discrepancies
+
+
+@st.composite
+def markets_with_bad_events(draw: st.DrawFn) -> dict[str, Any]:
+    """`markets`, then at the end a resend of some payments: the same (a replay when its date is the
+    same), under the same reference with another amount, more than is still due, or against a
+    milestone the contract does not have."""
+    document = draw(markets())
+    events = document["events"]
+    last = events[-1]["at"]
+    for payment in [e for e in events if e["type"] == "payment"]:
+        spoil = draw(st.sampled_from(["none", "resend", "other amount", "too much", "no such milestone"]))
+        if spoil == "resend":
+            events.append({**payment, "at": last})
+        elif spoil == "other amount":
+            events.append({**payment, "at": last, "amount": "0.01"})
+        elif spoil == "too much":
+            events.append({**payment, "at": last, "ref": payment["ref"] + "-X", "amount": "99999999.99"})
+        elif spoil == "no such milestone":
+            events.append({**payment, "at": last, "ref": payment["ref"] + "-M", "milestone": 5})
+    return document
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(markets_with_bad_events())
+def test_refused_and_replayed_events_change_nothing(document: dict[str, Any]) -> None:
+    """The chain's points are the engine's over the events it accepted as new: whatever it refused or
+    took as a replay moved no basis and paid no one."""
+    result = run_scenario(parse_scenario(document))
+    ignored = {r.event for r in result.rejected if r.event is not None} | set(result.replayed)
+    chain = {member: m["by_rule"] for member, m in result.members.items() if m["by_rule"]}
+    assert chain == engine_points(document, skip=ignored)
+    assert result.verification.ok, result.verification.discrepancies
