@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ledger.cli import emit, workspace
+from ledger.cli import emit, int_in, workspace
 from ledger.config import Config, file_name
 from ledger.errors import InputError
 from ledger.files import read_file, read_json_file, write_file
@@ -369,8 +369,6 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.cli import int_in
-
     p = sub.add_parser("ca", parents=[common], help="the platform certificate authority")
     p.add_argument("action", choices=["init", "issue", "revoke"])
     p.add_argument("member", nargs="?", help="issue/revoke: the member's name (revoke: or a serial in hex)")

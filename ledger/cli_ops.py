@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import emit, sync_progress, workspace
+from ledger.cli import calendar_year, emit, int_in, progress_bar, sync_progress, workspace
 from ledger.config import TX_GAS_CAP, Config
 from ledger.domain.money import readable_yuan
 from ledger.errors import ContractError, InputError
@@ -368,7 +368,6 @@ def _explained_duplicate(ws: Any, settlement: Any, refusal: ContractError) -> Co
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from ledger.cli import progress_bar
     from ledger.format import count
     from ledger.services.importer import ImportRefused, import_file
 
@@ -593,7 +592,6 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.cli import calendar_year, int_in
     from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle
 
     operator = argparse.ArgumentParser(add_help=False)

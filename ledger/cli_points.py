@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import emit, sync_progress, workspace
+from ledger.cli import calendar_year, emit, sync_progress, workspace
 from ledger.config import Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
@@ -314,8 +314,6 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 def add_points(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ledger.cli import calendar_year
-
     p = sub.add_parser("points", parents=[common], help="a member's points balance or history")
     p.add_argument("action", choices=["balance", "history"])
     p.add_argument("member", help="the member's name in this workspace (or its address)")
