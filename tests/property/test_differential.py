@@ -136,14 +136,18 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-# Each example deploys a fresh chain (~2 s): no shrinking phase, which would replay hundreds of them;
-# a failure prints the whole generated market, which is small enough to read.
-@settings(
-    max_examples=10,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+def on_fresh_chains(examples: int) -> settings:
+    """Each example deploys a fresh chain (~2 s): no shrinking phase, which would replay hundreds of
+    them; a failure prints the whole generated market, which is small enough to read."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+@on_fresh_chains(10)
 @given(markets())
 def test_engine_and_contracts_award_the_same_points(document: dict[str, Any]) -> None:
     result = run_scenario(parse_scenario(document))
@@ -174,12 +178,7 @@ def markets_with_bad_events(draw: st.DrawFn) -> dict[str, Any]:
     return document
 
 
-@settings(
-    max_examples=5,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@on_fresh_chains(5)
 @given(markets_with_bad_events())
 def test_refused_and_replayed_events_change_nothing(document: dict[str, Any]) -> None:
     """The chain's points are the engine's over the events it accepted as new: whatever it refused or
