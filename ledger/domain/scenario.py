@@ -143,9 +143,13 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     if data.get("policy") is not None:
         if not isinstance(data["policy"], str):
             raise ScenarioError("policy must be null or the path of a policy file", where="policy")
-        policy_path = (base or Path.cwd()) / data["policy"]
-        if not policy_path.exists():
-            raise ScenarioError(f"policy file {data['policy']!r} does not exist", where="policy")
+        # beside the scenario file first, else where the command runs (a path typed from there)
+        candidates = [(base or Path.cwd()) / data["policy"], Path.cwd() / data["policy"]]
+        policy_path = next((path for path in candidates if path.is_file()), None)
+        if policy_path is None:
+            raise ScenarioError(
+                f"policy file {data['policy']!r} does not exist beside the scenario file or here", where="policy"
+            )
     members = _members(_list(data, "members"))
     member_index = {m.id: m for m in members}
     instruments = _instruments(_list(data, "instruments", optional=True), member_index)

@@ -70,3 +70,19 @@ def test_an_achievement_may_leave_out_the_only_milestone_of_its_contract() -> No
     with pytest.raises(ScenarioError) as refused:
         parse_scenario(document)
     assert str(refused.value) == "events[3].milestone: which milestone? contract TC-3 has 2: give its 0-based index"
+
+
+def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = {**_demo(), "policy": "policy/mkj-2026.toml"}
+    repository = DEMO.parents[2]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError, match="does not exist beside the scenario file or here"):
+        parse_scenario(document, base=tmp_path)
+    monkeypatch.chdir(repository)
+    assert parse_scenario(document, base=tmp_path).policy_path == repository / "policy" / "mkj-2026.toml"
+    (tmp_path / "policy").mkdir()
+    beside = tmp_path / "policy" / "mkj-2026.toml"
+    beside.write_bytes((repository / "policy" / "mkj-2026.toml").read_bytes())
+    assert parse_scenario(document, base=tmp_path).policy_path == beside
