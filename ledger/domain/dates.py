@@ -86,9 +86,10 @@ def format_window(start: int, end: int) -> str:
     return f"{format_beijing(start)} to {last}"
 
 
-def past_due(due_date: int, now: int) -> bool:
-    """Whether a date something falls due on is over at `now`: the whole Beijing day is still in time."""
-    return beijing_midnight(now) > due_date
+def overdue(*, due: int, paid: int, due_date: int, now: int) -> bool:
+    """Whether an amount falling due on `due_date` is overdue at `now`: not fully paid once its due day
+    is over (the whole Beijing day is still in time)."""
+    return paid < due and beijing_midnight(now) > due_date
 
 
 def beijing_midnight(unix_seconds: int) -> int:

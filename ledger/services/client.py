@@ -13,7 +13,7 @@ from ledger.chain.deploy import Contracts
 from ledger.chain.encoding import attestation_id, id_text, text_id, uscc_hash
 from ledger.chain.logs import LogEvent, account_topic, decode_log, event_topic, iter_logs
 from ledger.chain.session import ChainSession, Sent
-from ledger.domain.dates import format_beijing, past_due
+from ledger.domain.dates import format_beijing, overdue
 from ledger.domain.engine import contract_parties
 from ledger.domain.money import Centipoints, Fen, readable_yuan
 from ledger.domain.policy import PolicyDocument, RuleParams
@@ -221,8 +221,8 @@ class MilestoneRecord:
         return "achieved" if self.achieved else "pending"
 
     def overdue(self, now: int) -> bool:
-        """Not fully paid once its due date is past: the whole Beijing day it falls due is still in time."""
-        return self.paid < self.due and past_due(self.due_date, now)
+        """`dates.overdue`, at `now`."""
+        return overdue(due=self.due, paid=self.paid, due_date=self.due_date, now=now)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import LogEvent
-from ledger.domain.dates import past_due
+from ledger.domain.dates import overdue
 from ledger.domain.engine import contract_parties, rate_rules
 from ledger.domain.types import MILESTONE_UNSPECIFIED, ContractKind, MemberKind, PaymentPlan
 
@@ -56,8 +56,8 @@ class MilestoneState:
     achieved: bool = False
 
     def overdue(self, now: int) -> bool:
-        """Not fully paid once its due day is over."""
-        return self.paid < self.due and past_due(self.due_date, now)
+        """`dates.overdue`, at `now`."""
+        return overdue(due=self.due, paid=self.paid, due_date=self.due_date, now=now)
 
 
 @dataclass
