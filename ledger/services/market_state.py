@@ -66,10 +66,10 @@ class ContractState:
     plan: PaymentPlan
     signed: int
     royalty_bps: int
+    seller: str
+    buyer: str
+    broker: str | None = None
     rules: tuple[str, ...] = ()
-    parties: tuple[str, ...] = ()  # `contract_parties`: who its payments may pay
-    seller: str = ""
-    buyer: str = ""
     milestones: list[MilestoneState] = field(default_factory=list)
     royalties: dict[str, list[int]] = field(default_factory=dict)  # period -> [due, paid]
 
@@ -87,6 +87,11 @@ class ContractState:
     def outstanding(self) -> int:
         """What is still due: on its milestones, and on the royalty periods reported."""
         return sum(m.due - m.paid for m in self.milestones) + sum(due - paid for due, paid in self.royalties.values())
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """Who its payments may pay (`contract_parties`)."""
+        return contract_parties(self.seller, self.buyer, self.broker)
 
     @property
     def needs_achievement(self) -> bool:
@@ -132,10 +137,10 @@ class MarketState:
                 plan=plan,
                 signed=a["signedAt"],
                 royalty_bps=a["royaltyBps"],
-                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, broker is not None),
-                parties=contract_parties(a["seller"], a["buyer"], broker),
                 seller=a["seller"],
                 buyer=a["buyer"],
+                broker=broker,
+                rules=rate_rules(kind, plan, seller_kind, buyer_in_region, broker is not None),
             )
         elif e.name == "RuleVersionPublished":
             rule = id_text(a["ruleId"])
