@@ -208,8 +208,9 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         from ledger.cli_identity import enrolment_address, enrolment_cert, enrolment_fingerprint
 
         cert = enrolment_cert(config, args.name, args.cert)
-        address = enrolment_address(ws, args.name, args.address, cert)
-        fingerprint = enrolment_fingerprint(ws, args.name, address, uscc, cert, args.proof)
+        held = ws.keystore_address(args.name)  # the account of the member's key in this workspace, if any
+        address = enrolment_address(ws, args.name, args.address, cert, held)
+        fingerprint = enrolment_fingerprint(ws, args.name, address, uscc, cert, args.proof, held)
         replayed = False
         try:
             ws.client.enrol(

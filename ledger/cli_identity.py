@@ -230,16 +230,17 @@ def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> Any:
     return ca.load_cert(path)
 
 
-def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str:
+def enrolment_address(ws: Any, name: str, address: str | None, cert: Any, held: str | None) -> str:
     """The account to enrol: --address, else the key the workspace holds for the member, else the account
-    its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`). The name
+    its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`). `held` is
+    the account of the workspace's key of the member (None: it holds none). The name
     book takes the name only once the member is enrolled: a refused enrolment leaves it as it was."""
     from eth_utils.address import is_address, to_checksum_address
 
     from ledger.identity import ca
 
     bound = ca.cert_address(cert) or ""
-    chosen = ws.resolve(address) if address else ws.keystore_address(name)
+    chosen = ws.resolve(address) if address else held
     if chosen is None:
         if not is_address(bound):
             raise InputError(f"the certificate of {name} binds no account: give --address")
@@ -248,10 +249,13 @@ def enrolment_address(ws: Any, name: str, address: str | None, cert: Any) -> str
     return str(chosen)
 
 
-def enrolment_fingerprint(ws: Any, name: str, address: str, uscc: str | None, cert: Any, proof: str | None) -> bytes:
+def enrolment_fingerprint(
+    ws: Any, name: str, address: str, uscc: str | None, cert: Any, proof: str | None, held: str | None
+) -> bytes:
     """The fingerprint of the member's certificate, once it is checked against the platform root: the
     chain, the validity dates, the CRL, the credit code, the bound account and a proof of possession
-    (--proof, else signed here with the member's key)."""
+    (--proof, else signed here with the member's key, which the workspace holds when `held` names its
+    account)."""
     from ledger.identity import ca
 
     if proof:
@@ -259,7 +263,7 @@ def enrolment_fingerprint(ws: Any, name: str, address: str, uscc: str | None, ce
             signature = bytes.fromhex(proof.removeprefix("0x"))
         except ValueError:
             raise InputError("--proof is not hexadecimal: pass the signature `ledger prove` printed") from None
-    elif ws.keystore_address(name) is None:
+    elif held is None:
         raise InputError(
             f"no key of {name} here to prove possession: pass --proof from `ledger prove {name}`, run where its key is"
         )
