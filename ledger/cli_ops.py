@@ -408,8 +408,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
                 )
             )
         raise
-    data = result.as_json()
-    data["suspended_parties"] = {ws.name_of(a): n for a, n in data["suspended_parties"].items()}
+    data = result.as_json(name_of=ws.name_of)
     lines = [
         f"{count(result.rows, 'row')}: {result.recorded:,} recorded, {result.replayed:,} already on chain "
         f"(replays), {len(result.rejected):,} rejected; "
@@ -459,9 +458,8 @@ def _check_import(ws: Any, config: Config, path: Path) -> int:
     state = ws.market_state(on_range=sync_progress(config), also=history.feed)
     review = review_file(path, state=state, now=ws.session.now(), recorded=ws.recorded_settlements)
     forecast = forecast_points(history.engine, review.checked.to_send)
-    data = review.as_json()
+    data = review.as_json(name_of=ws.name_of)
     data["points_by_rule"] = {rule: format_points(v) for rule, v in forecast.items()}
-    data["suspended_parties"] = {ws.name_of(a): n for a, n in review.suspended_parties.items()}
     lines = [
         f"{count(review.rows, 'row')}: {len(review.checked.to_send):,} to record, "
         f"{len(review.checked.replays):,} already on chain (replays), {len(review.problems):,} bad; nothing was sent"

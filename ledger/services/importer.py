@@ -143,7 +143,8 @@ class ImportResult:
     #: suspended party (address) -> rows sent on its contracts: recorded, its points withheld
     suspended_parties: dict[str, int] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, name_of: Callable[[str], str] = str) -> dict[str, Any]:
+        """The summary for a program; `name_of` names the suspended parties (their address by default)."""
         return {
             "rows": self.rows,
             "recorded": self.recorded,
@@ -153,7 +154,7 @@ class ImportResult:
             "batches": self.batches,
             "gas_used": self.gas_used,
             "points_by_rule": {r: format_points(v) for r, v in sorted(self.points_by_rule.items())},
-            "suspended_parties": dict(sorted(self.suspended_parties.items())),
+            "suspended_parties": {name_of(a): n for a, n in sorted(self.suspended_parties.items())},
             "seconds": round(self.seconds, 3),
         }
 
@@ -822,13 +823,15 @@ class FileReview:
             paid.update(p for row in checked.to_send for p in state.suspended_parties(row.settlement.contract))
         return cls(checked, problems, dict(sorted(paid.items())))
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, name_of: Callable[[str], str] = str) -> dict[str, Any]:
+        """What an import would do, for a program; `name_of` names the suspended parties (their address
+        by default)."""
         return {
             "rows": self.rows,
             "to_record": len(self.checked.to_send),
             "replayed": len(self.checked.replays),
             "rejected": [{"line": p.line, "message": p.message} for p in self.problems],
-            "suspended_parties": self.suspended_parties,
+            "suspended_parties": {name_of(a): n for a, n in self.suspended_parties.items()},
             "sent": 0,
         }
 
