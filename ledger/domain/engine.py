@@ -53,8 +53,8 @@ def rate_rules(
 
 
 def contract_parties(seller: str, buyer: str, broker: str | None) -> tuple[str, ...]:
-    """Who a contract's payments may pay: seller, buyer and broker (if any), each member once (a broker
-    may also be a party)."""
+    """Who a contract's payments may pay: seller, buyer and broker (if any), each member once (the
+    registry refuses a party as its own broker; the engine does not rely on it)."""
     return tuple(dict.fromkeys(p for p in (seller, buyer, broker) if p is not None))
 
 
