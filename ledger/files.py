@@ -82,10 +82,11 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
         raise JsonProblem(f"not valid JSON: {constant} is not a JSON number")
 
     def one_value_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) < len(pairs):
-            twice = next(key for i, (key, _) in enumerate(pairs) if any(k == key for k, _ in pairs[:i]))
-            raise JsonProblem(f"ambiguous: an object gives the key {twice!r} twice")
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                raise JsonProblem(f"ambiguous: an object gives the key {key!r} twice")
+            obj[key] = value
         return obj
 
     try:
