@@ -106,6 +106,24 @@ class NodeProvider(HTTPProvider):
         return reply
 
 
+class FinalHttpAnswer(requests.RequestException):
+    """An HTTP answer that asking again will not change (401 without a token, 403, 404 on a wrong path,
+    413 for a request too large): raised as the answer arrives, so that the provider's retries, meant for
+    a node that is restarting or busy (5xx, 408, 429, a timeout), do not repeat it five times over two
+    seconds before the command can say what is wrong."""
+
+
+#: Client errors (4xx) that do not pass by asking again; 408 (timed out) and 429 (too many) do.
+_FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
+
+
+def _refuse_final_answers(response: requests.Response, *args: object, **kwargs: object) -> None:
+    """A `requests` response hook: a final client error becomes `FinalHttpAnswer` (see there)."""
+    if response.status_code in _FINAL_STATUSES:
+        response.close()  # nobody reads the body: the connection goes now, not when it is collected
+        raise FinalHttpAnswer(f"{response.status_code} {response.reason}", response=response)
+
+
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.RequestException,  # refused, reset, timed out, a reply cut short (ChunkedEncodingError), ...
     ConnectionError,  # UnreadableReply among them
@@ -130,7 +148,7 @@ def _network_failure(exc: BaseException) -> str:
     with (one that is not a JSON-RPC node, or that refuses the request), else the kind of failure
     (ConnectionError, ReadTimeout)."""
     response = getattr(exc, "response", None)
-    if isinstance(exc, requests.HTTPError) and response is not None:
+    if isinstance(exc, (requests.HTTPError, FinalHttpAnswer)) and response is not None:
         answered = f"the server answered HTTP {response.status_code} {response.reason}"
         if response.status_code in (401, 403):  # Besu with --rpc-http-authentication-enabled, or a gateway
             answered += " (a node that requires a bearer token is given one with --rpc-token-file FILE)"
@@ -285,6 +303,7 @@ class ChainSession:
         http = requests.Session()
         # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
         http.trust_env = False
+        http.hooks["response"].append(_refuse_final_answers)
         if access.tls_ca is not None:
             http.verify = access.tls_ca
         if access.token is not None:
@@ -294,7 +313,7 @@ class ChainSession:
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
         except _NETWORK_ERRORS as exc:
-            reached = isinstance(exc, (requests.HTTPError, UnreadableReply))
+            reached = isinstance(exc, (requests.HTTPError, FinalHttpAnswer, UnreadableReply))
             raise ChainError(
                 f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
             ) from exc

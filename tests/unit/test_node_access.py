@@ -85,9 +85,16 @@ def _listed(request: Any) -> list[Any]:
     return request if isinstance(request, list) else [request]
 
 
-def _serve(*, context: ssl.SSLContext | None = None, token: str | None = None) -> Iterator[str]:
+def _serve(
+    *,
+    context: ssl.SSLContext | None = None,
+    token: str | None = None,
+    status: int | None = None,
+    received: list[str] | None = None,
+) -> Iterator[str]:
     """The URL of a loopback JSON-RPC server answering `eth_chainId` (over TLS with `context`; only to
-    requests bearing `token`, when given, else HTTP 401), for as long as the caller holds it."""
+    requests bearing `token`, when given, else HTTP 401; with HTTP `status` to every request, when
+    given), for as long as the caller holds it. Each request's path is appended to `received`."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -95,6 +102,11 @@ def _serve(*, context: ssl.SSLContext | None = None, token: str | None = None) -
 
         def do_POST(self) -> None:  # noqa: N802
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if received is not None:
+                received.append(self.path)
+            if status is not None:
+                self.send_error(status)
+                return
             if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
                 self.send_error(401, "Unauthorized")
                 return
@@ -185,6 +197,17 @@ def test_without_the_token_the_node_answer_is_told_with_the_option_to_give(token
     with pytest.raises(ChainError) as refused:
         ChainSession.connect(token_node, access=NodeAccess(token="wrong-token"))
     assert "wrong-token" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("status", "asked"), [(401, 1), (403, 1), (404, 1), (503, 5), (429, 5)])
+def test_an_answer_that_asking_again_cannot_change_is_not_asked_again(status: int, asked: int) -> None:
+    """A refusal (401, 403, 404) is told after one request; a node that is restarting or busy (503, 429)
+    is asked again, as web3's provider does, before the command gives up."""
+    received: list[str] = []
+    for url in _serve(status=status, received=received):
+        with pytest.raises(ChainError, match=f"HTTP {status} "):
+            ChainSession.connect(url)
+    assert len(received) == asked
 
 
 @pytest.mark.parametrize(
