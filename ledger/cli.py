@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="certificate authority (PEM) of an https node whose certificate a private network issued "
-        "(default $LEDGER_RPC_CA)",
+        "(default $LEDGER_RPC_CA, for https nodes)",
     )
     common.add_argument(
         "--rpc-token-file",
@@ -474,7 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         passphrase_file=args.passphrase_file,
         json=args.json,
         index_dir=args.index_dir,
-        rpc_ca=args.rpc_ca or env_path("LEDGER_RPC_CA"),
+        rpc_ca=args.rpc_ca,
+        rpc_ca_env=env_path("LEDGER_RPC_CA"),
         rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:

@@ -27,6 +27,9 @@ class Config:
     json: bool = False
     index_dir: Path | None = None
     rpc_ca: Path | None = None  # the certificate authority of an https node on a private network
+    # LEDGER_RPC_CA: the same, set once for a shell, and used only for https nodes (a local http node
+    # reached from that shell needs none), where --rpc-ca names an authority that must apply
+    rpc_ca_env: Path | None = None
     rpc_token_file: Path | None = None  # the bearer token a node's JSON-RPC requires
 
     @property

@@ -160,7 +160,8 @@ class Workspace:
         return f"; this workspace's node is stopped: `{start}`"
 
     def node_access(self) -> NodeAccess:
-        """How the node is reached beyond its URL (--rpc-ca, --rpc-token-file)."""
+        """How the node is reached beyond its URL (--rpc-ca, or LEDGER_RPC_CA for an https node;
+        --rpc-token-file)."""
         from ledger.chain.session import NodeAccess
         from ledger.files import read_file
 
@@ -174,6 +175,8 @@ class Workspace:
             if not token or not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
                 raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
         ca = self.config.rpc_ca
+        if ca is None and self.config.rpc_ca_env is not None and self.rpc_url().lower().startswith("https://"):
+            ca = self.config.rpc_ca_env
         return NodeAccess(tls_ca=None if ca is None else str(ca), token=token)
 
     @property

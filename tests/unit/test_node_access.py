@@ -243,3 +243,22 @@ def test_each_option_defaults_to_its_environment_variable(
     scenario = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
     assert main(["run", str(scenario), "--rpc", "https://127.0.0.1:9"]) == 1
     assert message.format(missing) in capsys.readouterr().err
+
+
+def test_the_shells_authority_is_for_https_nodes_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A shell set up for the production network (LEDGER_RPC_CA) still reaches a local http node, where
+    an authority named on the command line for an http node is a mistake said in a sentence."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    monkeypatch.setenv("LEDGER_RPC_CA", str(ca))
+    scenario = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
+    for url in _serve():
+        assert Workspace(Config(home=tmp_path, rpc=url, rpc_ca_env=ca)).session.chain_id == CHAIN_ID
+        assert main(["run", str(scenario), "--rpc", url]) == 1  # reached: it answers nothing but its chain id
+        assert "the node's answer" in capsys.readouterr().err
+        assert main(["run", str(scenario), "--rpc", url, "--rpc-ca", str(ca)]) == 1
+        assert f"verifies an https node, and {url} is not one" in capsys.readouterr().err
+    https = Workspace(Config(home=tmp_path, rpc="https://127.0.0.1:9", rpc_ca_env=ca))
+    assert https.node_access().tls_ca == str(ca)
