@@ -2,83 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
+from ledger.chain.record import DeploymentRecord
 from ledger.chain.session import ChainSession, RequestRefused
 from ledger.errors import ConfigError
-from ledger.files import parse_json
-
-RECORD_VERSION = 1
 
 #: The init code of a creation whose gas is only estimated: PUSH0 PUSH0 PUSH0 MCOPY STOP. It runs on an
 #: EVM with Shanghai's PUSH0 and Cancun's MCOPY, which the contracts (compiled for `cancun`) use (MCOPY
 #: where Points returns its name and symbol); an older EVM refuses it.
 CANCUN_PROBE = "0x5f5f5f5e00"
-
-
-@dataclass(frozen=True)
-class DeploymentRecord:
-    chain_id: int
-    addresses: dict[str, str]
-    artifact_hashes: dict[str, str]
-    block: int
-    regulator: str
-    rpc: str | None = None
-    version: int = RECORD_VERSION
-
-    def save(self, path: Path, *, overwrite: bool = False) -> None:
-        if path.exists() and not overwrite:
-            raise ConfigError(f"a deployment record already exists at {path}; pass --force to replace it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> DeploymentRecord:
-        try:
-            data: Any = parse_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"no deployment record at {path}; run `ledger deploy` first") from None
-        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
-            raise ConfigError(f"the deployment record {path} is unreadable: {exc}") from None
-        try:
-            record = cls(**data)
-        except TypeError:
-            raise ConfigError(f"the deployment record {path} is not one this version writes") from None
-        wrong = record.malformed_fields()
-        if wrong:
-            raise ConfigError(
-                f"the deployment record {path} has a malformed {', '.join(wrong)} (edited by hand?): "
-                "correct it, or deploy anew with `ledger deploy --force`"
-            )
-        return record
-
-    def malformed_fields(self) -> list[str]:
-        """The fields whose value is not of the shape `ledger deploy` writes."""
-        from eth_utils.address import is_address
-
-        def whole(value: Any) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-        def names_to(check: Any, value: Any) -> bool:
-            return isinstance(value, dict) and all(isinstance(k, str) and check(v) for k, v in value.items())
-
-        shapes = {
-            "chain_id": whole(self.chain_id),
-            "addresses": names_to(is_address, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
-            "artifact_hashes": names_to(lambda v: isinstance(v, str), self.artifact_hashes),
-            "block": whole(self.block),
-            "regulator": is_address(self.regulator),
-            "rpc": self.rpc is None or isinstance(self.rpc, str),
-            "version": self.version == RECORD_VERSION,
-        }
-        return [name for name, right in shapes.items() if not right]
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from eth_account.signers.local import LocalAccount
 
-    from ledger.chain.deploy import DeploymentRecord
     from ledger.chain.logs import LogEvent
+    from ledger.chain.record import DeploymentRecord
     from ledger.chain.session import ChainSession, NodeAccess
     from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
@@ -204,7 +204,7 @@ class Workspace:
 
     def record(self) -> DeploymentRecord:
         """The deployment record (the file is read once a command)."""
-        from ledger.chain.deploy import DeploymentRecord
+        from ledger.chain.record import DeploymentRecord
 
         if self._record is None:
             self._record = DeploymentRecord.load(self.config.deployment_path)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.deploy import DeploymentRecord, bind, deploy_all
+from ledger.chain.deploy import bind, deploy_all
 from ledger.chain.errors import error_class
 from ledger.chain.logs import iter_logs
+from ledger.chain.record import DeploymentRecord
 from ledger.chain.session import ChainSession
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS
-from ledger.chain.deploy import DeploymentRecord
+from ledger.chain.record import DeploymentRecord
 from ledger.errors import ConfigError
 from ledger.services.workspace import _loopback_port
 
@@ -79,3 +81,16 @@ def test_a_deployment_record_that_is_no_record_is_named(tmp_path: Path, text: st
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=says):
         DeploymentRecord.load(path)
+
+
+def test_the_local_node_is_looked_after_without_loading_the_chain_client(tmp_path: Path) -> None:
+    """`ledger node start|stop|status` reads the deployment record (its node's port) and nothing of web3,
+    whose imports would take most of a second of every call."""
+    _record().save(tmp_path / "deployment.json")
+    probe = (
+        "import sys; from ledger.cli import main; "
+        f"code = main(['node', 'status', '--home', {str(tmp_path)!r}]); "
+        "print(code, sorted(m for m in ('web3', 'eth_account') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.splitlines()[-1] == "3 []", done.stdout + done.stderr  # 3: no node is running
