@@ -1,0 +1,68 @@
+"""The README's gas table is what the benchmark measures now, and the floor it compares with is one.
+
+Gas on the embedded chain does not vary from run to run (the same contracts, the same payments), so
+the table the README shows must be what `scripts/bench --only gas` prints today: a contract change
+that moves the gas fails here until the README says so. No case may cost less than the floor the
+script computes for the storage layout: that would mean the floor's arithmetic is wrong. (Times are
+never asserted: they are figures, printed by the script.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: A row of the README's gas table: | single (`record`) | 80,160 | 73,704 | 1.088 |
+_README_ROW = re.compile(r"^\| (single \(`record`\)|batch of \d+) \| ([\d,]+) \| ([\d,]+) \| ([\d.]+) \|$")
+
+
+@pytest.fixture(scope="module")
+def measured() -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench"), "--only", "gas", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows: list[dict[str, Any]] = json.loads(done.stdout)["gas"]["rows"]
+    return rows
+
+
+def _readme_rows() -> dict[str, tuple[int, int, str]]:
+    rows = {}
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        match = _README_ROW.match(line)
+        if match:
+            case, gas, floor, ratio = match.groups()
+            rows[case.replace("`", "")] = (int(gas.replace(",", "")), int(floor.replace(",", "")), ratio)
+    return rows
+
+
+def test_every_case_costs_at_least_the_floor_of_the_layout(measured: list[dict[str, Any]]) -> None:
+    assert [row["case"] for row in measured] == [
+        "single (record)",
+        "batch of 1",
+        "batch of 10",
+        "batch of 100",
+        "batch of 200",
+    ]
+    for row in measured:
+        assert row["floor_per_settlement"] <= row["gas_per_settlement"], row
+
+
+def test_the_readme_shows_the_gas_measured_now(measured: list[dict[str, Any]]) -> None:
+    shown = _readme_rows()
+    now = {
+        row["case"]: (row["gas_per_settlement"], row["floor_per_settlement"], f"{row['ratio']:.3f}") for row in measured
+    }
+    assert shown == now, "the README's gas table is stale: paste the figures of `scripts/bench --only gas`"
