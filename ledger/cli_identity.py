@@ -122,9 +122,6 @@ def identity_key_path(config: Config, name: str) -> Path:
 
 
 def cmd_ca(args: argparse.Namespace, config: Config) -> int:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     from ledger.domain.uscc import validate_uscc
     from ledger.identity import ca
 
@@ -152,16 +149,8 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
         uscc = validate_uscc(args.uscc) if args.uscc else None
         # Everything that can refuse comes before anything is written: a refusal leaves no key behind.
         key_path = identity_key_path(config, args.member)
-        public: ec.EllipticCurvePublicKey | None = None
-        if args.public_key:
-            try:
-                given = serialization.load_pem_public_key(read_file(Path(args.public_key), "public key"))
-            except ValueError:
-                raise InputError(f"{args.public_key} does not hold a PEM public key") from None
-            if not isinstance(given, ec.EllipticCurvePublicKey):
-                raise InputError("the member's public key must be an EC P-256 key")
-            public = given
-        elif key_path.exists():
+        public = ca.load_public_key(Path(args.public_key)) if args.public_key else None
+        if public is None and key_path.exists():
             raise InputError(
                 f"{args.member} already has an identity key at {key_path}; "
                 f"for a new certificate to that key: `ledger ca issue {args.member} --renew`"
@@ -173,9 +162,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
         )
         ws.remember(args.member, address)
         if public is None:
-            private = ec.generate_private_key(ec.SECP256R1())
-            ca._write_private(key_path, ca.encrypt_key(private, passphrase))
-            public = private.public_key()
+            public = ca.new_identity_key(key_path, passphrase)
         cert = ca.issue_member_cert(
             files,
             passphrase=passphrase,

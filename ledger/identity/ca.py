@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ledger.errors import ConfigError, LedgerError
+from ledger.errors import ConfigError, InputError, LedgerError
 from ledger.files import read_file, read_json_file
 
 if TYPE_CHECKING:
@@ -76,6 +76,25 @@ def load_encrypted_key(path: Path, passphrase: str) -> ec.EllipticCurvePrivateKe
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ConfigError(f"{path} is not an EC key")
     return key
+
+
+def new_identity_key(path: Path, passphrase: str) -> ec.EllipticCurvePublicKey:
+    """A member's new identity key (EC P-256: the key its certificate carries and sealed terms are
+    wrapped to), written to `path` encrypted under `passphrase`; its public half."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    _write_private(path, encrypt_key(private, passphrase))
+    return private.public_key()
+
+
+def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    """An identity key a member made itself and sent as PEM (its private half never leaves it)."""
+    try:
+        given = serialization.load_pem_public_key(read_file(path, "public key"))
+    except ValueError:
+        raise InputError(f"{path} does not hold a PEM public key") from None
+    if not isinstance(given, ec.EllipticCurvePublicKey) or not isinstance(given.curve, ec.SECP256R1):
+        raise InputError("the member's public key must be an EC P-256 key")
+    return given
 
 
 def _write_private(path: Path, data: bytes) -> None:

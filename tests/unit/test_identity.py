@@ -238,3 +238,28 @@ def test_a_sealed_file_with_a_field_of_another_type_is_damaged(authority: CaFile
     sealed[field] = value
     with pytest.raises(IdentityError, match=r"damaged \(a field is missing or malformed\)"):
         terms.open_sealed(sealed, cert=cert, key=key)  # type: ignore[arg-type]
+
+
+def test_a_new_identity_key_is_written_encrypted_for_its_owner_alone(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "imu.identity.pem"
+    public = ca.new_identity_key(path, PASS)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert ca.load_encrypted_key(path, PASS).public_key() == public
+
+
+def test_a_public_key_sent_by_a_member_must_be_p256(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    def pem(curve: ec.EllipticCurve) -> Path:
+        key = ec.generate_private_key(curve).public_key()
+        path = tmp_path / f"{curve.name}.pem"
+        path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        return path
+
+    assert isinstance(ca.load_public_key(pem(ec.SECP256R1())).curve, ec.SECP256R1)
+    with pytest.raises(InputError, match="must be an EC P-256 key"):
+        ca.load_public_key(pem(ec.SECP384R1()))
+    (tmp_path / "junk.pem").write_text("not a key", encoding="utf-8")
+    with pytest.raises(InputError, match="does not hold a PEM public key"):
+        ca.load_public_key(tmp_path / "junk.pem")
