@@ -31,6 +31,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+class _Version(argparse.Action):
+    """`ledger --version`: the package, and the contracts it deploys (their compiler and the hash of their
+    sources), read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from importlib.metadata import version
+
+        from ledger.chain.artifacts import load_document
+
+        built = load_document()
+        compiler, sources = str(built["compiler"]).split("+", 1)[0], built["sources_hash"][:16]
+        print(f"ledger {version('mkj-ledger')} (contracts: solc {compiler}, sources sha256 {sources})")
+        parser.exit()
+
+
 def emit(config: Config, data: Any, text: str) -> None:
     if config.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -412,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
 
     parser = _Parser(prog="ledger", description="Settlement-and-points ledger of the MKJ technology market.")
+    parser.add_argument("--version", action=_Version, help="the ledger's version and its contracts' compiler")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", parents=[common], help="play a scenario file on a fresh chain and verify it")

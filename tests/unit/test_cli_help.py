@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import re
+from importlib.metadata import version
 from pathlib import Path
 
-from ledger.cli import build_parser
+import pytest
+
+from ledger.cli import build_parser, main
 from ledger.services.importer import read_rows
 
 
@@ -53,3 +56,14 @@ def test_settle_help_describes_the_payments_file_the_import_reads(tmp_path: Path
     assert [(r.settlement.ref, r.settlement.milestone, r.settlement.amount) for r in rows] == [
         ("BANK-0001", 0, 100_000_000)
     ]
+
+
+def test_version_names_the_package_and_the_contracts_it_deploys(capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger.chain.artifacts import load_document
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"ledger {version('mkj-ledger')} (contracts: solc 0.8.")
+    assert load_document()["sources_hash"][:16] in printed
