@@ -120,8 +120,19 @@ _FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
 def _refuse_final_answers(response: requests.Response, *args: object, **kwargs: object) -> None:
     """A `requests` response hook: a final client error becomes `FinalHttpAnswer` (see there)."""
     if response.status_code in _FINAL_STATUSES:
-        response.close()  # nobody reads the body: the connection goes now, not when it is collected
+        response.content  # noqa: B018  read now (the node's reason, if it gives one) and the connection freed
         raise FinalHttpAnswer(f"{response.status_code} {response.reason}", response=response)
+
+
+def _answer_reason(response: requests.Response) -> str | None:
+    """The message of the JSON-RPC error a node sent with its HTTP status (Besu answers a request it
+    cannot parse with 400 and says why in the body), if the body is one."""
+    try:
+        body = parse_json(response.content[:65_536].decode("utf-8"))
+    except (UnicodeDecodeError, JsonProblem):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return _error_text(error) if error is not None else None
 
 
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (
@@ -150,6 +161,9 @@ def _network_failure(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(exc, (requests.HTTPError, FinalHttpAnswer)) and response is not None:
         answered = f"the server answered HTTP {response.status_code} {response.reason}"
+        reason = _answer_reason(response) if isinstance(exc, FinalHttpAnswer) else None  # its body was read
+        if reason and reason.lower() != str(response.reason).lower():
+            answered += f" ({reason[:200]})"
         if response.status_code in (401, 403):  # Besu with --rpc-http-authentication-enabled, or a gateway
             answered += " (a node that requires a bearer token is given one with --rpc-token-file FILE)"
         return answered
