@@ -231,7 +231,7 @@ def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | N
     import io
     import json
 
-    from ledger.format import shown, spreadsheet_cell, table
+    from ledger.format import labelled, shown, spreadsheet_cell, table
     from ledger.services.statements import STATEMENT_COLUMNS
 
     if fmt == "json":
@@ -262,7 +262,7 @@ def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | N
     headers = ["date", "contract", "reference", "rule", "clause", "basis", "version", "points", "balance"]
     titles = {line.rule: line.rule_title for line in statement.lines}
     lines = [
-        f"Points statement of {statement.member} ({statement.address}){period}",
+        f"Points statement of {labelled(statement.member, statement.address)}{period}",
         f"opening balance {readable_points(statement.opening)} points\n",
         table(headers, rows, numeric=(7, 8)) if rows else "no points issued or redeemed",
         "\ntotals by rule",

@@ -32,6 +32,12 @@ def unspreadsheet_cell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
 
 
+def labelled(name: str, address: str) -> str:
+    """How output names an account: "name (address)", or the address alone when `name` is the address
+    (an account without a name in the workspace)."""
+    return address if name == address else f"{name} ({address})"
+
+
 def width(text: str) -> int:
     """Columns a string takes in a terminal (wide CJK characters take two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

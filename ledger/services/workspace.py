@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ledger.config import DEFAULT_PORT, Config, file_name
-from ledger.errors import ChainError, ConfigError, InputError
+from ledger.errors import ChainError, ConfigError, CreditCodeError, InputError
 from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 
@@ -91,8 +91,11 @@ class Workspace:
             self._names, self._names_by_address = names, None
 
     def resolve(self, who: str) -> str:
-        """An address for a name or an address."""
+        """An address for a name this workspace knows, an address, or the credit code of an enrolled
+        member (how an institution reading the ledger without this workspace's names knows itself)."""
         from eth_utils.address import is_address, to_checksum_address
+
+        from ledger.domain.uscc import validate_uscc
 
         if is_address(who):
             return to_checksum_address(who)
@@ -101,7 +104,25 @@ class Workspace:
             return names[who]
         if who.startswith("0x"):
             raise InputError(f"{who!r} is not a valid address (0x followed by 40 hexadecimal digits)")
-        raise InputError(f"no member or account is known by the name {who!r}")
+        try:
+            code = validate_uscc(who)
+        except CreditCodeError:
+            raise InputError(f"no member or account is known by the name {who!r}") from None
+        return self._enrolled_with(code)
+
+    def _enrolled_with(self, code: str) -> str:
+        """The member enrolled with credit code `code` (the chain keeps its hash)."""
+        from ledger.chain.encoding import uscc_hash
+        from ledger.chain.logs import event_prefix
+
+        wanted = uscc_hash(code)
+        enrolled = self.recorded_events(event_prefix("MemberEnrolled"))
+        accounts = list(dict.fromkeys(e.args["account"] for e in enrolled if e.args["usccHash"] == wanted))
+        if not accounts:
+            raise InputError(f"no member is enrolled with the credit code {code}")
+        if len(accounts) > 1:
+            raise InputError(f"several members are enrolled with the credit code {code}: {', '.join(accounts)}")
+        return str(accounts[0])
 
     def name_of(self, address: str) -> str:
         """The name this workspace knows `address` by (the first, if several), else the address itself."""
@@ -113,8 +134,9 @@ class Workspace:
 
     def label(self, address: str) -> str:
         """How output names an account: "name (address)", or the address alone when it has no name here."""
-        name = self.name_of(address)
-        return address if name == address else f"{name} ({address})"
+        from ledger.format import labelled
+
+        return labelled(self.name_of(address), address)
 
     # --- chain ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -304,6 +305,26 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert "2028 target" in text and "verified as of block" in text
     fresh = ledger("verify", "--fresh", "--json")
     assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
+
+
+def test_an_institution_without_the_operators_names_finds_itself_by_its_credit_code(market: Market) -> None:
+    """A reader's workspace holds the deployment record alone: no names, no keys. The institution names
+    itself by its unified social credit code, which the chain keeps as a hash."""
+    reader = market.folder / "reader"
+    (reader / "home").mkdir(parents=True)
+    shutil.copy(market.folder / "home" / "deployment.json", reader / "home" / "deployment.json")
+    env = {"LEDGER_HOME": str(reader / "home"), "LEDGER_DATA": str(reader / "data")}
+    imu = json.loads(market.ledger("member", "show", "imu", "--json").stdout)["address"]
+    balance = market.ledger("points", "balance", "121500004600012340", "--json", env=env)
+    assert json.loads(balance.stdout) == {"member": imu, "address": imu, "points": "399000.00"}
+    statement = market.ledger("statement", "121500004600012340", env=env)
+    assert statement.returncode == 0, statement.stderr
+    assert statement.stdout.splitlines()[0] == f"Points statement of {imu}"  # no name here to put beside it
+    unknown = market.ledger("points", "balance", "91110000802100433B", env=env)  # well-formed, never enrolled
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: no member is enrolled with the credit code 91110000802100433B"
+    mistyped = market.ledger("points", "balance", "121500004600012341", env=env)  # wrong check character
+    assert "no member or account is known by the name '121500004600012341'" in mistyped.stderr
 
 
 def test_a_purpose_is_shown_as_text_never_run_by_a_terminal_or_a_spreadsheet(
