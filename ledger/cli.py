@@ -39,13 +39,17 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
         from ledger.chain.artifacts import load_document
 
+        try:
+            release = version("mkj-ledger")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            release = "(source tree, not installed)"
         built = load_document()
         compiler, sources = str(built["compiler"]).split("+", 1)[0], built["sources_hash"][:16]
-        print(f"ledger {version('mkj-ledger')} (contracts: solc {compiler}, sources sha256 {sources})")
+        print(f"ledger {release} (contracts: solc {compiler}, sources sha256 {sources})")
         parser.exit()
 
 
