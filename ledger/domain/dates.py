@@ -60,10 +60,9 @@ def _parse_instant(text: str, what: str) -> int:
     if moment.tzinfo is None:
         raise DateError(f"{what} {text!r} has no UTC offset; write e.g. 2026-05-01T09:30:00+08:00")
     _in_years(moment.date(), text, what)  # as written: no overflow near the year 9999
-    seconds = moment.timestamp()
-    if seconds != int(seconds):
-        raise DateError(f"{what} {text!r} must be a whole second")
-    return int(seconds)
+    # The chain counts whole seconds: a fraction is dropped (2026-12-31T15:59:59.999Z is still 2026 in
+    # Beijing), which keeps times in the order they were written.
+    return int(moment.replace(microsecond=0).timestamp())
 
 
 @lru_cache(maxsize=4096)  # the same few payment dates recur across a whole history

@@ -18,6 +18,12 @@ def test_beijing_year_boundary() -> None:
     assert beijing_year(parse_instant("2026-12-31T20:00:00Z")) == 2027
 
 
+def test_a_fraction_of_a_second_is_dropped_as_the_chain_counts_whole_seconds() -> None:
+    assert parse_instant("2026-12-31T15:59:59.999Z") == parse_instant("2026-12-31T15:59:59Z")
+    assert beijing_year(parse_instant("2026-12-31T15:59:59.999999Z")) == 2026  # not rounded into 2027
+    assert parse_instant("2026-05-01T09:30:00.5+08:00") == parse_instant("2026-05-01T09:30:00+08:00")
+
+
 @pytest.mark.parametrize("text", ["2026-02-30", "2026/01/01", "tomorrow", "2026-05-01T10:00:00", "", None, 20260101])
 def test_bad_dates_are_refused(text: object) -> None:
     with pytest.raises(DateError):
