@@ -29,6 +29,8 @@ def _in_years(day: date, text: str, what: str) -> None:
 
 def parse_date(text: object, *, what: str = "date") -> int:
     """A "YYYY-MM-DD" date as the unix time of Beijing midnight that day."""
+    if text is None:
+        raise DateError(f"{what} is missing: a date of the form YYYY-MM-DD")
     if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise DateError(f"{what} {text!r} is not a date of the form YYYY-MM-DD")
     try:
@@ -41,6 +43,8 @@ def parse_date(text: object, *, what: str = "date") -> int:
 
 def parse_instant(text: object, *, what: str = "time") -> int:
     """A date (Beijing midnight) or an ISO-8601 time with an offset, as unix seconds."""
+    if text is None:
+        raise DateError(f"{what} is missing: a date (YYYY-MM-DD) or an ISO-8601 time with offset")
     if not isinstance(text, str):
         raise DateError(f"{what} {text!r} is not a date or an ISO-8601 time")
     return _parse_instant(text, what)

@@ -37,9 +37,10 @@ def test_bad_dates_are_refused(text: object) -> None:
         ("２０２６-０３-０１", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),  # full-width digits
         ("2026-03-01T10:00:00", "has no UTC offset"),
         ("2026-03-01 10:00", "has no UTC offset"),
+        (None, "time is missing: a date (YYYY-MM-DD) or an ISO-8601 time with offset"),  # a field left out
     ],
 )
-def test_a_refused_date_is_told_what_it_lacks(text: str, says: str) -> None:
+def test_a_refused_date_is_told_what_it_lacks(text: str | None, says: str) -> None:
     with pytest.raises(DateError, match=re.escape(says)):
         parse_instant(text)
 
