@@ -20,6 +20,8 @@ _DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]{0,40})(?:\.(?P<cents>[0-9]{1,2}))
 
 
 def _parse_hundredths(text: object, *, what: str) -> int:
+    if text is None:
+        raise AmountError(f'{what} is missing: a decimal string such as "1234.50"')
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise AmountError(f'{what} must be a decimal string such as "1234.50", not {text!r}')
     raw = str(text).strip()

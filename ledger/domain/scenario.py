@@ -378,7 +378,8 @@ def _events(
         previous = at
         kind = obj.get("type")
         if kind not in EVENT_TYPES:
-            raise ScenarioError(f"unknown event type {kind!r}; known: {', '.join(EVENT_TYPES)}", where=f"{where}.type")
+            wrong = "type is missing" if kind is None else f"unknown event type {kind!r}"
+            raise ScenarioError(f"{wrong}; known: {', '.join(EVENT_TYPES)}", where=f"{where}.type")
         fields: dict[str, Any] = {}
         if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
             fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
@@ -432,7 +433,8 @@ def _events(
         if kind == "policy_version":
             rule = obj.get("rule")
             if rule not in RULE_IDS:
-                raise ScenarioError(f"unknown rule {rule!r}; known: {', '.join(RULE_IDS)}", where=f"{where}.rule")
+                wrong = "rule is missing" if rule is None else f"unknown rule {rule!r}"
+                raise ScenarioError(f"{wrong}; known: {', '.join(RULE_IDS)}", where=f"{where}.rule")
             fields["rule"] = rule
             if not any(k in obj for k in ("rate_bps", "amount", "threshold")):
                 raise ScenarioError("a policy version changes rate_bps, amount or threshold", where=where)
@@ -488,6 +490,8 @@ def _ref_to(obj: dict[str, Any], key: str, where: str, known: dict[str, Any], wh
 
 
 def _enum(enum: Any, value: Any, where: str) -> Any:
+    if value is None:
+        raise ScenarioError(f"{where.rsplit('.', 1)[-1]} is missing; one of: {', '.join(enum.choices())}", where=where)
     try:
         return enum.parse(value)
     except ValueError as exc:

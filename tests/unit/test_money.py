@@ -28,7 +28,7 @@ def test_parse_yuan_reads_decimal_strings_into_fen(text: object, fen: int) -> No
         ("", "not a decimal amount"),
         ("01.00", "not a decimal amount"),
         (" ", "not a decimal amount"),
-        (None, "decimal string"),
+        (None, "amount is missing: a decimal string"),
         (True, "decimal string"),
         ("99999999999999999.00", "too large"),
         ("1,000,000.00", "has thousands separators; write it as 1000000.00"),

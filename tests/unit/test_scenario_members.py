@@ -86,3 +86,30 @@ def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs(
     beside = tmp_path / "policy" / "mkj-2026.toml"
     beside.write_bytes((repository / "policy" / "mkj-2026.toml").read_bytes())
     assert parse_scenario(document, base=tmp_path).policy_path == beside
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["events"][1].pop("amount"),
+            'events[1].amount: amount is missing: a decimal string such as "1234.50"',
+        ),
+        (lambda d: d["events"][0].pop("at"), "events[0].at: at is missing: a date (YYYY-MM-DD) or an ISO-8601 time"),
+        (lambda d: d["events"][0].pop("type"), "events[0].type: type is missing; known: milestone_achieved, payment"),
+        (lambda d: d["contracts"][0].pop("kind"), "contracts[0].kind: kind is missing; one of: transfer, license"),
+        (lambda d: d["members"][0].pop("kind"), "members[0].kind: kind is missing; one of: university, institute"),
+        (lambda d: d["contracts"][0].pop("signed"), "contracts[0].signed: signed is missing: a date of the form"),
+        (
+            lambda d: d["events"].append({"at": "2027-06-01", "type": "policy_version", "rate_bps": 100}),
+            "rule is missing; known: R11-LANDING",
+        ),
+    ],
+)
+def test_a_field_left_out_is_named_as_missing(change: Any, message: str) -> None:
+    document = _demo()
+    change(document)
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert message in str(refused.value)
+    assert "None" not in str(refused.value)
