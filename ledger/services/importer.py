@@ -266,8 +266,8 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
     try:
         ref = _identifier_cell(raw.get("ref", ""), "payment reference")
         contract = _identifier_cell(raw.get("contract", ""), "contract id")
-        amount = parse_yuan(raw.get("amount", ""), what="amount")
-        paid_at = _payment_date(raw.get("date", ""))
+        amount = parse_yuan(_filled(raw.get("amount", ""), "amount"), what="amount")
+        paid_at = _payment_date(_filled(raw.get("date", ""), "date"))
         milestone = _milestone(raw.get("milestone", ""))
         period = check_identifier(raw["period"], what="royalty period") if raw.get("period") else None
         if period is not None and milestone is not None:
@@ -290,6 +290,13 @@ def _parse(raw: dict[str, str], line: int, rows: list[Row], problems: list[Probl
         evidence_hash=evidence,
     )
     rows.append(Row(line, settlement, raw))
+
+
+def _filled(text: str, what: str) -> str:
+    """A cell that must not be left empty (as the identifiers' own check says of theirs)."""
+    if text == "":
+        raise InputError(f"the {what} is empty")
+    return text
 
 
 #: A long number as a spreadsheet shows it in a column of general format, and saves it so: 2.02603E+14.

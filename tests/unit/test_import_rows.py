@@ -73,6 +73,20 @@ def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
     assert "more fields than the header" in problems[0].message and "date" in problems[1].message
 
 
+def test_a_cell_left_empty_is_named_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    lines = ["ref,contract,amount,date", ",T1,1.00,2026-03-01", "B,,1.00,2026-03-01", "C,T1,,2026-03-01", "D,T1,1.00,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows, problems = read_rows(path)
+    assert rows == []
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "the payment reference is empty"),
+        (3, "the contract id is empty"),
+        (4, "the amount is empty"),
+        (5, "the date is empty"),
+    ]
+
+
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")
