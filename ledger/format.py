@@ -114,9 +114,12 @@ def run_summary(result: Any) -> str:
             out.append(f"  {where}: {r.error}: {r.message}")
     out.append("")
     v = result.verification
-    if v.ok:
+    if v.ok and not v.expected:
+        out.append("Verified: no award is due under the policy for what was recorded, and the chain issued none.")
+    elif v.ok:
+        awards = "the 1 award" if len(v.expected) == 1 else f"all {len(v.expected):,} awards"
         out.append(
-            f"Verified: all {len(v.expected)} awards, recomputed independently from the recorded settlements, "
+            f"Verified: {awards}, recomputed independently from the recorded settlements, "
             "attestations and policy, match the chain."
         )
     else:

@@ -38,3 +38,22 @@ def test_text_from_the_chain_prints_without_control_characters(text: str, printe
 )
 def test_a_spreadsheet_cell_that_would_start_a_formula_is_kept_text(value: object, cell: str) -> None:
     assert spreadsheet_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("awards", "line"),
+    [
+        (0, "Verified: no award is due under the policy for what was recorded, and the chain issued none."),
+        (1, "Verified: the 1 award, recomputed independently from the recorded settlements, attestations"),
+        (1500, "Verified: all 1,500 awards, recomputed independently"),
+    ],
+)
+def test_a_runs_verified_line_counts_its_awards_in_words(awards: int, line: str) -> None:
+    from types import SimpleNamespace
+
+    from ledger.format import run_summary
+    from ledger.services.verify import VerificationReport
+
+    verified = VerificationReport(expected=[object()] * awards)  # only counted here
+    result = SimpleNamespace(scenario=None, members={}, contracts={}, replayed=[], rejected=[], verification=verified)
+    assert run_summary(result).splitlines()[-1].startswith(line)
