@@ -10,6 +10,7 @@ from ledger.cli import emit, int_in, workspace
 from ledger.config import Config, file_name
 from ledger.errors import InputError
 from ledger.files import read_file, read_json_file, write_file
+from ledger.format import count
 
 
 def ca_files(config: Config) -> Any:
@@ -318,7 +319,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     }
     recorded = bytes(on_chain).hex() if any(on_chain) else "no terms hash (the contract was registered without --terms)"
     text = (
-        f"opened as {opened.recipient}: {len(opened.plaintext)} bytes"
+        f"opened as {opened.recipient}: {count(len(opened.plaintext), 'byte')}"
         + (f", written to {args.out}" if args.out else "")
         + (
             "; it matches the contract's terms hash on chain"
@@ -355,7 +356,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
             raise InputError(f"{out} is not UTF-8 text, so it cannot be a Besu permissions file") from None
     write_file(out, allowlist_text(listed, existing, source=str(out)).encode("utf-8"), "allowlist")
     verb = "updated the accounts allowlist of" if existing else "wrote"
-    emit(config, {"file": str(out), "accounts": listed}, f"{verb} {out}: {len(listed)} accounts")
+    emit(config, {"file": str(out), "accounts": listed}, f"{verb} {out}: {count(len(listed), 'account')}")
     return 0
 
 

@@ -11,6 +11,7 @@ from ledger.cli import calendar_year, emit, sync_progress, workspace
 from ledger.config import Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
+from ledger.format import count
 
 if TYPE_CHECKING:
     from ledger.services.statements import Statement
@@ -154,8 +155,6 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
-    from ledger.format import count
-
     ws = workspace(config)
     report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False)
     discrepancies = report.discrepancies
@@ -212,7 +211,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
         write_file(Path(args.output), text.encode("utf-8-sig" if args.format == "csv" else "utf-8"), "statement")
         verified = "verified" if statement.verified else "NOT VERIFIED"
         summary = (
-            f"{args.format} statement of {statement.member}: {len(statement.lines)} lines, {verified}, "
+            f"{args.format} statement of {statement.member}: {count(len(statement.lines), 'line')}, {verified}, "
             f"written to {args.output}"
         )
         data = {

@@ -123,7 +123,7 @@ def run_summary(result: Any) -> str:
             "attestations and policy, match the chain."
         )
     else:
-        out.append(f"VERIFICATION FAILED: {len(v.discrepancies)} discrepancies")
+        out.append(f"VERIFICATION FAILED: {count(len(v.discrepancies), 'discrepancy', 'discrepancies')}")
         for d in v.discrepancies:
             out.append(f"  [{d.check}] {d.message}")
     return "\n".join(out)

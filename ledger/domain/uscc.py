@@ -21,7 +21,8 @@ def validate_uscc(code: object) -> str:
     if not isinstance(code, str):
         raise CreditCodeError(f"credit code must be text, not {code!r}")
     if len(code) != LENGTH:
-        raise CreditCodeError(f"credit code {code!r} has {len(code)} characters; it must have {LENGTH}")
+        characters = "1 character" if len(code) == 1 else f"{len(code)} characters"
+        raise CreditCodeError(f"credit code {code!r} has {characters}; it must have {LENGTH}")
     for position, ch in enumerate(code, start=1):
         if ch not in ALPHABET:
             if ch in "IOSVZ":

@@ -57,3 +57,11 @@ def test_a_runs_verified_line_counts_its_awards_in_words(awards: int, line: str)
     verified = VerificationReport(expected=[object()] * awards)  # only counted here
     result = SimpleNamespace(scenario=None, members={}, contracts={}, replayed=[], rejected=[], verification=verified)
     assert run_summary(result).splitlines()[-1].startswith(line)
+
+
+def test_a_count_of_one_is_singular() -> None:
+    from ledger.format import count
+
+    assert [count(n, "line") for n in (0, 1, 2, 1500)] == ["0 lines", "1 line", "2 lines", "1,500 lines"]
+    assert count(1, "discrepancy", "discrepancies") == "1 discrepancy"
+    assert count(3, "discrepancy", "discrepancies") == "3 discrepancies"
