@@ -12,7 +12,8 @@ LedgerError
 ├── ChainError                 the chain could not be reached or misbehaved
 │   ├── TransactionFailed      a mined transaction reverted without a decodable reason
 │   ├── RequestRefused         the node answered a raw request with an error   ┐
-│   ├── NodeRefused            the node's pool would not take a transaction    ├ ledger.chain.session
+│   ├── NodeRefused            the node's pool would not take a transaction    │
+│   │   └── PoolFull           ... yet: no room for the account's next ones    ├ ledger.chain.session
 │   └── Superseded             another transaction took this one's nonce       ┘
 ├── IdentityError              a certificate or proof refused (ledger.identity.ca)
 └── ContractError              a contract refused: decoded custom error with its arguments

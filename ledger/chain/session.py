@@ -58,6 +58,10 @@ EMBEDDED_GAS_LIMIT = TX_GAS_CAP
 #: How nodes answer the send of a transaction they already hold (geth and anvil "already known", Besu
 #: "Known transaction", OpenEthereum "... already imported"): an earlier attempt reached the node.
 ALREADY_KNOWN = ("already known", "known transaction", "already imported")
+#: How nodes refuse a transaction their pool has no room for yet: Besu's sequenced pool takes a sender's
+#: transactions only while their nonce is a few ahead of its account's (5 by default), geth's pool may be
+#: full. The same signed bytes are taken once blocks have made room (`PoolFull`).
+POOL_FULL = ("nonce is too distant from current sender nonce", "txpool is full", "transaction pool is full")
 RECEIPT_TIMEOUT_S = 120.0
 #: How often a transaction awaited is checked for a nonce taken by another of its account's transactions.
 SUPERSEDED_CHECK_S = 1.0
@@ -611,6 +615,8 @@ class ChainSession:
                 return  # an earlier attempt reached the node
             if "replacement transaction underpriced" in text and superseded_raises:
                 raise Superseded(prepared)  # another transaction of the account waits in the pool with this nonce
+            if any(full in text for full in POOL_FULL):
+                raise PoolFull(f"the node's transaction pool has no room for it yet ({refusal})")
             if "nonce too low" in text:
                 if superseded_raises and not reached:
                     raise Superseded(prepared)  # no attempt of this one reached the node: another was mined with it
@@ -851,6 +857,11 @@ class RequestRefused(ChainError):
 
 class NodeRefused(ChainError):
     """The node refused a signed transaction outright (its pool will not take it): it was not sent."""
+
+
+class PoolFull(NodeRefused):
+    """The node's pool has no room for the transaction yet (it holds as many of the account's as it
+    takes): it was not taken, and the same bytes sent again once blocks have made room will be."""
 
 
 class Superseded(ChainError):

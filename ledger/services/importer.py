@@ -27,7 +27,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import as_bytes, event_topic, iter_logs
-from ledger.chain.session import ChainSession, Prepared
+from ledger.chain.session import ChainSession, PoolFull, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import format_beijing, parse_date, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, AwardEngine
@@ -600,6 +600,8 @@ class Importer:
         self.progress = progress
         self._gas_per_row: float | None = None
         self._tight_floor = 0
+        #: batches journaled but not yet taken by the node, whose pool had no room for them (`PoolFull`)
+        self._untaken: set[int] = set()
 
     def resume(self) -> int:
         """Wait for batches a previous run sent but did not see mined; returns how many there were."""
@@ -664,8 +666,8 @@ class Importer:
                 ]
             )
             for entry in group:
-                self.session.submit(entry[2])
                 in_flight.append(entry)
+                self._offer(entry)
             while len(in_flight) >= IN_FLIGHT:
                 done += self._collect(in_flight, result, failed)
                 self._report(done, len(rows))
@@ -674,6 +676,29 @@ class Importer:
             self._report(done, len(rows))
         return failed
 
+    def _offer(self, entry: tuple[int, list[Row], Prepared]) -> bool:
+        """Hand a batch to the node, in nonce order: behind a batch the pool had no room for, or when it
+        has none for this one, the batch waits (`_offer_untaken` sends it once blocks make room)."""
+        number, _batch, prepared = entry
+        if self._untaken:
+            self._untaken.add(number)
+            return False
+        try:
+            self.session.submit(prepared)
+        except PoolFull:
+            self._untaken.add(number)
+            return False
+        return True
+
+    def _offer_untaken(self, in_flight: list[tuple[int, list[Row], Prepared]]) -> None:
+        """Send the batches the pool had no room for, oldest first, until it has none again."""
+        waiting = [entry for entry in in_flight if entry[0] in self._untaken]
+        self._untaken.clear()
+        for position, entry in enumerate(waiting):
+            if not self._offer(entry):
+                self._untaken.update(number for number, _, _ in waiting[position:])
+                return
+
     def _resend_lost(self, in_flight: list[tuple[int, list[Row], Prepared]]) -> None:
         """Send again, byte for byte, the batches the node no longer knows (neither mined nor pending).
 
@@ -681,13 +706,16 @@ class Importer:
         the same sender fits a block its predecessors did not; a full pool evicts). The same signed
         bytes have the same hash and nonce, so sending them again can never record a batch twice.
         """
-        known = self.session.rpc_batch(
-            [("eth_getTransactionByHash", ["0x" + p.tx_hash.hex()]) for _, _, p in in_flight]
-        )
-        for (number, _batch, prepared), tx in zip(in_flight, known, strict=True):
+        taken = [entry for entry in in_flight if entry[0] not in self._untaken]
+        known = self.session.rpc_batch([("eth_getTransactionByHash", ["0x" + p.tx_hash.hex()]) for _, _, p in taken])
+        for (number, _batch, prepared), tx in zip(taken, known, strict=True):
             if tx is None:
                 self.journal.write(event="resent", batch=number, tx="0x" + prepared.tx_hash.hex())
-                self.session.submit(prepared)
+                try:
+                    self.session.submit(prepared)
+                except PoolFull:
+                    self._untaken.add(number)
+        self._offer_untaken(in_flight)
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -779,6 +807,8 @@ class Importer:
             result.replayed += replays
             result.replayed_on_arrival += replays
         in_flight[:] = still
+        if self._untaken:  # the blocks that mined these made room in the pool
+            self._offer_untaken(in_flight)
         return settled
 
 

@@ -4,6 +4,8 @@ It forwards every request to the node; for the methods it is told to disturb, it
 connection without answering a given share of the time, so the client sees a lost reply for a
 request that the node did receive and act on. Told a `max_batch` or a `max_log_range`, it refuses
 a larger batch of requests whole, or a log request over more blocks, as a node limiting them does.
+Told a `pool_per_sender`, it refuses a transaction whose nonce is that many or more ahead of its
+sender's account, as Besu's sequenced transaction pool does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
+#: Besu's refusal of a transaction too many nonces ahead of its sender's account (its sequenced pool).
+NONCE_TOO_DISTANT = "Transaction nonce is too distant from current sender nonce"
+
 
 class LossyProxy:
     def __init__(
@@ -26,8 +31,10 @@ class LossyProxy:
         seed: int = 7,
         max_batch: int | None = None,
         max_log_range: int | None = None,
+        pool_per_sender: int | None = None,
     ) -> None:
         self.upstream = urlparse(upstream)
+        self.pool_per_sender = pool_per_sender
         self.drop = drop
         self.max_batch = max_batch
         self.max_log_range = max_log_range
@@ -48,10 +55,7 @@ class LossyProxy:
                 if refusal is not None:  # as Besu refuses past --rpc-http-max-batch-size, --rpc-max-logs-range
                     self._answer(json.dumps(refusal).encode("utf-8"))
                     return
-                connection = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
-                connection.request("POST", "/", body, {"Content-Type": "application/json"})
-                answer = connection.getresponse().read()
-                connection.close()
+                answer = proxy._forward(body)
                 if proxy._should_drop(body):
                     self.close_connection = True
                     self.connection.close()  # the node acted, the client never hears of it
@@ -69,6 +73,26 @@ class LossyProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def _forward(self, body: bytes) -> bytes:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        connection.request("POST", "/", body, {"Content-Type": "application/json"})
+        answer = connection.getresponse().read()
+        connection.close()
+        return answer
+
+    def _too_far_ahead(self, raw_hex: str) -> bool:
+        """Whether a (legacy) signed transaction's nonce is `pool_per_sender` or more ahead of its
+        sender's account nonce (Besu: `nonce - accountNonce >= maxFutureTransactionByAccount`)."""
+        import rlp
+        from eth_account import Account
+
+        raw = bytes.fromhex(raw_hex.removeprefix("0x"))
+        nonce = int.from_bytes(rlp.decode(raw)[0], "big")
+        sender = Account.recover_transaction(raw)
+        asked = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [sender, "latest"]}
+        account_nonce = int(json.loads(self._forward(json.dumps(asked).encode()))["result"], 16)
+        return nonce - account_nonce >= (self.pool_per_sender or 0)
+
     def _refusal(self, body: bytes) -> dict[str, object] | None:
         """The error answer to a request past the proxy's limits (counted by kind), else None: a batch
         of more than `max_batch` requests, an `eth_getLogs` over more than `max_log_range` blocks."""
@@ -85,6 +109,10 @@ class LossyProxy:
             if int(params["toBlock"], 16) - int(params["fromBlock"], 16) + 1 <= self.max_log_range:
                 return None
             kind, reply_id, message = "log range", request.get("id"), "Requested range exceeds maximum range limit"
+        elif request.get("method") == "eth_sendRawTransaction" and self.pool_per_sender is not None:
+            if not self._too_far_ahead(request["params"][0]):
+                return None
+            kind, reply_id, message = "pool", request.get("id"), NONCE_TOO_DISTANT
         else:
             return None
         with self.lock:

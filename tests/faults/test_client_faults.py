@@ -178,6 +178,25 @@ def test_a_chain_of_small_blocks_gets_batches_that_fit_them(market: Market) -> N
     _assert_exactly_once(market, total, 300)
 
 
+def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_loses_nothing(market: Market) -> None:
+    """Besu's sequenced transaction pool (its enterprise profile's, meant for private networks) takes a
+    sender's transaction only while its nonce is fewer than 5 ahead of the account's by default
+    (`--tx-pool-limit-by-account-percentage` 0.001 of `--tx-pool-max-size` 4,096), and refuses the rest:
+    "Transaction nonce is too distant from current sender nonce". The import sends those again, the same
+    signed bytes, as blocks make room."""
+    path, total = _bank(market, "pool", 60)
+    client = market.client()
+    client.session.rpc("evm_setAutomine", [False])
+    client.session.rpc("evm_setIntervalMining", [1])
+    with LossyProxy(market.node.url, drop={}, pool_per_sender=5) as proxy:
+        result = _import(market, market.client(proxy.url), path, batch_size=2, receipt_timeout_s=30.0)
+        refused = proxy.refused["pool"]
+    print(f"\nsends refused for a full pool: {refused}")
+    assert refused >= 1
+    assert (result.recorded, result.batches) == (60, 30)
+    _assert_exactly_once(market, total, 60)
+
+
 def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
     path, total = _bank(market, "lossy", 450)
     drop = {"eth_sendRawTransaction": 0.5, "eth_getTransactionReceipt": 0.3}
