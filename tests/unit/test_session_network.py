@@ -20,7 +20,7 @@ from web3 import Web3
 
 from ledger.chain.artifacts import artifact
 from ledger.chain.logs import event_specs, iter_logs
-from ledger.chain.session import ChainSession, NodeProvider, NodeRefused, Prepared
+from ledger.chain.session import ChainSession, NodeProvider, NodeRefused, PoolFull, Prepared
 from ledger.errors import ChainError, InputError
 from ledger.services.sync import LogIndex
 from tests.nodes import free_port
@@ -252,6 +252,23 @@ def test_a_send_the_node_refuses_for_another_reason_says_why(monkeypatch: pytest
     unsent = Prepared(sender=Account.create().address, tx={"nonce": 0}, raw=b"\1", tx_hash=b"\1" * 32)
     with pytest.raises(NodeRefused, match="^the node refused the transaction: insufficient funds for gas"):
         session.submit(unsent)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Transaction nonce is too distant from current sender nonce",  # Besu's sequenced pool
+        "txpool is full",  # geth
+    ],
+)
+def test_a_send_the_pool_has_no_room_for_yet_is_told_apart(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    """Not taken, and taken later (an import sends it again as blocks make room): a `PoolFull`, which is
+    still a refusal for a command that sends one transaction."""
+    session = _sends_answered(monkeypatch, answer)
+    unsent = Prepared(sender=Account.create().address, tx={"nonce": 0}, raw=b"\1", tx_hash=b"\1" * 32)
+    with pytest.raises(PoolFull, match="^the node's transaction pool has no room for it yet") as refused:
+        session.submit(unsent)
+    assert isinstance(refused.value, NodeRefused)
 
 
 def _await(session: ChainSession) -> Any:
