@@ -1,9 +1,13 @@
-"""Test helpers: replay a scenario through the pure-Python engine alone (no chain)."""
+"""Test helpers: replay a scenario through the pure-Python engine alone (no chain); run a developer
+script of `scripts/` as a developer would."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ledger.domain.engine import AwardEngine
@@ -73,3 +77,12 @@ def engine_points(document: dict[str, Any], *, skip: set[int] = frozenset()) -> 
         for member, rules in totals.items()
         if any(rules.values())
     }
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(name: str, *args: str, python: Path | str = sys.executable, timeout: float = 600) -> Any:
+    """`scripts/NAME ARGS...` run from the repository's root by `python`, its output captured as text."""
+    command = [str(python), str(ROOT / "scripts" / name), *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)

@@ -12,8 +12,7 @@ import pytest
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS, MAX_CODE_SIZE, load_document
 from ledger.chain.compile import sources_hash
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_script
 
 
 def test_artifacts_record_the_current_sources() -> None:
@@ -25,9 +24,7 @@ def test_artifacts_record_the_current_sources() -> None:
     reason="recompiling needs Node and `npm ci` (both installed by `make test`)",
 )
 def test_recompiling_gives_the_committed_bytecode() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "compile"), "--check"], capture_output=True, text=True, cwd=ROOT
-    )
+    result = run_script("compile", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "artifacts are fresh" in result.stdout
 

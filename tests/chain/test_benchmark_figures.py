@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_script
 
 #: A row of the README's gas table: | single (`record`) | 80,160 | 73,704 | 1.088 |
 _README_ROW = re.compile(r"^\| (single \(`record`\)|batch of \d+) \| ([\d,]+) \| ([\d,]+) \| ([\d.]+) \|$")
@@ -26,13 +23,7 @@ _README_ROW = re.compile(r"^\| (single \(`record`\)|batch of \d+) \| ([\d,]+) \|
 
 @pytest.fixture(scope="module")
 def measured() -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench"), "--only", "gas", "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_script("bench", "--only", "gas", "--json", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows: list[dict[str, Any]] = json.loads(done.stdout)["gas"]["rows"]
     return rows

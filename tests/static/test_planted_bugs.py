@@ -5,21 +5,12 @@ docs/reliability.md lists every planted bug and the invariant that fails)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import run_script
 
 
 def test_a_removed_duplicate_check_and_an_off_by_one_threshold_are_caught() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "plant-bug"), "--json", "no-duplicate-check", "threshold-off-by-one"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_script("plant-bug", "--json", "no-duplicate-check", "threshold-off-by-one")
     results = {row["bug"]: row for row in map(json.loads, done.stdout.splitlines())}
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert results["no-duplicate-check"]["caught"]

@@ -8,26 +8,19 @@ older web3 than the ledger.
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_script
+
 SLITHER_PYTHON = ROOT / ".venv-slither" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
     assert SLITHER_PYTHON.exists(), "Slither's virtual environment is missing: run `make test` (or `make slither`)"
-    done = subprocess.run(
-        [str(SLITHER_PYTHON), str(ROOT / "scripts" / "slither-check"), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_script("slither-check", "--json", python=SLITHER_PYTHON)
     assert done.stdout.strip(), f"slither-check printed no report:\n{done.stderr[-3000:]}"
     result: dict[str, Any] = json.loads(done.stdout)
     return result
