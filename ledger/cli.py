@@ -114,7 +114,7 @@ def _play(scenario: Any, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
     from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
 
-    access = workspace(config).node_access() if config.rpc else None
+    access = workspace(config).node_access(config.rpc) if config.rpc else None
     result = run_scenario(scenario, rpc=config.rpc, access=access, progress=progress_bar("playing events"))
     if config.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))

@@ -181,9 +181,9 @@ class Workspace:
         start = "ledger node start" + ("" if port == DEFAULT_PORT else f" --port {port}")
         return f"; this workspace's node is stopped: `{start}`"
 
-    def node_access(self) -> NodeAccess:
-        """How the node is reached beyond its URL (--rpc-ca, or LEDGER_RPC_CA for an https node;
-        --rpc-token-file)."""
+    def node_access(self, url: str | None = None) -> NodeAccess:
+        """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
+        (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file)."""
         from ledger.chain.session import NodeAccess
         from ledger.files import read_file
 
@@ -197,7 +197,7 @@ class Workspace:
             if not token or not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
                 raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
         ca = self.config.rpc_ca
-        if ca is None and self.config.rpc_ca_env is not None and self.rpc_url().lower().startswith("https://"):
+        if ca is None and self.config.rpc_ca_env is not None and (url or self.rpc_url()).lower().startswith("https://"):
             ca = self.config.rpc_ca_env
         return NodeAccess(tls_ca=None if ca is None else str(ca), token=token)
 
@@ -208,7 +208,7 @@ class Workspace:
         if self._session is None:
             url = self.rpc_url()
             try:
-                self._session = ChainSession.connect(url, access=self.node_access())
+                self._session = ChainSession.connect(url, access=self.node_access(url))
             except ChainError as exc:
                 raise ChainError(f"{exc}{self._stopped_node_hint(url)}") from None
             for name, address in self.names().items():
