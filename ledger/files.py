@@ -103,12 +103,19 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
         raise JsonProblem("nested too deeply to read (arrays or objects over a thousand levels deep)") from None
 
 
-def read_json_file(path: Path, what: str) -> object:
-    """A JSON input file (UTF-8, with or without a byte-order mark), or a sentence saying what is wrong."""
+def read_text_file(path: Path, what: str) -> str:
+    """A text input file (UTF-8, with or without a byte-order mark), or a sentence saying why not."""
     try:
-        return parse_json(read_file(path, what).decode("utf-8-sig"), unique_keys=True)
+        return read_file(path, what).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"the {what} file {path} is not UTF-8 text") from None
+
+
+def read_json_file(path: Path, what: str) -> object:
+    """A JSON input file (UTF-8, with or without a byte-order mark), or a sentence saying what is wrong."""
+    text = read_text_file(path, what)
+    try:
+        return parse_json(text, unique_keys=True)
     except JsonProblem as exc:
         raise InputError(f"the {what} file {path} is {exc}") from None
 

@@ -185,15 +185,12 @@ class Workspace:
         """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
         (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file)."""
         from ledger.chain.session import NodeAccess
-        from ledger.files import read_file
+        from ledger.files import read_text_file
 
         token = None
         if self.config.rpc_token_file is not None:
             path = self.config.rpc_token_file
-            try:
-                token = read_file(path, "token").decode("utf-8").strip()
-            except UnicodeDecodeError:
-                raise InputError(f"the token file {path} is not UTF-8 text") from None
+            token = read_text_file(path, "token").strip()
             if not token or not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
                 raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
         ca = self.config.rpc_ca
