@@ -397,16 +397,8 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             recorded=ws.recorded_settlements,
         )
     except ImportRefused as exc:
-        if config.json:
-            import json
-
-            print(
-                json.dumps(
-                    {"sent": 0, "rejected": [{"line": p.line, "message": p.message} for p in exc.problems]},
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
+        if config.json:  # the program's answer on stdout; the sentence follows on stderr
+            emit(config, {"sent": 0, "rejected": [p.as_json() for p in exc.problems]}, "")
         raise
     data = result.as_json(name_of=ws.name_of)
     lines = [

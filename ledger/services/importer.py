@@ -124,6 +124,10 @@ class Problem:
     message: str
     raw: dict[str, str]
 
+    def as_json(self) -> dict[str, Any]:
+        """The bad row as a program reads it: its line and what is wrong."""
+        return {"line": self.line, "message": self.message}
+
 
 @dataclass
 class ImportResult:
@@ -150,7 +154,7 @@ class ImportResult:
             "recorded": self.recorded,
             "replayed": self.replayed,
             "replayed_on_arrival": self.replayed_on_arrival,
-            "rejected": [{"line": p.line, "message": p.message} for p in self.rejected],
+            "rejected": [p.as_json() for p in self.rejected],
             "batches": self.batches,
             "gas_used": self.gas_used,
             "points_by_rule": {r: format_points(v) for r, v in sorted(self.points_by_rule.items())},
@@ -867,7 +871,7 @@ class FileReview:
             "rows": self.rows,
             "to_record": len(self.checked.to_send),
             "replayed": len(self.checked.replays),
-            "rejected": [{"line": p.line, "message": p.message} for p in self.problems],
+            "rejected": [p.as_json() for p in self.problems],
             "suspended_parties": {name_of(a): n for a, n in self.suspended_parties.items()},
             "sent": 0,
         }
