@@ -7,14 +7,18 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
 from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
 
 if TYPE_CHECKING:
-    from ledger.domain.types import MemberKind
+    from ledger.domain.scenario import Scenario
+    from ledger.domain.types import MemberKind, _Named
     from ledger.services.client import MemberRecord
+    from ledger.services.workspace import Workspace
+
+NamedT = TypeVar("NamedT", bound="_Named")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -82,7 +86,7 @@ def sync_progress(config: Config) -> Callable[[int, int, int], None] | None:
     return lambda done, total, _logs: bar(done, total)
 
 
-def workspace(config: Config) -> Any:
+def workspace(config: Config) -> Workspace:
     """The workspace the command works in (imported here: web3 loads only for commands that use it)."""
     from ledger.services.workspace import Workspace
 
@@ -110,7 +114,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return _play(load_scenario(path), config, demo=True)
 
 
-def _play(scenario: Any, config: Config, *, demo: bool) -> int:
+def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
     from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
 
@@ -281,7 +285,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _done_before(ws: Any, refusal: ContractError, address: str) -> bool:
+def _done_before(ws: Workspace, refusal: ContractError, address: str) -> bool:
     """Whether a suspension or reinstatement refused as already in force is the same command run again:
     a member already suspended is; one not suspended is if it was reinstated before (else it never was
     suspended, and reinstating it is a mistake)."""
@@ -313,7 +317,7 @@ def _enrolment_differences(
     )
 
 
-def _show_member(ws: Any, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:
+def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:
     """The member as recorded now; after a write, `verb` says what it did and `replayed` whether it was
     already recorded (nothing changed)."""
     from ledger.domain.money import format_points, group_thousands
@@ -398,7 +402,7 @@ def calendar_year(text: str) -> int:
     return year
 
 
-def _parse_enum(enum: Any, value: str, flag: str) -> Any:
+def _parse_enum(enum: type[NamedT], value: str, flag: str) -> NamedT:
     try:
         return enum.parse(value)
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.cli import emit, int_in, workspace
 from ledger.config import Config, file_name
@@ -12,8 +12,14 @@ from ledger.errors import InputError
 from ledger.files import read_file, read_json_file, write_file
 from ledger.format import count
 
+if TYPE_CHECKING:
+    from cryptography import x509
 
-def ca_files(config: Config) -> Any:
+    from ledger.identity.ca import CaFiles
+    from ledger.services.workspace import Workspace
+
+
+def ca_files(config: Config) -> CaFiles:
     from ledger.identity.ca import CaFiles
 
     return CaFiles(config.home / "ca")
@@ -23,7 +29,7 @@ def cert_path(config: Config, name: str) -> Path:
     return config.home / "certs" / f"{file_name(name)}.pem"
 
 
-def member_cert(config: Config, name: str) -> Any:
+def member_cert(config: Config, name: str) -> x509.Certificate:
     """The certificate the workspace holds for `name` (an x509.Certificate), or what to do without one."""
     from ledger.identity import ca
 
@@ -35,7 +41,7 @@ def member_cert(config: Config, name: str) -> Any:
     return ca.load_cert(path)
 
 
-def _renew_cert(ws: Any, config: Config, args: argparse.Namespace) -> int:
+def _renew_cert(ws: Workspace, config: Config, args: argparse.Namespace) -> int:
     """A new certificate for the identity key the workspace already holds for a member (after expiry or
     revocation): the name, credit code and account of the current certificate unless given anew. Sealed
     terms stay readable with the key."""
@@ -68,7 +74,7 @@ def _renew_cert(ws: Any, config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_issued(config: Config, member: str, cert: Any, address: str) -> None:
+def _save_issued(config: Config, member: str, cert: x509.Certificate, address: str) -> None:
     """Write a member's new certificate where the workspace keeps it, and say so."""
     from cryptography.hazmat.primitives import serialization
 
@@ -90,7 +96,7 @@ def _save_issued(config: Config, member: str, cert: Any, address: str) -> None:
     )
 
 
-def recipient_certs(ws: Any, config: Config, names: list[str]) -> list[Any]:
+def recipient_certs(ws: Workspace, config: Config, names: list[str]) -> list[x509.Certificate]:
     """The certificates to seal terms to: each the platform's, in force, not revoked, and bound to the
     account the workspace knows by that name (a revoked key is never sealed to)."""
     from ledger.identity import ca
@@ -110,7 +116,7 @@ def recipient_certs(ws: Any, config: Config, names: list[str]) -> list[Any]:
     return certs
 
 
-def _default_display_name(files: Any, member: str) -> str:
+def _default_display_name(files: CaFiles, member: str) -> str:
     """The name a certificate carries when none is given: the regulator's is the authority's own (the
     science department runs the platform CA), anyone else's the workspace name."""
     from ledger.identity import ca
@@ -197,7 +203,7 @@ def _is_hex(text: str) -> bool:
     return True
 
 
-def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> Any:
+def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> x509.Certificate:
     """The certificate a member is enrolled with (--cert, else the workspace's), refused before anything
     is made or sent when there is none, or no platform root certificate to check it against: a
     workspace without one enrols no one."""
@@ -218,7 +224,7 @@ def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> Any:
     return ca.load_cert(path)
 
 
-def enrolment_address(ws: Any, name: str, address: str | None, cert: Any, held: str | None) -> str:
+def enrolment_address(ws: Workspace, name: str, address: str | None, cert: x509.Certificate, held: str | None) -> str:
     """The account to enrol: --address, else the key the workspace holds for the member, else the account
     its certificate binds (whose key is elsewhere: the proof then comes from `ledger prove`). `held` is
     the account of the workspace's key of the member (None: it holds none). The name
@@ -238,7 +244,13 @@ def enrolment_address(ws: Any, name: str, address: str | None, cert: Any, held: 
 
 
 def enrolment_fingerprint(
-    ws: Any, name: str, address: str, uscc: str | None, cert: Any, proof: str | None, held: str | None
+    ws: Workspace,
+    name: str,
+    address: str,
+    uscc: str | None,
+    cert: x509.Certificate,
+    proof: str | None,
+    held: str | None,
 ) -> bytes:
     """The fingerprint of the member's certificate, once it is checked against the platform root: the
     chain, the validity dates, the CRL, the credit code, the bound account and a proof of possession

@@ -15,7 +15,8 @@ from ledger.errors import ContractError, InputError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
-    from ledger.services.client import ContractInput
+    from ledger.services.client import ContractInput, Outcome, SettlementInput
+    from ledger.services.workspace import Workspace
 
 SETTLE_EPILOG = f"""\
 payments file (import): CSV with a header line, or JSON (a list of objects with the same keys)
@@ -38,7 +39,7 @@ examples:
 """
 
 
-def _date_or_today(ws: Any, text: str | None) -> int:
+def _date_or_today(ws: Workspace, text: str | None) -> int:
     """The --date given (a date or an ISO-8601 time), else today on the chain's clock (Beijing): a date,
     not the second the command ran, so that the same command run again the same day is a replay."""
     from ledger.domain.dates import beijing_midnight, parse_instant
@@ -107,32 +108,27 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
         overdue = [i for i, m in enumerate(contract.milestones) if m.overdue(now)]
         if args.overdue and not overdue:
             continue
-        entry = {
+        named = {
             "id": contract_id,
             "kind": contract.kind.label,
             "seller": ws.name_of(contract.seller),
             "buyer": ws.name_of(contract.buyer),
             "signed": format_beijing(contract.signed),
+        }
+        amounts = {
             "value": format_yuan(contract.value),
             "received": format_yuan(contract.received),
             "outstanding": format_yuan(contract.outstanding),
-            "overdue_milestones": overdue,
         }
-        data.append(entry)
-        rows.append(
-            [
-                *(entry[k] for k in ("id", "kind", "seller", "buyer", "signed")),
-                *(money(entry[k]) for k in ("value", "received", "outstanding")),
-                ", ".join(map(str, overdue)),
-            ]
-        )
+        data.append({**named, **amounts, "overdue_milestones": overdue})
+        rows.append([*named.values(), *map(money, amounts.values()), ", ".join(map(str, overdue))])
     headers = ["id", "kind", "seller", "buyer", "signed", "value (yuan)", "received", "outstanding", "overdue"]
     nothing = "no contract has an overdue milestone" if args.overdue else "no contracts"
     emit(config, data, table(headers, rows, numeric=(5, 6, 7)) if rows else nothing)
     return 0
 
 
-def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int:
+def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.dates import beijing_midnight, format_beijing
     from ledger.domain.scenario import (
         CONTRACT_FIELDS,
@@ -185,7 +181,7 @@ def _register_contract(ws: Any, args: argparse.Namespace, config: Config) -> int
     return _show_contract(ws, config, decl.id, verb="registered", replayed=False)
 
 
-def _registration_differences(ws: Any, contract: ContractInput) -> list[str] | None:
+def _registration_differences(ws: Workspace, contract: ContractInput) -> list[str] | None:
     """What a registration changes of the one recorded under its id (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
     from ledger.chain.logs import event_prefix
@@ -209,7 +205,7 @@ def unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> 
 
 
 def _show_contract(
-    ws: Any, config: Config, contract_id: str, *, verb: str | None = None, replayed: bool | None = None
+    ws: Workspace, config: Config, contract_id: str, *, verb: str | None = None, replayed: bool | None = None
 ) -> int:
     """The contract as recorded now; after a write, `verb` says what it did and `replayed` whether it was
     already recorded (nothing changed)."""
@@ -285,7 +281,7 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
 
 
-def _achievement_differences(ws: Any, contract: str, index: int, *, at: int) -> list[str] | None:
+def _achievement_differences(ws: Workspace, contract: str, index: int, *, at: int) -> list[str] | None:
     """What an achievement changes of the one recorded for its milestone (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
     from ledger.chain.logs import event_prefix
@@ -361,7 +357,7 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _explained_duplicate(ws: Any, settlement: Any, refusal: ContractError) -> ContractError:
+def _explained_duplicate(ws: Workspace, settlement: SettlementInput, refusal: ContractError) -> ContractError:
     """The refusal of a payment whose reference is recorded with other data, saying what differs."""
     recorded = ws.recorded_settlements({settlement.ref}).get(settlement.ref)
     return refusal.saying([] if recorded is None else settlement.differences(recorded))
@@ -438,7 +434,7 @@ def _points_lines(data: dict[str, Any], heading: str, withheld: str) -> list[str
     return lines
 
 
-def _check_import(ws: Any, config: Config, path: Path) -> int:
+def _check_import(ws: Workspace, config: Config, path: Path) -> int:
     """`settle import FILE --check`: every row checked as the import would check it; nothing sent."""
     from ledger.domain.money import format_points
     from ledger.domain.policy import repository_policies
@@ -463,7 +459,7 @@ def _check_import(ws: Any, config: Config, path: Path) -> int:
     return 3 if review.problems else 0
 
 
-def _awards(ws: Any, outcome: Any) -> list[dict[str, str]]:
+def _awards(ws: Workspace, outcome: Outcome) -> list[dict[str, str]]:
     """The points a recorded fact issued, from its transaction's events: member, rule, points."""
     from ledger.chain.encoding import id_text
     from ledger.domain.money import format_points
@@ -525,7 +521,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _report_differences(ws: Any, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
+def _report_differences(ws: Workspace, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
     """What a revenue report changes of the one recorded for its period (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
     from ledger.chain.logs import event_prefix

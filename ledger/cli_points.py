@@ -95,7 +95,8 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     # the file first: one that cannot be read is refused before the chain is asked anything
     document = load_policy(Path(args.file) if args.file else None) if args.action != "show" else None
     ws = workspace(config)
-    current = {rule: (ws.client.rule_history(rule) or [None])[-1] for rule in RULE_IDS}
+    histories = {rule: ws.client.rule_history(rule) for rule in RULE_IDS}
+    current = {rule: history[-1] for rule, history in histories.items() if history}
     # a later version of a rule is in force from its own date: only the numbers are compared
     differences = [
         {"rule": spec.id, "field": field, "file": want, "chain": got}
@@ -122,8 +123,6 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     if args.action == "show":
         rows, data = [], {}
         for rule, p in current.items():
-            if p is None:
-                continue
             data[rule] = {
                 "version": p.version,
                 "rate_bps": p.rate_bps,
@@ -224,7 +223,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     return 0 if statement.verified else 4
 
 
-def _statement_text(statement: Statement, fmt: str, *, block: int, year: int | None) -> str:
+def _statement_text(statement: Statement, fmt: str, *, block: int | None, year: int | None) -> str:
     """The statement as a table for people, JSON or CSV."""
     import csv
     import io

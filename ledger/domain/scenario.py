@@ -7,15 +7,24 @@ checked here: they become rejected events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
 from ledger.domain.policy import RULE_IDS
-from ledger.domain.types import MILESTONE_UNSPECIFIED, AppointmentTitle, ContractKind, MemberKind, PaymentPlan
+from ledger.domain.types import (
+    MILESTONE_UNSPECIFIED,
+    AppointmentTitle,
+    ContractKind,
+    MemberKind,
+    PaymentPlan,
+    _Named,
+)
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import InputError, LedgerError, ScenarioError
 from ledger.files import JsonProblem, parse_json
@@ -38,6 +47,8 @@ EVENT_TYPES = (
 )
 #: The events that record a settlement.
 PAYMENT_EVENTS = ("payment", "equity", "royalty_payment")
+
+NamedT = TypeVar("NamedT", bound=_Named)
 
 
 @dataclass(frozen=True)
@@ -200,7 +211,8 @@ def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
                     where=f"{where}.uscc",
                 )
         else:
-            _checked(lambda code=uscc: validate_uscc(code), f"{where}.uscc")
+            with _located(f"{where}.uscc"):
+                validate_uscc(uscc)
         in_region = obj.get("in_region", False)
         if not isinstance(in_region, bool):
             raise ScenarioError("in_region must be true or false", where=f"{where}.in_region")
@@ -283,7 +295,8 @@ def _contracts(
             raise ScenarioError(
                 f"{broker!r} is a party to the contract and cannot be its broker too", where=f"{where}.broker"
             )
-        signed = _checked(lambda o=obj: parse_date(o.get("signed"), what="signed"), f"{where}.signed")
+        with _located(f"{where}.signed"):
+            signed = parse_date(obj.get("signed"), what="signed")
         royalty = obj.get("royalty_bps", 0) or 0
         if not isinstance(royalty, int) or isinstance(royalty, bool) or not 0 <= royalty <= 10_000:
             raise ScenarioError("royalty_bps must be a whole number from 0 to 10000", where=f"{where}.royalty_bps")
@@ -357,7 +370,8 @@ def _milestones(value: Any, where: str) -> tuple[MilestoneDecl, ...]:
         amount = _amount(obj.get("amount"), f"{at}.amount")
         if amount == 0:
             raise ScenarioError("a milestone amount must be more than zero", where=f"{at}.amount")
-        due = _checked(lambda o=obj: parse_date(o.get("due"), what="due"), f"{at}.due")
+        with _located(f"{at}.due"):
+            due = parse_date(obj.get("due"), what="due")
         out.append(MilestoneDecl(title=title, amount=amount, due=due))
     return tuple(out)
 
@@ -370,7 +384,8 @@ def _events(
     for i, entry in enumerate(entries):
         where = f"events[{i}]"
         obj = _object(entry, where)
-        at = _checked(lambda o=obj: parse_instant(o.get("at"), what="at"), f"{where}.at")
+        with _located(f"{where}.at"):
+            at = parse_instant(obj.get("at"), what="at")
         if at < previous:
             raise ScenarioError(
                 "events must be in time order; this one is earlier than the one before", where=f"{where}.at"
@@ -425,7 +440,8 @@ def _events(
         if kind == "talent_appointment":
             fields["title"] = _enum(AppointmentTitle, obj.get("title"), f"{where}.title")
         if kind == "redeem":
-            fields["points"] = _checked(lambda o=obj: parse_points(o.get("points")), f"{where}.points")
+            with _located(f"{where}.points"):
+                fields["points"] = parse_points(obj.get("points"))
             purpose = obj.get("purpose")
             if not isinstance(purpose, str) or not purpose.strip():
                 raise ScenarioError("a redemption must say what the points are for", where=f"{where}.purpose")
@@ -444,9 +460,8 @@ def _events(
                     raise ScenarioError("rate_bps must be a whole number from 0 to 10000", where=f"{where}.rate_bps")
                 fields["rate_bps"] = rate
             if "amount" in obj:
-                fields["fixed_amount"] = _checked(
-                    lambda o=obj: parse_points(o["amount"], what="amount"), f"{where}.amount"
-                )
+                with _located(f"{where}.amount"):
+                    fields["fixed_amount"] = parse_points(obj["amount"], what="amount")
             if "threshold" in obj:
                 fields["threshold"] = _amount(obj["threshold"], f"{where}.threshold")
         out.append(ScenarioEvent(index=i, at=at, type=kind, **fields))
@@ -489,7 +504,7 @@ def _ref_to(obj: dict[str, Any], key: str, where: str, known: dict[str, Any], wh
     return value
 
 
-def _enum(enum: Any, value: Any, where: str) -> Any:
+def _enum(enum: type[NamedT], value: object, where: str) -> NamedT:
     if value is None:
         raise ScenarioError(f"{where.rsplit('.', 1)[-1]} is missing; one of: {', '.join(enum.choices())}", where=where)
     try:
@@ -499,12 +514,15 @@ def _enum(enum: Any, value: Any, where: str) -> Any:
 
 
 def _amount(value: Any, where: str) -> Fen:
-    return Fen(_checked(lambda: parse_yuan(value), where))
+    with _located(where):
+        return parse_yuan(value)
 
 
-def _checked(action: Any, where: str) -> Any:
+@contextmanager
+def _located(where: str) -> Iterator[None]:
+    """Turns a bad value's error inside the block into a ScenarioError saying where in the file it is."""
     try:
-        return action()
+        yield
     except ScenarioError:
         raise
     except LedgerError as exc:

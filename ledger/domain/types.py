@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Self
 
 
 class _Named(IntEnum):
@@ -18,7 +19,7 @@ class _Named(IntEnum):
         return [m.label for m in cls if cls._accepts(m)]
 
     @classmethod
-    def parse(cls, text: object) -> _Named:
+    def parse(cls, text: object) -> Self:
         """The member whose label is `text`; `ValueError` naming the choices otherwise."""
         for member in cls:
             if member.label == text and cls._accepts(member):
