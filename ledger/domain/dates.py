@@ -33,12 +33,17 @@ def parse_date(text: object, *, what: str = "date") -> int:
         raise DateError(f"{what} is missing: a date of the form YYYY-MM-DD")
     if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise DateError(f"{what} {text!r} is not a date of the form YYYY-MM-DD")
+    return calendar_day(int(text[:4]), int(text[5:7]), int(text[8:]), written=text, what=what)
+
+
+def calendar_day(year: int, month: int, day: int, *, written: str, what: str = "date") -> int:
+    """Beijing midnight of that day, which a file wrote as `written` (quoted when it is refused)."""
     try:
-        day = date.fromisoformat(text)
+        found = date(year, month, day)
     except ValueError as exc:
-        raise DateError(f"{what} {text!r} is not a real calendar date") from exc
-    _in_years(day, text, what)
-    return _midnight(day)
+        raise DateError(f"{what} {written!r} is not a real calendar date") from exc
+    _in_years(found, written, what)
+    return _midnight(found)
 
 
 def parse_instant(text: object, *, what: str = "time") -> int:

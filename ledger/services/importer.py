@@ -29,12 +29,12 @@ from ledger.chain.encoding import id_text
 from ledger.chain.logs import as_bytes, event_topic, iter_logs
 from ledger.chain.session import ChainSession, PoolFull, Prepared
 from ledger.config import TX_GAS_CAP
-from ledger.domain.dates import format_beijing, parse_date, parse_instant
+from ledger.domain.dates import calendar_day, format_beijing, parse_instant
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, AwardEngine
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
-from ledger.errors import ChainError, DateError, InputError, LedgerError, with_differences
+from ledger.errors import ChainError, InputError, LedgerError, with_differences
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
 from ledger.format import count, spreadsheet_cell, unspreadsheet_cell
 from ledger.services.client import LedgerClient, SettlementInput
@@ -327,11 +327,7 @@ def _payment_date(text: object) -> int:
     found = _SPREADSHEET_DATE.fullmatch(text) if isinstance(text, str) else None
     if found is None:
         return parse_instant(text, what="date")
-    iso = f"{found[1]}-{int(found[2]):02d}-{int(found[3]):02d}"
-    try:
-        return parse_date(iso, what="date")
-    except DateError as exc:  # said of the date as written
-        raise DateError(str(exc).replace(iso, str(text))) from None
+    return calendar_day(int(found[1]), int(found[2]), int(found[3]), written=found[0], what="date")
 
 
 def _milestone(text: str) -> int | None:

@@ -188,7 +188,8 @@ def test_dates_as_a_spreadsheet_saves_them_are_read_and_impossible_ones_named_as
         "B,C1,1.00,2026/03/01\n"
         "C,C1,1.00,2026-03-01\n"
         "D,C1,1.00,2026/2/30\n"
-        "E,C1,1.00,2026/3/1 9:30\n",
+        "E,C1,1.00,2026/3/1 9:30\n"
+        "F,C1,1.00,1999/12/31\n",
         encoding="utf-8",
     )
     rows, problems = read_rows(path)
@@ -196,6 +197,7 @@ def test_dates_as_a_spreadsheet_saves_them_are_read_and_impossible_ones_named_as
     assert [(p.line, p.message) for p in problems] == [
         (5, "date '2026/2/30' is not a real calendar date"),
         (6, "date '2026/3/1 9:30' is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
+        (7, "date '1999/12/31' is outside the years 2000 to 2099 that the ledger records"),
     ]
 
 
