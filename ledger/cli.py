@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -433,6 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="file holding the bearer token (JWT) a node's JSON-RPC requires (default $LEDGER_RPC_TOKEN_FILE)",
     )
+    common.add_argument(
+        "--rpc-user",
+        default=None,
+        metavar="NAME",
+        help="user who logs in to a node's JSON-RPC with a password: Besu's username-and-password "
+        "authentication (default $LEDGER_RPC_USER)",
+    )
+    common.add_argument(
+        "--rpc-password-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="file holding that user's password (default $LEDGER_RPC_PASSWORD_FILE, else $LEDGER_RPC_PASSWORD, "
+        "else asked on the terminal)",
+    )
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
@@ -504,6 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rpc_ca=args.rpc_ca,
         rpc_ca_env=env_path("LEDGER_RPC_CA"),
         rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),
+        rpc_user=args.rpc_user or os.environ.get("LEDGER_RPC_USER") or None,
+        rpc_password_file=args.rpc_password_file or env_path("LEDGER_RPC_PASSWORD_FILE"),
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
         parser.error(f"member {args.action} needs the member's name")

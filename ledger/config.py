@@ -31,6 +31,8 @@ class Config:
     # reached from that shell needs none), where --rpc-ca names an authority that must apply
     rpc_ca_env: Path | None = None
     rpc_token_file: Path | None = None  # the bearer token a node's JSON-RPC requires
+    rpc_user: str | None = None  # or the user who logs in to it, with a password
+    rpc_password_file: Path | None = None  # (else LEDGER_RPC_PASSWORD, else a prompt on a terminal)
 
     @property
     def deployment_path(self) -> Path:

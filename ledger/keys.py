@@ -18,23 +18,31 @@ if TYPE_CHECKING:
 #: scrypt work factor: 2**15 keeps a CLI call under a second while staying far from brute-forceable.
 SCRYPT_N = 1 << 15
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
+RPC_PASSWORD_ENV = "LEDGER_RPC_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
+
+
+def read_secret(path: Path | None, *, env: str, option: str, what: str) -> str:
+    """A secret from a file (its last line break dropped), else the variable `env`, else a prompt on a
+    terminal; without any of them, a sentence naming all three ways."""
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"the {what} file {path} is not UTF-8 text") from None
+    if os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        raise ConfigError(f"a {what} is needed: set {env}, pass {option}, or run on a terminal")
+    return getpass.getpass(f"{what}: ")
 
 
 def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
-    """The passphrase from a file, the LEDGER_PASSPHRASE variable, or a prompt on a terminal."""
-    if passphrase_file is not None:
-        try:
-            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the passphrase file {passphrase_file}: {exc.strerror}") from None
-    if os.environ.get(PASSPHRASE_ENV):
-        return os.environ[PASSPHRASE_ENV]
-    if not sys.stdin.isatty():
-        raise ConfigError(
-            f"a keystore passphrase is needed: set {PASSPHRASE_ENV}, pass --passphrase-file, or run on a terminal"
-        )
-    first = getpass.getpass("keystore passphrase: ")
-    if confirm and getpass.getpass("again: ") != first:
+    """The keystore passphrase from a file, the LEDGER_PASSPHRASE variable, or a prompt on a terminal."""
+    first = read_secret(passphrase_file, env=PASSPHRASE_ENV, option="--passphrase-file", what="keystore passphrase")
+    prompted = passphrase_file is None and not os.environ.get(PASSPHRASE_ENV)
+    if confirm and prompted and getpass.getpass("again: ") != first:
         raise ConfigError("the two passphrases differ")
     return first
 

@@ -169,13 +169,99 @@ def _network_failure(exc: BaseException) -> str:
         if reason and reason.lower() != str(response.reason).lower():
             answered += f" ({reason[:200]})"
         if response.status_code in (401, 403):  # Besu with --rpc-http-authentication-enabled, or a gateway
-            answered += " (a node that requires a bearer token is given one with --rpc-token-file FILE)"
+            answered += f" ({_AUTHENTICATION_OPTIONS})"
         return answered
     if isinstance(exc, UnreadableReply):
         return str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         return "its TLS certificate could not be verified (a private network's authority is given with --rpc-ca FILE)"
     return exc.__class__.__name__
+
+
+_AUTHENTICATION_OPTIONS = (
+    "a node that requires authentication is given a token with --rpc-token-file FILE, or a user with --rpc-user NAME"
+)
+
+
+def _login_url(url: str) -> str:
+    """Where a node takes a user's name and password (Besu: `/login`, beside its JSON-RPC root)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/login", "", ""))
+
+
+def _requested_methods(request: requests.PreparedRequest) -> str:
+    """The JSON-RPC methods a request asked for, for a sentence ("eth_getLogs", "a batch of 64 requests")."""
+    try:
+        body = parse_json(request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body))
+    except (UnicodeDecodeError, JsonProblem):
+        return "the request"
+    if isinstance(body, list):
+        methods = sorted({str(r.get("method")) for r in body if isinstance(r, dict)})
+        return f"a batch of {len(body)} requests ({', '.join(methods)})"
+    return str(body.get("method")) if isinstance(body, dict) else "the request"
+
+
+@dataclass
+class _Login:
+    """A user logged in to a node (Besu's username-and-password authentication): the token the node
+    gives at its login is sent with every request, and asked for again when the node answers 401 (Besu's
+    tokens expire after five minutes; a long import or verification outlives several)."""
+
+    url: str
+    user: str
+    password: str = field(repr=False)
+    http: requests.Session
+    timeout_s: float
+
+    def log_in(self) -> None:
+        """Ask the node for a token and send it from now on; a refusal is said in a sentence."""
+        where = _login_url(self.url)
+        plain = requests.Session()  # without the hooks of `http`: a 401 here is an answer, not an expiry
+        plain.trust_env, plain.verify = False, self.http.verify
+        try:
+            with plain:
+                response = plain.post(
+                    where, json={"username": self.user, "password": self.password}, timeout=self.timeout_s
+                )
+        except _NETWORK_ERRORS as exc:
+            raise ChainError(f"cannot log in to the node at {self.url}: {_network_failure(exc)}") from None
+        if response.status_code == 401:
+            raise ChainError(f"the node at {self.url} refused the user {self.user!r} with that password")
+        if response.status_code != 200:
+            raise ChainError(
+                f"the node at {self.url} answered the login at {where} with HTTP {response.status_code} "
+                f"{response.reason}: a node that takes no user and password (Besu with JWT public-key "
+                "authentication) is given its token with --rpc-token-file FILE"
+            )
+        try:
+            body = parse_json(response.content[:65_536].decode("utf-8"))
+        except (UnicodeDecodeError, JsonProblem):
+            body = None
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not is_token(token):
+            raise ChainError(f"the node at {self.url} answered the login of {self.user!r} without a token")
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def renew_on_expiry(self, response: requests.Response, **kwargs: Any) -> requests.Response | None:
+        """A `requests` response hook: a 401 (the token expired) logs in again and sends the request once
+        more with the new token; a second 401 means the user may not make that request."""
+        if response.status_code != 401:
+            return None
+        response.close()
+        self.log_in()
+        again = response.request.copy()
+        again.headers["Authorization"] = str(self.http.headers["Authorization"])
+        again.hooks = {"response": []}
+        answer = self.http.send(again, **kwargs)
+        if answer.status_code == 401:
+            answer.close()
+            raise ChainError(
+                f"the node at {self.url} refuses {_requested_methods(again)} to the user {self.user!r}: "
+                "the permissions of that user, in the node's credentials file, do not include it"
+            )
+        return answer  # which `_refuse_final_answers`, the next hook, then reads
 
 
 def _connection_lost(exc: BaseException) -> ChainError:
@@ -259,6 +345,11 @@ class Sent:
         return int(self.receipt["gasUsed"])
 
 
+def is_token(text: str) -> bool:
+    """Whether `text` can be a bearer token: printable ASCII without spaces, and not empty."""
+    return bool(text) and all(c.isascii() and c.isprintable() and not c.isspace() for c in text)
+
+
 @dataclass(frozen=True)
 class NodeAccess:
     """How a node is reached beyond its URL: the certificate authority (PEM file) of an https node whose
@@ -267,6 +358,8 @@ class NodeAccess:
 
     tls_ca: str | None = None
     token: str | None = field(default=None, repr=False)
+    #: a user of the node's JSON-RPC and its password (Besu's username-and-password authentication)
+    login: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -321,11 +414,15 @@ class ChainSession:
         http = requests.Session()
         # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
         http.trust_env = False
-        http.hooks["response"].append(_refuse_final_answers)
         if access.tls_ca is not None:
             http.verify = access.tls_ca
         if access.token is not None:
             http.headers["Authorization"] = f"Bearer {access.token}"
+        if access.login is not None:
+            login = _Login(url, *access.login, http=http, timeout_s=timeout_s)
+            login.log_in()
+            http.hooks["response"].append(login.renew_on_expiry)
+        http.hooks["response"].append(_refuse_final_answers)
         w3 = Web3(NodeProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
         session = cls(w3=w3, kind="rpc", url=url, access=access)
         try:

@@ -183,20 +183,30 @@ class Workspace:
 
     def node_access(self, url: str | None = None) -> NodeAccess:
         """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
-        (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file)."""
-        from ledger.chain.session import NodeAccess
+        (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file, or --rpc-user and its password)."""
+        from ledger.chain.session import NodeAccess, is_token
         from ledger.files import read_text_file
+        from ledger.keys import RPC_PASSWORD_ENV, read_secret
 
-        token = None
+        token, login = None, None
+        if self.config.rpc_token_file is not None and self.config.rpc_user is not None:
+            raise InputError(
+                "a node is reached with a token (--rpc-token-file) or with a user and password (--rpc-user), not both"
+            )
         if self.config.rpc_token_file is not None:
             path = self.config.rpc_token_file
             token = read_text_file(path, "token").strip()
-            if not token or not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
+            if not is_token(token):
                 raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
+        if self.config.rpc_user is not None:
+            password = read_secret(
+                self.config.rpc_password_file, env=RPC_PASSWORD_ENV, option="--rpc-password-file", what="node password"
+            )
+            login = (self.config.rpc_user, password)
         ca = self.config.rpc_ca
         if ca is None and self.config.rpc_ca_env is not None and (url or self.rpc_url()).lower().startswith("https://"):
             ca = self.config.rpc_ca_env
-        return NodeAccess(tls_ca=None if ca is None else str(ca), token=token)
+        return NodeAccess(tls_ca=None if ca is None else str(ca), token=token, login=login)
 
     @property
     def session(self) -> ChainSession:

@@ -10,7 +10,7 @@ import json
 import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from ledger.chain.session import ChainSession, NodeAccess
 from ledger.cli import main
 from ledger.config import Config
-from ledger.errors import ChainError, InputError
+from ledger.errors import ChainError, ConfigError, InputError
 from ledger.services.workspace import Workspace
 
 CHAIN_ID = 15150
@@ -85,16 +85,46 @@ def _listed(request: Any) -> list[Any]:
     return request if isinstance(request, list) else [request]
 
 
+@dataclass
+class Logins:
+    """A node's username-and-password authentication, as Besu's: `POST /login` with a user's name and
+    password gives a token, good for `lifetime` requests (Besu: five minutes), for the methods in
+    `permitted` (all when None); a request without a good token, or for another method, gets 401."""
+
+    users: dict[str, str]
+    lifetime: int = 1_000
+    permitted: set[str] | None = None
+    given: int = 0  # tokens given
+    uses: dict[str, int] = field(default_factory=dict)
+
+    def log_in(self, body: Any) -> str | None:
+        if not isinstance(body, dict) or self.users.get(body.get("username")) != body.get("password"):
+            return None
+        self.given += 1
+        token = f"token-{self.given}-{body['username']}"
+        self.uses[token] = 0
+        return token
+
+    def admits(self, authorization: str | None, request: Any) -> bool:
+        token = (authorization or "").removeprefix("Bearer ")
+        if token not in self.uses or self.uses[token] >= self.lifetime:
+            return False
+        self.uses[token] += 1
+        return self.permitted is None or all(r["method"] in self.permitted for r in _listed(request))
+
+
 def _serve(
     *,
     context: ssl.SSLContext | None = None,
     token: str | None = None,
     status: int | None = None,
     received: list[str] | None = None,
+    logins: Logins | None = None,
 ) -> Iterator[str]:
     """The URL of a loopback JSON-RPC server answering `eth_chainId` (over TLS with `context`; only to
-    requests bearing `token`, when given, else HTTP 401; with HTTP `status` to every request, when
-    given), for as long as the caller holds it. Each request's path is appended to `received`."""
+    requests bearing `token`, when given, else HTTP 401; only to users logged in as `logins` says, when
+    given; with HTTP `status` to every request, when given), for as long as the caller holds it. Each
+    request's path is appended to `received`."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -104,6 +134,16 @@ def _serve(
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             if received is not None:
                 received.append(self.path)
+            if logins is not None and self.path == "/login":
+                given = logins.log_in(request)
+                if given is None:
+                    self.send_error(401, "Unauthorized")
+                else:
+                    self._answer(200, json.dumps({"token": given}).encode())
+                return
+            if logins is not None and not logins.admits(self.headers.get("Authorization"), request):
+                self.send_error(401, "Unauthorized")
+                return
             if status is not None:
                 if status == 400:  # as Besu answers a request it cannot parse: the reason in a JSON-RPC error
                     error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32602, "message": "Invalid params"}}
@@ -197,7 +237,9 @@ def test_a_node_requiring_a_token_is_reached_with_it(token_node: str, tmp_path: 
 
 def test_without_the_token_the_node_answer_is_told_with_the_option_to_give(token_node: str) -> None:
     with pytest.raises(
-        ChainError, match="HTTP 401 Unauthorized \\(a node that requires a bearer token .*--rpc-token-file"
+        ChainError,
+        match="HTTP 401 Unauthorized \\(a node that requires authentication .*--rpc-token-file FILE, or "
+        "a user with --rpc-user NAME",
     ):
         ChainSession.connect(token_node)
     with pytest.raises(ChainError) as refused:
@@ -205,11 +247,98 @@ def test_without_the_token_the_node_answer_is_told_with_the_option_to_give(token
     assert "wrong-token" not in str(refused.value)
 
 
+PASSWORD = "correct horse battery staple"  # noqa: S105 (a test user's)
+
+
+def test_a_user_logs_in_and_logs_in_again_when_the_token_expires(tmp_path: Path) -> None:
+    """Besu's username-and-password authentication: the token from `/login` goes with every request, and
+    when it expires (401) the client logs in again and sends the request once more: a long import or
+    verification outlives many tokens."""
+    logins, received = Logins({"operator": PASSWORD}, lifetime=2), []
+    for url in _serve(logins=logins, received=received):
+        password_file = tmp_path / "password"
+        password_file.write_text(PASSWORD + "\n", encoding="utf-8")
+        config = Config(home=tmp_path / "home", rpc=url, rpc_user="operator", rpc_password_file=password_file)
+        session = Workspace(config).session
+        assert session.chain_id == CHAIN_ID
+        for _ in range(5):
+            assert session.rpc_batch([("eth_chainId", []), ("eth_chainId", [])]) == [hex(CHAIN_ID)] * 2
+        assert session.connect_again().chain_id == CHAIN_ID  # its own login
+    # 7 requests answered (the chain id on first contact, 5 batches, the second connection's chain id), each
+    # token good for 2: 2 requests refused as expired and sent again after a new login, and the second
+    # connection's own login
+    assert logins.given == 4 and received.count("/login") == 4
+    assert received.count("/") == 9 and sum(logins.uses.values()) == 7
+    assert PASSWORD not in repr(session) and PASSWORD not in repr(session.access)
+
+
+@pytest.mark.parametrize(
+    ("logins", "user", "told"),
+    [
+        (Logins({"operator": PASSWORD}), "auditor", "refused the user 'auditor' with that password"),
+        (
+            Logins({"operator": PASSWORD}, permitted={"eth_blockNumber"}),
+            "operator",
+            "refuses eth_chainId to the user 'operator': the permissions of that user",
+        ),
+        (Logins({"operator": PASSWORD}, lifetime=0), "operator", "refuses eth_chainId to the user 'operator'"),
+    ],
+)
+def test_a_login_the_node_refuses_is_told_in_a_sentence(logins: Logins, user: str, told: str) -> None:
+    for url in _serve(logins=logins):
+        with pytest.raises(ChainError, match=told) as refused:
+            ChainSession.connect(url, access=NodeAccess(login=(user, PASSWORD)))
+    assert PASSWORD not in str(refused.value)
+
+
+def test_a_node_without_a_login_is_told_to_take_a_token() -> None:
+    """Besu with JWT public-key authentication has no `/login`: its tokens are made elsewhere."""
+    for url in _serve(status=404):
+        with pytest.raises(ChainError, match="answered the login at .*/login with HTTP 404 .*--rpc-token-file"):
+            ChainSession.connect(url, access=NodeAccess(login=("operator", PASSWORD)))
+
+
+def test_the_password_comes_from_a_file_the_environment_or_nowhere_else_without_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = Config(home=tmp_path, rpc="http://127.0.0.1:9", rpc_user="operator")
+    monkeypatch.delenv("LEDGER_RPC_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(ConfigError, match="a node password is needed: set LEDGER_RPC_PASSWORD, pass --rpc-password"):
+        Workspace(config).node_access()
+    monkeypatch.setenv("LEDGER_RPC_PASSWORD", PASSWORD)
+    assert Workspace(config).node_access().login == ("operator", PASSWORD)
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN, encoding="utf-8")
+    both = Config(home=tmp_path, rpc="http://127.0.0.1:9", rpc_user="operator", rpc_token_file=token_file)
+    with pytest.raises(InputError, match="with a token \\(--rpc-token-file\\) or with a user and password"):
+        Workspace(both).node_access()
+
+
+def test_a_shell_gives_the_user_and_its_password_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """LEDGER_RPC_USER with LEDGER_RPC_PASSWORD_FILE (or LEDGER_RPC_PASSWORD): every command logs in."""
+    scenario = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
+    password_file = tmp_path / "password"
+    password_file.write_text("not the password\n", encoding="utf-8")
+    monkeypatch.setenv("LEDGER_RPC_USER", "operator")
+    monkeypatch.setenv("LEDGER_RPC_PASSWORD_FILE", str(password_file))
+    logins = Logins({"operator": PASSWORD})
+    for url in _serve(logins=logins):
+        assert main(["run", str(scenario), "--rpc", url]) == 1
+        assert f"the node at {url} refused the user 'operator' with that password" in capsys.readouterr().err
+        password_file.write_text(PASSWORD + "\n", encoding="utf-8")
+        assert main(["run", str(scenario), "--rpc", url]) == 1  # in: it answers nothing but its chain id
+        assert "the node's answer" in capsys.readouterr().err
+    assert logins.given == 1
+
+
 @pytest.mark.parametrize(
     ("status", "asked", "told"),
     [
         (400, 1, "HTTP 400 Bad Request (Invalid params)"),  # the node's reason, from the body
-        (401, 1, "HTTP 401 Unauthorized (a node that requires a bearer token"),
+        (401, 1, "HTTP 401 Unauthorized (a node that requires authentication"),
         (403, 1, "HTTP 403 Forbidden"),
         (404, 1, "HTTP 404 Not Found"),
         (503, 5, "HTTP 503 Service Unavailable"),
