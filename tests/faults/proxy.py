@@ -5,7 +5,9 @@ connection without answering a given share of the time, so the client sees a los
 request that the node did receive and act on. Told a `max_batch` or a `max_log_range`, it refuses
 a larger batch of requests whole, or a log request over more blocks, as a node limiting them does.
 Told a `pool_per_sender`, it refuses a transaction whose nonce is that many or more ahead of its
-sender's account, as Besu's sequenced transaction pool does.
+sender's account, as Besu's sequenced transaction pool does. Told `users`, it answers only requests
+bearing a token from its `/login`, each good for `token_lifetime` requests, as Besu's
+username-and-password authentication does (its tokens expire after five minutes), and 401 otherwise.
 """
 
 from __future__ import annotations
@@ -32,8 +34,13 @@ class LossyProxy:
         max_batch: int | None = None,
         max_log_range: int | None = None,
         pool_per_sender: int | None = None,
+        users: dict[str, str] | None = None,
+        token_lifetime: int = 1_000,
     ) -> None:
         self.upstream = urlparse(upstream)
+        self.users, self.token_lifetime = users, token_lifetime
+        self.tokens: dict[str, int] = {}  # token given: requests it was good for
+        self.logins = 0
         self.pool_per_sender = pool_per_sender
         self.drop = drop
         self.max_batch = max_batch
@@ -51,6 +58,17 @@ class LossyProxy:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if proxy.users is not None:
+                    if self.path == "/login":
+                        token = proxy._log_in(body)
+                        if token is None:
+                            self.send_error(401, "Unauthorized")
+                        else:
+                            self._answer(json.dumps({"token": token}).encode())
+                        return
+                    if not proxy._admits(self.headers.get("Authorization", "")):
+                        self.send_error(401, "Unauthorized")  # Besu's answer to an expired token
+                        return
                 refusal = proxy._refusal(body)
                 if refusal is not None:  # as Besu refuses past --rpc-http-max-batch-size, --rpc-max-logs-range
                     self._answer(json.dumps(refusal).encode("utf-8"))
@@ -79,6 +97,27 @@ class LossyProxy:
         answer = connection.getresponse().read()
         connection.close()
         return answer
+
+    def _log_in(self, body: bytes) -> str | None:
+        """A fresh token for a user and its password, else None."""
+        given = json.loads(body)
+        if self.users is None or self.users.get(given.get("username")) != given.get("password"):
+            return None
+        with self.lock:
+            self.logins += 1
+            token = f"token-{self.logins}"
+            self.tokens[token] = 0
+        return token
+
+    def _admits(self, authorization: str) -> bool:
+        """Whether a request bears a token still good (counting it), else the refusal is counted."""
+        token = authorization.removeprefix("Bearer ")
+        with self.lock:
+            if self.tokens.get(token, self.token_lifetime) < self.token_lifetime:
+                self.tokens[token] += 1
+                return True
+            self.refused["expired token"] += 1
+            return False
 
     def _too_far_ahead(self, raw_hex: str) -> bool:
         """Whether a (legacy) signed transaction's nonce is `pool_per_sender` or more ahead of its

@@ -21,7 +21,7 @@ from ledger.chain.deploy import bind, deploy_all
 from ledger.chain.errors import error_class
 from ledger.chain.logs import iter_logs
 from ledger.chain.record import DeploymentRecord
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeAccess
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
 from ledger.domain.policy import load_policy, repository_policies
@@ -195,6 +195,22 @@ def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_lose
     assert refused >= 1
     assert (result.recorded, result.batches) == (60, 30)
     _assert_exactly_once(market, total, 60)
+
+
+def test_a_login_that_expires_again_and_again_during_an_import_is_renewed(market: Market) -> None:
+    """Besu's username-and-password tokens expire (after five minutes): an import that outlives many
+    logs in again each time the node answers 401 and sends that request once more, without a send
+    counted twice; every payment is on chain exactly once, in one run."""
+    path, total = _bank(market, "login", 120)
+    password = "operator's password"  # noqa: S105 (a test user's)
+    with LossyProxy(market.node.url, drop={}, users={"operator": password}, token_lifetime=3) as proxy:
+        session = ChainSession.connect(proxy.url, access=NodeAccess(login=("operator", password)))
+        result = _import(market, LedgerClient(session, bind(session, market.record.addresses)), path, batch_size=4)
+        expired, logins = proxy.refused["expired token"], proxy.logins
+    print(f"\ntokens expired during the import: {expired}; logins: {logins}")
+    assert expired >= 5 and logins > expired  # each expiry renewed (and each connection's first login)
+    assert result.recorded == 120
+    _assert_exactly_once(market, total, 120)
 
 
 def test_lost_replies_to_sends_and_receipt_reads(market: Market) -> None:
