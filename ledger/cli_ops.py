@@ -121,7 +121,8 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
             "outstanding": format_yuan(contract.outstanding),
         }
         data.append({**named, **amounts, "overdue_milestones": overdue})
-        rows.append([*named.values(), *map(money, amounts.values()), ", ".join(map(str, overdue))])
+        # milestones by their number in `contract show` ("#0"), so that one overdue is not read as none
+        rows.append([*named.values(), *map(money, amounts.values()), ", ".join(f"#{i}" for i in overdue)])
     headers = ["id", "kind", "seller", "buyer", "signed", "value (yuan)", "received", "outstanding", "overdue"]
     nothing = "no contract has an overdue milestone" if args.overdue else "no contracts"
     emit(config, data, table(headers, rows, numeric=(5, 6, 7)) if rows else nothing)

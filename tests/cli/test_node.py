@@ -267,7 +267,7 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     listed = ledger("contract", "list").stdout.splitlines()
     # nothing received yet, and its one milestone was due on 2026-06-30 (the node's clock is today's)
     assert next(line for line in listed if line.startswith("TC-2 ")).split() == [
-        "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00", "0.00", "2,000,000.00", "0"
+        "TC-2", "transfer", "imu", "baotou", "2026-02-01", "2,000,000.00", "0.00", "2,000,000.00", "#0"
     ]  # fmt: skip
     overdue = json.loads(ledger("contract", "list", "--overdue", "--json").stdout)
     assert "TC-2" in [c["id"] for c in overdue]
