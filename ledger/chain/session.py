@@ -203,6 +203,28 @@ def _requested_methods(request: requests.PreparedRequest) -> str:
     return str(body.get("method")) if isinstance(body, dict) else "the request"
 
 
+#: The JSON-RPC error code of Besu's answer to a request its caller may not make (no token, an expired
+#: one, a method outside the user's permissions): with HTTP 401 for one request, in the answer of each
+#: such request of a batch (answered 200).
+UNAUTHORIZED_CODE = -40100
+
+
+def _unauthorized(response: requests.Response) -> bool:
+    """Whether the node refused the request, or a request of the batch, as unauthorized."""
+    if response.status_code == 401:
+        return True
+    if response.status_code != 200 or str(UNAUTHORIZED_CODE).encode() not in response.content:
+        return False  # (the usual answer: not parsed here)
+    try:
+        answers = parse_json(response.content.decode("utf-8"))
+    except (UnicodeDecodeError, JsonProblem):
+        return False
+    return isinstance(answers, list) and any(
+        isinstance(a, dict) and isinstance(a.get("error"), dict) and a["error"].get("code") == UNAUTHORIZED_CODE
+        for a in answers
+    )
+
+
 @dataclass
 class _Login:
     """A user logged in to a node (Besu's username-and-password authentication): the token the node
@@ -245,9 +267,9 @@ class _Login:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def renew_on_expiry(self, response: requests.Response, **kwargs: Any) -> requests.Response | None:
-        """A `requests` response hook: a 401 (the token expired) logs in again and sends the request once
-        more with the new token; a second 401 means the user may not make that request."""
-        if response.status_code != 401:
+        """A `requests` response hook: a request refused as unauthorized (the token expired) logs in again
+        and is sent once more with the new token; refused again, the user may not make that request."""
+        if not _unauthorized(response):
             return None
         response.close()
         self.log_in()
@@ -255,7 +277,7 @@ class _Login:
         again.headers["Authorization"] = str(self.http.headers["Authorization"])
         again.hooks = {"response": []}
         answer = self.http.send(again, **kwargs)
-        if answer.status_code == 401:
+        if _unauthorized(answer):
             answer.close()
             raise ChainError(
                 f"the node at {self.url} refuses {_requested_methods(again)} to the user {self.user!r}: "

@@ -7,7 +7,8 @@ a larger batch of requests whole, or a log request over more blocks, as a node l
 Told a `pool_per_sender`, it refuses a transaction whose nonce is that many or more ahead of its
 sender's account, as Besu's sequenced transaction pool does. Told `users`, it answers only requests
 bearing a token from its `/login`, each good for `token_lifetime` requests, as Besu's
-username-and-password authentication does (its tokens expire after five minutes), and 401 otherwise.
+username-and-password authentication does (its tokens expire after five minutes), and refuses the
+others as Besu does.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class LossyProxy:
                             self._answer(json.dumps({"token": token}).encode())
                         return
                     if not proxy._admits(self.headers.get("Authorization", "")):
-                        self.send_error(401, "Unauthorized")  # Besu's answer to an expired token
+                        self._unauthorized(json.loads(body))
                         return
                 refusal = proxy._refusal(body)
                 if refusal is not None:  # as Besu refuses past --rpc-http-max-batch-size, --rpc-max-logs-range
@@ -80,8 +81,19 @@ class LossyProxy:
                     return
                 self._answer(answer)
 
-            def _answer(self, answer: bytes) -> None:
-                self.send_response(200)
+            def _unauthorized(self, request: object) -> None:
+                """Besu's answer to an expired token: error -40100 for each request, with HTTP 401 when
+                alone, each in its place in a batch (answered 200)."""
+                requests = request if isinstance(request, list) else [request]
+                refusals = [
+                    {"jsonrpc": "2.0", "id": r.get("id"), "error": {"code": -40100, "message": "Unauthorized"}}
+                    for r in requests
+                ]
+                body = json.dumps(refusals if isinstance(request, list) else refusals[0]).encode()
+                self._answer(body, status=200 if isinstance(request, list) else 401)
+
+            def _answer(self, answer: bytes, status: int = 200) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()

@@ -199,17 +199,21 @@ def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_lose
 
 def test_a_login_that_expires_again_and_again_during_an_import_is_renewed(market: Market) -> None:
     """Besu's username-and-password tokens expire (after five minutes): an import that outlives many
-    logs in again each time the node answers 401 and sends that request once more, without a send
-    counted twice; every payment is on chain exactly once, in one run."""
+    logs in again each time the node refuses its token and sends that request once more, without a send
+    counted twice; every payment is on chain exactly once, in one run, and a verification through the
+    same node, outliving many tokens too, passes."""
     path, total = _bank(market, "login", 120)
     password = "operator's password"  # noqa: S105 (a test user's)
     with LossyProxy(market.node.url, drop={}, users={"operator": password}, token_lifetime=3) as proxy:
         session = ChainSession.connect(proxy.url, access=NodeAccess(login=("operator", password)))
-        result = _import(market, LedgerClient(session, bind(session, market.record.addresses)), path, batch_size=4)
+        client = LedgerClient(session, bind(session, market.record.addresses))
+        result = _import(market, client, path, batch_size=4)
+        during_import = proxy.refused["expired token"]
+        report = verify_deployment(client, from_block=market.record.block, documents=repository_policies())
         expired, logins = proxy.refused["expired token"], proxy.logins
-    print(f"\ntokens expired during the import: {expired}; logins: {logins}")
-    assert expired >= 5 and logins > expired  # each expiry renewed (and each connection's first login)
-    assert result.recorded == 120
+    print(f"\ntokens expired during the import: {during_import}, then the verification: {expired - during_import}")
+    assert during_import >= 5 and expired > during_import and logins > expired  # each expiry renewed
+    assert result.recorded == 120 and report.ok, report.discrepancies
     _assert_exactly_once(market, total, 120)
 
 

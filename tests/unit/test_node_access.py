@@ -88,8 +88,9 @@ def _listed(request: Any) -> list[Any]:
 @dataclass
 class Logins:
     """A node's username-and-password authentication, as Besu's: `POST /login` with a user's name and
-    password gives a token, good for `lifetime` requests (Besu: five minutes), for the methods in
-    `permitted` (all when None); a request without a good token, or for another method, gets 401."""
+    password gives a token, good for `lifetime` HTTP requests (Besu: five minutes), for the methods in
+    `permitted` (all when None). A request without a good token, or for another method, is answered
+    Besu's JSON-RPC error -40100, with HTTP 401 when alone, in its place in a batch (answered 200)."""
 
     users: dict[str, str]
     lifetime: int = 1_000
@@ -105,12 +106,17 @@ class Logins:
         self.uses[token] = 0
         return token
 
-    def admits(self, authorization: str | None, request: Any) -> bool:
+    def refused(self, authorization: str | None, request: Any) -> list[bool]:
+        """For each request of the HTTP request (one, or a batch): whether it is refused."""
         token = (authorization or "").removeprefix("Bearer ")
         if token not in self.uses or self.uses[token] >= self.lifetime:
-            return False
+            return [True for _ in _listed(request)]
         self.uses[token] += 1
-        return self.permitted is None or all(r["method"] in self.permitted for r in _listed(request))
+        return [self.permitted is not None and r["method"] not in self.permitted for r in _listed(request)]
+
+
+def _unauthorized(request: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -40100, "message": "Unauthorized"}}
 
 
 def _serve(
@@ -141,8 +147,9 @@ def _serve(
                 else:
                     self._answer(200, json.dumps({"token": given}).encode())
                 return
-            if logins is not None and not logins.admits(self.headers.get("Authorization"), request):
-                self.send_error(401, "Unauthorized")
+            refused = logins.refused(self.headers.get("Authorization"), request) if logins else []
+            if not isinstance(request, list) and any(refused):
+                self._answer(401, json.dumps(_unauthorized(request)).encode())
                 return
             if status is not None:
                 if status == 400:  # as Besu answers a request it cannot parse: the reason in a JSON-RPC error
@@ -154,7 +161,12 @@ def _serve(
             if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
                 self.send_error(401, "Unauthorized")
                 return
-            answers = [{"jsonrpc": "2.0", "id": r["id"], "result": hex(CHAIN_ID)} for r in _listed(request)]
+            answers = [
+                _unauthorized(r)
+                if refused and refused[i]
+                else {"jsonrpc": "2.0", "id": r["id"], "result": hex(CHAIN_ID)}
+                for i, r in enumerate(_listed(request))
+            ]
             self._answer(200, json.dumps(answers if isinstance(request, list) else answers[0]).encode())
 
         def _answer(self, status: int, body: bytes) -> None:
@@ -289,6 +301,18 @@ def test_a_login_the_node_refuses_is_told_in_a_sentence(logins: Logins, user: st
         with pytest.raises(ChainError, match=told) as refused:
             ChainSession.connect(url, access=NodeAccess(login=(user, PASSWORD)))
     assert PASSWORD not in str(refused.value)
+
+
+def test_a_batch_with_a_request_the_user_may_not_make_is_told_in_a_sentence() -> None:
+    """Besu answers a batch 200, each request the user may not make by its error -40100: after one more
+    login, the batch is refused naming its methods."""
+    logins = Logins({"operator": PASSWORD}, permitted={"eth_chainId"})
+    for url in _serve(logins=logins):
+        session = ChainSession.connect(url, access=NodeAccess(login=("operator", PASSWORD)))
+        assert session.rpc_batch([("eth_chainId", [])]) == [hex(CHAIN_ID)]
+        with pytest.raises(ChainError, match="refuses a batch of 2 requests \\(eth_blockNumber, eth_chainId\\)"):
+            session.rpc_batch([("eth_chainId", []), ("eth_blockNumber", [])])
+    assert logins.given == 2
 
 
 def test_a_node_without_a_login_is_told_to_take_a_token() -> None:
