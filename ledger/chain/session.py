@@ -228,7 +228,7 @@ def _unauthorized(response: requests.Response) -> bool:
 @dataclass
 class _Login:
     """A user logged in to a node (Besu's username-and-password authentication): the token the node
-    gives at its login is sent with every request, and asked for again when the node answers 401 (Besu's
+    gives at its login is sent with every request, and asked for again when the node refuses it (Besu's
     tokens expire after five minutes; a long import or verification outlives several)."""
 
     url: str
