@@ -351,11 +351,15 @@ def test_a_shell_gives_the_user_and_its_password_once(
     logins = Logins({"operator": PASSWORD})
     for url in _serve(logins=logins):
         assert main(["run", str(scenario), "--rpc", url]) == 1
-        assert f"the node at {url} refused the user 'operator' with that password" in capsys.readouterr().err
+        refused = capsys.readouterr()
+        assert f"the node at {url} refused the user 'operator' with that password" in refused.err
         password_file.write_text(PASSWORD + "\n", encoding="utf-8")
         assert main(["run", str(scenario), "--rpc", url]) == 1  # in: it answers nothing but its chain id
-        assert "the node's answer" in capsys.readouterr().err
+        admitted = capsys.readouterr()
+        assert "the node's answer" in admitted.err
     assert logins.given == 1
+    printed = refused.out + refused.err + admitted.out + admitted.err
+    assert "not the password" not in printed and PASSWORD not in printed
 
 
 @pytest.mark.parametrize(
