@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import requests
@@ -24,7 +23,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 from hexbytes import HexBytes
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction, ContractFunctions
 from web3.exceptions import (
@@ -44,9 +43,18 @@ from web3.types import TxParams, TxReceipt, Wei
 
 from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
+from ledger.chain.transport import (
+    NETWORK_ERRORS,
+    FinalHttpAnswer,
+    NodeAccess,
+    NodeProvider,
+    UnreadableReply,
+    error_text,
+    network_failure,
+    node_session,
+)
 from ledger.config import TX_GAS_CAP
 from ledger.errors import ChainError, ContractError, InputError, LedgerError, TransactionFailed
-from ledger.files import JsonProblem, parse_json
 
 #: Added to every gas estimate (the estimate is exact for the state it ran on).
 GAS_MARGIN_PERCENT = 20
@@ -86,208 +94,8 @@ def _reverts() -> tuple[type[BaseException], ...]:
     return _REVERT_ERRORS if tester is None else (*_REVERT_ERRORS, tester.TransactionFailed)
 
 
-class UnreadableReply(ConnectionError):
-    """A reply from the node that is not a JSON-RPC answer the ledger can read, handled as a reply lost
-    on the way: the command says so in a sentence, and running it again resumes."""
-
-
-class NodeProvider(HTTPProvider):
-    """web3's HTTP provider, reading each reply as `parse_json` reads a file: a reply nested deeper than
-    Python's parser reaches (which would crash the process, see `parser_recursion_limit`), one that is
-    not JSON, or JSON that is no JSON-RPC answer raises `UnreadableReply` instead."""
-
-    @staticmethod
-    def decode_rpc_response(raw_response: bytes) -> Any:
-        try:
-            reply = parse_json(raw_response.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise UnreadableReply("the reply is not UTF-8 text") from None
-        except JsonProblem as exc:
-            raise UnreadableReply(f"the reply is {exc}") from None
-        answers = reply if isinstance(reply, list) else [reply]
-        if not all(isinstance(a, dict) and ("result" in a or "error" in a) for a in answers):
-            raise UnreadableReply("the reply is JSON but not a JSON-RPC answer")
-        return reply
-
-
-class FinalHttpAnswer(requests.RequestException):
-    """An HTTP answer that asking again will not change (401 without a token, 403, 404 on a wrong path,
-    413 for a request too large): raised as the answer arrives, so that the provider's retries, meant for
-    a node that is restarting or busy (5xx, 408, 429, a timeout), do not repeat it five times over two
-    seconds before the command can say what is wrong."""
-
-
-#: Client errors (4xx) that do not pass by asking again; 408 (timed out) and 429 (too many) do.
-_FINAL_STATUSES = frozenset(range(400, 500)) - {408, 429}
-
-
-def _refuse_final_answers(response: requests.Response, *args: object, **kwargs: object) -> None:
-    """A `requests` response hook: a final client error becomes `FinalHttpAnswer` (see there)."""
-    if response.status_code in _FINAL_STATUSES:
-        response.content  # noqa: B018  read now (the node's reason, if it gives one) and the connection freed
-        raise FinalHttpAnswer(f"{response.status_code} {response.reason}", response=response)
-
-
-def _answer_reason(response: requests.Response) -> str | None:
-    """The message of the JSON-RPC error a node sent with its HTTP status (Besu answers a request it
-    cannot parse with 400 and says why in the body), if the body is one."""
-    try:
-        body = parse_json(response.content[:65_536].decode("utf-8"))
-    except (UnicodeDecodeError, JsonProblem):
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return _error_text(error) if error is not None else None
-
-
-_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.RequestException,  # refused, reset, timed out, a reply cut short (ChunkedEncodingError), ...
-    ConnectionError,  # UnreadableReply among them
-    TimeoutError,
-)
-
-
-def _is_http_url(url: str) -> bool:
-    """An http(s) URL with a host, and a port from 1 to 65535 if it names one."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # a port out of range, an unclosed IPv6 bracket
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
-
-
-def _network_failure(exc: BaseException) -> str:
-    """What went wrong on the way to the node, in a few words: the HTTP status a server answered
-    with (one that is not a JSON-RPC node, or that refuses the request), else the kind of failure
-    (ConnectionError, ReadTimeout)."""
-    response = getattr(exc, "response", None)
-    if isinstance(exc, (requests.HTTPError, FinalHttpAnswer)) and response is not None:
-        answered = f"the server answered HTTP {response.status_code} {response.reason}"
-        reason = _answer_reason(response) if isinstance(exc, FinalHttpAnswer) else None  # its body was read
-        if reason and reason.lower() != str(response.reason).lower():
-            answered += f" ({reason[:200]})"
-        if response.status_code in (401, 403):  # Besu with --rpc-http-authentication-enabled, or a gateway
-            answered += f" ({_AUTHENTICATION_OPTIONS})"
-        return answered
-    if isinstance(exc, UnreadableReply):
-        return str(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "its TLS certificate could not be verified (a private network's authority is given with --rpc-ca FILE)"
-    return exc.__class__.__name__
-
-
-_AUTHENTICATION_OPTIONS = (
-    "a node that requires authentication is given a token with --rpc-token-file FILE, or a user with --rpc-user NAME"
-)
-
-
-def _login_url(url: str) -> str:
-    """Where a node takes a user's name and password (Besu: `/login`, beside its JSON-RPC root)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/login", "", ""))
-
-
-def _requested_methods(request: requests.PreparedRequest) -> str:
-    """The JSON-RPC methods a request asked for, for a sentence ("eth_getLogs", "a batch of 64 requests")."""
-    try:
-        body = parse_json(request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body))
-    except (UnicodeDecodeError, JsonProblem):
-        return "the request"
-    if isinstance(body, list):
-        methods = sorted({str(r.get("method")) for r in body if isinstance(r, dict)})
-        return f"a batch of {len(body)} requests ({', '.join(methods)})"
-    return str(body.get("method")) if isinstance(body, dict) else "the request"
-
-
-#: The JSON-RPC error code of Besu's answer to a request its caller may not make (no token, an expired
-#: one, a method outside the user's permissions): with HTTP 401 for one request, in the answer of each
-#: such request of a batch (answered 200).
-UNAUTHORIZED_CODE = -40100
-
-
-def _unauthorized(response: requests.Response) -> bool:
-    """Whether the node refused the request, or a request of the batch, as unauthorized."""
-    if response.status_code == 401:
-        return True
-    if response.status_code != 200 or str(UNAUTHORIZED_CODE).encode() not in response.content:
-        return False  # (the usual answer: not parsed here)
-    try:
-        answers = parse_json(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, JsonProblem):
-        return False
-    return isinstance(answers, list) and any(
-        isinstance(a, dict) and isinstance(a.get("error"), dict) and a["error"].get("code") == UNAUTHORIZED_CODE
-        for a in answers
-    )
-
-
-@dataclass
-class _Login:
-    """A user logged in to a node (Besu's username-and-password authentication): the token the node
-    gives at its login is sent with every request, and asked for again when the node refuses it (Besu's
-    tokens expire after five minutes; a long import or verification outlives several)."""
-
-    url: str
-    user: str
-    password: str = field(repr=False)
-    http: requests.Session
-    timeout_s: float
-
-    def log_in(self) -> None:
-        """Ask the node for a token and send it from now on; a refusal is said in a sentence."""
-        where = _login_url(self.url)
-        plain = requests.Session()  # without the hooks of `http`: a 401 here is an answer, not an expiry
-        plain.trust_env, plain.verify = False, self.http.verify
-        try:
-            with plain:
-                response = plain.post(
-                    where, json={"username": self.user, "password": self.password}, timeout=self.timeout_s
-                )
-        except _NETWORK_ERRORS as exc:
-            raise ChainError(f"cannot log in to the node at {self.url}: {_network_failure(exc)}") from None
-        if response.status_code == 401:
-            raise ChainError(f"the node at {self.url} refused the user {self.user!r} with that password")
-        if response.status_code != 200:
-            raise ChainError(
-                f"the node at {self.url} answered the login at {where} with HTTP {response.status_code} "
-                f"{response.reason}: a node that takes no user and password (Besu with JWT public-key "
-                "authentication) is given its token with --rpc-token-file FILE"
-            )
-        try:
-            body = parse_json(response.content[:65_536].decode("utf-8"))
-        except (UnicodeDecodeError, JsonProblem):
-            body = None
-        token = body.get("token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not is_token(token):
-            raise ChainError(f"the node at {self.url} answered the login of {self.user!r} without a token")
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def renew_on_expiry(self, response: requests.Response, **kwargs: Any) -> requests.Response | None:
-        """A `requests` response hook: a request refused as unauthorized (the token expired) logs in again
-        and is sent once more with the new token; refused again, the user may not make that request."""
-        if not _unauthorized(response):
-            return None
-        response.close()
-        self.log_in()
-        again = response.request.copy()
-        again.headers["Authorization"] = str(self.http.headers["Authorization"])
-        again.hooks = {"response": []}
-        answer = self.http.send(again, **kwargs)
-        if _unauthorized(answer):
-            answer.close()
-            raise ChainError(
-                f"the node at {self.url} refuses {_requested_methods(again)} to the user {self.user!r}: "
-                "the permissions of that user, in the node's credentials file, do not include it"
-            )
-        return answer  # which `_refuse_final_answers`, the next hook, then reads
-
-
 def _connection_lost(exc: BaseException) -> ChainError:
-    return ChainError(f"lost the connection to the chain: {_network_failure(exc)}")
+    return ChainError(f"lost the connection to the chain: {network_failure(exc)}")
 
 
 @contextmanager
@@ -296,7 +104,7 @@ def _reaching() -> Iterator[None]:
     in a sentence; running it again resumes)."""
     try:
         yield
-    except _NETWORK_ERRORS as exc:
+    except NETWORK_ERRORS as exc:
         raise _connection_lost(exc) from None
 
 
@@ -343,16 +151,11 @@ def unreadable_answer(what: str, problem: str) -> ChainError:
     return ChainError(f"the node's answer for {what} cannot be read: {problem}")
 
 
-def _error_text(error: Any) -> str:
-    """The message of a JSON-RPC error member (an object with a message, or whatever the node sent)."""
-    return str(error.get("message", error)) if isinstance(error, dict) else str(error)
-
-
 def _rpc_error_text(exc: Exception) -> str:
     """The node's message in web3's error for it (whose text is the error member's Python repr), or
     the text of any other error."""
     response = getattr(exc, "rpc_response", None) if isinstance(exc, Web3RPCError) else None
-    return _error_text(response["error"]) if isinstance(response, dict) and "error" in response else str(exc)
+    return error_text(response["error"]) if isinstance(response, dict) and "error" in response else str(exc)
 
 
 @dataclass
@@ -365,23 +168,6 @@ class Sent:
     @property
     def gas_used(self) -> int:
         return int(self.receipt["gasUsed"])
-
-
-def is_token(text: str) -> bool:
-    """Whether `text` can be a bearer token: printable ASCII without spaces, and not empty."""
-    return bool(text) and all(c.isascii() and c.isprintable() and not c.isspace() for c in text)
-
-
-@dataclass(frozen=True)
-class NodeAccess:
-    """How a node is reached beyond its URL: the certificate authority (PEM file) of an https node whose
-    certificate a private network issued (else the system's authorities verify it), and the bearer
-    token (a JWT) its JSON-RPC requires (Besu's `--rpc-http-authentication-enabled`), never shown."""
-
-    tls_ca: str | None = None
-    token: str | None = field(default=None, repr=False)
-    #: a user of the node's JSON-RPC and its password (Besu's username-and-password authentication)
-    login: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -425,34 +211,16 @@ class ChainSession:
     def connect(cls, url: str, *, timeout_s: float = 30.0, access: NodeAccess | None = None) -> ChainSession:
         """A JSON-RPC node (anvil, Besu, ...), reached as `access` says (the authority of its TLS
         certificate, the token its JSON-RPC requires) beyond its URL."""
-        if not _is_http_url(url):
-            raise InputError(f"{url!r} is not an http(s) JSON-RPC address")
         access = access or NodeAccess()
-        if access.tls_ca is not None:
-            if not url.lower().startswith("https://"):
-                raise InputError(f"--rpc-ca (or LEDGER_RPC_CA) verifies an https node, and {url} is not one")
-            if not Path(access.tls_ca).is_file():
-                raise InputError(f"no certificate authority file at {access.tls_ca} (--rpc-ca or LEDGER_RPC_CA)")
-        http = requests.Session()
-        # No look-up in the environment on every request (proxies, .netrc): the node is named by its URL.
-        http.trust_env = False
-        if access.tls_ca is not None:
-            http.verify = access.tls_ca
-        if access.token is not None:
-            http.headers["Authorization"] = f"Bearer {access.token}"
-        if access.login is not None:
-            login = _Login(url, *access.login, http=http, timeout_s=timeout_s)
-            login.log_in()
-            http.hooks["response"].append(login.renew_on_expiry)
-        http.hooks["response"].append(_refuse_final_answers)
+        http = node_session(url, access, timeout_s=timeout_s)
         w3 = Web3(NodeProvider(url, request_kwargs={"timeout": timeout_s}, session=http))
         session = cls(w3=w3, kind="rpc", url=url, access=access)
         try:
             session._chain_id = int(w3.eth.chain_id)  # first contact
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             reached = isinstance(exc, (requests.HTTPError, FinalHttpAnswer, UnreadableReply))
             raise ChainError(
-                f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {_network_failure(exc)}"
+                f"{'no JSON-RPC chain' if reached else 'cannot reach a chain'} at {url}: {network_failure(exc)}"
             ) from exc
         except (Web3Exception, ValueError, TypeError) as exc:  # an error reply, or a chain id that is no number
             raise ChainError(f"the node at {url} did not answer as a JSON-RPC chain: {_rpc_error_text(exc)}") from exc
@@ -634,7 +402,7 @@ class ChainSession:
             if isinstance(exc, ContractError):
                 raise
             raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise _connection_lost(exc) from None
 
     def call(self, fn: ContractFunction, *, sender: str | None = None, block: int | None = None) -> Any:
@@ -723,7 +491,7 @@ class ChainSession:
         for attempt in range(SEND_ATTEMPTS):
             try:
                 refusal = self._post_raw(prepared.raw)
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 reached = True
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
                 continue
@@ -762,7 +530,7 @@ class ChainSession:
         with _reaching():
             response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
         if "error" in response:
-            raise RequestRefused(f"the node refused {method}: {_error_text(response['error'])}")
+            raise RequestRefused(f"the node refused {method}: {error_text(response['error'])}")
         return response["result"]
 
     def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
@@ -784,13 +552,13 @@ class ChainSession:
             try:
                 responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
                 break
-            except _NETWORK_ERRORS as exc:
+            except NETWORK_ERRORS as exc:
                 # reads are safe to repeat
                 if attempt == SEND_ATTEMPTS - 1:
                     raise _connection_lost(exc) from None
                 time.sleep(RETRY_BACKOFF_S * 2**attempt)
         if isinstance(responses, dict):
-            raise RequestRefused(f"the node refused a batch of requests: {_error_text(responses.get('error'))}")
+            raise RequestRefused(f"the node refused a batch of requests: {error_text(responses.get('error'))}")
         with from_node("a batch of requests"):
             ordered = sorted(responses, key=lambda r: int(r.get("id") or 0))
         return [r.get("result") for r in ordered]
@@ -929,7 +697,7 @@ class ChainSession:
             return None
         response = self.w3.provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])  # type: ignore[arg-type]
         if "error" in response:
-            return _error_text(response["error"])
+            return error_text(response["error"])
         return None
 
     def _await_receipt(self, prepared: Prepared) -> TxReceipt:
@@ -949,7 +717,7 @@ class ChainSession:
                     next_check = time.monotonic() + SUPERSEDED_CHECK_S
                     if self._superseded(prepared):
                         raise Superseded(prepared)
-            except _NETWORK_ERRORS:
+            except NETWORK_ERRORS:
                 time.sleep(0.2)
                 continue
             time.sleep(0.02)

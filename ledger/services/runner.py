@@ -12,7 +12,8 @@ from eth_account.signers.local import LocalAccount
 from ledger.chain.deploy import deploy_all
 from ledger.chain.encoding import amendment_source_hash, sha256_bytes, text_id
 from ledger.chain.errors import refusal
-from ledger.chain.session import ChainSession, NodeAccess
+from ledger.chain.session import ChainSession
+from ledger.chain.transport import NodeAccess
 from ledger.domain.money import format_points, format_yuan
 from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, ScenarioEvent

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
     from ledger.chain.logs import LogEvent
     from ledger.chain.record import DeploymentRecord
-    from ledger.chain.session import ChainSession, NodeAccess
+    from ledger.chain.session import ChainSession
+    from ledger.chain.transport import NodeAccess
     from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
     from ledger.services.sync import LogIndex, RangeCallback
@@ -184,7 +185,7 @@ class Workspace:
     def node_access(self, url: str | None = None) -> NodeAccess:
         """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
         (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file, or --rpc-user and its password)."""
-        from ledger.chain.session import NodeAccess, is_token
+        from ledger.chain.transport import NodeAccess, is_token
         from ledger.files import read_text_file
         from ledger.keys import RPC_PASSWORD_ENV, read_secret
 

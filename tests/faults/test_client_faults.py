@@ -21,7 +21,8 @@ from ledger.chain.deploy import bind, deploy_all
 from ledger.chain.errors import error_class
 from ledger.chain.logs import iter_logs
 from ledger.chain.record import DeploymentRecord
-from ledger.chain.session import ChainSession, NodeAccess
+from ledger.chain.session import ChainSession
+from ledger.chain.transport import NodeAccess
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
 from ledger.domain.policy import load_policy, repository_policies

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ledger.chain.session import ChainSession, NodeAccess
+from ledger.chain.session import ChainSession
+from ledger.chain.transport import NodeAccess
 from ledger.cli import main
 from ledger.config import Config
 from ledger.errors import ChainError, ConfigError, InputError

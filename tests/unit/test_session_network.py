@@ -20,7 +20,8 @@ from web3 import Web3
 
 from ledger.chain.artifacts import artifact
 from ledger.chain.logs import event_specs, iter_logs
-from ledger.chain.session import ChainSession, NodeProvider, NodeRefused, PoolFull, Prepared
+from ledger.chain.session import ChainSession, NodeRefused, PoolFull, Prepared
+from ledger.chain.transport import NodeProvider
 from ledger.errors import ChainError, InputError
 from ledger.services.sync import LogIndex
 from tests.nodes import free_port
