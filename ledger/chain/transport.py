@@ -10,6 +10,7 @@ node stops taking (Besu's expire after five minutes) is renewed by logging in ag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,18 @@ class NodeAccess:
     login: tuple[str, str] | None = field(default=None, repr=False)
 
 
+def _refuse_the_token(url: str, response: requests.Response, **kwargs: Any) -> None:
+    """A `requests` response hook: a request refused as unauthorized with the token of a token file
+    (which the client cannot renew) is told in a sentence saying what may be wrong with it."""
+    if _unauthorized(response):
+        response.close()
+        raise ChainError(
+            f"the node at {url} refuses {_requested_methods(response.request)} with the token given "
+            "(--rpc-token-file): it may have expired (a JWT carries its expiry), or not permit that, or not be "
+            "one this node takes"
+        )
+
+
 def node_session(url: str, access: NodeAccess, *, timeout_s: float) -> requests.Session:
     """The HTTP session that reaches the node at `url` as `access` says (logged in already when it
     names a user); an address or an authority that cannot apply is refused before any request."""
@@ -259,6 +272,7 @@ def node_session(url: str, access: NodeAccess, *, timeout_s: float) -> requests.
         http.verify = access.tls_ca
     if access.token is not None:
         http.headers["Authorization"] = f"Bearer {access.token}"
+        http.hooks["response"].append(partial(_refuse_the_token, url))
     if access.login is not None:
         login = _Login(url, *access.login, http=http, timeout_s=timeout_s)
         login.log_in()

@@ -255,7 +255,9 @@ def test_without_the_token_the_node_answer_is_told_with_the_option_to_give(token
         "a user with --rpc-user NAME",
     ):
         ChainSession.connect(token_node)
-    with pytest.raises(ChainError) as refused:
+    with pytest.raises(
+        ChainError, match="refuses eth_chainId with the token given \\(--rpc-token-file\\): it may"
+    ) as refused:
         ChainSession.connect(token_node, access=NodeAccess(token="wrong-token"))
     assert "wrong-token" not in str(refused.value)
 
@@ -384,6 +386,19 @@ def test_an_answer_that_asking_again_cannot_change_is_not_asked_again(status: in
             ChainSession.connect(url)
     assert told in str(refused.value)
     assert len(received) == asked
+
+
+def test_a_token_that_expires_is_told_as_the_token_not_as_a_lost_connection() -> None:
+    """A token file's JWT carries its expiry, and the client cannot renew it: the request the node then
+    refuses (one, or a batch answered 200 with error -40100) says the token may have expired."""
+    logins = Logins({"operator": PASSWORD}, lifetime=1)
+    for url in _serve(logins=logins):
+        token = logins.log_in({"username": "operator", "password": PASSWORD})
+        session = ChainSession.connect(url, access=NodeAccess(token=token))  # its one request
+        with pytest.raises(ChainError, match="refuses a batch of 2 requests \\(eth_chainId\\) with the token given"):
+            session.rpc_batch([("eth_chainId", []), ("eth_chainId", [])])
+        with pytest.raises(ChainError, match="refuses eth_chainId with the token given .*it may have expired"):
+            session.connect_again()
 
 
 @pytest.mark.parametrize(
