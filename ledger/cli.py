@@ -520,7 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rpc_ca=args.rpc_ca,
         rpc_ca_env=env_path("LEDGER_RPC_CA"),
         rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),
-        rpc_user=args.rpc_user or os.environ.get("LEDGER_RPC_USER") or None,
+        rpc_user=args.rpc_user or None,
+        rpc_user_env=os.environ.get("LEDGER_RPC_USER") or None,
         rpc_password_file=args.rpc_password_file or env_path("LEDGER_RPC_PASSWORD_FILE"),
     )
     if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:

@@ -32,6 +32,9 @@ class Config:
     rpc_ca_env: Path | None = None
     rpc_token_file: Path | None = None  # the bearer token a node's JSON-RPC requires
     rpc_user: str | None = None  # or the user who logs in to it, with a password
+    # LEDGER_RPC_USER: the same, set once for a shell, and not used for this workspace's own local node
+    # (anvil takes no login), where --rpc-user names a user that must log in
+    rpc_user_env: str | None = None
     rpc_password_file: Path | None = None  # (else LEDGER_RPC_PASSWORD, else a prompt on a terminal)
 
     @property

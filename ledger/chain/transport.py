@@ -189,8 +189,8 @@ class _Login:
         if response.status_code != 200:
             raise ChainError(
                 f"the node at {self.url} answered the login at {where} with HTTP {response.status_code} "
-                f"{response.reason}: a node that takes no user and password (Besu with JWT public-key "
-                "authentication) is given its token with --rpc-token-file FILE"
+                f"{response.reason}: it takes no user and password (a node without authentication needs none; "
+                "Besu with JWT public-key authentication is given its token with --rpc-token-file FILE)"
             )
         try:
             body = parse_json(response.content[:65_536].decode("utf-8"))

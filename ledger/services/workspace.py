@@ -182,6 +182,15 @@ class Workspace:
         start = "ledger node start" + ("" if port == DEFAULT_PORT else f" --port {port}")
         return f"; this workspace's node is stopped: `{start}`"
 
+    def _is_own_node(self, url: str) -> bool:
+        """Whether `url` is this workspace's own local node, running (`ledger node start`)."""
+        from ledger.node import LocalNode
+
+        if _loopback_port(url) is None:
+            return False
+        status = LocalNode(self.config.node_dir, port=self.node_port()).status()
+        return status.running and status.url is not None and status.url.rstrip("/") == url.rstrip("/")
+
     def node_access(self, url: str | None = None) -> NodeAccess:
         """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
         (--rpc-ca, or LEDGER_RPC_CA for an https node; --rpc-token-file, or --rpc-user and its password)."""
@@ -189,8 +198,12 @@ class Workspace:
         from ledger.files import read_text_file
         from ledger.keys import RPC_PASSWORD_ENV, read_secret
 
+        url = url or self.rpc_url()
+        user = self.config.rpc_user
+        if user is None and self.config.rpc_user_env is not None and not self._is_own_node(url):
+            user = self.config.rpc_user_env
         token, login = None, None
-        if self.config.rpc_token_file is not None and self.config.rpc_user is not None:
+        if self.config.rpc_token_file is not None and user is not None:
             raise InputError(
                 "a node is reached with a token (--rpc-token-file) or with a user and password (--rpc-user), not both"
             )
@@ -199,13 +212,13 @@ class Workspace:
             token = read_text_file(path, "token").strip()
             if not is_token(token):
                 raise InputError(f"the token file {path} does not hold one token (printable, without spaces)")
-        if self.config.rpc_user is not None:
+        if user is not None:
             password = read_secret(
                 self.config.rpc_password_file, env=RPC_PASSWORD_ENV, option="--rpc-password-file", what="node password"
             )
-            login = (self.config.rpc_user, password)
+            login = (user, password)
         ca = self.config.rpc_ca
-        if ca is None and self.config.rpc_ca_env is not None and (url or self.rpc_url()).lower().startswith("https://"):
+        if ca is None and self.config.rpc_ca_env is not None and url.lower().startswith("https://"):
             ca = self.config.rpc_ca_env
         return NodeAccess(tls_ca=None if ca is None else str(ca), token=token, login=login)
 

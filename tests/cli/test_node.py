@@ -101,6 +101,18 @@ def test_members_survive_a_node_restart(market: Market) -> None:
     assert members["steel"]["in_region"] is False
 
 
+def test_the_shells_node_user_is_not_used_for_the_workspaces_own_node(market: Market) -> None:
+    """A shell set up for the production network (LEDGER_RPC_USER) still reaches this workspace's own
+    node, which takes no login; a user named on the command line must log in, and anvil has no /login."""
+    shell = {"LEDGER_RPC_USER": "auditor", "LEDGER_RPC_PASSWORD": "a production password"}
+    shown = market.ledger("points", "balance", "imu", env=shell)
+    assert shown.returncode == 0, shown.stderr
+    refused = market.ledger("points", "balance", "imu", "--rpc-user", "auditor", env=shell)
+    assert refused.returncode == 1
+    assert "answered the login at" in refused.stderr and "it takes no user and password" in refused.stderr
+    assert "a production password" not in refused.stdout + refused.stderr
+
+
 def test_key_list_names_each_keystore_and_its_address_only(market: Market) -> None:
     listed = market.ledger("key", "list", "--json")
     assert listed.returncode == 0, listed.stderr
