@@ -15,11 +15,11 @@ from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
 
 if TYPE_CHECKING:
     from ledger.domain.scenario import Scenario
-    from ledger.domain.types import MemberKind, _Named
+    from ledger.domain.types import MemberKind, NamedEnum
     from ledger.services.client import MemberRecord
     from ledger.services.workspace import Workspace
 
-NamedT = TypeVar("NamedT", bound="_Named")
+NamedT = TypeVar("NamedT", bound="NamedEnum")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

@@ -22,8 +22,8 @@ from ledger.domain.types import (
     AppointmentTitle,
     ContractKind,
     MemberKind,
+    NamedEnum,
     PaymentPlan,
-    _Named,
 )
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import InputError, LedgerError, ScenarioError
@@ -48,7 +48,7 @@ EVENT_TYPES = (
 #: The events that record a settlement.
 PAYMENT_EVENTS = ("payment", "equity", "royalty_payment")
 
-NamedT = TypeVar("NamedT", bound=_Named)
+NamedT = TypeVar("NamedT", bound=NamedEnum)
 
 
 @dataclass(frozen=True)

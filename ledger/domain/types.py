@@ -6,7 +6,7 @@ from enum import IntEnum
 from typing import Self
 
 
-class _Named(IntEnum):
+class NamedEnum(IntEnum):
     """An IntEnum whose file/CLI spelling is its lower-case name."""
 
     @property
@@ -27,11 +27,11 @@ class _Named(IntEnum):
         raise ValueError(f"{text!r} is not one of: {', '.join(cls.choices())}")
 
     @classmethod
-    def _accepts(cls, member: _Named) -> bool:
+    def _accepts(cls, member: NamedEnum) -> bool:
         return True
 
 
-class MemberKind(_Named):
+class MemberKind(NamedEnum):
     NONE = 0
     UNIVERSITY = 1
     INSTITUTE = 2
@@ -43,17 +43,17 @@ class MemberKind(_Named):
     REGULATOR = 8
 
     @classmethod
-    def _accepts(cls, member: _Named) -> bool:
+    def _accepts(cls, member: NamedEnum) -> bool:
         return member.value != 0
 
 
-class MemberStatus(_Named):
+class MemberStatus(NamedEnum):
     NONE = 0
     ACTIVE = 1
     SUSPENDED = 2
 
 
-class ContractKind(_Named):
+class ContractKind(NamedEnum):
     TRANSFER = 0
     LICENSE = 1
     EQUITY = 2
@@ -61,19 +61,19 @@ class ContractKind(_Named):
     DEVELOPMENT = 4
 
 
-class PaymentPlan(_Named):
+class PaymentPlan(NamedEnum):
     LUMP_SUM = 0
     STAGED = 1
     ZERO_UPFRONT_STAGED_ROYALTY = 2
     DEFERRED = 3
 
 
-class SettlementKind(_Named):
+class SettlementKind(NamedEnum):
     CASH = 0
     EQUITY = 1
 
 
-class AppointmentTitle(_Named):
+class AppointmentTitle(NamedEnum):
     TECH_VICE_PRESIDENT = 0
     INDUSTRY_PROFESSOR = 1
 
