@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
-    from ledger.domain.dates import format_beijing
+    from ledger.domain.dates import beijing_midnight, format_beijing
     from ledger.domain.money import format_points
     from ledger.format import money, shown, table
 
@@ -35,9 +35,14 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     rows, data = [], []
     for h in ws.client.points_history(address, from_block=ws.record().block):
         what = h.rule if h.rule is not None else f"redeemed: {h.purpose}"
+        # an issuance is dated by its payment or attestation, as the rules date it; a redemption by the
+        # day of its block (its time is in "time")
+        dated = format_beijing(h.dated if h.dated is not None else beijing_midnight(h.recorded_at))
         entry = {
             "block": h.block,
             "time": format_beijing(h.recorded_at, with_time=True),
+            "date": dated,
+            "contract": h.contract,
             "what": what,
             "source": h.source,
             "points": format_points(h.points),
@@ -45,12 +50,12 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
             "tx": h.tx_hash,
         }
         data.append(entry)
-        amounts = [money(str(entry["points"])), money(str(entry["balance"]))]
-        rows.append([entry["time"], shown(what), entry["source"] or "", *amounts])
+        amounts = [money(format_points(h.points)), money(format_points(h.balance))]
+        rows.append([dated, h.contract or "", shown(what), h.source or "", *amounts])
     emit(
         config,
         {"member": ws.name_of(address), "address": address, "history": data},
-        table(["recorded", "rule or purpose", "for", "points", "balance"], rows, numeric=(3, 4))
+        table(["date", "contract", "rule or purpose", "for", "points", "balance"], rows, numeric=(4, 5))
         if rows
         else f"{ws.name_of(address)} has no points history",
     )

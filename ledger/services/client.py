@@ -225,6 +225,10 @@ class MilestoneRecord:
         return overdue(due=self.due, paid=self.paid, due_date=self.due_date, now=now)
 
 
+#: Settlements or attestations one log query asks for by id (topic lists stay well within what nodes take).
+SOURCES_PER_QUERY = 400
+
+
 @dataclass(frozen=True)
 class PointsEntry:
     """One issuance (rule, source) or redemption (purpose) of a member, as recorded, with the balance after it."""
@@ -237,6 +241,9 @@ class PointsEntry:
     points: int  # negative for a redemption
     balance: int
     tx_hash: str
+    #: the date of the payment or attestation behind an issuance (the rules use it), and its contract
+    dated: int | None = None
+    contract: str | None = None
 
 
 class LedgerClient:
@@ -400,12 +407,16 @@ class LedgerClient:
         entries: list[PointsEntry] = []
         balance = 0
         points_contract = {"Points": self.addresses["Points"]}
-        events = list(iter_logs(self.session, points_contract, from_block=from_block, topics=topics))
+        last = self.session.head()
+        events = list(iter_logs(self.session, points_contract, from_block=from_block, to_block=last, topics=topics))
         times = self.session.block_times(e.block for e in events)
+        sources = sorted({e.args["source"] for e in events if e.name == "PointsIssued"})
+        facts = self.source_facts(sources, from_block=from_block, to_block=last)
         for e in events:
             issued = e.name == "PointsIssued"
             points = e.args["amount"] if issued else -e.args["amount"]
             balance += points
+            dated, contract = facts.get(e.args["source"], (None, None)) if issued else (None, None)
             entries.append(
                 PointsEntry(
                     block=e.block,
@@ -416,9 +427,29 @@ class LedgerClient:
                     points=points,
                     balance=balance,
                     tx_hash=e.tx_hash,
+                    dated=dated,
+                    contract=contract,
                 )
             )
         return entries
+
+    def source_facts(
+        self, sources: list[bytes], *, from_block: int, to_block: int
+    ) -> dict[bytes, tuple[int, str | None]]:
+        """The date of each recorded settlement or attestation of `sources` (as the rules use it), and
+        the contract of a settlement; asked of the node for those sources only (by their indexed id)."""
+        names = ("SettlementRecorded", "StartupRevenueAttested", "AppointmentAttested")
+        ledger = {"SettlementLedger": self.addresses["SettlementLedger"]}
+        facts: dict[bytes, tuple[int, str | None]] = {}
+        for start in range(0, len(sources), SOURCES_PER_QUERY):
+            ids = ["0x" + bytes(s).hex() for s in sources[start : start + SOURCES_PER_QUERY]]
+            topics = [[event_topic(name) for name in names], ids]
+            for e in iter_logs(self.session, ledger, from_block=from_block, to_block=to_block, topics=topics):
+                if e.name == "SettlementRecorded":
+                    facts[e.args["ref"]] = (e.args["paidAt"], id_text(e.args["contractId"]))
+                elif e.name in names:
+                    facts[e.args["attestationId"]] = (e.args["attestedAt"], None)
+        return facts
 
     def suspended_parties(self, contract_id: str) -> list[str]:
         """The contract's parties (seller, buyer, broker) who are suspended: a payment on the contract is

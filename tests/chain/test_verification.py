@@ -67,6 +67,22 @@ def test_honest_history_verifies(world: World) -> None:
     }
 
 
+def test_history_dates_each_issuance_by_its_payment_or_attestation(world: World) -> None:
+    """The history a member reads names, beside each issuance, the date the rules used (the payment's or
+    the attestation's, not the block's) and the contract paid; a redemption is dated by its block."""
+    _complete_c1(world)
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
+    )
+    world.client.redeem(world.uni, points=Centipoints(100), purpose="instrument booking")
+    history = world.client.points_history(world.uni.address, from_block=0)
+    assert [(h.rule, h.dated, h.contract, h.points) for h in history] == [
+        ("R11-LANDING", D("2026-04-02"), "C1", 50_000_000),
+        ("R6-TALENT", D("2026-05-01"), None, 500_000),
+        (None, None, None, -100),
+    ]
+
+
 @pytest.mark.parametrize("indexed", [False, True], ids=["from-the-node", "through-the-index"])
 def test_blocks_mined_while_verifying_do_not_set_balances_apart_from_events(
     world: World, tmp_path: Path, indexed: bool

@@ -307,10 +307,13 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     redeemed = ledger("redeem", "imu", "1000.00", "--purpose", "instrument booking")
     assert redeemed.stdout.strip() == "imu redeemed 1,000.00 points for instrument booking; 399,000.00 left"
     history = json.loads(ledger("points", "history", "imu", "--json").stdout)["history"]
-    assert [(h["what"], h["source"], h["points"], h["balance"]) for h in history] == [
-        ("R11-LANDING", "B9", "400000.00", "400000.00"),
-        ("redeemed: instrument booking", None, "-1000.00", "399000.00"),
+    assert [(h["date"], h["contract"], h["what"], h["source"], h["points"], h["balance"]) for h in history] == [
+        ("2026-05-01", "TC-2", "R11-LANDING", "B9", "400000.00", "400000.00"),
+        (history[1]["time"][:10], None, "redeemed: instrument booking", None, "-1000.00", "399000.00"),
     ]
+    table = ledger("points", "history", "imu").stdout.splitlines()
+    assert table[0].split() == ["date", "contract", "rule", "or", "purpose", "for", "points", "balance"]
+    assert table[2].split() == ["2026-05-01", "TC-2", "R11-LANDING", "B9", "400,000.00", "400,000.00"]
     report = ledger("report", "--json")
     assert json.loads(report.stdout)["points_by_rule"] == {"R11-LANDING": "400000.00"}
     text = ledger("report").stdout
