@@ -407,11 +407,9 @@ class LedgerClient:
         entries: list[PointsEntry] = []
         balance = 0
         points_contract = {"Points": self.addresses["Points"]}
-        last = self.session.head()
-        events = list(iter_logs(self.session, points_contract, from_block=from_block, to_block=last, topics=topics))
+        events = list(iter_logs(self.session, points_contract, from_block=from_block, topics=topics))
         times = self.session.block_times(e.block for e in events)
-        sources = sorted({e.args["source"] for e in events if e.name == "PointsIssued"})
-        facts = self.source_facts(sources, from_block=from_block, to_block=last)
+        facts = self.source_facts({e.args["source"]: e.block for e in events if e.name == "PointsIssued"})
         for e in events:
             issued = e.name == "PointsIssued"
             points = e.args["amount"] if issued else -e.args["amount"]
@@ -433,18 +431,19 @@ class LedgerClient:
             )
         return entries
 
-    def source_facts(
-        self, sources: list[bytes], *, from_block: int, to_block: int
-    ) -> dict[bytes, tuple[int, str | None]]:
-        """The date of each recorded settlement or attestation of `sources` (as the rules use it), and
-        the contract of a settlement; asked of the node for those sources only (by their indexed id)."""
+    def source_facts(self, sources: dict[bytes, int]) -> dict[bytes, tuple[int, str | None]]:
+        """The date of each recorded settlement or attestation of `sources` (id -> the block of an
+        issuance it caused, which is its own: both are in one transaction) as the rules use it, and
+        the contract of a settlement; asked of the node for those ids only, over their blocks only."""
         names = ("SettlementRecorded", "StartupRevenueAttested", "AppointmentAttested")
         ledger = {"SettlementLedger": self.addresses["SettlementLedger"]}
         facts: dict[bytes, tuple[int, str | None]] = {}
-        for start in range(0, len(sources), SOURCES_PER_QUERY):
-            ids = ["0x" + bytes(s).hex() for s in sources[start : start + SOURCES_PER_QUERY]]
-            topics = [[event_topic(name) for name in names], ids]
-            for e in iter_logs(self.session, ledger, from_block=from_block, to_block=to_block, topics=topics):
+        in_order = sorted(sources, key=lambda s: sources[s])
+        for start in range(0, len(in_order), SOURCES_PER_QUERY):
+            chunk = in_order[start : start + SOURCES_PER_QUERY]
+            topics = [[event_topic(name) for name in names], ["0x" + bytes(s).hex() for s in chunk]]
+            first, last = sources[chunk[0]], sources[chunk[-1]]
+            for e in iter_logs(self.session, ledger, from_block=first, to_block=last, topics=topics):
                 if e.name == "SettlementRecorded":
                     facts[e.args["ref"]] = (e.args["paidAt"], id_text(e.args["contractId"]))
                 elif e.name in names:

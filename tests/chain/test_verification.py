@@ -67,9 +67,14 @@ def test_honest_history_verifies(world: World) -> None:
     }
 
 
-def test_history_dates_each_issuance_by_its_payment_or_attestation(world: World) -> None:
+@pytest.mark.parametrize("per_query", [400, 1])
+def test_history_dates_each_issuance_by_its_payment_or_attestation(
+    world: World, monkeypatch: pytest.MonkeyPatch, per_query: int
+) -> None:
     """The history a member reads names, beside each issuance, the date the rules used (the payment's or
-    the attestation's, not the block's) and the contract paid; a redemption is dated by its block."""
+    the attestation's, not the block's) and the contract paid; a redemption is dated by its block. (The
+    facts are asked for by id, so many per query: one at a time gives the same.)"""
+    monkeypatch.setattr("ledger.services.client.SOURCES_PER_QUERY", per_query)
     _complete_c1(world)
     world.client.attest_appointment(
         world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
