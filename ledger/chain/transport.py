@@ -74,6 +74,8 @@ def _answer_reason(response: requests.Response) -> str | None:
     return error_text(error) if error is not None else None
 
 
+#: What a request raises when it does not reach the node or its reply is lost on the way (a command
+#: then says so in a sentence, and running it again resumes).
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.RequestException,  # refused, reset, timed out, a reply cut short (ChunkedEncodingError), ...
     ConnectionError,  # UnreadableReply among them
