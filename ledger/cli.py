@@ -439,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME",
         help="user who logs in to a node's JSON-RPC with a password: Besu's username-and-password "
-        "authentication (default $LEDGER_RPC_USER)",
+        "authentication (default $LEDGER_RPC_USER, except for this workspace's own node)",
     )
     common.add_argument(
         "--rpc-password-file",
