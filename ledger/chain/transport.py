@@ -63,13 +63,22 @@ def _refuse_final_answers(response: requests.Response, *args: object, **kwargs: 
         raise FinalHttpAnswer(f"{response.status_code} {response.reason}", response=response)
 
 
+def _json_body(data: bytes) -> Any:
+    """A body read as JSON (as `parse_json` reads a file), or None when it is not JSON text."""
+    try:
+        return parse_json(data.decode("utf-8"))
+    except (UnicodeDecodeError, JsonProblem):
+        return None
+
+
+#: What is read of a short answer beside its status (a refusal's reason, a login's token).
+_SHORT_ANSWER = 65_536
+
+
 def _answer_reason(response: requests.Response) -> str | None:
     """The message of the JSON-RPC error a node sent with its HTTP status (Besu answers a request it
     cannot parse with 400 and says why in the body), if the body is one."""
-    try:
-        body = parse_json(response.content[:65_536].decode("utf-8"))
-    except (UnicodeDecodeError, JsonProblem):
-        return None
+    body = _json_body(response.content[:_SHORT_ANSWER])
     error = body.get("error") if isinstance(body, dict) else None
     return error_text(error) if error is not None else None
 
@@ -130,10 +139,8 @@ def _login_url(url: str) -> str:
 
 def _requested_methods(request: requests.PreparedRequest) -> str:
     """The JSON-RPC methods a request asked for, for a sentence ("eth_getLogs", "a batch of 64 requests")."""
-    try:
-        body = parse_json(request.body.decode("utf-8") if isinstance(request.body, bytes) else str(request.body))
-    except (UnicodeDecodeError, JsonProblem):
-        return "the request"
+    raw = request.body
+    body = _json_body(raw if isinstance(raw, bytes) else str(raw).encode("utf-8"))
     if isinstance(body, list):
         methods = sorted({str(r.get("method")) for r in body if isinstance(r, dict)})
         return f"a batch of {len(body)} requests ({', '.join(methods)})"
@@ -144,18 +151,16 @@ def _requested_methods(request: requests.PreparedRequest) -> str:
 #: one, a method outside the user's permissions): with HTTP 401 for one request, in the answer of each
 #: such request of a batch (answered 200).
 UNAUTHORIZED_CODE = -40100
+_UNAUTHORIZED_MARK = str(UNAUTHORIZED_CODE).encode()  # looked for in an answer before it is parsed
 
 
 def _unauthorized(response: requests.Response) -> bool:
     """Whether the node refused the request, or a request of the batch, as unauthorized."""
     if response.status_code == 401:
         return True
-    if response.status_code != 200 or str(UNAUTHORIZED_CODE).encode() not in response.content:
+    if response.status_code != 200 or _UNAUTHORIZED_MARK not in response.content:
         return False  # (the usual answer: not parsed here)
-    try:
-        answers = parse_json(response.content.decode("utf-8"))
-    except (UnicodeDecodeError, JsonProblem):
-        return False
+    answers = _json_body(response.content)
     return isinstance(answers, list) and any(
         isinstance(a, dict) and isinstance(a.get("error"), dict) and a["error"].get("code") == UNAUTHORIZED_CODE
         for a in answers
@@ -194,10 +199,7 @@ class _Login:
                 f"{response.reason}: it takes no user and password (a node without authentication needs none; "
                 "Besu with JWT public-key authentication is given its token with --rpc-token-file FILE)"
             )
-        try:
-            body = parse_json(response.content[:65_536].decode("utf-8"))
-        except (UnicodeDecodeError, JsonProblem):
-            body = None
+        body = _json_body(response.content[:_SHORT_ANSWER])
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not is_token(token):
             raise ChainError(f"the node at {self.url} answered the login of {self.user!r} without a token")
