@@ -21,9 +21,9 @@ PASSPHRASE_ENV = "LEDGER_PASSPHRASE"  # noqa: S105 (the variable's name, not a s
 RPC_PASSWORD_ENV = "LEDGER_RPC_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
 
 
-def read_secret(path: Path | None, *, env: str, option: str, what: str) -> str:
-    """A secret from a file (its last line break dropped), else the variable `env`, else a prompt on a
-    terminal; without any of them, a sentence naming all three ways."""
+def read_secret(path: Path | None, *, env: str, option: str, what: str, confirm: bool = False) -> str:
+    """A secret from a file (the line breaks that end it dropped), else the variable `env`, else a prompt
+    on a terminal (typed twice when `confirm`); without any of them, a sentence naming all three ways."""
     if path is not None:
         try:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
@@ -35,16 +35,16 @@ def read_secret(path: Path | None, *, env: str, option: str, what: str) -> str:
         return os.environ[env]
     if not sys.stdin.isatty():
         raise ConfigError(f"a {what} is needed: set {env}, pass {option}, or run on a terminal")
-    return getpass.getpass(f"{what}: ")
+    first = getpass.getpass(f"{what}: ")
+    if confirm and getpass.getpass("again: ") != first:
+        raise ConfigError(f"the two {what.rsplit(' ', 1)[-1]}s differ")  # passphrases, passwords
+    return first
 
 
 def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
     """The keystore passphrase from a file, the LEDGER_PASSPHRASE variable, or a prompt on a terminal."""
-    first = read_secret(passphrase_file, env=PASSPHRASE_ENV, option="--passphrase-file", what="keystore passphrase")
-    prompted = passphrase_file is None and not os.environ.get(PASSPHRASE_ENV)
-    if confirm and prompted and getpass.getpass("again: ") != first:
-        raise ConfigError("the two passphrases differ")
-    return first
+    what = "keystore passphrase"
+    return read_secret(passphrase_file, env=PASSPHRASE_ENV, option="--passphrase-file", what=what, confirm=confirm)
 
 
 def create_keystore(path: Path, passphrase: str, *, overwrite: bool = False) -> LocalAccount:
