@@ -24,8 +24,8 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
 
     ws = workspace(config)
     address = ws.resolve(args.member)
-    balance = ws.client.balance(address)
     if args.action == "balance":
+        balance = ws.client.balance(address)
         emit(
             config,
             {"member": ws.name_of(address), "address": address, "points": format_points(balance)},

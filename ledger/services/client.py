@@ -446,7 +446,7 @@ class LedgerClient:
             for e in iter_logs(self.session, ledger, from_block=first, to_block=last, topics=topics):
                 if e.name == "SettlementRecorded":
                     facts[e.args["ref"]] = (e.args["paidAt"], id_text(e.args["contractId"]))
-                elif e.name in names:
+                else:  # an attestation (the topics ask for these three events only)
                     facts[e.args["attestationId"]] = (e.args["attestedAt"], None)
         return facts
 
