@@ -708,13 +708,11 @@ class Importer:
         """
         taken = [entry for entry in in_flight if entry[0] not in self._untaken]
         known = self.session.rpc_batch([("eth_getTransactionByHash", ["0x" + p.tx_hash.hex()]) for _, _, p in taken])
-        for (number, _batch, prepared), tx in zip(taken, known, strict=True):
+        for entry, tx in zip(taken, known, strict=True):
             if tx is None:
+                number, _batch, prepared = entry
                 self.journal.write(event="resent", batch=number, tx="0x" + prepared.tx_hash.hex())
-                try:
-                    self.session.submit(prepared)
-                except PoolFull:
-                    self._untaken.add(number)
+                self._offer(entry)
         self._offer_untaken(in_flight)
 
     def _report(self, done: int, total: int) -> None:
