@@ -82,7 +82,9 @@ def engine_points(document: dict[str, Any], *, skip: set[int] = frozenset()) -> 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_script(name: str, *args: str, python: Path | str = sys.executable, timeout: float = 600) -> Any:
+def run_script(
+    name: str, *args: str, python: Path | str = sys.executable, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """`scripts/NAME ARGS...` run from the repository's root by `python`, its output captured as text."""
     command = [str(python), str(ROOT / "scripts" / name), *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)

@@ -21,6 +21,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
+from tests.besu import Logins, listed, unauthorized
+
 #: Besu's refusal of a transaction too many nonces ahead of its sender's account (its sequenced pool).
 NONCE_TOO_DISTANT = "Transaction nonce is too distant from current sender nonce"
 
@@ -39,9 +41,7 @@ class LossyProxy:
         token_lifetime: int = 1_000,
     ) -> None:
         self.upstream = urlparse(upstream)
-        self.users, self.token_lifetime = users, token_lifetime
-        self.tokens: dict[str, int] = {}  # token given: requests it was good for
-        self.logins = 0
+        self.users = None if users is None else Logins(users, lifetime=token_lifetime)
         self.pool_per_sender = pool_per_sender
         self.drop = drop
         self.max_batch = max_batch
@@ -61,14 +61,23 @@ class LossyProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if proxy.users is not None:
                     if self.path == "/login":
-                        token = proxy._log_in(body)
+                        with proxy.lock:
+                            token = proxy.users.log_in(json.loads(body))
                         if token is None:
                             self.send_error(401, "Unauthorized")
                         else:
                             self._answer(json.dumps({"token": token}).encode())
                         return
-                    if not proxy._admits(self.headers.get("Authorization", "")):
-                        self._unauthorized(json.loads(body))
+                    request = json.loads(body)
+                    with proxy.lock:
+                        expired = any(proxy.users.refused(self.headers.get("Authorization"), request))
+                        proxy.refused["expired token"] += expired
+                    if expired:  # Besu's answer to an expired token
+                        refusals = [unauthorized(r) for r in listed(request)]
+                        batch = isinstance(request, list)
+                        self._answer(
+                            json.dumps(refusals if batch else refusals[0]).encode(), status=200 if batch else 401
+                        )
                         return
                 refusal = proxy._refusal(body)
                 if refusal is not None:  # as Besu refuses past --rpc-http-max-batch-size, --rpc-max-logs-range
@@ -80,17 +89,6 @@ class LossyProxy:
                     self.connection.close()  # the node acted, the client never hears of it
                     return
                 self._answer(answer)
-
-            def _unauthorized(self, request: object) -> None:
-                """Besu's answer to an expired token: error -40100 for each request, with HTTP 401 when
-                alone, each in its place in a batch (answered 200)."""
-                requests = request if isinstance(request, list) else [request]
-                refusals = [
-                    {"jsonrpc": "2.0", "id": r.get("id"), "error": {"code": -40100, "message": "Unauthorized"}}
-                    for r in requests
-                ]
-                body = json.dumps(refusals if isinstance(request, list) else refusals[0]).encode()
-                self._answer(body, status=200 if isinstance(request, list) else 401)
 
             def _answer(self, answer: bytes, status: int = 200) -> None:
                 self.send_response(status)
@@ -110,26 +108,10 @@ class LossyProxy:
         connection.close()
         return answer
 
-    def _log_in(self, body: bytes) -> str | None:
-        """A fresh token for a user and its password, else None."""
-        given = json.loads(body)
-        if self.users is None or self.users.get(given.get("username")) != given.get("password"):
-            return None
-        with self.lock:
-            self.logins += 1
-            token = f"token-{self.logins}"
-            self.tokens[token] = 0
-        return token
-
-    def _admits(self, authorization: str) -> bool:
-        """Whether a request bears a token still good (counting it), else the refusal is counted."""
-        token = authorization.removeprefix("Bearer ")
-        with self.lock:
-            if self.tokens.get(token, self.token_lifetime) < self.token_lifetime:
-                self.tokens[token] += 1
-                return True
-            self.refused["expired token"] += 1
-            return False
+    @property
+    def logins(self) -> int:
+        """The tokens the proxy's `/login` gave."""
+        return 0 if self.users is None else self.users.given
 
     def _too_far_ahead(self, raw_hex: str) -> bool:
         """Whether a (legacy) signed transaction's nonce is `pool_per_sender` or more ahead of its

@@ -10,10 +10,9 @@ import json
 import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -27,6 +26,7 @@ from ledger.cli import main
 from ledger.config import Config
 from ledger.errors import ChainError, ConfigError, InputError
 from ledger.services.workspace import Workspace
+from tests.besu import Logins, listed, unauthorized
 
 CHAIN_ID = 15150
 
@@ -82,44 +82,6 @@ def tls_node(tmp_path: Path) -> Iterator[TlsNode]:
         yield TlsNode(url=url, ca=tmp_path / "ca.pem")
 
 
-def _listed(request: Any) -> list[Any]:
-    return request if isinstance(request, list) else [request]
-
-
-@dataclass
-class Logins:
-    """A node's username-and-password authentication, as Besu's: `POST /login` with a user's name and
-    password gives a token, good for `lifetime` HTTP requests (Besu: five minutes), for the methods in
-    `permitted` (all when None). A request without a good token, or for another method, is answered
-    Besu's JSON-RPC error -40100, with HTTP 401 when alone, in its place in a batch (answered 200)."""
-
-    users: dict[str, str]
-    lifetime: int = 1_000
-    permitted: set[str] | None = None
-    given: int = 0  # tokens given
-    uses: dict[str, int] = field(default_factory=dict)
-
-    def log_in(self, body: Any) -> str | None:
-        if not isinstance(body, dict) or self.users.get(body.get("username")) != body.get("password"):
-            return None
-        self.given += 1
-        token = f"token-{self.given}-{body['username']}"
-        self.uses[token] = 0
-        return token
-
-    def refused(self, authorization: str | None, request: Any) -> list[bool]:
-        """For each request of the HTTP request (one, or a batch): whether it is refused."""
-        token = (authorization or "").removeprefix("Bearer ")
-        if token not in self.uses or self.uses[token] >= self.lifetime:
-            return [True for _ in _listed(request)]
-        self.uses[token] += 1
-        return [self.permitted is not None and r["method"] not in self.permitted for r in _listed(request)]
-
-
-def _unauthorized(request: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -40100, "message": "Unauthorized"}}
-
-
 def _serve(
     *,
     context: ssl.SSLContext | None = None,
@@ -150,7 +112,7 @@ def _serve(
                 return
             refused = logins.refused(self.headers.get("Authorization"), request) if logins else []
             if not isinstance(request, list) and any(refused):
-                self._answer(401, json.dumps(_unauthorized(request)).encode())
+                self._answer(401, json.dumps(unauthorized(request)).encode())
                 return
             if status is not None:
                 if status == 400:  # as Besu answers a request it cannot parse: the reason in a JSON-RPC error
@@ -163,10 +125,10 @@ def _serve(
                 self.send_error(401, "Unauthorized")
                 return
             answers = [
-                _unauthorized(r)
+                unauthorized(r)
                 if refused and refused[i]
                 else {"jsonrpc": "2.0", "id": r["id"], "result": hex(CHAIN_ID)}
-                for i, r in enumerate(_listed(request))
+                for i, r in enumerate(listed(request))
             ]
             self._answer(200, json.dumps(answers if isinstance(request, list) else answers[0]).encode())
 
