@@ -407,15 +407,16 @@ def _events(
             fields["evidence"] = evidence
         if kind in ("milestone_achieved", "payment", "equity"):
             milestone = obj.get("milestone")
-            if milestone is None and kind == "milestone_achieved":
-                # as a payment may, an achievement may leave out the only milestone of its contract
-                count = len(contracts[fields["contract"]].milestones)
-                if count != 1:
-                    raise ScenarioError(
-                        f"which milestone? contract {fields['contract']} has {count}: give its 0-based index",
-                        where=f"{where}.milestone",
-                    )
+            count = len(contracts[fields["contract"]].milestones)
+            if milestone is None and count == 1:
+                # the only milestone of its contract, which an event may leave out: named here, so that a
+                # payment sent again with it named or not is the same payment
                 milestone = 0
+            elif milestone is None and kind == "milestone_achieved":
+                raise ScenarioError(
+                    f"which milestone? contract {fields['contract']} has {count}: give its 0-based index",
+                    where=f"{where}.milestone",
+                )
             if milestone is not None and (
                 not isinstance(milestone, int)
                 or isinstance(milestone, bool)

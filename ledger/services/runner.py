@@ -199,18 +199,14 @@ class ScenarioRunner:
     def _settle(self, e: ScenarioEvent) -> bool:
         assert e.contract is not None and e.ref is not None and e.amount is not None
         self._require_signed(e)
-        decl = self.scenario.contract_index[e.contract]
-        milestone = e.milestone
-        if milestone is None and e.type != "royalty_payment" and len(decl.milestones) == 1:
-            milestone = 0  # the only milestone, named explicitly so that resends hash the same
         evidence = sha256_bytes(e.evidence.encode("utf-8")) if e.evidence else b"\0" * 32
         settlement = SettlementInput(
             ref=e.ref,
             contract=e.contract,
             amount=e.amount,
             paid_at=e.at,
-            milestone=None if e.type == "royalty_payment" else milestone,
-            period=e.period if e.type == "royalty_payment" else None,
+            milestone=e.milestone,  # (the only one named when the file leaves it out: see `parse_scenario`)
+            period=e.period,  # a royalty payment's; none of the others has one
             kind=SettlementKind.EQUITY if e.type == "equity" else SettlementKind.CASH,
             evidence_hash=evidence,
         )
