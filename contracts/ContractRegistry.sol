@@ -6,7 +6,8 @@ import {IMembership} from "./interfaces/IMembership.sol";
 import {LedgerAccess} from "./LedgerAccess.sol";
 import {AwardMath} from "./libraries/AwardMath.sol";
 import {BeijingCalendar} from "./libraries/BeijingCalendar.sol";
-import {ContractKind, MemberKind, MemberStatus, PaymentPlan, PaymentTerms} from "./libraries/LedgerTypes.sol";
+import {ContractKind, MemberKind, MemberStatus, PaymentPlan} from "./libraries/LedgerTypes.sol";
+import {BuyerTerms, PaymentTerms, SellerTerms} from "./libraries/PaymentTerms.sol";
 
 /// @title ContractRegistry
 /// @notice Technology contracts with their payment plans, milestones and royalty periods, and the
@@ -14,6 +15,8 @@ import {ContractKind, MemberKind, MemberStatus, PaymentPlan, PaymentTerms} from 
 /// the contract's received amount and, for services, the clause-15 bases of buyer and seller for the
 /// payment's Beijing year. Amounts are fen, dates unix seconds.
 contract ContractRegistry is LedgerAccess, IContractRegistry {
+    using PaymentTerms for SellerTerms;
+
     /// @notice Clause 15 shares instruments whose original value is at least 100,000.00 yuan (in fen).
     uint256 public constant MIN_SHARED_INSTRUMENT_VALUE = 10_000_000;
     /// @notice Sentinel milestone index: "the contract's only milestone".
@@ -179,40 +182,40 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
     /// @inheritdoc IContractRegistry
     function applyPayment(bytes32 contractId, uint32 milestone, bytes32 period, uint256 amount, uint40 paidAt)
         external
-        returns (PaymentTerms memory terms)
+        returns (
+            SellerTerms seller,
+            BuyerTerms buyer,
+            address broker,
+            uint256 buyerYearBefore,
+            uint256 sellerYearBefore
+        )
     {
         if (msg.sender != _ledger) revert CallerNotLedger(msg.sender);
         StoredContract storage c = _contracts[contractId];
         // Every field this payment needs is read before anything is written, so that each packed
         // slot is loaded once (a later read, after a write, would load it again).
-        terms = PaymentTerms({
-            kind: c.kind,
-            plan: c.plan,
-            sellerKind: c.sellerKind,
-            buyerInRegion: c.buyerInRegion,
-            seller: c.seller,
-            buyer: c.buyer,
-            broker: c.broker,
-            receivedBefore: c.received,
-            buyerYearBefore: 0,
-            sellerYearBefore: 0
-        });
+        ContractKind kind = c.kind;
+        address sellerAccount = c.seller;
+        address buyerAccount = c.buyer;
+        uint64 receivedBefore = c.received;
+        seller = PaymentTerms.packSeller(sellerAccount, kind, c.plan, c.sellerKind, c.buyerInRegion);
+        buyer = PaymentTerms.packBuyer(buyerAccount, receivedBefore);
+        broker = c.broker;
+        if (sellerAccount == address(0)) revert UnknownContract(contractId);
         uint40 signedAt = c.signedAt;
-        uint32 milestoneCount = c.milestoneCount;
-        if (terms.seller == address(0)) revert UnknownContract(contractId);
         if (paidAt < signedAt) revert PaymentBeforeSigning(contractId, paidAt, signedAt);
         if (period == bytes32(0)) {
-            _payMilestone(contractId, terms.plan, milestoneCount, milestone, amount);
+            _payMilestone(contractId, seller.plan(), c.milestoneCount, milestone, amount);
         } else {
             _payRoyalty(contractId, period, amount);
         }
         // Each payment is bounded by uint48 and at most 2^32 milestones exist, so uint64 holds the sum;
         // the checked addition still guards it.
-        c.received = uint64(terms.receivedBefore + amount);
-        if (terms.kind == ContractKind.Service) {
+        c.received = uint64(receivedBefore + amount);
+        if (kind == ContractKind.Service) {
             uint16 year = BeijingCalendar.yearOf(paidAt);
-            terms.buyerYearBefore = _addServiceBasis(terms.buyer, year, false, amount);
-            terms.sellerYearBefore = _addServiceBasis(terms.seller, year, true, amount);
+            buyerYearBefore = _addServiceBasis(buyerAccount, year, false, amount);
+            sellerYearBefore = _addServiceBasis(sellerAccount, year, true, amount);
         }
     }
 

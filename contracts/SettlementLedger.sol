@@ -14,16 +14,19 @@ import {
     MemberKind,
     MemberStatus,
     PaymentPlan,
-    PaymentTerms,
     RuleParams,
     Settlement
 } from "./libraries/LedgerTypes.sol";
+import {BuyerTerms, PaymentTerms, SellerTerms} from "./libraries/PaymentTerms.sol";
 import {RuleIds} from "./libraries/RuleIds.sol";
 
 /// @title SettlementLedger
 /// @notice Records settlements and attestations exactly once and issues the points they earn,
 /// reading the policy version in force on the fact's date.
 contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
+    using PaymentTerms for SellerTerms;
+    using PaymentTerms for BuyerTerms;
+
     IContractRegistry private immutable _registry;
     IPolicyRegistry private immutable _policy;
     IPoints private immutable _points;
@@ -165,8 +168,14 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
             _latestRecordedDate = latest;
         }
         emit SettlementRecorded(s.ref, s.contractId, s.milestone, s.period, s.amount, s.kind, paidAt, s.evidenceHash);
-        PaymentTerms memory t = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, paidAt);
-        _awardPayment(s, paidAt, t, memo);
+        (
+            SellerTerms sellerTerms,
+            BuyerTerms buyerTerms,
+            address broker,
+            uint256 buyerYearBefore,
+            uint256 sellerYearBefore
+        ) = _registry.applyPayment(s.contractId, s.milestone, s.period, s.amount, paidAt);
+        _awardPayment(s, paidAt, sellerTerms, buyerTerms, broker, buyerYearBefore, sellerYearBefore, memo);
         return (false, latest);
     }
 
@@ -183,32 +192,39 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         }
     }
 
-    /// @dev `paidAt` is `s.paidAt`, as `_record` read it.
+    /// @dev `paidAt` is `s.paidAt`, as `_record` read it; the rest is what the registry answered.
     function _awardPayment(
         Settlement calldata s,
         uint40 paidAt,
-        PaymentTerms memory t,
+        SellerTerms sellerTerms,
+        BuyerTerms buyerTerms,
+        address broker,
+        uint256 buyerYearBefore,
+        uint256 sellerYearBefore,
         uint256[RATE_RULES] memory memo
     ) private {
-        bool landingKind =
-            t.kind == ContractKind.Transfer || t.kind == ContractKind.License || t.kind == ContractKind.Equity;
-        bool research = t.sellerKind == MemberKind.University || t.sellerKind == MemberKind.Institute;
-        if (landingKind && research && t.buyerInRegion) {
-            _awardRate(memo, 0, RuleIds.R11_LANDING, t.seller, t.receivedBefore, s, paidAt);
+        ContractKind kind = sellerTerms.kind();
+        uint256 receivedBefore = buyerTerms.receivedBefore();
+        bool landingKind = kind == ContractKind.Transfer || kind == ContractKind.License || kind == ContractKind.Equity;
+        MemberKind sellerKind = sellerTerms.sellerKind();
+        bool research = sellerKind == MemberKind.University || sellerKind == MemberKind.Institute;
+        if (landingKind && research && sellerTerms.buyerInRegion()) {
+            _awardRate(memo, 0, RuleIds.R11_LANDING, sellerTerms.account(), receivedBefore, s, paidAt);
         }
         if (
-            t.kind == ContractKind.License
-                && (t.plan == PaymentPlan.ZeroUpfrontStagedRoyalty || t.plan == PaymentPlan.Deferred)
+            kind == ContractKind.License
+                && (sellerTerms.plan() == PaymentPlan.ZeroUpfrontStagedRoyalty
+                    || sellerTerms.plan() == PaymentPlan.Deferred)
         ) {
-            _awardRate(memo, 1, RuleIds.R3_LICENSOR, t.seller, t.receivedBefore, s, paidAt);
-            _awardRate(memo, 2, RuleIds.R3_LICENSEE, t.buyer, t.receivedBefore, s, paidAt);
+            _awardRate(memo, 1, RuleIds.R3_LICENSOR, sellerTerms.account(), receivedBefore, s, paidAt);
+            _awardRate(memo, 2, RuleIds.R3_LICENSEE, buyerTerms.account(), receivedBefore, s, paidAt);
         }
-        if (t.kind == ContractKind.Service) {
-            _awardRate(memo, 3, RuleIds.R15_USER, t.buyer, t.buyerYearBefore, s, paidAt);
-            _awardRate(memo, 4, RuleIds.R15_PROVIDER, t.seller, t.sellerYearBefore, s, paidAt);
+        if (kind == ContractKind.Service) {
+            _awardRate(memo, 3, RuleIds.R15_USER, buyerTerms.account(), buyerYearBefore, s, paidAt);
+            _awardRate(memo, 4, RuleIds.R15_PROVIDER, sellerTerms.account(), sellerYearBefore, s, paidAt);
         }
-        if (t.broker != address(0)) {
-            _awardRate(memo, 5, RuleIds.R16_BROKER, t.broker, t.receivedBefore, s, paidAt);
+        if (broker != address(0)) {
+            _awardRate(memo, 5, RuleIds.R16_BROKER, broker, receivedBefore, s, paidAt);
         }
     }
 

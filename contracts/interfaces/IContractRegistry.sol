@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {ContractKind, PaymentPlan, PaymentTerms} from "../libraries/LedgerTypes.sol";
+import {ContractKind, PaymentPlan} from "../libraries/LedgerTypes.sol";
+import {BuyerTerms, SellerTerms} from "../libraries/PaymentTerms.sol";
 
 /// @title Technology contracts, their milestones and royalty periods, and shared instruments
 /// @notice Operators register; the settlement ledger applies payments through `applyPayment`.
@@ -120,9 +121,21 @@ interface IContractRegistry {
     /// @notice Check a payment against the contract and count it as received. Ledger only.
     /// @param milestone index, or type(uint32).max for "the only milestone"; ignored for royalties
     /// @param period zero for a milestone payment, the royalty period otherwise
+    /// @return seller the seller, the contract's kind and plan, the seller's kind, the buyer's region
+    /// @return buyer the buyer and the amount received before this payment
+    /// @return broker the contract's broker, zero if it has none
+    /// @return buyerYearBefore the clause-15 basis of the buyer as user in the payment's Beijing year,
+    /// before this payment (service contracts; zero otherwise)
+    /// @return sellerYearBefore the same for the seller as provider
     function applyPayment(bytes32 contractId, uint32 milestone, bytes32 period, uint256 amount, uint40 paidAt)
         external
-        returns (PaymentTerms memory terms);
+        returns (
+            SellerTerms seller,
+            BuyerTerms buyer,
+            address broker,
+            uint256 buyerYearBefore,
+            uint256 sellerYearBefore
+        );
 
     function contractOf(bytes32 contractId) external view returns (ContractView memory);
 

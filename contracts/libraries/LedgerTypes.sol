@@ -65,25 +65,6 @@ struct Settlement {
     bytes32 evidenceHash;
 }
 
-/// @notice The parties and terms of a contract that the award rules need, as of one payment.
-/// @dev `sellerKind` and `buyerInRegion` are copied from Membership at registration: a member's
-/// kind and region never change after enrolment, so the award rules need not ask again.
-/// `buyerYearBefore` and `sellerYearBefore` are the clause-15 bases (service payments of the buyer
-/// as user, of the seller as provider, in the payment's Beijing year) before this payment; zero
-/// for other kinds of contract.
-struct PaymentTerms {
-    ContractKind kind;
-    PaymentPlan plan;
-    MemberKind sellerKind;
-    bool buyerInRegion;
-    address seller;
-    address buyer;
-    address broker;
-    uint256 receivedBefore;
-    uint256 buyerYearBefore;
-    uint256 sellerYearBefore;
-}
-
 /// @notice One version of one rule's parameters.
 /// @dev Packed into a single storage slot (2+6+6+5+5+5+3 = 32 bytes).
 struct RuleParams {

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support import ROOT, run_script
 
-#: A row of the README's gas table: | single (`record`) | 80,160 | 73,704 | 1.088 |
+#: A row of the README's gas table: | single (`record`) | 78,840 | 73,704 | 1.070 |
 _README_ROW = re.compile(r"^\| (single \(`record`\)|batch of \d+) \| ([\d,]+) \| ([\d,]+) \| ([\d.]+) \|$")
 
 
