@@ -15,6 +15,8 @@ from ledger.errors import InputError
 from ledger.files import parser_recursion_limit
 
 KEY = "accounts-allowlist"
+#: The other allowlist of the same file: its presence (or this file's own key) marks a permissions file.
+NODES_KEY = "nodes-allowlist"
 HEADER = "# Besu permissions: the accounts the ledger admits (active members, operators, regulator)\n"
 
 # The entry as Besu's files write it: the key (bare or quoted), then one array of quoted strings,
@@ -25,13 +27,19 @@ _ENTRY = re.compile(r'^[ \t]*("?)accounts-allowlist\1[ \t]*=[ \t]*\[[^\]]*\][ \t
 def allowlist_text(accounts: list[str], existing: str | None = None, *, source: str = "the file") -> str:
     """The permissions file admitting exactly `accounts` (lower-case hex): a new file, or `existing`
     (read from `source`, which refusals name) with its accounts entry replaced, or added at the end
-    when it has none, and all else kept."""
+    when it has none, and all else kept. A file with settings of another kind (a project's TOML
+    named by mistake) is refused rather than given an accounts entry."""
     entry = f"{KEY}=[" + ",".join(f'"{a}"' for a in accounts) + "]\n"
     if existing is None or not existing.strip():
         return HEADER + entry
     misshapen = f"the {KEY} entry of {source} is not written as Besu writes it (one array of quoted addresses)"
     before = _parse(existing, f"{source} is not a TOML file, so it cannot be a Besu permissions file")
     found = _ENTRY.search(existing)  # at most one: TOML refuses a key given twice, and `before` parsed
+    if before and not found and NODES_KEY not in before:
+        raise InputError(
+            f"{source} has settings but neither {KEY} nor {NODES_KEY}, so it is not a Besu permissions file;"
+            " it is left as it was (name a new file, or the network's permissions file)"
+        )
     if found:
         text = existing[: found.start()] + entry + existing[found.end() :]
     else:

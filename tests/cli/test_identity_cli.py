@@ -231,6 +231,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
     (folder / "not-a-key.pem").write_text("hello", encoding="utf-8")
     (folder / "binary.dat").write_bytes(b"\xff\xfe\x00")
     (folder / "a-folder").mkdir()
+    project = '[project]\nname = "mkj-ledger"\n'  # a TOML file, but not a permissions file
+    (folder / "pyproject.toml").write_text(project, encoding="utf-8")
     enrol_outsider = ("member", "enrol", "outsider", "--kind", "enterprise", "--uscc", "91350100M000100Y43")
     enrol_imu = ("member", "enrol", "imu", "--kind", "university", "--uscc", "121500004600012340", "--in-region")
     cases = [
@@ -241,6 +243,7 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         (("export", "besu-allowlist", "--out", str(folder / "no-such-dir" / "p.toml")), "cannot write the allowlist"),
         (("export", "besu-allowlist", "--out", str(folder / "broken.json")), "cannot be a Besu permissions file"),
         (("export", "besu-allowlist", "--out", str(folder / "binary.dat")), "cannot be a Besu permissions file"),
+        (("export", "besu-allowlist", "--out", str(folder / "pyproject.toml")), "is not a Besu permissions file"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "not-a-key.pem")), "does not hold a PEM public key"),
         (("ca", "issue", "keyless", "--public-key", str(folder / "nope.pem")), "no public key file at"),
         (("operator", "add", "keyless", "--keystore", str(folder / "binary.dat")), "is not a readable keystore"),
@@ -261,5 +264,6 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         assert result.returncode == 1, (args, result.stdout)
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
     assert not list((folder / "home").rglob("keyless*")), "a refused issue left a key behind"
+    assert (folder / "pyproject.toml").read_text(encoding="utf-8") == project, "a refused export changed the file"
     again = office.ledger("ca", "issue", "imu")
     assert again.returncode == 1 and "already has an identity key" in again.stderr

@@ -18,6 +18,10 @@ def test_a_new_file_admits_exactly_the_accounts() -> None:
     assert tomllib.loads(allowlist_text([A, B])) == {"accounts-allowlist": [A, B]}
 
 
+def test_a_file_of_comments_only_gets_the_entry_below_them() -> None:
+    assert tomllib.loads(allowlist_text([A], "# to be filled by the ledger\n")) == {"accounts-allowlist": [A]}
+
+
 @pytest.mark.parametrize(
     "old_entry",
     [
@@ -49,6 +53,8 @@ def test_a_file_without_an_accounts_entry_gets_one_at_its_end() -> None:
         ("[permissions]\naccounts-allowlist=[]\n", "not written as Besu writes it"),
         ("accounts-allowlist=[]\naccounts-allowlist=[]\n", "is not a TOML file"),
         ("accounts-allowlist=" + "[" * 5_000 + "]" * 5_000 + "\n", "is not a TOML file"),
+        ('[project]\nname = "mkj-ledger"\n', "neither accounts-allowlist nor nodes-allowlist"),
+        ('permissions-nodes-contract-enabled = true\n', "neither accounts-allowlist nor nodes-allowlist"),
     ],
 )
 def test_a_file_that_cannot_be_updated_in_place_is_refused(existing: str, problem: str) -> None:
