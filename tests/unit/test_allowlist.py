@@ -54,7 +54,7 @@ def test_a_file_without_an_accounts_entry_gets_one_at_its_end() -> None:
         ("accounts-allowlist=[]\naccounts-allowlist=[]\n", "is not a TOML file"),
         ("accounts-allowlist=" + "[" * 5_000 + "]" * 5_000 + "\n", "is not a TOML file"),
         ('[project]\nname = "mkj-ledger"\n', "neither accounts-allowlist nor nodes-allowlist"),
-        ('permissions-nodes-contract-enabled = true\n', "neither accounts-allowlist nor nodes-allowlist"),
+        ("permissions-nodes-contract-enabled = true\n", "neither accounts-allowlist nor nodes-allowlist"),
     ],
 )
 def test_a_file_that_cannot_be_updated_in_place_is_refused(existing: str, problem: str) -> None:
