@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
-from ledger.errors import ContractError, InputError, LedgerError, ScenarioError
+from ledger.errors import ContractError, InputError, LedgerError, ScenarioError, UsageError
 
 if TYPE_CHECKING:
     from ledger.domain.scenario import Scenario
@@ -193,7 +193,7 @@ def cmd_key(args: argparse.Namespace, config: Config) -> int:
     if args.action == "list":
         return _list_keys(config)
     if not args.name:
-        raise InputError("key new needs the key's name")
+        raise UsageError("key new needs the key's name")
     address = workspace(config).new_key(args.name)
     emit(
         config,
@@ -531,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, config)
+    except UsageError as exc:
+        parser.error(str(exc))
     except LedgerError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_ERROR

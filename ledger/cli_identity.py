@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.cli import emit, int_in, workspace
 from ledger.config import Config, file_name
-from ledger.errors import InputError
+from ledger.errors import InputError, UsageError
 from ledger.files import read_file, read_json_file, write_file
 from ledger.format import count
 
@@ -149,7 +149,7 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
         )
         return 0
     if not args.member:
-        raise InputError(f"ca {args.action} needs the member's name")
+        raise UsageError(f"ca {args.action} needs the member's name")
     if args.action == "issue":
         if args.renew:
             return _renew_cert(ws, config, args)

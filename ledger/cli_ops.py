@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.cli import calendar_year, emit, int_in, progress_bar, sync_progress, workspace
 from ledger.config import TX_GAS_CAP, Config
 from ledger.domain.money import readable_yuan
-from ledger.errors import ContractError, InputError
+from ledger.errors import ContractError, InputError, UsageError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
         return _register_contract(ws, args, config)
     if args.action == "show":
         if not args.id:
-            raise InputError("contract show needs the contract id")
+            raise UsageError("contract show needs the contract id")
         return _show_contract(ws, config, args.id)
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
@@ -369,7 +369,7 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.importer import ImportRefused, import_file
 
     if not args.file:
-        raise InputError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
+        raise UsageError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
     ws = workspace(config)
     path = Path(args.file)
     if args.check:

@@ -2,6 +2,7 @@
 
 LedgerError
 ├── InputError                 bad input caught before anything is sent
+│   ├── UsageError             the command line lacks an argument its action needs (exit 2)
 │   ├── AmountError            malformed or out-of-range money or points
 │   ├── DateError              malformed date or time
 │   ├── CreditCodeError        malformed unified social credit code
@@ -31,6 +32,10 @@ class LedgerError(Exception):
 
 class InputError(LedgerError):
     """Input refused before anything was sent."""
+
+
+class UsageError(InputError):
+    """The command line lacks an argument its action needs: reported as a usage error."""
 
 
 class AmountError(InputError):

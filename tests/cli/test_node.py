@@ -426,6 +426,25 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["contract", "show"], "contract show needs the contract id"),
+        (["key", "new"], "key new needs the key's name"),
+        (["ca", "issue"], "ca issue needs the member's name"),
+        (["settle", "import"], "settle import needs the file"),
+        (["member", "show"], "member show needs the member's name"),
+    ],
+)
+def test_a_missing_argument_is_a_usage_error(market: Market, args: list[str], message: str) -> None:
+    """Whichever command lacks its argument, the answer has one shape: `ledger: ...`, exit 2."""
+    result = market.ledger(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ledger: {message}")
+    assert result.stderr.rstrip().endswith("(see `ledger --help`)")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_run_plays_a_scenario_on_a_json_rpc_node(market: Market) -> None:
     from tests.cli.conftest import DEMO
 
