@@ -229,7 +229,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     if args.action == "enrol":
         kind = _parse_enum(MemberKind, args.kind, "--kind")
         uscc = validate_uscc(args.uscc) if args.uscc else None
-        if uscc is None and kind is not MemberKind.INDIVIDUAL:
+        if uscc is None and kind.needs_credit_code:
             raise InputError(f"a member of kind {kind.label} needs its unified social credit code (--uscc)")
         regulator = ws.signer("regulator")
         from ledger.cli_identity import enrolment_address, enrolment_cert, enrolment_fingerprint

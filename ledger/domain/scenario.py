@@ -205,7 +205,7 @@ def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
         kind = _enum(MemberKind, obj.get("kind"), f"{where}.kind")
         uscc = obj.get("uscc")
         if uscc is None:
-            if kind is not MemberKind.INDIVIDUAL:
+            if kind.needs_credit_code:
                 raise ScenarioError(
                     f"member {member_id!r} is of kind {kind.label} and needs a unified social credit code",
                     where=f"{where}.uscc",

@@ -46,6 +46,12 @@ class MemberKind(NamedEnum):
     def _accepts(cls, member: NamedEnum) -> bool:
         return member.value != 0
 
+    @property
+    def needs_credit_code(self) -> bool:
+        """Whether a member of this kind must have a unified social credit code: organisations do;
+        individuals have none, and a broker may be a person (技术经纪人) as well as a firm (服务机构)."""
+        return self not in (MemberKind.INDIVIDUAL, MemberKind.BROKER)
+
 
 class MemberStatus(NamedEnum):
     NONE = 0

@@ -40,6 +40,17 @@ def test_an_individual_needs_no_credit_code() -> None:
     assert any(m.id == person["id"] for m in parse_scenario(document).members)
 
 
+def test_a_broker_may_be_a_person_without_a_credit_code() -> None:
+    """技术经纪人 are people as often as firms: a broker's code is optional, checked when given."""
+    document = _demo()
+    (broker,) = [m for m in document["members"] if m["kind"] == "broker"]
+    broker["uscc"] = None
+    assert next(m for m in parse_scenario(document).members if m.id == broker["id"]).uscc is None
+    broker["uscc"] = "91150102MA0R54321X"  # given, it must still be a valid code
+    with pytest.raises(ScenarioError, match=r"members\[\d\]\.uscc: credit code"):
+        parse_scenario(document)
+
+
 @pytest.mark.parametrize("party", ["seller", "buyer"])
 def test_a_party_named_as_the_contracts_broker_makes_the_file_invalid(party: str) -> None:
     document = _demo()
