@@ -77,6 +77,10 @@ class LocalNode:
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         return pid
 
+    def running_url(self) -> str | None:
+        """The node's URL while its process runs, found without sending it a request."""
+        return self.url if self._pid() is not None else None
+
     def status(self) -> NodeStatus:
         pid = self._pid()
         block = None

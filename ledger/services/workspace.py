@@ -150,9 +150,9 @@ class Workspace:
                 return record.rpc
         from ledger.node import LocalNode
 
-        status = LocalNode(self.config.node_dir, port=DEFAULT_PORT).status()
-        if status.running and status.url:
-            return status.url
+        running = LocalNode(self.config.node_dir, port=DEFAULT_PORT).running_url()
+        if running:
+            return running
         raise ConfigError("no chain to talk to: start one with `ledger node start`, or pass --rpc URL")
 
     def node_port(self) -> int:
@@ -188,8 +188,8 @@ class Workspace:
 
         if _loopback_port(url) is None:
             return False
-        status = LocalNode(self.config.node_dir, port=self.node_port()).status()
-        return status.running and status.url is not None and status.url.rstrip("/") == url.rstrip("/")
+        running = LocalNode(self.config.node_dir, port=self.node_port()).running_url()
+        return running is not None and running.rstrip("/") == url.rstrip("/")
 
     def node_access(self, url: str | None = None) -> NodeAccess:
         """How the node at `url` (default: the workspace's, `rpc_url`) is reached beyond its URL
