@@ -483,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["enrol", "suspend", "reinstate", "show", "list"])
     p.add_argument("name", nargs="?", help="the member's name in this workspace (or its address)")
     p.add_argument("--kind", default=None, help=f"enrol: one of {', '.join(MemberKind.choices())}")
-    p.add_argument("--uscc", default=None, help="unified social credit code (18 characters)")
+    p.add_argument(
+        "--uscc",
+        default=None,
+        help="unified social credit code (18 characters; none for an individual, optional for a broker)",
+    )
     p.add_argument("--in-region", action="store_true", help="the member is in the region")
     p.add_argument(
         "--address", default=None, help="the member's account (default: its key here, else its certificate's)"
