@@ -344,21 +344,11 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_export(args: argparse.Namespace, config: Config) -> int:
-    from ledger.chain.logs import iter_logs
-    from ledger.domain.types import MemberStatus
-    from ledger.services.allowlist import allowlist_text
+    from ledger.services.allowlist import admitted_accounts, allowlist_text
 
     ws = workspace(config)
     record = ws.record()
-    accounts = {record.regulator}
-    for address in ws.client.member_addresses():
-        if ws.client.member(address).status is MemberStatus.ACTIVE:
-            accounts.add(address)
-    membership = {"Membership": ws.client.addresses["Membership"]}
-    for event in iter_logs(ws.session, membership, from_block=record.block):
-        if event.name == "OperatorAppointed" and ws.client.is_operator(event.args["account"]):
-            accounts.add(event.args["account"])
-    listed = sorted(a.lower() for a in accounts)
+    listed = admitted_accounts(ws.client, regulator=record.regulator, from_block=record.block)
     out = Path(args.out)
     existing = None
     if out.is_file():  # a permissions file of the network: its other entries (the node allowlist) stay

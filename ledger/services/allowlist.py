@@ -1,4 +1,5 @@
-"""The accounts allowlist of a Hyperledger Besu permissions file.
+"""The accounts allowlist of a Hyperledger Besu permissions file: which accounts it admits, and the
+file's text.
 
 Besu reads one file for both of its local allowlists (`accounts-allowlist` and `nodes-allowlist`,
 `--permissions-accounts-config-file`). The ledger owns only the first: written into an existing
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from typing import TYPE_CHECKING
 
 from ledger.errors import InputError
 from ledger.files import parser_recursion_limit
+
+if TYPE_CHECKING:
+    from ledger.services.client import LedgerClient
 
 KEY = "accounts-allowlist"
 #: The other allowlist of the same file: its presence (or this file's own key) marks a permissions file.
@@ -22,6 +27,24 @@ HEADER = "# Besu permissions: the accounts the ledger admits (active members, op
 # The entry as Besu's files write it: the key (bare or quoted), then one array of quoted strings,
 # on one line or several.
 _ENTRY = re.compile(r'^[ \t]*("?)accounts-allowlist\1[ \t]*=[ \t]*\[[^\]]*\][ \t]*(#[^\n]*)?\n?', re.MULTILINE)
+
+
+def admitted_accounts(client: LedgerClient, *, regulator: str, from_block: int) -> list[str]:
+    """The accounts the network must admit, lower-case hex and sorted: the regulator, every active
+    member, and every operator in office (appointed since `from_block`, the deployment's first)."""
+    from ledger.chain.logs import event_topic, iter_logs
+    from ledger.domain.types import MemberStatus
+
+    accounts = {regulator}
+    for address in client.member_addresses():
+        if client.member(address).status is MemberStatus.ACTIVE:
+            accounts.add(address)
+    membership = {"Membership": client.addresses["Membership"]}
+    appointed = [event_topic("OperatorAppointed")]
+    for event in iter_logs(client.session, membership, from_block=from_block, topics=appointed):
+        if client.is_operator(event.args["account"]):
+            accounts.add(event.args["account"])
+    return sorted(a.lower() for a in accounts)
 
 
 def allowlist_text(accounts: list[str], existing: str | None = None, *, source: str = "the file") -> str:
