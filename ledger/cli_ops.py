@@ -143,7 +143,7 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
     from ledger.services.client import contract_input
 
     if not args.file:
-        raise InputError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
+        raise UsageError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
     obj = read_json_file(Path(args.file), "contract")
     if not isinstance(obj, dict):
         raise InputError("the contract file must hold one JSON object")
@@ -489,7 +489,7 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
     head, replayed = "", None
     if args.action == "report":
         if args.revenue is None:
-            raise InputError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
+            raise UsageError("a revenue report needs --revenue: the licensee's revenue for the period, in yuan")
         revenue = parse_yuan(args.revenue, what="--revenue")
         at = _date_or_today(ws, args.date)
         try:
@@ -562,7 +562,7 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
         rule = "R11-SME pays an active enterprise once, for revenue reaching its threshold, inside its window"
     else:
         if args.title is None:
-            raise InputError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
+            raise UsageError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
         title = AppointmentTitle.parse(args.title)
         outcome = ws.client.attest_appointment(ws.signer(args.signer), member=member, title=title, at=at)
         data["title"] = title.label

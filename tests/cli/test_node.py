@@ -434,6 +434,9 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
         (["ca", "issue"], "ca issue needs the member's name"),
         (["settle", "import"], "settle import needs the file"),
         (["member", "show"], "member show needs the member's name"),
+        (["contract", "register"], "contract register needs --file"),
+        (["royalty", "report", "TC-1", "2026Q2"], "a revenue report needs --revenue"),
+        (["attest", "appointment", "imu"], "an appointment attestation needs --title"),
     ],
 )
 def test_a_missing_argument_is_a_usage_error(market: Market, args: list[str], message: str) -> None:
@@ -517,7 +520,7 @@ def test_royalty_reports_and_attestations_from_the_command_line(market: Market) 
     talent = ledger("attest", "appointment", "imu", "--title", "industry_professor", "--date", "2026-08-02")
     assert talent.stdout.strip().endswith("imu earns 5,000.00 points (R6-TALENT)"), talent.stdout
     untitled = ledger("attest", "appointment", "imu")
-    assert untitled.returncode == 1 and "needs --title: tech_vice_president or industry_professor" in untitled.stderr
+    assert untitled.returncode == 2 and "needs --title: tech_vice_president or industry_professor" in untitled.stderr
     assert ledger("verify").returncode == 0
 
 
