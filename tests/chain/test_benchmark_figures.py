@@ -4,7 +4,8 @@ Gas on the embedded chain does not vary from run to run (the same contracts, the
 the table the README shows must be what `scripts/bench --only gas` prints today: a contract change
 that moves the gas fails here until the README says so. No case may cost less than the floor the
 script computes for the storage layout: that would mean the floor's arithmetic is wrong. (Times are
-never asserted: they are figures, printed by the script.)
+never asserted: they are figures, printed by the script.) The whole script also runs once, in its
+quick form, so that the command the README gives for its figures keeps working.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.nodes import needs_anvil
 from tests.support import ROOT, run_script
 
 #: A row of the README's gas table: | single (`record`) | 78,840 | 73,704 | 1.070 |
@@ -57,3 +59,19 @@ def test_the_readme_shows_the_gas_measured_now(measured: list[dict[str, Any]]) -
         row["case"]: (row["gas_per_settlement"], row["floor_per_settlement"], f"{row['ratio']:.3f}") for row in measured
     }
     assert shown == now, "the README's gas table is stale: paste the figures of `scripts/bench --only gas`"
+
+
+@needs_anvil
+def test_the_whole_benchmark_runs_and_verifies_what_it_imported() -> None:
+    """`scripts/bench --quick`: every section runs to its end on the embedded chain and on anvil, and
+    each verification it times finds the imported history correct (the figures are not judged here)."""
+    done = run_script("bench", "--quick", "--repeat", "1", "--json", timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert set(report["throughput"]) == {"eth-tester", "anvil automine", "anvil block-time 1s"}
+    for chain, figures in report["throughput"].items():
+        assert figures["rows"] > 0 and figures["import_per_s"] > 0, chain
+    assert 0 < report["throughput"]["anvil block-time 1s"]["fraction_of_ceiling"]
+    (verified,) = report["verify"].values()
+    assert verified["fast"]["ok"] and verified["web3"]["ok"]
+    assert verified["fast"]["logs"] == verified["web3"]["logs"] > 1_000
