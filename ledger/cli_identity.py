@@ -353,7 +353,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     existing = None
     if out.is_file():  # a permissions file of the network: its other entries (the node allowlist) stay
         try:
-            existing = read_file(out, "permissions").decode("utf-8")
+            existing = read_file(out, "permissions").decode("utf-8-sig")  # an editor's byte-order mark goes
         except UnicodeDecodeError:
             raise InputError(f"{out} is not UTF-8 text, so it cannot be a Besu permissions file") from None
     write_file(out, allowlist_text(listed, existing, source=str(out)).encode("utf-8"), "allowlist")

@@ -22,11 +22,12 @@ RPC_PASSWORD_ENV = "LEDGER_RPC_PASSWORD"  # noqa: S105 (the variable's name, not
 
 
 def read_secret(path: Path | None, *, env: str, option: str, what: str, confirm: bool = False) -> str:
-    """A secret from a file (the line breaks that end it dropped), else the variable `env`, else a prompt
-    on a terminal (typed twice when `confirm`); without any of them, a sentence naming all three ways."""
+    """A secret from a file (the line breaks that end it dropped, and the byte-order mark an editor on
+    Windows may put before it), else the variable `env`, else a prompt on a terminal (typed twice when
+    `confirm`); without any of them, a sentence naming all three ways."""
     if path is not None:
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            return path.read_text(encoding="utf-8-sig").rstrip("\r\n")
         except OSError as exc:
             raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
         except UnicodeDecodeError:

@@ -28,6 +28,13 @@ def test_the_file_comes_first_and_loses_only_its_last_line_break(
     assert read_secret(None, env="SECRET_FOR_TEST", option="--secret-file", what="secret") == "from the environment"
 
 
+def test_a_file_saved_with_a_byte_order_mark_gives_the_secret_without_it(tmp_path: Path) -> None:
+    """Notepad on Windows saves UTF-8 with a byte-order mark: it is not part of the passphrase."""
+    path = tmp_path / "passphrase.txt"
+    path.write_bytes("\ufeffcorrect horse 马\r\n".encode())
+    assert read_passphrase(path) == "correct horse 马"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "cannot read the node password file .*: No such file"), (b"\xff\xfe", "is not UTF-8 text")],
