@@ -165,7 +165,7 @@ def load_policy(path: Path | None = None) -> PolicyDocument:
         raise PolicyFileError(f"cannot read policy file {path}: {exc.strerror}") from exc
     try:
         with parser_recursion_limit():
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(raw.decode("utf-8-sig"))  # past an editor's byte-order mark; hashed as it is
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PolicyFileError(f"policy file {path} is not valid TOML: {exc}") from exc
     except RecursionError:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -89,6 +90,16 @@ def test_policy_dates_may_be_toml_dates_without_quotes(tmp_path: Path) -> None:
     text = re.sub(r'^(effective_from|window_start|window_end) = "([0-9-]+)"$', r"\1 = \2", quoted, flags=re.M)
     assert text.count(" = 2026-01-15\n") == 2 and "window_end = 2028-12-31\n" in text
     assert load_policy(_write(tmp_path, text)).rules == load_policy(POLICY).rules
+
+
+def test_a_policy_saved_with_a_byte_order_mark_reads_the_same_and_hashes_as_saved(tmp_path: Path) -> None:
+    """An editor on Windows may put a byte-order mark first: TOML does not allow it, the ledger reads past
+    it; the version's hash stays that of the file's bytes, so the verifier compares the file as saved."""
+    path = tmp_path / "policy.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + POLICY.read_bytes())
+    policy = load_policy(path)
+    assert policy.rules == load_policy(POLICY).rules
+    assert policy.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != load_policy(POLICY).sha256
 
 
 def test_history_picks_the_version_in_force_on_the_date() -> None:
