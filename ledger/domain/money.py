@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NewType
 
 from ledger.errors import AmountError
@@ -33,6 +34,9 @@ def _parse_hundredths(text: object, *, what: str) -> int:
             raise AmountError(f"{what} {raw!r} has more than two decimal places")
         if re.fullmatch(r"[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]{1,2})?", raw):  # as a bank statement prints it
             raise AmountError(f"{what} {raw!r} has thousands separators; write it as {raw.replace(',', '')}")
+        halfwidth = unicodedata.normalize("NFKC", raw)
+        if halfwidth != raw and _DECIMAL.fullmatch(halfwidth):  # typed with a Chinese input method's digits
+            raise AmountError(f"{what} {raw!r} is written in full-width characters; write it as {halfwidth}")
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:

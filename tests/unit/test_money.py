@@ -33,6 +33,8 @@ def test_parse_yuan_reads_decimal_strings_into_fen(text: object, fen: int) -> No
         ("99999999999999999.00", "too large"),
         ("1,000,000.00", "has thousands separators; write it as 1000000.00"),
         ("12,34.00", "not a decimal amount"),  # not grouped by thousands: no guess at what was meant
+        ("１０００.５０", "is written in full-width characters; write it as 1000.50"),  # a Chinese input method's
+        ("１，０００", "not a decimal amount"),  # full-width and grouped: neither hint alone would mend it
     ],
 )
 def test_parse_yuan_refuses_malformed_amounts_with_a_sentence(text: object, reason: str) -> None:
