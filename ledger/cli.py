@@ -269,17 +269,16 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         return _show_member(ws, config, ws.resolve(args.name), verb=None)
     rows = []
     data = []
-    for address in ws.client.member_addresses():
-        m = ws.client.member(address)
+    for m in ws.client.members():
         entry = {
-            "name": ws.name_of(address),
-            "address": address,
+            "name": ws.name_of(m.address),
+            "address": m.address,
             "kind": m.kind.label,
             "status": m.status.label,
             "in_region": m.in_region,
         }
         data.append(entry)
-        rows.append([entry["name"], address, m.kind.label, m.status.label, "yes" if m.in_region else "no"])
+        rows.append([entry["name"], m.address, m.kind.label, m.status.label, "yes" if m.in_region else "no"])
     from ledger.format import table
 
     emit(config, data, table(["name", "address", "kind", "status", "in region"], rows) if rows else "no members")

@@ -78,6 +78,8 @@ NONCE_ATTEMPTS = 5
 #: Block headers asked for in one batch request (about 1 KB of reply each; Besu answers batches of
 #: up to 1,024 requests by default, `--rpc-http-max-batch-size`).
 BLOCKS_PER_BATCH = 1_000
+#: Read-only contract calls one batch request carries (Besu takes 1,024 requests per batch by default).
+CALLS_PER_BATCH = 500
 
 #: What web3 raises for a reverted call (eth-tester's own error is added once it is loaded: see `_reverts`).
 _REVERT_ERRORS: tuple[type[BaseException], ...] = (
@@ -409,6 +411,33 @@ class ChainSession:
         """A read-only call, on the latest state or on the state as of `block`."""
         with self._decoded(), from_node(f"a call of {fn.fn_name}"):
             return fn.call({"from": sender} if sender else {}, block_identifier=block)
+
+    def call_all(self, fns: list[ContractFunction]) -> list[Any]:
+        """Read-only calls on the latest state, their answers in order: a node is asked in batch
+        requests, not one request each (the embedded chain, in process, one by one)."""
+        if self.kind == "embedded":
+            return [self.call(fn) for fn in fns]
+        answers: list[Any] = []
+        for start in range(0, len(fns), CALLS_PER_BATCH):
+            answers += self._call_batch(fns[start : start + CALLS_PER_BATCH])
+        return answers
+
+    def _call_batch(self, fns: list[ContractFunction]) -> list[Any]:
+        """One batch of calls; a batch the node refuses whole (it takes fewer requests at once) is sent
+        again in halves, as `rpc_batch` does."""
+        if not fns:
+            return []
+        try:
+            with self._decoded(), from_node(f"a batch of {len(fns)} calls"):
+                with self.w3.batch_requests() as batch:
+                    for fn in fns:
+                        batch.add(fn)
+                    return list(batch.execute())
+        except ChainError:
+            if len(fns) == 1:
+                raise
+        half = len(fns) // 2
+        return self._call_batch(fns[:half]) + self._call_batch(fns[half:])
 
     def head(self) -> int:
         """The number of the latest block."""

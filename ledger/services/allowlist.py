@@ -35,15 +35,12 @@ def admitted_accounts(client: LedgerClient, *, regulator: str, from_block: int) 
     from ledger.chain.logs import event_topic, iter_logs
     from ledger.domain.types import MemberStatus
 
-    accounts = {regulator}
-    for address in client.member_addresses():
-        if client.member(address).status is MemberStatus.ACTIVE:
-            accounts.add(address)
+    accounts = {regulator} | {m.address for m in client.members() if m.status is MemberStatus.ACTIVE}
     membership = {"Membership": client.addresses["Membership"]}
-    appointed = [event_topic("OperatorAppointed")]
-    for event in iter_logs(client.session, membership, from_block=from_block, topics=appointed):
-        if client.is_operator(event.args["account"]):
-            accounts.add(event.args["account"])
+    topics = [event_topic("OperatorAppointed")]
+    events = iter_logs(client.session, membership, from_block=from_block, topics=topics)
+    appointed = sorted({event.args["account"] for event in events})  # some may have been removed since
+    accounts.update(client.operators_among(appointed))
     return sorted(a.lower() for a in accounts)
 
 

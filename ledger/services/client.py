@@ -367,12 +367,26 @@ class LedgerClient:
         kind, status, in_region, usccs, cert = self.session.call(self.contracts.membership.functions.memberOf(address))
         return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, usccs, cert)
 
-    def member_addresses(self) -> list[str]:
-        count = self.session.call(self.contracts.membership.functions.memberCount())
-        return [self.session.call(self.contracts.membership.functions.memberAt(i)) for i in range(count)]
+    def members(self) -> list[MemberRecord]:
+        """Every member ever enrolled, in enrolment order, as the chain holds them now (read in a few
+        batch requests, whatever their number)."""
+        membership = self.contracts.membership.functions
+        count = self.session.call(membership.memberCount())
+        addresses = self.session.call_all([membership.memberAt(i) for i in range(count)])
+        profiles = self.session.call_all([membership.memberOf(a) for a in addresses])
+        return [
+            MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, uscc, cert)
+            for address, (kind, status, in_region, uscc, cert) in zip(addresses, profiles, strict=True)
+        ]
 
     def is_operator(self, address: str) -> bool:
         return bool(self.session.call(self.contracts.membership.functions.isOperator(address)))
+
+    def operators_among(self, accounts: list[str]) -> list[str]:
+        """Those of `accounts` that hold the operator role now."""
+        membership = self.contracts.membership.functions
+        held = self.session.call_all([membership.isOperator(a) for a in accounts])
+        return [a for a, operator in zip(accounts, held, strict=True) if operator]
 
     def balance(self, address: str, *, block: int | None = None) -> Centipoints:
         """The member's points, now or as of `block`."""

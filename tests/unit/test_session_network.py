@@ -31,6 +31,7 @@ def _session(url: str) -> ChainSession:
     return ChainSession(w3=Web3(NodeProvider(url, request_kwargs={"timeout": 5})), kind="rpc", url=url)
 
 
+ACCOUNT = "0x" + "22" * 20
 REQUESTS: list[tuple[str, Callable[[ChainSession], Any]]] = [
     ("chain id", lambda s: s.chain_id),
     ("clock", lambda s: s.now()),
@@ -47,6 +48,7 @@ REQUESTS: list[tuple[str, Callable[[ChainSession], Any]]] = [
     ("signing", lambda s: s.prepare(Account.create(), to=None, data=b"", gas=21_000)),
     ("nonce", lambda s: s._next_nonce(Account.create().address)),
     ("block gas limit", lambda s: s.gas_ceiling()),
+    ("calls", lambda s: s.call_all([s.contract(ACCOUNT, artifact("Membership")).functions.isActive(ACCOUNT)] * 3)),
 ]
 
 
@@ -352,3 +354,35 @@ def test_a_misshapen_answer_is_a_chain_error_naming_what_was_read(
         assert re.match(
             r"the node(.s answer for .+ cannot be read: .+| gave nothing for .+| refused .+)$", str(refused)
         )
+
+
+@pytest.fixture
+def small_batch_node() -> Iterator[tuple[str, list[int]]]:
+    """A node that answers every call `true` and refuses a batch of more than 4 requests whole (Besu's
+    `--rpc-http-max-batch-size`); yields its URL and the size of every request it was sent."""
+    sizes: list[int] = []
+    true = "0x" + "00" * 31 + "01"
+
+    def reply(body: bytes) -> bytes:
+        asked = json.loads(body)
+        if not isinstance(asked, list):
+            sizes.append(1)
+            return json.dumps({"jsonrpc": "2.0", "id": asked["id"], "result": true}).encode()
+        sizes.append(len(asked))
+        if len(asked) > 4:
+            refusal = {"code": -32005, "message": "Number of requests exceeds max batch size"}
+            return json.dumps({"jsonrpc": "2.0", "id": None, "error": refusal}).encode()
+        return json.dumps([{"jsonrpc": "2.0", "id": a["id"], "result": true} for a in asked]).encode()
+
+    for url in _answering(reply):
+        yield url, sizes
+
+
+def test_calls_go_in_batches_and_one_too_large_for_the_node_is_sent_again_in_halves(
+    small_batch_node: tuple[str, list[int]],
+) -> None:
+    url, sizes = small_batch_node
+    session = _session(url)
+    is_active = session.contract(ACCOUNT, artifact("Membership")).functions.isActive
+    assert session.call_all([is_active(ACCOUNT)] * 10) == [True] * 10
+    assert sizes == [10, 5, 2, 3, 5, 2, 3]  # never one request per call
