@@ -207,6 +207,12 @@ class MemberRecord:
     cert_fingerprint: bytes
 
 
+def _member_record(address: str, profile: tuple[int, int, bool, bytes, bytes]) -> MemberRecord:
+    """A member as `Membership.memberOf` answers for it."""
+    kind, status, in_region, uscc_hash, cert_fingerprint = profile
+    return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, uscc_hash, cert_fingerprint)
+
+
 @dataclass(frozen=True)
 class MilestoneRecord:
     due: Fen
@@ -364,8 +370,7 @@ class LedgerClient:
     # --- reads ------------------------------------------------------------------------------
 
     def member(self, address: str) -> MemberRecord:
-        kind, status, in_region, usccs, cert = self.session.call(self.contracts.membership.functions.memberOf(address))
-        return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, usccs, cert)
+        return _member_record(address, self.session.call(self.contracts.membership.functions.memberOf(address)))
 
     def members(self) -> list[MemberRecord]:
         """Every member ever enrolled, in enrolment order, as the chain holds them now (read in a few
@@ -374,10 +379,7 @@ class LedgerClient:
         count = self.session.call(membership.memberCount())
         addresses = self.session.call_all([membership.memberAt(i) for i in range(count)])
         profiles = self.session.call_all([membership.memberOf(a) for a in addresses])
-        return [
-            MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, uscc, cert)
-            for address, (kind, status, in_region, uscc, cert) in zip(addresses, profiles, strict=True)
-        ]
+        return [_member_record(address, profile) for address, profile in zip(addresses, profiles, strict=True)]
 
     def is_operator(self, address: str) -> bool:
         return bool(self.session.call(self.contracts.membership.functions.isOperator(address)))
