@@ -34,7 +34,8 @@ def test_bad_dates_are_refused(text: object) -> None:
     ("text", "says"),
     [
         ("20260301", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
-        ("２０２６-０３-０１", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),  # full-width digits
+        ("２０２６-０３-０１", "is written in full-width characters: write it as 2026-03-01"),  # an input method's
+        ("２０２６－０３－０１T09:30+08:00", "write it as 2026-03-01T09:30+08:00"),
         ("2026-03-01T10:00:00", "has no UTC offset"),
         ("2026-03-01 10:00", "has no UTC offset"),
         (None, "time is missing: a date (YYYY-MM-DD) or an ISO-8601 time with offset"),  # a field left out
@@ -43,6 +44,15 @@ def test_bad_dates_are_refused(text: object) -> None:
 def test_a_refused_date_is_told_what_it_lacks(text: str | None, says: str) -> None:
     with pytest.raises(DateError, match=re.escape(says)):
         parse_instant(text)
+
+
+def test_a_date_in_full_width_digits_is_told_its_half_width_spelling_only_where_that_is_a_date() -> None:
+    with pytest.raises(DateError, match="full-width characters: write it as 2026-03-01$"):
+        parse_date("２０２６-０３-０１")
+    with pytest.raises(DateError, match=r"is not a date of the form YYYY-MM-DD$"):
+        parse_date("２０２６-０３-０１T09:30+08:00")  # a time, where only a date is taken
+    with pytest.raises(DateError, match=r"ISO-8601 time with offset$"):
+        parse_instant("２０２６-１３-０１")  # no month 13, in any width
 
 
 def test_a_window_ending_at_the_end_of_a_day_reads_as_inclusive_dates() -> None:
