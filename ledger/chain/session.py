@@ -12,10 +12,10 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import requests
 from eth_abi.exceptions import DecodingError
@@ -94,6 +94,23 @@ def _reverts() -> tuple[type[BaseException], ...]:
     costs a node-only command a fifth of a second)."""
     tester = sys.modules.get("eth_tester.exceptions")
     return _REVERT_ERRORS if tester is None else (*_REVERT_ERRORS, tester.TransactionFailed)
+
+
+_Item = TypeVar("_Item")
+
+
+def _in_halves(items: list[_Item], send: Callable[[list[_Item]], list[Any]]) -> list[Any]:
+    """`send(items)`, one batch request; a batch the node refuses whole (`RequestRefused`: more requests
+    than it takes at once, Besu's `--rpc-http-max-batch-size`) is sent again in halves."""
+    if not items:
+        return []
+    try:
+        return send(items)
+    except RequestRefused:
+        if len(items) == 1:
+            raise
+    half = len(items) // 2
+    return _in_halves(items[:half], send) + _in_halves(items[half:], send)
 
 
 def _connection_lost(exc: BaseException) -> ChainError:
@@ -419,25 +436,21 @@ class ChainSession:
             return [self.call(fn) for fn in fns]
         answers: list[Any] = []
         for start in range(0, len(fns), CALLS_PER_BATCH):
-            answers += self._call_batch(fns[start : start + CALLS_PER_BATCH])
+            answers += _in_halves(fns[start : start + CALLS_PER_BATCH], self._call_batch)
         return answers
 
     def _call_batch(self, fns: list[ContractFunction]) -> list[Any]:
-        """One batch of calls; a batch the node refuses whole (it takes fewer requests at once) is sent
-        again in halves, as `rpc_batch` does."""
-        if not fns:
-            return []
-        try:
-            with self._decoded(), from_node(f"a batch of {len(fns)} calls"):
+        """One batch request of calls; `RequestRefused` when the node refuses the batch whole."""
+        with self._decoded(), from_node(f"a batch of {len(fns)} calls"):
+            try:
                 with self.w3.batch_requests() as batch:
                     for fn in fns:
                         batch.add(fn)
                     return list(batch.execute())
-        except ChainError:
-            if len(fns) == 1:
-                raise
-        half = len(fns) // 2
-        return self._call_batch(fns[:half]) + self._call_batch(fns[half:])
+            except Web3RPCError as exc:
+                if revert_data_of(exc) is not None:
+                    raise  # a call of the batch reverted: decoded as any call's revert
+                raise RequestRefused(f"the node refused a batch of calls: {_rpc_error_text(exc)}") from None
 
     def head(self) -> int:
         """The number of the latest block."""
@@ -566,15 +579,7 @@ class ChainSession:
         """Several raw JSON-RPC calls in one request (results in order; None where the node erred). A
         batch the node refuses whole (more requests than it takes at once: Besu's
         `--rpc-http-max-batch-size`) is sent again in halves."""
-        if not calls:
-            return []
-        try:
-            return self._one_batch(calls)
-        except RequestRefused:
-            if len(calls) == 1:
-                raise
-        half = len(calls) // 2
-        return self.rpc_batch(calls[:half]) + self.rpc_batch(calls[half:])
+        return _in_halves(calls, self._one_batch)
 
     def _one_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         for attempt in range(SEND_ATTEMPTS):
