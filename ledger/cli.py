@@ -225,6 +225,10 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.types import MemberKind
     from ledger.domain.uscc import validate_uscc
 
+    if args.action != "list" and not args.name:
+        raise UsageError(f"member {args.action} needs the member's name")
+    if args.action == "enrol" and not args.kind:
+        raise UsageError("member enrol needs --kind")
     ws = workspace(config)
     if args.action == "enrol":
         kind = _parse_enum(MemberKind, args.kind, "--kind")
@@ -527,10 +531,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         rpc_user_env=os.environ.get("LEDGER_RPC_USER") or None,
         rpc_password_file=args.rpc_password_file or env_path("LEDGER_RPC_PASSWORD_FILE"),
     )
-    if getattr(args, "command", None) == "member" and args.action != "list" and not args.name:
-        parser.error(f"member {args.action} needs the member's name")
-    if getattr(args, "command", None) == "member" and args.action == "enrol" and not args.kind:
-        parser.error("member enrol needs --kind")
     handler: Handler = args.handler
     try:
         return handler(args, config)
