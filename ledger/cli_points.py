@@ -4,6 +4,7 @@ and the market report."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,9 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     if args.output is None:
         fmt = "json" if config.json else args.format
         print(_statement_text(statement, fmt, block=report.block, year=args.year), end="")
+        if fmt == "csv":
+            # The CSV itself stays rows a spreadsheet reads; whether it is verified goes beside it.
+            sys.stderr.write("\n".join(_verdict(statement, report.block)) + "\n")
     else:
         text = _statement_text(statement, args.format, block=report.block, year=args.year)
         # A byte-order mark tells Excel and WPS that a CSV file is UTF-8, so the Chinese titles read right.
@@ -276,14 +280,17 @@ def _statement_text(statement: Statement, fmt: str, *, block: int | None, year: 
         f"  {'redeemed':<14}{readable_points(-statement.redeemed):>16}",
         f"closing balance {readable_points(statement.closing)} points",
     ]
+    return "\n".join([*lines, *_verdict(statement, block)]) + "\n"
+
+
+def _verdict(statement: Statement, block: int | None) -> list[str]:
+    """The statement's "verified" line, or what stands in the way of one."""
     if statement.verified:
-        lines.append(
-            f"verified as of block {block}: every point above recomputed independently from its "
+        return [
+            f"verified as of block {block}: every point of this statement recomputed independently from its "
             "payment and the policy file"
-        )
-    else:
-        lines += ["NOT VERIFIED:", *(f"  {problem}" for problem in statement.problems)]
-    return "\n".join(lines) + "\n"
+        ]
+    return ["NOT VERIFIED:", *(f"  {problem}" for problem in statement.problems)]
 
 
 def cmd_report(args: argparse.Namespace, config: Config) -> int:

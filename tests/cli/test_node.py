@@ -295,8 +295,10 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert statement.returncode == 0, statement.stderr
     assert "科技成果在区内落地转化" in statement.stdout and "B9" in statement.stdout
     assert "400,000.00" in statement.stdout and "verified" in statement.stdout
-    rows = ledger("statement", "imu", "--format", "csv").stdout.splitlines()
+    sheet_out = ledger("statement", "imu", "--format", "csv")
+    rows = sheet_out.stdout.splitlines()
     assert rows[0].startswith("date,what,contract,reference,rule,clause")
+    assert len(rows) == 2 and sheet_out.stderr.startswith("verified as of block ")  # beside the rows, not in them
     assert rows[1].startswith("2026-05-01,issued,TC-2,B9,R11-LANDING,clause 11")
     sheet = market.folder / "imu.csv"
     written = ledger("statement", "imu", "--format", "csv", "--output", str(sheet), "--json")
