@@ -36,6 +36,10 @@ TEMPLATES = [
 ]
 
 
+RATE_RULES = ["R11-LANDING", "R15-USER", "R15-PROVIDER", "R3-LICENSOR", "R3-LICENSEE", "R16-BROKER"]
+FIXED_RULES = ["R11-SME", "R6-TALENT"]
+
+
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -93,8 +97,10 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
                     )
         for i, amount in enumerate(amounts):
             at = draw(st.integers(min_value=START, max_value=END))
+            # An equity contract may be paid in a valuation of shares as well as in cash: both are received.
+            paid_in = draw(st.sampled_from(["payment", "equity"])) if kind == "equity" else "payment"
             events.append(
-                (at, {"type": "payment", "ref": f"C{n}-P{i}", "contract": f"C{n}", "amount": format_yuan(amount)})
+                (at, {"type": paid_in, "ref": f"C{n}-P{i}", "contract": f"C{n}", "amount": format_yuan(amount)})
             )
     for member in draw(st.lists(st.sampled_from(["uni", "sme", "agent", "lab"]), max_size=2, unique=True)):
         suspended = draw(st.integers(min_value=START, max_value=END))
@@ -102,14 +108,8 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
         events.append(
             (suspended + draw(st.integers(min_value=1, max_value=90 * 86_400)), {"type": "reinstate", "member": member})
         )
-    if draw(st.booleans()):
-        rule = draw(st.sampled_from(["R11-LANDING", "R15-USER", "R3-LICENSOR", "R16-BROKER"]))
-        events.append(
-            (
-                draw(st.integers(min_value=POLICY_START, max_value=END)),
-                {"type": "policy_version", "rule": rule, "rate_bps": draw(st.integers(0, 3000))},
-            )
-        )
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        events.append((draw(st.integers(min_value=POLICY_START, max_value=END)), draw(policy_versions())))
     if draw(st.booleans()):
         events.append(
             (
@@ -134,6 +134,17 @@ def markets(draw: st.DrawFn) -> dict[str, Any]:
         "contracts": contracts,
         "events": [{"at": _iso(at), **event} for at, event in events],
     }
+
+
+@st.composite
+def policy_versions(draw: st.DrawFn) -> dict[str, Any]:
+    """A new version of one rule: another rate or threshold of a rate rule, another amount of a fixed one."""
+    rule = draw(st.sampled_from(RATE_RULES + FIXED_RULES))
+    if rule in FIXED_RULES:
+        return {"type": "policy_version", "rule": rule, "amount": format_yuan(draw(st.integers(0, 2_000_000)))}
+    change = draw(st.sampled_from(["rate_bps", "threshold"]))
+    value = draw(st.integers(0, 3000)) if change == "rate_bps" else format_yuan(draw(st.integers(0, 400_000_000)))
+    return {"type": "policy_version", "rule": rule, change: value}
 
 
 def on_fresh_chains(examples: int) -> settings:
