@@ -163,7 +163,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     ws = workspace(config)
     report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False)
     discrepancies = report.discrepancies
-    if args.member:
+    if args.member is not None:  # an empty name is refused, not taken for every member
         address = ws.resolve(args.member)
         discrepancies = [d for d in discrepancies if d.member in (None, address)]
     data = {

@@ -165,6 +165,7 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     head = ChainSession.connect(f"http://127.0.0.1:{market.port}").head()
     assert verified["ok"] is True and verified["block"] == head
     assert ledger("verify").stdout.startswith(f"verified as of block {head}: ")
+    assert json.loads(ledger("verify", "--member", "imu", "--json").stdout)["ok"] is True
 
 
 def test_contract_show_names_each_milestone_by_its_title(market: Market) -> None:
@@ -411,6 +412,8 @@ BAD_COMMANDS = [
     (["settle", "import", "bank.csv", "--batch-gas", "16777217"], "must be from 1 to 16,777,216"),
     (["node", "status", "--port", "70000"], "the port must be from 1 to 65,535"),
     (["ca", "issue", "someone", "--days", "0"], "the number of days must be 1 or more"),
+    (["verify", "--member", "nobody"], "no member or account is known by the name 'nobody'"),
+    (["verify", "--member", ""], "no member or account is known by the name ''"),
     (["verify", "--index-dir", "/proc/no-index"], "cannot be used (No such file or directory); it is only a cache"),
     (["contract", "show", "TC-1", "--index-dir", "/proc/no-index"], "give it a folder this user can write"),
     (["key", "new", "alice", "--home", "/proc/no-home"], "cannot use /proc/no-home: No such file or directory"),
