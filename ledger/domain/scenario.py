@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
-from ledger.domain.policy import RULE_IDS
+from ledger.domain.policy import RULE_IDS, bundled_policy_path
 from ledger.domain.types import (
     MILESTONE_UNSPECIFIED,
     AppointmentTitle,
@@ -145,6 +145,23 @@ def load_scenario(path: Path) -> Scenario:
     return parse_scenario(data, base=path.parent, source=path)
 
 
+def _policy_file(named: str, base: Path | None) -> Path:
+    """The policy file a scenario names: a path beside the scenario file, else from where the command
+    runs, else among the bundled policies (`policy/mkj-2026.toml`, `mkj-2026.toml`, or its id `mkj-2026`)."""
+    bundled = bundled_policy_path().parent
+    candidates = [(base or Path.cwd()) / named, Path.cwd() / named, bundled / named, bundled.parent / named]
+    candidates += [path for path in sorted(bundled.glob("*.toml")) if path.stem == named]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        known = ", ".join(path.stem for path in sorted(bundled.glob("*.toml")))
+        raise ScenarioError(
+            f"policy file {named!r} does not exist beside the scenario file, here or among the bundled "
+            f"policies ({known})",
+            where="policy",
+        )
+    return found
+
+
 def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None = None) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError("the scenario must be a JSON object", where="(top level)")
@@ -154,13 +171,7 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     if data.get("policy") is not None:
         if not isinstance(data["policy"], str):
             raise ScenarioError("policy must be null or the path of a policy file", where="policy")
-        # beside the scenario file first, else where the command runs (a path typed from there)
-        candidates = [(base or Path.cwd()) / data["policy"], Path.cwd() / data["policy"]]
-        policy_path = next((path for path in candidates if path.is_file()), None)
-        if policy_path is None:
-            raise ScenarioError(
-                f"policy file {data['policy']!r} does not exist beside the scenario file or here", where="policy"
-            )
+        policy_path = _policy_file(data["policy"], base)
     members = _members(_list(data, "members"))
     member_index = {m.id: m for m in members}
     instruments = _instruments(_list(data, "instruments", optional=True), member_index)

@@ -83,20 +83,29 @@ def test_an_achievement_may_leave_out_the_only_milestone_of_its_contract() -> No
     assert str(refused.value) == "events[3].milestone: which milestone? contract TC-3 has 2: give its 0-based index"
 
 
-def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs(
+def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs_else_among_the_bundled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    document = {**_demo(), "policy": "policy/mkj-2026.toml"}
     repository = DEMO.parents[2]
+    bundled = repository / "policy" / "mkj-2026.toml"
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ScenarioError, match="does not exist beside the scenario file or here"):
-        parse_scenario(document, base=tmp_path)
-    monkeypatch.chdir(repository)
-    assert parse_scenario(document, base=tmp_path).policy_path == repository / "policy" / "mkj-2026.toml"
+    for named in ("policy/mkj-2026.toml", "mkj-2026.toml", "mkj-2026"):  # a path, a file name, the policy's id
+        assert parse_scenario({**_demo(), "policy": named}, base=tmp_path).policy_path == bundled
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario({**_demo(), "policy": "mkj-2027"}, base=tmp_path)
+    assert str(refused.value) == (
+        "policy: policy file 'mkj-2027' does not exist beside the scenario file, here or among the bundled "
+        "policies (mkj-2026)"
+    )
+    document = {**_demo(), "policy": "policy/mkj-2026.toml"}
     (tmp_path / "policy").mkdir()
-    beside = tmp_path / "policy" / "mkj-2026.toml"
-    beside.write_bytes((repository / "policy" / "mkj-2026.toml").read_bytes())
-    assert parse_scenario(document, base=tmp_path).policy_path == beside
+    copy = tmp_path / "policy" / "mkj-2026.toml"
+    copy.write_bytes(bundled.read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert parse_scenario(document, base=elsewhere).policy_path == copy  # where the command runs, before the bundled
+    monkeypatch.chdir(repository)
+    assert parse_scenario(document, base=tmp_path).policy_path == copy  # beside the scenario file, first of all
 
 
 @pytest.mark.parametrize(
