@@ -103,12 +103,26 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
         raise JsonProblem("nested too deeply to read (arrays or objects over a thousand levels deep)") from None
 
 
+def encoding_hint(data: bytes, *, save_as: str = "UTF-8") -> str:
+    """What a file that is not UTF-8 probably is, and how to save it so that it reads: a clause to
+    append to the sentence saying it is not UTF-8 (empty when there is no good guess)."""
+    save = f"save it as {save_as}"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f'; it is UTF-16 text (Excel\'s "Unicode text"): {save}'
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return f"; it reads as GB18030 (GBK), the encoding of files saved on Chinese Windows: {save}"
+
+
 def read_text_file(path: Path, what: str) -> str:
     """A text input file (UTF-8, with or without a byte-order mark), or a sentence saying why not."""
+    data = read_file(path, what)
     try:
-        return read_file(path, what).decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"the {what} file {path} is not UTF-8 text") from None
+        raise InputError(f"the {what} file {path} is not UTF-8 text{encoding_hint(data)}") from None
 
 
 def read_json_file(path: Path, what: str) -> object:

@@ -27,7 +27,7 @@ from ledger.domain.types import (
 )
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import InputError, LedgerError, ScenarioError
-from ledger.files import JsonProblem, parse_json
+from ledger.files import JsonProblem, encoding_hint, parse_json
 
 #: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
 MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
@@ -135,7 +135,9 @@ def load_scenario(path: Path) -> Scenario:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", where=str(path)) from None
+        raise ScenarioError(
+            f"the file is not UTF-8 text (byte {exc.start}){encoding_hint(raw)}", where=str(path)
+        ) from None
     try:
         # An amount written as a JSON number (2000000.00) is read as the text it is written as, never
         # through a float: then checked as the decimal string it stands for.

@@ -35,7 +35,15 @@ from ledger.domain.ids import check_identifier
 from ledger.domain.money import format_points, parse_yuan, readable_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import ChainError, InputError, LedgerError, with_differences
-from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, exclusive, parse_json, write_file
+from ledger.files import (
+    PAYMENT_COLUMNS,
+    REQUIRED_PAYMENT_COLUMNS,
+    JsonProblem,
+    encoding_hint,
+    exclusive,
+    parse_json,
+    write_file,
+)
 from ledger.format import count, spreadsheet_cell, unspreadsheet_cell
 from ledger.services.client import LedgerClient, SettlementInput
 from ledger.services.market_state import (
@@ -184,22 +192,11 @@ def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}){_encoding_hint(data)}") from None
+        save_as = "UTF-8" if path.suffix.lower() == ".json" else '"CSV UTF-8"'
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}){encoding_hint(data, save_as=save_as)}") from None
     if path.suffix.lower() == ".json":
         return _json_rows(text, path)
     return _csv_rows(text, path)
-
-
-def _encoding_hint(data: bytes) -> str:
-    """What a payments file that is not UTF-8 probably is, and how to save it so that it imports."""
-    save = 'save it as "CSV UTF-8" and import it again'
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return f'; it is UTF-16 text (Excel\'s "Unicode text"): {save}'
-    try:
-        data.decode("gb18030")
-    except UnicodeDecodeError:
-        return ""
-    return f"; it reads as GB18030 (GBK), the encoding of CSV files saved on Chinese Windows: {save}"
 
 
 def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
