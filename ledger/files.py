@@ -89,6 +89,8 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
             obj[key] = value
         return obj
 
+    if not text.strip():
+        raise JsonProblem("empty: it holds no JSON at all")
     try:
         with parser_recursion_limit():
             return json.loads(

@@ -108,6 +108,7 @@ def test_invalid_file_exits_two_with_one_sentence_naming_the_place(ledger: Run, 
     ("content", "message"),
     [
         (b"{not json", "not valid JSON"),
+        (b"\n", "bad.json: the file is empty: it holds no JSON at all"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"scenario": NaN}', "NaN is not a JSON number"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
