@@ -172,7 +172,7 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     policy_path = None
     if data.get("policy") is not None:
         if not isinstance(data["policy"], str):
-            raise ScenarioError("policy must be null or the path of a policy file", where="policy")
+            raise ScenarioError("policy must be null, a policy file's path or a bundled policy's id", where="policy")
         policy_path = _policy_file(data["policy"], base)
     members = _members(_list(data, "members"))
     member_index = {m.id: m for m in members}

@@ -91,6 +91,8 @@ def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs_
     monkeypatch.chdir(tmp_path)
     for named in ("policy/mkj-2026.toml", "mkj-2026.toml", "mkj-2026"):  # a path, a file name, the policy's id
         assert parse_scenario({**_demo(), "policy": named}, base=tmp_path).policy_path == bundled
+    with pytest.raises(ScenarioError, match="policy must be null, a policy file's path or a bundled policy's id"):
+        parse_scenario({**_demo(), "policy": {"rules": []}}, base=tmp_path)
     with pytest.raises(ScenarioError) as refused:
         parse_scenario({**_demo(), "policy": "mkj-2027"}, base=tmp_path)
     assert str(refused.value) == (
