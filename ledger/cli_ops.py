@@ -60,6 +60,20 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
 
     ws = workspace(config)
+    if args.action == "list":
+        return _list_instruments(ws, config)
+    if not args.id:
+        raise UsageError(f"instrument {args.action} needs the instrument's id")
+    if args.action == "show":
+        provider, value = ws.client.instrument(args.id)
+        emit(
+            config,
+            {"id": args.id, "provider": provider, "original_value": format_yuan(value)},
+            f"instrument {args.id}: shared by {ws.label(provider)}, original value {readable_yuan(value)} yuan",
+        )
+        return 0
+    if args.provider is None or args.value is None:
+        raise UsageError("instrument register needs --provider MEMBER and --value YUAN (its original value)")
     provider = ws.resolve(args.provider)
     value = parse_yuan(args.value, what="--value")
     replayed = False
@@ -85,6 +99,24 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
         {"id": args.id, "provider": provider, "original_value": format_yuan(value), "replayed": replayed},
         f"instrument {args.id} of {ws.name_of(provider)} {done} ({readable_yuan(value)} yuan)",
     )
+    return 0
+
+
+def _list_instruments(ws: Workspace, config: Config) -> int:
+    """The registered instruments, in registration order, through the local index."""
+    from ledger.chain.encoding import id_text
+    from ledger.chain.logs import event_prefix
+    from ledger.domain.money import format_yuan
+    from ledger.format import table
+
+    rows, data = [], []
+    for event in ws.recorded_events(event_prefix("InstrumentRegistered"), on_range=sync_progress(config)):
+        provider, value = event.args["provider"], event.args["originalValue"]
+        named = {"id": id_text(event.args["instrumentId"]), "provider": ws.name_of(provider)}
+        data.append({**named, "address": provider, "original_value": format_yuan(value)})
+        rows.append([*named.values(), readable_yuan(value)])
+    text = table(["id", "provider", "original value (yuan)"], rows, numeric=(2,)) if rows else "no instruments"
+    emit(config, data, text)
     return 0
 
 
@@ -584,11 +616,11 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     operator = argparse.ArgumentParser(add_help=False)
     operator.add_argument("--as", dest="signer", default="operator", help="workspace key that signs (default operator)")
 
-    p = sub.add_parser("instrument", parents=[common, operator], help="register a shared instrument")
-    p.add_argument("action", choices=["register"])
-    p.add_argument("id", help="the instrument's id")
-    p.add_argument("--provider", required=True, help="the member that shares it")
-    p.add_argument("--value", required=True, help="original value in yuan, e.g. 1500000.00")
+    p = sub.add_parser("instrument", parents=[common, operator], help="register, show and list shared instruments")
+    p.add_argument("action", choices=["register", "show", "list"])
+    p.add_argument("id", nargs="?", help="register, show: the instrument's id")
+    p.add_argument("--provider", default=None, help="register: the member that shares it")
+    p.add_argument("--value", default=None, help="register: original value in yuan, e.g. 1500000.00")
     p.set_defaults(handler=cmd_instrument)
 
     p = sub.add_parser("contract", parents=[common, operator], help="register, show and list technology contracts")

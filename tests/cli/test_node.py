@@ -397,6 +397,9 @@ BAD_COMMANDS = [
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
     (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),
     (["instrument", "register", "I1", "--provider", "imu", "--value", "99999.99"], "can be shared"),
+    (["instrument", "register", "I1", "--value", "150000.00"], "instrument register needs --provider MEMBER"),
+    (["instrument", "show"], "instrument show needs the instrument's id"),
+    (["instrument", "show", "NOPE"], "there is no shared instrument NOPE"),
     (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
     (["key", "new", "../outside"], "cannot name a key"),
@@ -616,6 +619,11 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
             "revenue 2,000.00 yuan here, 1,000.00 yuan recorded",
         ),
     ]
+    shown = ledger("instrument", "show", "I-AGAIN")
+    assert shown.stdout.startswith("instrument I-AGAIN: shared by imu (0x") and "150,000.00 yuan" in shown.stdout
+    assert ledger("instrument", "list").stdout.splitlines()[-1].split() == ["I-AGAIN", "imu", "150,000.00"]
+    listed = json.loads(ledger("instrument", "list", "--json").stdout)
+    assert {"id": "I-AGAIN", "provider": "imu", "original_value": "150000.00"}.items() <= listed[-1].items()
 
 
 def _interrupted_redemption(
