@@ -353,7 +353,17 @@ def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | Non
 
 
 def cmd_operator(args: argparse.Namespace, config: Config) -> int:
+    from ledger.format import table
+
     ws = workspace(config)
+    if args.action == "list":
+        operators = ws.operators(on_range=sync_progress(config))
+        rows = [[ws.name_of(a), a] for a in operators]
+        text = table(["name", "address"], rows) if rows else "no operators"
+        emit(config, [{"name": name, "address": address} for name, address in rows], text)
+        return 0
+    if args.name is None:
+        raise UsageError(f"operator {args.action} needs the operator's name")
     regulator = ws.signer("regulator")  # before a new operator key is made: a refusal leaves none
     try:
         address = ws.resolve(args.name)
@@ -499,9 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proof", default=None, help="the member's signature of the challenge (`ledger prove`)")
     p.set_defaults(handler=cmd_member)
 
-    p = sub.add_parser("operator", parents=[common], help="appoint or remove a market operator")
-    p.add_argument("action", choices=["add", "remove"])
-    p.add_argument("name", help="a workspace key's name (add makes the key if it is new)")
+    p = sub.add_parser("operator", parents=[common], help="appoint, remove or list market operators")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("name", nargs="?", help="add, remove: a workspace key's name (add makes the key if it is new)")
     p.set_defaults(handler=cmd_operator)
 
     from ledger.cli_identity import add_identity

@@ -348,7 +348,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
     ws = workspace(config)
     record = ws.record()
-    listed = admitted_accounts(ws.client, regulator=record.regulator, from_block=record.block)
+    listed = admitted_accounts(ws.client, regulator=record.regulator, operators=ws.operators())
     out = Path(args.out)
     existing = None
     if out.is_file():  # a permissions file of the network: its other entries (the node allowlist) stay

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ledger.errors import InputError
@@ -29,18 +30,12 @@ HEADER = "# Besu permissions: the accounts the ledger admits (active members, op
 _ENTRY = re.compile(r'^[ \t]*("?)accounts-allowlist\1[ \t]*=[ \t]*\[[^\]]*\][ \t]*(#[^\n]*)?\n?', re.MULTILINE)
 
 
-def admitted_accounts(client: LedgerClient, *, regulator: str, from_block: int) -> list[str]:
+def admitted_accounts(client: LedgerClient, *, regulator: str, operators: Iterable[str]) -> list[str]:
     """The accounts the network must admit, lower-case hex and sorted: the regulator, every active
-    member, and every operator in office (appointed since `from_block`, the deployment's first)."""
-    from ledger.chain.logs import event_topic, iter_logs
+    member, and `operators` (those in office: `Workspace.operators`)."""
     from ledger.domain.types import MemberStatus
 
-    accounts = {regulator} | {m.address for m in client.members() if m.status is MemberStatus.ACTIVE}
-    membership = {"Membership": client.addresses["Membership"]}
-    topics = [event_topic("OperatorAppointed")]
-    events = iter_logs(client.session, membership, from_block=from_block, topics=topics)
-    appointed = sorted({event.args["account"] for event in events})  # some may have been removed since
-    accounts.update(client.operators_among(appointed))
+    accounts = {regulator, *operators} | {m.address for m in client.members() if m.status is MemberStatus.ACTIVE}
     return sorted(a.lower() for a in accounts)
 
 

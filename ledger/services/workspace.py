@@ -287,6 +287,14 @@ class Workspace:
                 found += index.events(self.client.names_by_address, prefixes=chunk)
         return sorted(found, key=lambda e: (e.block, e.log_index))
 
+    def operators(self, *, on_range: RangeCallback | None = None) -> list[str]:
+        """The accounts that hold the operator role now, in the order of their first appointment: those
+        the log shows appointed (some may have been removed since), as the chain answers today."""
+        from ledger.chain.logs import event_prefix
+
+        appointed = self.recorded_events(event_prefix("OperatorAppointed"), on_range=on_range)
+        return self.client.operators_among(list(dict.fromkeys(e.args["account"] for e in appointed)))
+
     def milestone_titles(self, contract_id: str, *, on_range: RangeCallback | None = None) -> dict[int, str]:
         """The titles of a contract's milestones by index: the chain keeps them only in its log (the
         events that registered them)."""

@@ -168,6 +168,22 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     assert json.loads(ledger("verify", "--member", "imu", "--json").stdout)["ok"] is True
 
 
+def test_operators_are_appointed_removed_and_listed(market: Market) -> None:
+    ledger = market.ledger
+
+    def listed() -> list[str]:
+        return [o["name"] for o in json.loads(ledger("operator", "list", "--json").stdout)]
+
+    assert listed() == ["operator"]
+    assert ledger("operator", "add", "second").stdout.strip().endswith(") is an operator")
+    assert listed() == ["operator", "second"]
+    removed = ledger("operator", "remove", "second")
+    assert removed.returncode == 0 and removed.stdout.strip().endswith(") is not an operator")
+    assert listed() == ["operator"]  # appointed once, removed since
+    assert ledger("operator", "add", "second").returncode == 0
+    assert [line.split()[0] for line in ledger("operator", "list").stdout.splitlines()[2:]] == ["operator", "second"]
+
+
 def test_contract_show_names_each_milestone_by_its_title(market: Market) -> None:
     """Titles live only in the chain's log; each contract shows its own, by index."""
     contract = {
@@ -397,8 +413,6 @@ BAD_COMMANDS = [
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
     (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),
     (["instrument", "register", "I1", "--provider", "imu", "--value", "99999.99"], "can be shared"),
-    (["instrument", "register", "I1", "--value", "150000.00"], "instrument register needs --provider MEMBER"),
-    (["instrument", "show"], "instrument show needs the instrument's id"),
     (["instrument", "show", "NOPE"], "there is no shared instrument NOPE"),
     (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
@@ -445,6 +459,9 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
         (["contract", "register"], "contract register needs --file"),
         (["royalty", "report", "TC-1", "2026Q2"], "a revenue report needs --revenue"),
         (["attest", "appointment", "imu"], "an appointment attestation needs --title"),
+        (["instrument", "register", "I1", "--value", "150000.00"], "instrument register needs --provider MEMBER"),
+        (["instrument", "show"], "instrument show needs the instrument's id"),
+        (["operator", "add"], "operator add needs the operator's name"),
     ],
 )
 def test_a_missing_argument_is_a_usage_error(market: Market, args: list[str], message: str) -> None:
