@@ -271,21 +271,25 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         return _show_member(ws, config, address, verb=done, replayed=False)
     if args.action == "show":
         return _show_member(ws, config, ws.resolve(args.name), verb=None)
-    rows = []
-    data = []
-    for m in ws.client.members():
+    from ledger.domain.money import format_points, readable_points
+    from ledger.format import table
+
+    members = ws.client.members()
+    rows, data = [], []
+    for m, points in zip(members, ws.client.balances([m.address for m in members]), strict=True):
         entry = {
             "name": ws.name_of(m.address),
             "address": m.address,
             "kind": m.kind.label,
             "status": m.status.label,
             "in_region": m.in_region,
+            "points": format_points(points),
         }
         data.append(entry)
-        rows.append([entry["name"], m.address, m.kind.label, m.status.label, "yes" if m.in_region else "no"])
-    from ledger.format import table
-
-    emit(config, data, table(["name", "address", "kind", "status", "in region"], rows) if rows else "no members")
+        in_region = "yes" if m.in_region else "no"
+        rows.append([entry["name"], m.address, m.kind.label, m.status.label, in_region, readable_points(points)])
+    headers = ["name", "address", "kind", "status", "in region", "points"]
+    emit(config, data, table(headers, rows, numeric=(5,)) if rows else "no members")
     return 0
 
 

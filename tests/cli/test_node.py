@@ -312,6 +312,10 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert statement.returncode == 0, statement.stderr
     assert "科技成果在区内落地转化" in statement.stdout and "B9" in statement.stdout
     assert "400,000.00" in statement.stdout and "verified" in statement.stdout
+    listed = {m["name"]: m["points"] for m in json.loads(ledger("member", "list", "--json").stdout)}
+    assert listed["imu"] == "400000.00" and listed["steel"] == "0.00"
+    imu_row = next(line for line in ledger("member", "list").stdout.splitlines() if line.startswith("imu "))
+    assert imu_row.endswith(" 400,000.00")
     sheet_out = ledger("statement", "imu", "--format", "csv")
     rows = sheet_out.stdout.splitlines()
     assert rows[0].startswith("date,what,contract,reference,rule,clause")
