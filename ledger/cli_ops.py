@@ -249,6 +249,7 @@ def _show_contract(
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
     titles = ws.milestone_titles(contract_id, on_range=sync_progress(config))
+    payments = _payments_of(ws, contract_id, single_milestone=len(milestones) == 1)
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -274,6 +275,7 @@ def _show_contract(
             for i, m in enumerate(milestones)
         ],
     }
+    data["payments"] = payments
     if replayed is not None:
         data["replayed"] = replayed
     head = f"{verb} " if verb else ""
@@ -295,9 +297,45 @@ def _show_contract(
                 for i, m in enumerate(data["milestones"])
             ],
         ),
+        "payments recorded:" if payments else "no payments recorded",
     ]
+    if payments:
+        rows = [
+            [p["ref"], p["date"], f"period {p['period']}" if p["period"] else f"#{p['milestone']}", p["kind"]]
+            + [money(p["amount"])]
+            for p in payments
+        ]
+        lines.append(table(["reference", "date", "for", "kind", "amount (yuan)"], rows, numeric=(4,)))
     emit(config, data, "\n".join(lines))
     return 0
+
+
+def _payments_of(ws: Workspace, contract_id: str, *, single_milestone: bool) -> list[dict[str, Any]]:
+    """The settlements recorded on a contract, in the order they were recorded (through the local index)."""
+    from ledger.chain.encoding import id_text, text_id
+    from ledger.chain.logs import event_prefix
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_yuan
+    from ledger.domain.types import MILESTONE_UNSPECIFIED, SettlementKind
+
+    payments = []
+    for event in ws.recorded_events(event_prefix("SettlementRecorded"), topic=(2, text_id(contract_id))):
+        a = event.args
+        period = id_text(a["period"]) if any(a["period"]) else None
+        milestone = (
+            None if period else (0 if single_milestone and a["milestone"] == MILESTONE_UNSPECIFIED else a["milestone"])
+        )
+        payments.append(
+            {
+                "ref": id_text(a["ref"]),
+                "date": format_beijing(a["paidAt"]),
+                "milestone": milestone,
+                "period": period,
+                "kind": SettlementKind(a["kind"]).label,
+                "amount": format_yuan(a["amount"]),
+            }
+        )
+    return payments
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:

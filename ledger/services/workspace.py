@@ -276,15 +276,18 @@ class Workspace:
         folder = self.config.index_dir or default_index_dir()
         return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
 
-    def recorded_events(self, *prefixes: bytes, on_range: RangeCallback | None = None) -> list[LogEvent]:
-        """The deployment's events whose topics begin with one of `prefixes` (`event_prefix`), in chain
-        order, read through the local index, which this brings up to date once."""
+    def recorded_events(
+        self, *prefixes: bytes, topic: tuple[int, bytes] | None = None, on_range: RangeCallback | None = None
+    ) -> list[LogEvent]:
+        """The deployment's events whose topics begin with one of `prefixes` (`event_prefix`), and, given
+        `topic` (position, value), have that value at that position, in chain order, read through the
+        local index, which this brings up to date once."""
         found: list[LogEvent] = []
         with self.index() as index:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
             for start in range(0, len(prefixes), PREFIXES_PER_QUERY):
                 chunk = prefixes[start : start + PREFIXES_PER_QUERY]
-                found += index.events(self.client.names_by_address, prefixes=chunk)
+                found += index.events(self.client.names_by_address, prefixes=chunk, topic=topic)
         return sorted(found, key=lambda e: (e.block, e.log_index))
 
     def operators(self, *, on_range: RangeCallback | None = None) -> list[str]:

@@ -159,6 +159,11 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
     )
     shown = json.loads(ledger("contract", "show", "TC-1", "--json").stdout)
     assert shown["received"] == "2000000.00" and shown["milestones"][0]["status"] == "paid"
+    paid = {"ref": "B1", "date": "2026-03-01", "milestone": 0, "period": None, "kind": "cash", "amount": "2000000.00"}
+    assert shown["payments"] == [paid]  # once, for all its resends
+    assert ledger("contract", "show", "TC-1").stdout.splitlines()[-1].split() == [
+        "B1", "2026-03-01", "#0", "cash", "2,000,000.00"
+    ]  # fmt: skip
     verify = ledger("verify", "--json")
     assert verify.returncode == 0, verify.stdout
     verified = json.loads(verify.stdout)
@@ -205,7 +210,8 @@ def test_contract_show_names_each_milestone_by_its_title(market: Market) -> None
     assert achieved.returncode == 0, achieved.stderr
     table = achieved.stdout.splitlines()
     assert table[2].split()[:2] == ["#", "title"]
-    assert [line.split()[:3] for line in table[4:]] == [["0", "pilot", "line"], ["1", "量产验收", "achieved"]]
+    assert [line.split()[:3] for line in table[4:6]] == [["0", "pilot", "line"], ["1", "量产验收", "achieved"]]
+    assert table[6:] == ["no payments recorded"]
     shown = json.loads(market.ledger("contract", "show", "TC-M", "--json").stdout)
     titles = [(m["title"], m["status"]) for m in shown["milestones"]]
     assert titles == [("pilot line", "pending"), ("量产验收", "achieved")]
@@ -516,6 +522,10 @@ def test_royalty_reports_and_attestations_from_the_command_line(market: Market) 
         ("imu", "R3-LICENSOR", "300.00"),
         ("baotou", "R3-LICENSEE", "300.00"),
     }
+    (payment,) = json.loads(ledger("contract", "show", "TC-R", "--json").stdout)["payments"]
+    assert (payment["ref"], payment["milestone"], payment["period"], payment["amount"]) == (
+        "ROY-1", None, "2026Q2", "30000.00"
+    )  # fmt: skip
     shown = json.loads(ledger("royalty", "show", "TC-R", "2026Q2", "--json").stdout)
     assert shown == {
         "contract": "TC-R",
