@@ -301,8 +301,13 @@ def _show_contract(
     ]
     if payments:
         rows = [
-            [p["ref"], p["date"], f"period {p['period']}" if p["period"] else f"#{p['milestone']}", p["kind"]]
-            + [money(p["amount"])]
+            [
+                p["ref"],
+                p["date"],
+                f"period {p['period']}" if p["period"] else f"#{p['milestone']}",
+                p["kind"],
+                money(p["amount"]),
+            ]
             for p in payments
         ]
         lines.append(table(["reference", "date", "for", "kind", "amount (yuan)"], rows, numeric=(4,)))
@@ -322,9 +327,9 @@ def _payments_of(ws: Workspace, contract_id: str, *, single_milestone: bool) -> 
     for event in ws.recorded_events(event_prefix("SettlementRecorded"), topic=(2, text_id(contract_id))):
         a = event.args
         period = id_text(a["period"]) if any(a["period"]) else None
-        milestone = (
-            None if period else (0 if single_milestone and a["milestone"] == MILESTONE_UNSPECIFIED else a["milestone"])
-        )
+        milestone = None if period else a["milestone"]
+        if milestone == MILESTONE_UNSPECIFIED and single_milestone:
+            milestone = 0  # sent as "the contract's only milestone"
         payments.append(
             {
                 "ref": id_text(a["ref"]),
