@@ -301,9 +301,9 @@ def _done_before(ws: Workspace, refusal: ContractError, address: str) -> bool:
         return True
     if refusal.name != "MemberNotSuspended":
         return False
-    from ledger.chain.logs import account_topic, as_bytes, event_prefix
+    from ledger.chain.logs import account_topic, as_bytes, event_pattern
 
-    return bool(ws.recorded_events(event_prefix("MemberReinstated", as_bytes(account_topic(address)))))
+    return bool(ws.recorded_events(event_pattern("MemberReinstated", as_bytes(account_topic(address)))))
 
 
 def _enrolment_differences(

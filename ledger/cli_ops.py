@@ -105,12 +105,12 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
 def _list_instruments(ws: Workspace, config: Config) -> int:
     """The registered instruments, in registration order, through the local index."""
     from ledger.chain.encoding import id_text
-    from ledger.chain.logs import event_prefix
+    from ledger.chain.logs import event_pattern
     from ledger.domain.money import format_yuan
     from ledger.format import table
 
     rows, data = [], []
-    for event in ws.recorded_events(event_prefix("InstrumentRegistered"), on_range=sync_progress(config)):
+    for event in ws.recorded_events(event_pattern("InstrumentRegistered"), on_range=sync_progress(config)):
         provider, value = event.args["provider"], event.args["originalValue"]
         named = {"id": id_text(event.args["instrumentId"]), "provider": ws.name_of(provider)}
         data.append({**named, "address": provider, "original_value": format_yuan(value)})
@@ -217,11 +217,11 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
 def _registration_differences(ws: Workspace, contract: ContractInput) -> list[str] | None:
     """What a registration changes of the one recorded under its id (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_prefix
+    from ledger.chain.logs import event_pattern
     from ledger.services.client import ContractInput
 
     key = text_id(contract.id)
-    events = ws.recorded_events(event_prefix("ContractRegistered", key), event_prefix("MilestoneAdded", key))
+    events = ws.recorded_events(event_pattern("ContractRegistered", key), event_pattern("MilestoneAdded", key))
     registered = [e.args for e in events if e.name == "ContractRegistered"]
     if not registered:
         return None
@@ -248,8 +248,7 @@ def _show_contract(
 
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
-    titles = ws.milestone_titles(contract_id, on_range=sync_progress(config))
-    payments = _payments_of(ws, contract_id, single_milestone=len(milestones) == 1)
+    titles, payments = _contract_log(ws, config, contract_id, single_milestone=len(milestones) == 1)
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -315,17 +314,25 @@ def _show_contract(
     return 0
 
 
-def _payments_of(ws: Workspace, contract_id: str, *, single_milestone: bool) -> list[dict[str, Any]]:
-    """The settlements recorded on a contract, in the order they were recorded (through the local index)."""
+def _contract_log(
+    ws: Workspace, config: Config, contract_id: str, *, single_milestone: bool
+) -> tuple[dict[int, str], list[dict[str, Any]]]:
+    """What only the chain's log keeps of a contract, read in one query of the local index: its
+    milestones' titles by index, and the settlements recorded on it, in the order they were recorded."""
     from ledger.chain.encoding import id_text, text_id
-    from ledger.chain.logs import event_prefix
+    from ledger.chain.logs import event_pattern
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
     from ledger.domain.types import MILESTONE_UNSPECIFIED, SettlementKind
 
-    payments = []
-    for event in ws.recorded_events(event_prefix("SettlementRecorded"), topic=(2, text_id(contract_id))):
+    key = text_id(contract_id)
+    patterns = (event_pattern("MilestoneAdded", key), event_pattern("SettlementRecorded", None, key))
+    titles, payments = {}, []
+    for event in ws.recorded_events(*patterns, on_range=sync_progress(config)):
         a = event.args
+        if event.name == "MilestoneAdded":
+            titles[a["index"]] = a["title"]
+            continue
         period = id_text(a["period"]) if any(a["period"]) else None
         milestone = None if period else a["milestone"]
         if milestone == MILESTONE_UNSPECIFIED and single_milestone:
@@ -340,7 +347,7 @@ def _payments_of(ws: Workspace, contract_id: str, *, single_milestone: bool) -> 
                 "amount": format_yuan(a["amount"]),
             }
         )
-    return payments
+    return titles, payments
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
@@ -360,11 +367,11 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
 def _achievement_differences(ws: Workspace, contract: str, index: int, *, at: int) -> list[str] | None:
     """What an achievement changes of the one recorded for its milestone (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_prefix
+    from ledger.chain.logs import event_pattern
     from ledger.domain.dates import format_beijing
     from ledger.format import differences
 
-    recorded = ws.recorded_events(event_prefix("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big")))
+    recorded = ws.recorded_events(event_pattern("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big")))
     if not recorded:
         return None
     return differences([("date", format_beijing(at), format_beijing(recorded[0].args["achievedAt"]))])
@@ -600,11 +607,11 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
 def _report_differences(ws: Workspace, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
     """What a revenue report changes of the one recorded for its period (None: none is found to compare)."""
     from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_prefix
+    from ledger.chain.logs import event_pattern
     from ledger.domain.dates import format_beijing
     from ledger.format import differences
 
-    recorded = ws.recorded_events(event_prefix("RevenueReported", text_id(contract), text_id(period)))
+    recorded = ws.recorded_events(event_pattern("RevenueReported", text_id(contract), text_id(period)))
     if not recorded:
         return None
     was = recorded[0].args

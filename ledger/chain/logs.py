@@ -317,10 +317,23 @@ def event_topic(name: str) -> str:
     return next(topic for topic, spec in event_specs().items() if spec.name == name)
 
 
-def event_prefix(name: str, *keys: bytes) -> bytes:
-    """The start of the topics of the events `name` whose first indexed arguments are `keys` (32 bytes
-    each), as the local log index matches them."""
-    return as_bytes(event_topic(name)) + b"".join(keys)
+#: Which events a query of the local log index matches: the bytes their topics hold at some offsets
+#: ((offset into the topics, bytes there), ...).
+TopicPattern = tuple[tuple[int, bytes], ...]
+
+
+def event_pattern(name: str, *keys: bytes | None) -> TopicPattern:
+    """The events `name` whose first indexed arguments are `keys` (32 bytes each; None for any value of
+    that argument, so that a later one can be asked for), as the local log index matches them."""
+    pieces: list[tuple[int, bytes]] = []
+    start, run = 0, as_bytes(event_topic(name))
+    for position, key in enumerate(keys, start=1):
+        if key is None:
+            pieces.append((start, run))
+            start, run = 32 * (position + 1), b""
+        else:
+            run += key
+    return (*pieces, (start, run)) if run else tuple(pieces)
 
 
 def account_topic(address: str) -> str:

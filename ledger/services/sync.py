@@ -17,7 +17,16 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger.chain.logs import DEFAULT_RANGE, LogEvent, as_bytes, as_int, checksum, decode_log, log_ranges
+from ledger.chain.logs import (
+    DEFAULT_RANGE,
+    LogEvent,
+    TopicPattern,
+    as_bytes,
+    as_int,
+    checksum,
+    decode_log,
+    log_ranges,
+)
 from ledger.chain.session import ChainSession, from_node
 from ledger.errors import ConfigError
 
@@ -197,22 +206,19 @@ class LogIndex:
                 on_range(end - start + 1, head - start + 1, len(raw))
             yield raw
 
-    def events(
-        self, names: dict[str, str], *, prefixes: Sequence[bytes] = (), topic: tuple[int, bytes] | None = None
-    ) -> Iterator[LogEvent]:
-        """Every indexed event in chain order, decoded, streamed from disk; given `prefixes` (each an
-        event's topic, then some of its indexed arguments: `event_prefix`), only the events whose topics
-        begin with one of them, and given `topic` (position, value), only those whose topic at that
-        position is the value (an indexed argument after one left open), chosen before anything is
-        decoded."""
+    def events(self, names: dict[str, str], *, patterns: Sequence[TopicPattern] = ()) -> Iterator[LogEvent]:
+        """Every indexed event in chain order, decoded, streamed from disk; given `patterns`
+        (`event_pattern`: an event's topic, then some of its indexed arguments), only the events whose
+        topics match one of them, chosen before anything is decoded."""
         query = "SELECT block, log_index, tx_hash, address, topics, data FROM logs"
-        conditions = ["(" + " OR ".join("substr(topics, 1, ?) = ?" for _ in prefixes) + ")"] if prefixes else []
-        arguments: list[object] = [value for prefix in prefixes for value in (len(prefix), prefix)]
-        if topic is not None:
-            conditions.append("substr(topics, ?, 32) = ?")
-            arguments += [32 * topic[0] + 1, topic[1]]
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
+        arguments: list[object] = []
+        if patterns:
+            query += " WHERE " + " OR ".join(
+                "(" + " AND ".join("substr(topics, ?, ?) = ?" for _ in pattern) + ")" for pattern in patterns
+            )
+            arguments = [
+                a for pattern in patterns for offset, value in pattern for a in (offset + 1, len(value), value)
+            ]
         cursor = self.db.execute(query + " ORDER BY block, log_index", arguments)
         with from_node("the logs the index holds"):
             for block, log_index, tx_hash, address, topics, data in cursor:

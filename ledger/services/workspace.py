@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from eth_account.signers.local import LocalAccount
 
-    from ledger.chain.logs import LogEvent
+    from ledger.chain.logs import LogEvent, TopicPattern
     from ledger.chain.record import DeploymentRecord
     from ledger.chain.session import ChainSession
     from ledger.chain.transport import NodeAccess
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from ledger.services.verify import VerificationReport
 
 
-#: Topic prefixes one query of the local log index matches (two SQL parameters each).
-PREFIXES_PER_QUERY = 400
+#: Topic patterns one query of the local log index matches (three SQL parameters for each piece).
+PATTERNS_PER_QUERY = 400
 
 
 class Workspace:
@@ -114,10 +114,10 @@ class Workspace:
     def _enrolled_with(self, code: str) -> str:
         """The member enrolled with credit code `code` (the chain keeps its hash)."""
         from ledger.chain.encoding import uscc_hash
-        from ledger.chain.logs import event_prefix
+        from ledger.chain.logs import event_pattern
 
         wanted = uscc_hash(code)
-        enrolled = self.recorded_events(event_prefix("MemberEnrolled"))
+        enrolled = self.recorded_events(event_pattern("MemberEnrolled"))
         accounts = list(dict.fromkeys(e.args["account"] for e in enrolled if e.args["usccHash"] == wanted))
         if not accounts:
             raise InputError(f"no member is enrolled with the credit code {code}")
@@ -276,46 +276,34 @@ class Workspace:
         folder = self.config.index_dir or default_index_dir()
         return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
 
-    def recorded_events(
-        self, *prefixes: bytes, topic: tuple[int, bytes] | None = None, on_range: RangeCallback | None = None
-    ) -> list[LogEvent]:
-        """The deployment's events whose topics begin with one of `prefixes` (`event_prefix`), and, given
-        `topic` (position, value), have that value at that position, in chain order, read through the
-        local index, which this brings up to date once."""
+    def recorded_events(self, *patterns: TopicPattern, on_range: RangeCallback | None = None) -> list[LogEvent]:
+        """The deployment's events whose topics match one of `patterns` (`event_pattern`), in chain
+        order, read through the local index, which this brings up to date once."""
         found: list[LogEvent] = []
         with self.index() as index:
             index.sync(self.session, self.client.addresses, from_block=self.record().block, on_range=on_range)
-            for start in range(0, len(prefixes), PREFIXES_PER_QUERY):
-                chunk = prefixes[start : start + PREFIXES_PER_QUERY]
-                found += index.events(self.client.names_by_address, prefixes=chunk, topic=topic)
+            for start in range(0, len(patterns), PATTERNS_PER_QUERY):
+                chunk = patterns[start : start + PATTERNS_PER_QUERY]
+                found += index.events(self.client.names_by_address, patterns=chunk)
         return sorted(found, key=lambda e: (e.block, e.log_index))
 
     def operators(self, *, on_range: RangeCallback | None = None) -> list[str]:
         """The accounts that hold the operator role now, in the order of their first appointment: those
         the log shows appointed (some may have been removed since), as the chain answers today."""
-        from ledger.chain.logs import event_prefix
+        from ledger.chain.logs import event_pattern
 
-        appointed = self.recorded_events(event_prefix("OperatorAppointed"), on_range=on_range)
+        appointed = self.recorded_events(event_pattern("OperatorAppointed"), on_range=on_range)
         return self.client.operators_among(list(dict.fromkeys(e.args["account"] for e in appointed)))
-
-    def milestone_titles(self, contract_id: str, *, on_range: RangeCallback | None = None) -> dict[int, str]:
-        """The titles of a contract's milestones by index: the chain keeps them only in its log (the
-        events that registered them)."""
-        from ledger.chain.encoding import text_id
-        from ledger.chain.logs import event_prefix
-
-        added = self.recorded_events(event_prefix("MilestoneAdded", text_id(contract_id)), on_range=on_range)
-        return {e.args["index"]: e.args["title"] for e in added}
 
     def recorded_settlements(self, refs: set[str]) -> dict[str, SettlementInput]:
         """The settlements recorded under these references (those that are): what a conflicting resend
         is told it differs from."""
         from ledger.chain.encoding import text_id
-        from ledger.chain.logs import event_prefix
+        from ledger.chain.logs import event_pattern
         from ledger.services.client import SettlementInput
 
-        prefixes = [event_prefix("SettlementRecorded", text_id(ref)) for ref in sorted(refs)]
-        recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*prefixes))
+        patterns = [event_pattern("SettlementRecorded", text_id(ref)) for ref in sorted(refs)]
+        recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*patterns))
         return {s.ref: s for s in recorded}
 
     def market_state(
