@@ -248,7 +248,7 @@ def _show_contract(
 
     view = ws.client.contract_view(contract_id)
     milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
-    titles, payments = _contract_log(ws, config, contract_id, single_milestone=len(milestones) == 1)
+    titles, payments = _contract_log(ws, config, contract_id)
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -273,8 +273,8 @@ def _show_contract(
             }
             for i, m in enumerate(milestones)
         ],
+        "payments": payments,
     }
-    data["payments"] = payments
     if replayed is not None:
         data["replayed"] = replayed
     head = f"{verb} " if verb else ""
@@ -314,37 +314,32 @@ def _show_contract(
     return 0
 
 
-def _contract_log(
-    ws: Workspace, config: Config, contract_id: str, *, single_milestone: bool
-) -> tuple[dict[int, str], list[dict[str, Any]]]:
+def _contract_log(ws: Workspace, config: Config, contract_id: str) -> tuple[dict[int, str], list[dict[str, Any]]]:
     """What only the chain's log keeps of a contract, read in one query of the local index: its
     milestones' titles by index, and the settlements recorded on it, in the order they were recorded."""
-    from ledger.chain.encoding import id_text, text_id
+    from ledger.chain.encoding import text_id
     from ledger.chain.logs import event_pattern
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
-    from ledger.domain.types import MILESTONE_UNSPECIFIED, SettlementKind
+    from ledger.services.client import SettlementInput
 
     key = text_id(contract_id)
     patterns = (event_pattern("MilestoneAdded", key), event_pattern("SettlementRecorded", None, key))
     titles, payments = {}, []
     for event in ws.recorded_events(*patterns, on_range=sync_progress(config)):
-        a = event.args
         if event.name == "MilestoneAdded":
-            titles[a["index"]] = a["title"]
+            titles[event.args["index"]] = event.args["title"]
             continue
-        period = id_text(a["period"]) if any(a["period"]) else None
-        milestone = None if period else a["milestone"]
-        if milestone == MILESTONE_UNSPECIFIED and single_milestone:
-            milestone = 0  # sent as "the contract's only milestone"
+        s = SettlementInput.recorded(event.args)
         payments.append(
             {
-                "ref": id_text(a["ref"]),
-                "date": format_beijing(a["paidAt"]),
-                "milestone": milestone,
-                "period": period,
-                "kind": SettlementKind(a["kind"]).label,
-                "amount": format_yuan(a["amount"]),
+                "ref": s.ref,
+                "date": format_beijing(s.paid_at),
+                # a payment that named no milestone paid the only one (the registry refuses it otherwise)
+                "milestone": 0 if s.milestone is None and s.period is None else s.milestone,
+                "period": s.period,
+                "kind": s.kind.label,
+                "amount": format_yuan(s.amount),
             }
         )
     return titles, payments
