@@ -151,11 +151,12 @@ def _policy_file(named: str, base: Path | None) -> Path:
     """The policy file a scenario names: a path beside the scenario file, else from where the command
     runs, else among the bundled policies (`policy/mkj-2026.toml`, `mkj-2026.toml`, or its id `mkj-2026`)."""
     bundled = bundled_policy_path().parent
+    policies = sorted(bundled.glob("*.toml"))
     candidates = [(base or Path.cwd()) / named, Path.cwd() / named, bundled / named, bundled.parent / named]
-    candidates += [path for path in sorted(bundled.glob("*.toml")) if path.stem == named]
+    candidates += [path for path in policies if path.stem == named]
     found = next((path for path in candidates if path.is_file()), None)
     if found is None:
-        known = ", ".join(path.stem for path in sorted(bundled.glob("*.toml")))
+        known = ", ".join(path.stem for path in policies)
         raise ScenarioError(
             f"policy file {named!r} does not exist beside the scenario file, here or among the bundled "
             f"policies ({known})",
