@@ -15,8 +15,6 @@ import {BuyerTerms, PaymentTerms, SellerTerms} from "./libraries/PaymentTerms.so
 /// the contract's received amount and, for services, the clause-15 bases of buyer and seller for the
 /// payment's Beijing year. Amounts are fen, dates unix seconds.
 contract ContractRegistry is LedgerAccess, IContractRegistry {
-    using PaymentTerms for SellerTerms;
-
     /// @notice Clause 15 shares instruments whose original value is at least 100,000.00 yuan (in fen).
     uint256 public constant MIN_SHARED_INSTRUMENT_VALUE = 10_000_000;
     /// @notice Sentinel milestone index: "the contract's only milestone".
@@ -195,17 +193,18 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
         // Every field this payment needs is read before anything is written, so that each packed
         // slot is loaded once (a later read, after a write, would load it again).
         ContractKind kind = c.kind;
+        PaymentPlan plan = c.plan;
         address sellerAccount = c.seller;
         address buyerAccount = c.buyer;
         uint64 receivedBefore = c.received;
-        seller = PaymentTerms.packSeller(sellerAccount, kind, c.plan, c.sellerKind, c.buyerInRegion);
+        seller = PaymentTerms.packSeller(sellerAccount, kind, plan, c.sellerKind, c.buyerInRegion);
         buyer = PaymentTerms.packBuyer(buyerAccount, receivedBefore);
         broker = c.broker;
         if (sellerAccount == address(0)) revert UnknownContract(contractId);
         uint40 signedAt = c.signedAt;
         if (paidAt < signedAt) revert PaymentBeforeSigning(contractId, paidAt, signedAt);
         if (period == bytes32(0)) {
-            _payMilestone(contractId, seller.plan(), c.milestoneCount, milestone, amount);
+            _payMilestone(contractId, plan, c.milestoneCount, milestone, amount);
         } else {
             _payRoyalty(contractId, period, amount);
         }

@@ -211,13 +211,12 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         if (landingKind && research && sellerTerms.buyerInRegion()) {
             _awardRate(memo, 0, RuleIds.R11_LANDING, sellerTerms.account(), receivedBefore, s, paidAt);
         }
-        if (
-            kind == ContractKind.License
-                && (sellerTerms.plan() == PaymentPlan.ZeroUpfrontStagedRoyalty
-                    || sellerTerms.plan() == PaymentPlan.Deferred)
-        ) {
-            _awardRate(memo, 1, RuleIds.R3_LICENSOR, sellerTerms.account(), receivedBefore, s, paidAt);
-            _awardRate(memo, 2, RuleIds.R3_LICENSEE, buyerTerms.account(), receivedBefore, s, paidAt);
+        if (kind == ContractKind.License) {
+            PaymentPlan plan = sellerTerms.plan();
+            if (plan == PaymentPlan.ZeroUpfrontStagedRoyalty || plan == PaymentPlan.Deferred) {
+                _awardRate(memo, 1, RuleIds.R3_LICENSOR, sellerTerms.account(), receivedBefore, s, paidAt);
+                _awardRate(memo, 2, RuleIds.R3_LICENSEE, buyerTerms.account(), receivedBefore, s, paidAt);
+            }
         }
         if (kind == ContractKind.Service) {
             _awardRate(memo, 3, RuleIds.R15_USER, buyerTerms.account(), buyerYearBefore, s, paidAt);

@@ -58,8 +58,8 @@ from ledger.services.market_state import (
 TX_OVERHEAD_BOUND = 100_000
 #: Upper bounds of what one settlement can cost, by what it does. tests/chain/test_import.py measures
 #: the costliest case of each and fails if a bound is ever exceeded. Measured on eth-tester, one more
-#: such row in a batch of rows on distinct contracts with distinct parties costs 62,122 gas (first
-#: payment), 45,034 (later), plus per rule checked 1,300 (the batch already asked the policy about
+#: such row in a batch of rows on distinct contracts with distinct parties costs 62,068 gas (first
+#: payment), 44,980 (later), plus per rule checked 1,300 (the batch already asked the policy about
 #: that rule and date) to 4,000 (it asks), and about 32,000 per award; the bounds keep 16 to 25% above
 #: that (twice the dearest check, whose cost grows with the rule's version history).
 #: The tighter they are, the more rows a batch holds: on a node that mines one block per transaction,

@@ -19,7 +19,7 @@ import pytest
 from tests.nodes import needs_anvil
 from tests.support import ROOT, run_script
 
-#: A row of the README's gas table: | single (`record`) | 78,840 | 73,704 | 1.070 |
+#: A row of the README's gas table: | single (`record`) | 78,786 | 73,704 | 1.069 |
 _README_ROW = re.compile(r"^\| (single \(`record`\)|batch of \d+) \| ([\d,]+) \| ([\d,]+) \| ([\d.]+) \|$")
 
 
