@@ -443,7 +443,8 @@ def _explained_duplicate(ws: Workspace, settlement: SettlementInput, refusal: Co
 
 def _import(args: argparse.Namespace, config: Config) -> int:
     from ledger.format import count
-    from ledger.services.importer import ImportRefused, import_file
+    from ledger.services.importer import import_file
+    from ledger.services.payment_rows import ImportRefused
 
     if not args.file:
         raise UsageError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
@@ -517,7 +518,7 @@ def _check_import(ws: Workspace, config: Config, path: Path) -> int:
     from ledger.domain.money import format_points
     from ledger.domain.policy import repository_policies
     from ledger.format import count
-    from ledger.services.importer import forecast_points, review_file
+    from ledger.services.import_check import forecast_points, review_file
     from ledger.services.verify import Verifier
 
     history = Verifier(documents=repository_policies(), details=False)  # its engine replays every fact

@@ -8,7 +8,7 @@ LedgerError
 │   ├── CreditCodeError        malformed unified social credit code
 │   ├── PolicyFileError        unreadable or inconsistent policy file
 │   ├── ScenarioError          invalid scenario file (with its location)
-│   └── ImportRefused          a bulk import's bad rows, each with its line (ledger.services.importer)
+│   └── ImportRefused          a bulk import's bad rows, each with its line (ledger.services.payment_rows)
 ├── ConfigError                missing deployment record, keystore, passphrase, node; an unfit chain
 ├── ChainError                 the chain could not be reached or misbehaved
 │   ├── TransactionFailed      a mined transaction reverted without a decodable reason

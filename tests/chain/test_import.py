@@ -10,34 +10,35 @@ from typing import Any
 import pytest
 
 from ledger.chain.logs import iter_logs
+from ledger.config import TX_GAS_CAP
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
 from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.services.client import MilestoneInput
-from ledger.services.importer import (
+from ledger.services.import_check import (
     AWARD_GAS_BOUND,
     FIRST_PAYMENT_GAS_BOUND,
     LATER_PAYMENT_GAS_BOUND,
     MAX_BATCH,
     RULE_CHECK_GAS_BOUND,
     RULE_MEMO_GAS_BOUND,
-    TX_GAS_CAP,
     TX_OVERHEAD_BOUND,
     WARM_SLOT_SAVING,
     WORST_CASE_SETTLEMENT_GAS,
     BatchGas,
+    CheckedRow,
+    check_rows,
+)
+from ledger.services.importer import (
     Importer,
-    ImportRefused,
     ImportResult,
     Journal,
-    Row,
-    check_rows,
     encode_batch,
     import_against_history,
     import_file,
-    read_rows,
 )
 from ledger.services.market_state import MarketState
+from ledger.services.payment_rows import ImportRefused, read_rows
 from tests.chain.conftest import World, lump_transfer
 
 D = parse_date
@@ -225,7 +226,7 @@ def test_the_costliest_settlement_stays_within_the_batch_bound(world: World, tmp
     assert MAX_BATCH * WORST_CASE_SETTLEMENT_GAS + TX_OVERHEAD_BOUND <= TX_GAS_CAP
 
 
-def _checked(world: World, path: Path) -> list[Row]:
+def _checked(world: World, path: Path) -> list[CheckedRow]:
     """The rows of `path` ready to send, with their gas bounds, as an import would plan them now."""
     parsed, problems = read_rows(path)
     assert not problems
@@ -235,13 +236,13 @@ def _checked(world: World, path: Path) -> list[Row]:
     return checked.to_send
 
 
-def _estimate(world: World, rows: list[Row]) -> int:
+def _estimate(world: World, rows: list[CheckedRow]) -> int:
     return world.session.estimate(
         world.operator.address, to=world.client.addresses["SettlementLedger"], data=encode_batch(rows)
     )
 
 
-def _gas_used(world: World, rows: list[Row]) -> int:
+def _gas_used(world: World, rows: list[CheckedRow]) -> int:
     """The gas a batch of `rows` really uses (recorded, then undone). Unlike an estimate, which
     eth-tester rounds up by as much as 21,000, it tells what one more row adds."""
     snapshot = world.session.snapshot()
@@ -253,7 +254,7 @@ def _gas_used(world: World, rows: list[Row]) -> int:
         world.session.revert(snapshot)
 
 
-def batch_gas_bound(rows: list[Row]) -> int:
+def batch_gas_bound(rows: list[CheckedRow]) -> int:
     """The gas bound the import plans for one transaction recording `rows`, in this order."""
     bound = BatchGas()
     for row in rows:
@@ -261,7 +262,7 @@ def batch_gas_bound(rows: list[Row]) -> int:
     return bound.total
 
 
-def _assert_within_bounds(world: World, rows: list[Row]) -> None:
+def _assert_within_bounds(world: World, rows: list[CheckedRow]) -> None:
     """The batch fits its bound (rows sharing a batch share some costs: `BatchGas`); each row alone,
     with every once-per-transaction cost, fits its own bound plus the transaction's overhead."""
     assert _estimate(world, rows) <= batch_gas_bound(rows)

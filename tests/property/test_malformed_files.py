@@ -18,7 +18,7 @@ from ledger.domain.scenario import parse_scenario
 from ledger.errors import LedgerError
 from ledger.files import PAYMENT_COLUMNS
 from ledger.identity import ca, terms
-from ledger.services.importer import REJECT_COLUMNS, read_rows
+from ledger.services.payment_rows import REJECT_COLUMNS, read_rows
 from tests.strategies import json_values
 
 DEMO: dict[str, Any] = json.loads(

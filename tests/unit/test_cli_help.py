@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger.cli import build_parser, main
-from ledger.services.importer import read_rows
+from ledger.services.payment_rows import read_rows
 
 
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -16,7 +16,7 @@ from ledger.config import file_name
 from ledger.domain.ids import check_identifier
 from ledger.domain.scenario import parse_scenario
 from ledger.errors import InputError, ScenarioError
-from ledger.services.importer import read_rows
+from ledger.services.payment_rows import read_rows
 from tests.vectors.load import cases
 
 

@@ -17,17 +17,9 @@ from ledger.domain.money import Fen
 from ledger.domain.types import SettlementKind
 from ledger.errors import InputError
 from ledger.services.client import SettlementInput
-from ledger.services.importer import (
-    RECORD_BATCH_SELECTOR,
-    ImportRefused,
-    Journal,
-    Problem,
-    Row,
-    encode_batch,
-    read_rows,
-    write_rejects,
-)
+from ledger.services.importer import RECORD_BATCH_SELECTOR, Journal, encode_batch
 from ledger.services.market_state import SETTLEMENT_TYPES, pack_settlement
+from ledger.services.payment_rows import ImportRefused, Problem, Row, read_rows, write_rejects
 
 refs = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=32)
 settlements = st.builds(

@@ -16,7 +16,7 @@ from ledger.domain.scenario import load_scenario
 from ledger.errors import ConfigError, InputError, PolicyFileError, ScenarioError
 from ledger.files import JsonProblem, parse_json, read_json_file
 from ledger.keys import keystore_address, load_keystore
-from ledger.services.importer import read_rows
+from ledger.services.payment_rows import read_rows
 
 DEMO = Path(__file__).resolve().parents[2] / "ledger" / "data" / "demo-scenario.json"
 DEEP = "[" * 100_000 + "]" * 100_000
