@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.errors import ConfigError
-from ledger.files import parse_json
+from ledger.errors import ConfigError, InputError
+from ledger.files import parse_json, read_text_file
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -27,11 +27,12 @@ def read_secret(path: Path | None, *, env: str, option: str, what: str, confirm:
     `confirm`); without any of them, a sentence naming all three ways."""
     if path is not None:
         try:
-            return path.read_text(encoding="utf-8-sig").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"the {what} file {path} is not UTF-8 text") from None
+            secret = read_text_file(path, what).rstrip("\r\n")
+        except InputError as exc:  # a secret is configuration: the command cannot run without it
+            raise ConfigError(str(exc)) from None
+        if not secret:  # as an empty variable is no secret either
+            raise ConfigError(f"the {what} file {path} is empty")
+        return secret
     if os.environ.get(env):
         return os.environ[env]
     if not sys.stdin.isatty():

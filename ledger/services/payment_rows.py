@@ -16,7 +16,15 @@ from ledger.domain.ids import check_identifier
 from ledger.domain.money import parse_yuan
 from ledger.domain.types import SettlementKind
 from ledger.errors import InputError, LedgerError
-from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS, JsonProblem, encoding_hint, parse_json, write_file
+from ledger.files import (
+    PAYMENT_COLUMNS,
+    REQUIRED_PAYMENT_COLUMNS,
+    JsonProblem,
+    encoding_hint,
+    parse_json,
+    read_file,
+    write_file,
+)
 from ledger.format import count, spreadsheet_cell, unspreadsheet_cell
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import settlement_hash
@@ -68,10 +76,7 @@ class ImportRefused(InputError):
 
 def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
     """Parse a CSV or JSON file of payments; every malformed row becomes a `Problem` with its line."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    data = read_file(path, "payments")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -79,6 +79,13 @@ def test_a_cell_left_empty_is_named_as_empty(tmp_path: Path) -> None:
     ]
 
 
+def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="^no payments file at .*bank.csv$"):
+        read_rows(tmp_path / "bank.csv")
+    with pytest.raises(InputError, match="^cannot read the payments file .*: Is a directory$"):
+        read_rows(tmp_path)
+
+
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")

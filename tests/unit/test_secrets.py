@@ -37,7 +37,11 @@ def test_a_file_saved_with_a_byte_order_mark_gives_the_secret_without_it(tmp_pat
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read the node password file .*: No such file"), (b"\xff\xfe", "is not UTF-8 text")],
+    [
+        (None, "no node password file at "),
+        (b"\xff\xfe", "is not UTF-8 text; it is UTF-16 text"),
+        (b"\r\n", "the node password file .* is empty"),
+    ],
 )
 def test_a_file_that_cannot_be_read_is_said_so(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "password"
