@@ -247,7 +247,7 @@ def _show_contract(
     from ledger.format import money, shown, table
 
     view = ws.client.contract_view(contract_id)
-    milestones = [ws.client.milestone(contract_id, i) for i in range(view["milestone_count"])]
+    milestones = ws.client.milestones(contract_id, view["milestone_count"])
     titles, payments = _contract_log(ws, config, contract_id)
     now = ws.session.now()
     data = {

@@ -484,6 +484,13 @@ class LedgerClient:
         )
         return MilestoneRecord(Fen(due), Fen(paid), due_date, achieved)
 
+    def milestones(self, contract_id: str, count: int) -> list[MilestoneRecord]:
+        """The first `count` milestones of a contract (all of them: its `milestone_count`), read in one
+        batch where the node allows."""
+        of = self.contracts.registry.functions.milestoneOf
+        found = self.session.call_all([of(text_id(contract_id), index) for index in range(count)])
+        return [MilestoneRecord(Fen(due), Fen(paid), due_date, achieved) for due, paid, due_date, achieved in found]
+
     def instrument(self, instrument_id: str) -> tuple[str, Fen]:
         """A registered instrument's provider and original value."""
         provider, value = self.session.call(self.contracts.registry.functions.instrumentOf(text_id(instrument_id)))

@@ -262,7 +262,7 @@ class ScenarioRunner:
                 }
                 continue
             view = self.client.contract_view(decl.id)
-            milestones = [self.client.milestone(decl.id, i) for i in range(view["milestone_count"])]
+            milestones = self.client.milestones(decl.id, view["milestone_count"])
             outstanding = sum(m.due - m.paid for m in milestones)
             for period in sorted(periods[decl.id]):
                 reported, due, paid = self.client.royalty(decl.id, period)
