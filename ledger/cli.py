@@ -15,8 +15,7 @@ from ledger.errors import ContractError, InputError, LedgerError, ScenarioError,
 
 if TYPE_CHECKING:
     from ledger.domain.scenario import Scenario
-    from ledger.domain.types import MemberKind, NamedEnum
-    from ledger.services.client import MemberRecord
+    from ledger.domain.types import NamedEnum
     from ledger.services.workspace import Workspace
 
 NamedT = TypeVar("NamedT", bound="NamedEnum")
@@ -250,10 +249,12 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         except ContractError as exc:
             if exc.name != "MemberAlreadyEnrolled":
                 raise
-            from ledger.cli_ops import unless_recorded_alike
+            from ledger.services.rerun import enrolment_differences, unless_recorded_alike
 
-            recorded = ws.client.member(address)
-            unless_recorded_alike(exc, _enrolment_differences(recorded, kind, args.in_region, uscc, fingerprint))
+            changes = enrolment_differences(
+                ws.client.member(address), kind=kind, in_region=args.in_region, uscc=uscc, fingerprint=fingerprint
+            )
+            unless_recorded_alike(exc, changes)
             replayed = True
         ws.remember(args.name, address)  # only now: a refused enrolment leaves the name book as it was
         verb = "already enrolled with these particulars (nothing changed):" if replayed else "enrolled"
@@ -265,7 +266,9 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         try:
             getattr(ws.client, args.action)(regulator, address)
         except ContractError as exc:
-            if not _done_before(ws, exc, address):
+            from ledger.services.rerun import status_change_done_before
+
+            if not status_change_done_before(ws, exc, address):
                 raise
             return _show_member(ws, config, address, verb=f"already {done} (nothing changed):", replayed=True)
         return _show_member(ws, config, address, verb=done, replayed=False)
@@ -291,38 +294,6 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     headers = ["name", "address", "kind", "status", "in region", "points"]
     emit(config, data, table(headers, rows, numeric=(5,)) if rows else "no members")
     return 0
-
-
-def _done_before(ws: Workspace, refusal: ContractError, address: str) -> bool:
-    """Whether a suspension or reinstatement refused as already in force is the same command run again:
-    a member already suspended is; one not suspended is if it was reinstated before (else it never was
-    suspended, and reinstating it is a mistake)."""
-    if refusal.name == "MemberAlreadySuspended":
-        return True
-    if refusal.name != "MemberNotSuspended":
-        return False
-    from ledger.chain.logs import account_topic, as_bytes, event_pattern
-
-    return bool(ws.recorded_events(event_pattern("MemberReinstated", as_bytes(account_topic(address)))))
-
-
-def _enrolment_differences(
-    recorded: MemberRecord, kind: MemberKind, in_region: bool, uscc: str | None, fingerprint: bytes
-) -> list[str]:
-    """What an enrolment says that the member's record does not (its credit code is on chain as a hash)."""
-    from ledger.chain.encoding import uscc_hash
-    from ledger.format import differences
-
-    yes_no = {True: "yes", False: "no"}
-    code = uscc or "none"
-    return differences(
-        [
-            ("kind", kind.label, recorded.kind.label),
-            ("in region", yes_no[in_region], yes_no[recorded.in_region]),
-            ("credit code", code, code if recorded.uscc_hash == uscc_hash(uscc) else "another"),
-            ("certificate fingerprint", "0x" + fingerprint.hex(), "0x" + recorded.cert_fingerprint.hex()),
-        ]
-    )
 
 
 def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:

@@ -15,7 +15,7 @@ from ledger.errors import ContractError, InputError, UsageError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
-    from ledger.services.client import ContractInput, Outcome, SettlementInput
+    from ledger.services.client import Outcome
     from ledger.services.workspace import Workspace
 
 SETTLE_EPILOG = f"""\
@@ -84,14 +84,9 @@ def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name != "InstrumentAlreadyRegistered":
             raise
-        from ledger.format import differences
+        from ledger.services.rerun import instrument_differences, unless_recorded_alike
 
-        was_provider, was_value = ws.client.instrument(args.id)
-        fields = [
-            ("provider", ws.name_of(provider), ws.name_of(was_provider)),
-            ("original value", f"{readable_yuan(value)} yuan", f"{readable_yuan(was_value)} yuan"),
-        ]
-        unless_recorded_alike(exc, differences(fields))
+        unless_recorded_alike(exc, instrument_differences(ws, args.id, provider=provider, value=value))
         replayed = True
     done = "already registered (nothing changed)" if replayed else "registered"
     emit(
@@ -207,34 +202,13 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
     except ContractError as exc:
         if exc.name != "ContractAlreadyRegistered":
             raise
-        unless_recorded_alike(exc, _registration_differences(ws, contract))
+        from ledger.services.rerun import registration_differences, unless_recorded_alike
+
+        unless_recorded_alike(exc, registration_differences(ws, contract))
         return _show_contract(
             ws, config, decl.id, verb="already registered with these terms (nothing changed):", replayed=True
         )
     return _show_contract(ws, config, decl.id, verb="registered", replayed=False)
-
-
-def _registration_differences(ws: Workspace, contract: ContractInput) -> list[str] | None:
-    """What a registration changes of the one recorded under its id (None: none is found to compare)."""
-    from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_pattern
-    from ledger.services.client import ContractInput
-
-    key = text_id(contract.id)
-    events = ws.recorded_events(event_pattern("ContractRegistered", key), event_pattern("MilestoneAdded", key))
-    registered = [e.args for e in events if e.name == "ContractRegistered"]
-    if not registered:
-        return None
-    milestones = [e.args for e in events if e.name == "MilestoneAdded"]
-    return contract.differences(ContractInput.recorded(registered[0], milestones), name_of=ws.name_of)
-
-
-def unless_recorded_alike(refusal: ContractError, changes: list[str] | None) -> None:
-    """Return when a write the chain refused as already done is what is recorded (the same command run
-    again: nothing to do); else raise the refusal, saying what differs when that is known."""
-    if changes is not None and not changes:
-        return
-    raise refusal.saying(changes or []) from None
 
 
 def _show_contract(
@@ -353,23 +327,12 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name != "MilestoneAlreadyAchieved":
             raise
-        unless_recorded_alike(exc, _achievement_differences(ws, args.contract, args.index, at=at))
+        from ledger.services.rerun import achievement_differences, unless_recorded_alike
+
+        unless_recorded_alike(exc, achievement_differences(ws, args.contract, args.index, at=at))
         verb = f"milestone {args.index} was already recorded as achieved on that date (nothing changed);"
         return _show_contract(ws, config, args.contract, verb=verb, replayed=True)
     return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
-
-
-def _achievement_differences(ws: Workspace, contract: str, index: int, *, at: int) -> list[str] | None:
-    """What an achievement changes of the one recorded for its milestone (None: none is found to compare)."""
-    from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_pattern
-    from ledger.domain.dates import format_beijing
-    from ledger.format import differences
-
-    recorded = ws.recorded_events(event_pattern("MilestoneAchieved", text_id(contract), index.to_bytes(32, "big")))
-    if not recorded:
-        return None
-    return differences([("date", format_beijing(at), format_beijing(recorded[0].args["achievedAt"]))])
 
 
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
@@ -414,7 +377,9 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name != "DuplicatePayment":
             raise
-        raise _explained_duplicate(ws, settlement, exc) from None
+        from ledger.services.rerun import explained_duplicate
+
+        raise explained_duplicate(ws, settlement, exc) from None
     awards = _awards(ws, outcome)
     suspended = [] if outcome.replayed else [ws.name_of(a) for a in ws.client.suspended_parties(args.contract)]
     data = {
@@ -433,12 +398,6 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         text += "".join(f"\n  {name} is suspended: it earns no points from this payment" for name in suspended)
     emit(config, data, text)
     return 0
-
-
-def _explained_duplicate(ws: Workspace, settlement: SettlementInput, refusal: ContractError) -> ContractError:
-    """The refusal of a payment whose reference is recorded with other data, saying what differs."""
-    recorded = ws.recorded_settlements({settlement.ref}).get(settlement.ref)
-    return refusal.saying([] if recorded is None else settlement.differences(recorded))
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
@@ -578,7 +537,9 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
         except ContractError as exc:
             if exc.name != "RoyaltyPeriodAlreadyReported":
                 raise
-            unless_recorded_alike(exc, _report_differences(ws, args.contract, args.period, revenue=revenue, at=at))
+            from ledger.services.rerun import report_differences, unless_recorded_alike
+
+            unless_recorded_alike(exc, report_differences(ws, args.contract, args.period, revenue=revenue, at=at))
             head, replayed = "this revenue was already reported (nothing changed); ", True
     reported, due, paid = ws.client.royalty(args.contract, args.period)
     if not reported:
@@ -598,25 +559,6 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
     )
     emit(config, data, text)
     return 0
-
-
-def _report_differences(ws: Workspace, contract: str, period: str, *, revenue: int, at: int) -> list[str] | None:
-    """What a revenue report changes of the one recorded for its period (None: none is found to compare)."""
-    from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_pattern
-    from ledger.domain.dates import format_beijing
-    from ledger.format import differences
-
-    recorded = ws.recorded_events(event_pattern("RevenueReported", text_id(contract), text_id(period)))
-    if not recorded:
-        return None
-    was = recorded[0].args
-    return differences(
-        [
-            ("revenue", f"{readable_yuan(revenue)} yuan", f"{readable_yuan(was['revenue'])} yuan"),
-            ("date", format_beijing(at), format_beijing(was["reportedAt"])),
-        ]
-    )
 
 
 def cmd_attest(args: argparse.Namespace, config: Config) -> int:
