@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
 from ledger.errors import ContractError, InputError, LedgerError, ScenarioError, UsageError
@@ -64,16 +65,34 @@ def emit(config: Config, data: Any, text: str) -> None:
         print(text)
 
 
-def progress_bar(label: str) -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
+def progress_bar(
+    label: str, *, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+) -> Callable[[int, int], None] | None:
+    """A bar on a terminal (stderr unless `stream`; None when it is no terminal): how far, how fast, how
+    long still to go, redrawn at most ten times a second, and the time taken once done."""
+    out = stream or sys.stderr
+    if not out.isatty():
         return None
+    started = clock()
+    drawn = [-1.0]  # when it was last drawn
 
     def show(done: int, total: int) -> None:
-        filled = 30 * done // max(total, 1)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        now = clock()
+        finished = done >= total
+        if not finished and now - drawn[0] < 0.1:
+            return
+        drawn[0] = now
+        elapsed = now - started
+        filled = 30 * min(done, total) // max(total, 1)
+        line = f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}"
+        if finished:
+            line += f" in {elapsed:,.1f} s"
+        elif done and elapsed >= 1:  # a rate read from less than a second of work says little
+            rate = done / elapsed
+            line += f", {rate:,.0f}/s, {(total - done) / rate:,.0f} s to go"
+        # the rest of the line cleared (the previous one may have been longer); a new line once done
+        out.write(line + "\x1b[K" + ("\n" if finished else ""))
+        out.flush()
 
     return show
 
