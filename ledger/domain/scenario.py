@@ -409,78 +409,94 @@ def _events(
         if kind not in EVENT_TYPES:
             wrong = "type is missing" if kind is None else f"unknown event type {kind!r}"
             raise ScenarioError(f"{wrong}; known: {', '.join(EVENT_TYPES)}", where=f"{where}.type")
-        fields: dict[str, Any] = {}
-        if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
-            fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
-        if kind in PAYMENT_EVENTS:
-            fields["ref"] = _id(obj, "ref", where, on_chain=True)
-            fields["amount"] = _amount(obj.get("amount"), f"{where}.amount")
-            evidence = obj.get("evidence")
-            if evidence is not None and not isinstance(evidence, str):
-                raise ScenarioError("evidence must be text", where=f"{where}.evidence")
-            fields["evidence"] = evidence
-        if kind in ("milestone_achieved", "payment", "equity"):
-            milestone = obj.get("milestone")
-            count = len(contracts[fields["contract"]].milestones)
-            if milestone is None and count == 1:
-                # the only milestone of its contract, which an event may leave out: named here, so that a
-                # payment sent again with it named or not is the same payment
-                milestone = 0
-            elif milestone is None and kind == "milestone_achieved":
-                raise ScenarioError(
-                    f"which milestone? contract {fields['contract']} has {count}: give its 0-based index",
-                    where=f"{where}.milestone",
-                )
-            if milestone is not None and (
-                not isinstance(milestone, int)
-                or isinstance(milestone, bool)
-                or not 0 <= milestone < MILESTONE_UNSPECIFIED
-            ):
-                raise ScenarioError(
-                    f"milestone must be a 0-based index below {MILESTONE_UNSPECIFIED:,}", where=f"{where}.milestone"
-                )
-            fields["milestone"] = milestone
-        if kind in ("revenue_report", "royalty_payment"):
-            fields["period"] = _id(obj, "period", where, on_chain=True)
-        if kind == "revenue_report":
-            fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
-        if kind in ("sme_revenue", "talent_appointment", "redeem", "suspend", "reinstate"):
-            fields["member"] = _member_ref(obj, "member", where, members)
-        if kind == "sme_revenue":
-            year = obj.get("year")
-            if not isinstance(year, int) or isinstance(year, bool) or not is_recorded_year(year):
-                raise ScenarioError(f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}", where=f"{where}.year")
-            fields["year"] = year
-            fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
-        if kind == "talent_appointment":
-            fields["title"] = _enum(AppointmentTitle, obj.get("title"), f"{where}.title")
-        if kind == "redeem":
-            with _located(f"{where}.points"):
-                fields["points"] = parse_points(obj.get("points"))
-            purpose = obj.get("purpose")
-            if not isinstance(purpose, str) or not purpose.strip():
-                raise ScenarioError("a redemption must say what the points are for", where=f"{where}.purpose")
-            fields["purpose"] = purpose
-        if kind == "policy_version":
-            rule = obj.get("rule")
-            if rule not in RULE_IDS:
-                wrong = "rule is missing" if rule is None else f"unknown rule {rule!r}"
-                raise ScenarioError(f"{wrong}; known: {', '.join(RULE_IDS)}", where=f"{where}.rule")
-            fields["rule"] = rule
-            if not any(k in obj for k in ("rate_bps", "amount", "threshold")):
-                raise ScenarioError("a policy version changes rate_bps, amount or threshold", where=where)
-            if "rate_bps" in obj:
-                rate = obj["rate_bps"]
-                if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
-                    raise ScenarioError("rate_bps must be a whole number from 0 to 10000", where=f"{where}.rate_bps")
-                fields["rate_bps"] = rate
-            if "amount" in obj:
-                with _located(f"{where}.amount"):
-                    fields["fixed_amount"] = parse_points(obj["amount"], what="amount")
-            if "threshold" in obj:
-                fields["threshold"] = _amount(obj["threshold"], f"{where}.threshold")
+        fields = _event_fields(kind, obj, where, members, contracts)
         out.append(ScenarioEvent(index=i, at=at, type=kind, **fields))
     return tuple(out)
+
+
+def _event_fields(
+    kind: str, obj: dict[str, Any], where: str, members: dict[str, MemberDecl], contracts: dict[str, ContractDecl]
+) -> dict[str, Any]:
+    """The fields of an event of type `kind`, each checked, as `ScenarioEvent` takes them."""
+    fields: dict[str, Any] = {}
+    if kind in ("milestone_achieved", "payment", "equity", "revenue_report", "royalty_payment"):
+        fields["contract"] = _ref_to(obj, "contract", where, contracts, "contract")
+    if kind in PAYMENT_EVENTS:
+        fields["ref"] = _id(obj, "ref", where, on_chain=True)
+        fields["amount"] = _amount(obj.get("amount"), f"{where}.amount")
+        evidence = obj.get("evidence")
+        if evidence is not None and not isinstance(evidence, str):
+            raise ScenarioError("evidence must be text", where=f"{where}.evidence")
+        fields["evidence"] = evidence
+    if kind in ("milestone_achieved", "payment", "equity"):
+        fields["milestone"] = _milestone_of(kind, obj, where, contracts[fields["contract"]])
+    if kind in ("revenue_report", "royalty_payment"):
+        fields["period"] = _id(obj, "period", where, on_chain=True)
+    if kind == "revenue_report":
+        fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
+    if kind in ("sme_revenue", "talent_appointment", "redeem", "suspend", "reinstate"):
+        fields["member"] = _member_ref(obj, "member", where, members)
+    if kind == "sme_revenue":
+        year = obj.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not is_recorded_year(year):
+            raise ScenarioError(f"year must be a year from {FIRST_YEAR} to {LAST_YEAR}", where=f"{where}.year")
+        fields["year"] = year
+        fields["amount"] = _amount(obj.get("revenue"), f"{where}.revenue")
+    if kind == "talent_appointment":
+        fields["title"] = _enum(AppointmentTitle, obj.get("title"), f"{where}.title")
+    if kind == "redeem":
+        with _located(f"{where}.points"):
+            fields["points"] = parse_points(obj.get("points"))
+        purpose = obj.get("purpose")
+        if not isinstance(purpose, str) or not purpose.strip():
+            raise ScenarioError("a redemption must say what the points are for", where=f"{where}.purpose")
+        fields["purpose"] = purpose
+    if kind == "policy_version":
+        fields |= _policy_version_fields(obj, where)
+    return fields
+
+
+def _milestone_of(kind: str, obj: dict[str, Any], where: str, contract: ContractDecl) -> int | None:
+    """The milestone an achievement or payment names; a contract's only one when it names none."""
+    milestone = obj.get("milestone")
+    count = len(contract.milestones)
+    if milestone is None and count == 1:
+        # the only milestone of its contract, which an event may leave out: named here, so that a
+        # payment sent again with it named or not is the same payment
+        return 0
+    if milestone is None and kind == "milestone_achieved":
+        raise ScenarioError(
+            f"which milestone? contract {contract.id} has {count}: give its 0-based index", where=f"{where}.milestone"
+        )
+    if milestone is not None and (
+        not isinstance(milestone, int) or isinstance(milestone, bool) or not 0 <= milestone < MILESTONE_UNSPECIFIED
+    ):
+        raise ScenarioError(
+            f"milestone must be a 0-based index below {MILESTONE_UNSPECIFIED:,}", where=f"{where}.milestone"
+        )
+    return milestone
+
+
+def _policy_version_fields(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    """The rule a `policy_version` event changes, and what it changes of it."""
+    rule = obj.get("rule")
+    if rule not in RULE_IDS:
+        wrong = "rule is missing" if rule is None else f"unknown rule {rule!r}"
+        raise ScenarioError(f"{wrong}; known: {', '.join(RULE_IDS)}", where=f"{where}.rule")
+    fields: dict[str, Any] = {"rule": rule}
+    if not any(k in obj for k in ("rate_bps", "amount", "threshold")):
+        raise ScenarioError("a policy version changes rate_bps, amount or threshold", where=where)
+    if "rate_bps" in obj:
+        rate = obj["rate_bps"]
+        if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10_000:
+            raise ScenarioError("rate_bps must be a whole number from 0 to 10000", where=f"{where}.rate_bps")
+        fields["rate_bps"] = rate
+    if "amount" in obj:
+        with _located(f"{where}.amount"):
+            fields["fixed_amount"] = parse_points(obj["amount"], what="amount")
+    if "threshold" in obj:
+        fields["threshold"] = _amount(obj["threshold"], f"{where}.threshold")
+    return fields
 
 
 # --- field helpers --------------------------------------------------------------------------
