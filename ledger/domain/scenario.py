@@ -318,29 +318,9 @@ def _contracts(
             raise ScenarioError(
                 "only a zero_upfront_staged_royalty plan carries a royalty rate", where=f"{where}.royalty_bps"
             )
-        instrument = obj.get("instrument")
-        if kind is ContractKind.SERVICE:
-            if instrument is None:
-                raise ScenarioError("a service contract must name a shared instrument", where=f"{where}.instrument")
-            instrument = _ref_to(obj, "instrument", where, instruments, "instrument")
-            provider = instruments[instrument].provider
-            if provider != seller:
-                raise ScenarioError(
-                    f"the seller {seller!r} is not the provider of instrument {instrument!r} ({provider!r})",
-                    where=f"{where}.seller",
-                )
-        elif instrument is not None:
-            raise ScenarioError("only a service contract names an instrument", where=f"{where}.instrument")
+        instrument = _instrument_of(kind, obj, where, instruments, seller=seller)
         milestones = _milestones(obj.get("milestones"), f"{where}.milestones")
-        if plan is PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY:
-            for j, m in enumerate(milestones):
-                if m.due <= signed:
-                    raise ScenarioError(
-                        "a zero-upfront plan has no milestone due on or before signing",
-                        where=f"{where}.milestones[{j}].due",
-                    )
-        if plan is PaymentPlan.DEFERRED and len(milestones) != 1:
-            raise ScenarioError("a deferred plan has exactly one milestone", where=f"{where}.milestones")
+        _check_plan(plan, milestones, signed=signed, where=f"{where}.milestones")
         total = Fen(sum(m.amount for m in milestones))
         if obj.get("value") is not None:
             value = _amount(obj.get("value"), f"{where}.value")
@@ -369,6 +349,40 @@ def _contracts(
             )
         )
     return tuple(out)
+
+
+def _instrument_of(
+    kind: ContractKind, obj: dict[str, Any], where: str, instruments: dict[str, InstrumentDecl], *, seller: str
+) -> str | None:
+    """The shared instrument a service contract names, its seller that instrument's provider; None for
+    any other contract (which names none)."""
+    instrument = obj.get("instrument")
+    if kind is not ContractKind.SERVICE:
+        if instrument is not None:
+            raise ScenarioError("only a service contract names an instrument", where=f"{where}.instrument")
+        return None
+    if instrument is None:
+        raise ScenarioError("a service contract must name a shared instrument", where=f"{where}.instrument")
+    instrument = _ref_to(obj, "instrument", where, instruments, "instrument")
+    provider = instruments[instrument].provider
+    if provider != seller:
+        raise ScenarioError(
+            f"the seller {seller!r} is not the provider of instrument {instrument!r} ({provider!r})",
+            where=f"{where}.seller",
+        )
+    return instrument
+
+
+def _check_plan(plan: PaymentPlan, milestones: tuple[MilestoneDecl, ...], *, signed: int, where: str) -> None:
+    """A zero-upfront plan has no milestone due on or before signing; a deferred one has exactly one."""
+    if plan is PaymentPlan.ZERO_UPFRONT_STAGED_ROYALTY:
+        for j, m in enumerate(milestones):
+            if m.due <= signed:
+                raise ScenarioError(
+                    "a zero-upfront plan has no milestone due on or before signing", where=f"{where}[{j}].due"
+                )
+    if plan is PaymentPlan.DEFERRED and len(milestones) != 1:
+        raise ScenarioError("a deferred plan has exactly one milestone", where=where)
 
 
 def _milestones(value: Any, where: str) -> tuple[MilestoneDecl, ...]:

@@ -1,6 +1,6 @@
-"""What a scenario file may say of its members and contracts (who needs a credit code, who may broker
-a contract, what names an instrument); a file that says otherwise is refused in a sentence that names
-the place."""
+"""What a scenario file may say of its members, contracts and events (who needs a credit code, who may
+broker a contract, what names an instrument, what a payment plan allows, which milestone an event
+means); a file that says otherwise is refused in a sentence that names the place."""
 
 from __future__ import annotations
 
@@ -135,3 +135,58 @@ def test_a_field_left_out_is_named_as_missing(change: Any, message: str) -> None
         parse_scenario(document)
     assert message in str(refused.value)
     assert "None" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["contracts"][3].update(instrument=None),
+            "contracts[3].instrument: a service contract must name a shared instrument",
+        ),
+        (
+            lambda d: d["contracts"][4].update(instrument="NMR-1"),
+            "contracts[4].instrument: only a service contract names an instrument",
+        ),
+        (
+            lambda d: d["contracts"][3].update(seller="imu"),
+            "contracts[3].seller: the seller 'imu' is not the provider of instrument 'NMR-1' ('nmr-lab')",
+        ),
+        (
+            lambda d: d["contracts"][0]["milestones"][0].update(due="2026-02-01"),
+            "contracts[0].milestones[0].due: a zero-upfront plan has no milestone due on or before signing",
+        ),
+        (
+            lambda d: d["contracts"][2].update(plan="deferred"),
+            "contracts[2].milestones: a deferred plan has exactly one milestone",
+        ),
+        (
+            lambda d: d["contracts"][1].update(royalty_bps=300),
+            "contracts[1].royalty_bps: only a zero_upfront_staged_royalty plan carries a royalty rate",
+        ),
+        (
+            lambda d: d["events"][3].pop("milestone"),
+            "events[3].milestone: which milestone? contract TC-3 has 2: give its 0-based index",
+        ),
+        (
+            lambda d: d["events"][4].update(milestone=True),
+            "events[4].milestone: milestone must be a 0-based index below",
+        ),
+        (
+            lambda d: d["events"].append({"at": "2027-06-01", "type": "policy_version", "rule": "R16-BROKER"}),
+            "a policy version changes rate_bps, amount or threshold",
+        ),
+        (
+            lambda d: d["events"].append(
+                {"at": "2027-06-01", "type": "policy_version", "rule": "R16-BROKER", "rate_bps": 10_001}
+            ),
+            "rate_bps must be a whole number from 0 to 10000",
+        ),
+    ],
+)
+def test_a_contract_or_event_its_kind_or_plan_rules_out_is_refused_where_it_is(change: Any, message: str) -> None:
+    document = _demo()
+    change(document)
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    assert message in str(refused.value)
