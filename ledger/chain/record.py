@@ -5,7 +5,7 @@ in a tenth of the time."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,14 @@ class DeploymentRecord:
                 f"the deployment record {path} has a malformed {', '.join(wrong)} (edited by hand?): "
                 "correct it, or deploy anew with `ledger deploy --force`"
             )
-        return record
+        # An address edited by hand in lower case is the same address: web3 takes only its checksum form.
+        from eth_utils.address import to_checksum_address
+
+        return replace(
+            record,
+            addresses={name: to_checksum_address(a) for name, a in record.addresses.items()},
+            regulator=to_checksum_address(record.regulator),
+        )
 
     def malformed_fields(self) -> list[str]:
         """The fields whose value is not of the shape `ledger deploy` writes."""

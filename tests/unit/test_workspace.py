@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS
 from ledger.chain.record import DeploymentRecord
@@ -33,13 +34,13 @@ def test_the_loopback_port_of_a_recorded_node_url(url: str | None, port: int | N
 
 
 def _record() -> DeploymentRecord:
-    addresses = {name: "0x" + f"{i + 1:02x}" * 20 for i, name in enumerate(DEPLOYED_CONTRACTS)}
+    addresses = {name: to_checksum_address("0x" + f"{i + 10:02x}" * 20) for i, name in enumerate(DEPLOYED_CONTRACTS)}
     return DeploymentRecord(
         chain_id=31337,
         addresses=addresses,
         artifact_hashes=dict.fromkeys(DEPLOYED_CONTRACTS, "ab" * 32),
         block=1,
-        regulator="0x" + "aa" * 20,
+        regulator=to_checksum_address("0x" + "aa" * 20),
         rpc="http://127.0.0.1:8545",
     )
 
@@ -48,6 +49,18 @@ def test_a_deployment_record_reads_back_as_written(tmp_path: Path) -> None:
     path = tmp_path / "deployment.json"
     _record().save(path)
     assert DeploymentRecord.load(path) == _record()
+
+
+def test_addresses_edited_into_lower_case_read_back_in_their_checksum_form(tmp_path: Path) -> None:
+    """web3 takes an address only in its checksum form; in lower case it is the same address."""
+    path = tmp_path / "deployment.json"
+    record = _record()
+    lowered = replace(
+        record, addresses={n: a.lower() for n, a in record.addresses.items()}, regulator=record.regulator.lower()
+    )
+    assert lowered != record
+    lowered.save(path)
+    assert DeploymentRecord.load(path) == record
 
 
 @pytest.mark.parametrize(

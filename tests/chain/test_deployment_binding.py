@@ -1,0 +1,53 @@
+"""A saved deployment is bound to a chain only where it is: on the chain it names, its code at every
+address. A node restarted without its state, or another chain, is named as such before anything is
+read or sent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from eth_utils.address import to_checksum_address
+
+from ledger.chain.deploy import bind, bind_record, deploy_all
+from ledger.chain.record import DeploymentRecord
+from ledger.chain.session import ChainSession
+from ledger.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def deployed() -> tuple[ChainSession, DeploymentRecord]:
+    session = ChainSession.embedded()
+    record, _ = deploy_all(session, session.new_account("regulator"))
+    return session, record
+
+
+def test_a_record_binds_on_its_own_chain(deployed: tuple[ChainSession, DeploymentRecord]) -> None:
+    session, record = deployed
+    contracts = bind_record(session, record)
+    assert contracts.points.address == record.addresses["Points"]
+    assert contracts.ledger.address == record.addresses["SettlementLedger"]
+
+
+def test_a_record_of_another_chain_is_refused(deployed: tuple[ChainSession, DeploymentRecord]) -> None:
+    session, record = deployed
+    with pytest.raises(ConfigError) as refused:
+        bind_record(session, replace(record, chain_id=record.chain_id + 1))
+    assert str(refused.value) == (
+        f"the deployment record is for chain {record.chain_id + 1}, but the node is chain {session.chain_id}"
+    )
+
+
+def test_an_address_without_code_says_the_chain_was_reset(deployed: tuple[ChainSession, DeploymentRecord]) -> None:
+    session, record = deployed
+    empty = to_checksum_address("0x" + "5a" * 20)
+    with pytest.raises(ConfigError) as refused:
+        bind_record(session, replace(record, addresses={**record.addresses, "Points": empty}))
+    assert str(refused.value) == (f"no Points contract at {empty}: the chain was reset or this is another chain")
+
+
+def test_an_address_missing_from_the_record_is_named(deployed: tuple[ChainSession, DeploymentRecord]) -> None:
+    session, record = deployed
+    addresses = {name: address for name, address in record.addresses.items() if name != "Points"}
+    with pytest.raises(ConfigError, match="^the deployment record has no address for Points$"):
+        bind(session, addresses)
