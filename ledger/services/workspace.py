@@ -64,7 +64,16 @@ class Workspace:
             raise ConfigError(f"the name book {self.config.names_path} is unreadable") from None
         if not isinstance(data, dict):
             raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
-        return {str(name): str(address) for name, address in data.items()}
+        from eth_utils.address import is_address, to_checksum_address
+
+        wrong = [name for name, address in data.items() if not (isinstance(address, str) and is_address(address))]
+        if wrong:
+            raise ConfigError(
+                f"the name book {self.config.names_path} gives no account address for {', '.join(map(repr, wrong))} "
+                "(edited by hand?): correct it, or take the name out"
+            )
+        # an address edited into lower case is the same account: kept in the checksum form web3 takes
+        return {str(name): to_checksum_address(address) for name, address in data.items()}
 
     def check_name(self, name: str, address: str) -> None:
         """Refuse, writing nothing, a name the book could not take for `address`: one a workspace cannot

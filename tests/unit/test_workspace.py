@@ -13,8 +13,9 @@ from eth_utils.address import to_checksum_address
 
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS
 from ledger.chain.record import DeploymentRecord
+from ledger.config import Config
 from ledger.errors import ConfigError
-from ledger.services.workspace import _loopback_port
+from ledger.services.workspace import Workspace, _loopback_port
 
 
 @pytest.mark.parametrize(
@@ -107,3 +108,18 @@ def test_the_local_node_is_looked_after_without_loading_the_chain_client(tmp_pat
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.splitlines()[-1] == "3 []", done.stdout + done.stderr  # 3: no node is running
+
+
+def test_the_name_book_takes_addresses_in_any_case_and_names_an_entry_that_is_none(tmp_path: Path) -> None:
+    config = Config(home=tmp_path)
+    account = to_checksum_address("0x" + "ab" * 20)
+    config.names_path.parent.mkdir(parents=True, exist_ok=True)
+    config.names_path.write_text(json.dumps({"imu": account.lower()}), encoding="utf-8")
+    assert Workspace(config).resolve("imu") == account
+    config.names_path.write_text(json.dumps({"imu": account, "steel": "0x1234", "casi": 7}), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        Workspace(config).names()
+    assert str(refused.value) == (
+        f"the name book {config.names_path} gives no account address for 'steel', 'casi' (edited by hand?): "
+        "correct it, or take the name out"
+    )
