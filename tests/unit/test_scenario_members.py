@@ -129,12 +129,18 @@ def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs_
     ],
 )
 def test_a_field_left_out_is_named_as_missing(change: Any, message: str) -> None:
+    refusal = _refusal_of(change)
+    assert message in refusal
+    assert "None" not in refusal
+
+
+def _refusal_of(change: Any) -> str:
+    """The refusal of the demo scenario changed by `change`."""
     document = _demo()
     change(document)
     with pytest.raises(ScenarioError) as refused:
         parse_scenario(document)
-    assert message in str(refused.value)
-    assert "None" not in str(refused.value)
+    return str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -185,8 +191,4 @@ def test_a_field_left_out_is_named_as_missing(change: Any, message: str) -> None
     ],
 )
 def test_a_contract_or_event_its_kind_or_plan_rules_out_is_refused_where_it_is(change: Any, message: str) -> None:
-    document = _demo()
-    change(document)
-    with pytest.raises(ScenarioError) as refused:
-        parse_scenario(document)
-    assert message in str(refused.value)
+    assert message in _refusal_of(change)
