@@ -49,6 +49,8 @@ def pad(text: str, size: int, *, right: bool = False) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()) -> str:
+    """`rows` under `headers` in aligned columns (wide characters counted as two), the `numeric` columns
+    right-aligned."""
     cells = [[str(c) for c in row] for row in rows]
     sizes = [width(h) for h in headers]
     for row in cells:

@@ -67,6 +67,7 @@ def create_keystore(path: Path, passphrase: str, *, overwrite: bool = False) -> 
 
 
 def load_keystore(path: Path, passphrase: str) -> LocalAccount:
+    """The account in the encrypted keystore at `path`, opened with `passphrase`."""
     from eth_account import Account
 
     try:

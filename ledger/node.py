@@ -50,6 +50,9 @@ def _rpc(url: str, method: str, params: list[object] | None = None, timeout: flo
 
 
 class LocalNode:
+    """An anvil node on loopback `port`, its process and log in `node_dir` and, when `persist`, its state
+    kept there across restarts."""
+
     def __init__(self, node_dir: Path, *, port: int, extra_args: tuple[str, ...] = (), persist: bool = True) -> None:
         self.dir = node_dir
         self.port = port
@@ -82,6 +85,7 @@ class LocalNode:
         return self.url if self._pid() is not None else None
 
     def status(self) -> NodeStatus:
+        """Whether the node runs, its process and its latest block."""
         pid = self._pid()
         block = None
         if pid is not None:
@@ -92,6 +96,7 @@ class LocalNode:
         return NodeStatus(pid is not None, self.url if pid else None, pid, block, self.state_file)
 
     def start(self) -> NodeStatus:
+        """Start the node (from its saved state, if any) and wait until it answers; its status then."""
         if self._pid() is not None:
             return self.status()
         self._reap()

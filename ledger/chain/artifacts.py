@@ -20,6 +20,8 @@ MAX_CODE_SIZE = 24_576
 
 @dataclass(frozen=True)
 class Artifact:
+    """A compiled contract as the package ships it: ABI, creation bytecode, size of the deployed code."""
+
     name: str
     abi: list[dict[str, Any]]
     bytecode: str

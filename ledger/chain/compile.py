@@ -36,6 +36,7 @@ def sources_hash() -> str:
 
 
 def standard_input() -> dict[str, Any]:
+    """The compiler's standard-JSON input: the ledger's contract sources and the settings the artifacts pin."""
     return {
         "language": "Solidity",
         "sources": {

@@ -86,6 +86,7 @@ def check_evm(session: ChainSession, deployer: str) -> None:
 
 
 def bind(session: ChainSession, addresses: dict[str, str]) -> Contracts:
+    """The deployed contracts at `addresses` (name -> address), ready to call."""
     for name in DEPLOYED_CONTRACTS:
         if name not in addresses:
             raise ConfigError(f"the deployment record has no address for {name}")

@@ -18,6 +18,9 @@ RECORD_VERSION = 1
 
 @dataclass(frozen=True)
 class DeploymentRecord:
+    """What `ledger deploy` leaves for later commands: the chain, the contracts' addresses and artifact
+    hashes, the first block, the regulator, and the node it was made on."""
+
     chain_id: int
     addresses: dict[str, str]
     artifact_hashes: dict[str, str]
@@ -34,6 +37,8 @@ class DeploymentRecord:
 
     @classmethod
     def load(cls, path: Path) -> DeploymentRecord:
+        """The record saved at `path`, its addresses in checksum form; a missing, unreadable or hand-broken
+        one is refused in a sentence saying what to do."""
         try:
             data: Any = parse_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

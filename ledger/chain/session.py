@@ -470,6 +470,7 @@ class ChainSession:
         return str(tx["to"]), bytes(HexBytes(tx["data"]))
 
     def deploy(self, signer: LocalAccount, artifact: Artifact, *args: Any) -> tuple[str, Sent]:
+        """Deploy `artifact` with constructor `args`, signed by `signer`: its address and the transaction."""
         contract = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         with self._decoded():
             data = contract.constructor(*args).data_in_transaction

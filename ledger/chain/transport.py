@@ -33,6 +33,7 @@ class NodeProvider(HTTPProvider):
 
     @staticmethod
     def decode_rpc_response(raw_response: bytes) -> Any:
+        """A node's reply as JSON, or `UnreadableReply` saying why it is none."""
         try:
             reply = parse_json(raw_response.decode("utf-8"))
         except UnicodeDecodeError:

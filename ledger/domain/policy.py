@@ -128,6 +128,8 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class PolicyDocument:
+    """A policy file read and checked: its id, title, the SHA-256 of its bytes, and its rules."""
+
     id: str
     title: str
     sha256: str
@@ -182,6 +184,8 @@ def _policy_date(data: dict[str, Any], key: str) -> int:
 
 
 def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") -> PolicyDocument:
+    """The policy in `data` (a parsed TOML file whose bytes hash to `sha256`), every rule checked; a
+    `PolicyFileError` names what is wrong and where (`where` names the file)."""
     missing_dates = [key for key in ("effective_from", "window_start", "window_end") if key not in data]
     if missing_dates:
         raise PolicyFileError(f"{where}: the policy needs {' and '.join(missing_dates)} (a date, YYYY-MM-DD)")

@@ -76,6 +76,8 @@ class MilestoneDecl:
 
 @dataclass(frozen=True)
 class ContractDecl:
+    """A technology contract as a scenario file declares it, its parties by member id."""
+
     id: str
     kind: ContractKind
     seller: str
@@ -116,6 +118,9 @@ class ScenarioEvent:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A scenario file read and checked (SPEC section 7): the declarations, the events in time order, and
+    the policy file to publish."""
+
     members: tuple[MemberDecl, ...]
     instruments: tuple[InstrumentDecl, ...]
     contracts: tuple[ContractDecl, ...]
@@ -166,6 +171,8 @@ def _policy_file(named: str, base: Path | None) -> Path:
 
 
 def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None = None) -> Scenario:
+    """The scenario in `data` (a parsed JSON document), checked; `base` is where a policy path is looked for
+    first, `source` the file it came from. A `ScenarioError` names the problem and its place."""
     if not isinstance(data, dict):
         raise ScenarioError("the scenario must be a JSON object", where="(top level)")
     if data.get("scenario") != 1:

@@ -32,6 +32,8 @@ class NamedEnum(IntEnum):
 
 
 class MemberKind(NamedEnum):
+    """What a member is (SPEC section 4)."""
+
     NONE = 0
     UNIVERSITY = 1
     INSTITUTE = 2

@@ -36,6 +36,9 @@ class IdentityError(LedgerError):
 
 @dataclass(frozen=True)
 class CaFiles:
+    """Where the platform CA keeps its files: its encrypted key, root certificate, revocation list and
+    the register of what it issued."""
+
     folder: Path
 
     @property
@@ -68,6 +71,7 @@ def encrypt_key(key: ec.EllipticCurvePrivateKey, passphrase: str) -> bytes:
 
 
 def load_encrypted_key(path: Path, passphrase: str) -> ec.EllipticCurvePrivateKey:
+    """The EC private key in the PEM file `path`, decrypted with `passphrase`."""
     data = read_file(path, "key")
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
@@ -144,6 +148,7 @@ def load_ca(files: CaFiles, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey
 
 
 def load_cert(path: Path) -> x509.Certificate:
+    """The X.509 certificate in the file `path` (PEM or DER)."""
     data = read_file(path, "certificate")
     try:
         return x509.load_pem_x509_certificate(data)
@@ -202,6 +207,7 @@ def issue_member_cert(
 
 
 def revoke(files: CaFiles, *, passphrase: str, serial: int) -> None:
+    """Add the certificate with `serial` to the CA's revocation list, signed anew."""
     ca_key, ca_cert = load_ca(files, passphrase)
     revoked = [entry.serial_number for entry in load_crl(files)]
     if serial in revoked:
@@ -248,6 +254,7 @@ def fingerprint(cert: x509.Certificate) -> bytes:
 
 
 def cert_address(cert: x509.Certificate) -> str | None:
+    """The Ethereum address the certificate binds (its `ethereum:0x...` subject alternative name), if any."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
