@@ -42,6 +42,8 @@ class MilestoneInput:
 
 @dataclass(frozen=True)
 class ContractInput:
+    """A technology contract as it is registered: parties by address, dates as Unix times, amounts in fen."""
+
     id: str
     kind: ContractKind
     plan: PaymentPlan
@@ -172,6 +174,7 @@ class SettlementInput:
         return "the only milestone" if self.milestone is None else f"milestone {self.milestone}"
 
     def as_tuple(self) -> tuple[Any, ...]:
+        """The settlement as the ledger's `Settlement` struct, field by field (ids as bytes32)."""
         return (
             text_id(self.ref),
             text_id(self.contract),
@@ -215,6 +218,8 @@ def _member_record(address: str, profile: tuple[int, int, bool, bytes, bytes]) -
 
 @dataclass(frozen=True)
 class MilestoneRecord:
+    """A milestone as the contract registry holds it: due and paid (fen), due date, achieved or not."""
+
     due: Fen
     paid: Fen
     due_date: int
@@ -282,6 +287,7 @@ class LedgerClient:
         uscc: str | None,
         cert_fingerprint: bytes = ZERO32,
     ) -> Sent:
+        """Enrol `account` as a member (the regulator signs); its credit code goes on chain as a hash."""
         fn = self.contracts.membership.functions.enrol(account, int(kind), in_region, uscc_hash(uscc), cert_fingerprint)
         return self.session.transact(signer, fn)
 
@@ -315,6 +321,7 @@ class LedgerClient:
         return self.session.transact(signer, fn)
 
     def register_contract(self, signer: LocalAccount, contract: ContractInput) -> Sent:
+        """Register a technology contract and its milestones (an operator signs)."""
         data = (
             text_id(contract.id),
             int(contract.kind),
@@ -400,6 +407,7 @@ class LedgerClient:
         return [Centipoints(b) for b in self.session.call_all([points.balanceOf(a) for a in addresses])]
 
     def contract_view(self, contract_id: str) -> dict[str, Any]:
+        """A registered contract's terms and totals as the registry holds them, by field name."""
         v = self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id)))
         keys = (
             "kind",
@@ -506,6 +514,7 @@ class LedgerClient:
         return bytes(self.session.call(self.contracts.ledger.functions.recordedHash(text_id(ref))))
 
     def rule_history(self, rule_id: str) -> list[RuleParams]:
+        """Every published version of a rule, oldest first."""
         rows = self.session.call(self.contracts.policy.functions.ruleHistory(text_id(rule_id)))
         return [
             RuleParams(

@@ -64,6 +64,8 @@ class CheckedRow(Row):
 
 @dataclass
 class Checked:
+    """A file's rows sorted by the check: to send, replays (recorded with the same data), and problems."""
+
     to_send: list[CheckedRow]
     replays: list[Row]
     problems: list[Problem]
@@ -249,6 +251,8 @@ class FileReview:
         now: int,
         recorded: Callable[[set[str]], dict[str, SettlementInput]] | None = None,
     ) -> FileReview:
+        """Check `rows` against `state` at `now` (with the rows `malformed` already found); `recorded` finds
+        the settlements some references hold, for a conflicting row's problem to say what differs."""
         checked = check_rows(rows, state, now=now)
         if checked.conflicts and recorded is not None:  # say what differs from what is recorded
             checked.problems = checked.explained(recorded({r.settlement.ref for r in checked.conflicts}))

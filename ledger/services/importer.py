@@ -54,6 +54,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class ImportResult:
+    """What an import did: rows recorded, replayed and rejected, batches, gas, and points by rule."""
+
     rows: int = 0
     recorded: int = 0
     replayed: int = 0
@@ -110,6 +112,7 @@ class Journal:
                     self._handle.write("\n")  # a line torn by a crash ends here, not inside the next entry
 
     def entries(self) -> list[dict[str, Any]]:
+        """Every entry written so far, oldest first."""
         if not self.path.exists():
             return []
         out = []
@@ -143,6 +146,9 @@ def journal_path(folder: Path, source: Path) -> Path:
 
 
 class Importer:
+    """Sends checked rows in `recordBatch` transactions, journaled before they are sent, a bounded number
+    in flight, and collects their receipts (see the module docstring)."""
+
     def __init__(
         self,
         session: ChainSession,

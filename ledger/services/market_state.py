@@ -50,6 +50,8 @@ def settlement_hash(row: SettlementTuple) -> bytes:
 
 @dataclass
 class MilestoneState:
+    """A milestone as the recorded events leave it: due, due date, paid so far, achieved or not."""
+
     due: int
     due_date: int
     paid: int = 0
@@ -62,6 +64,9 @@ class MilestoneState:
 
 @dataclass
 class ContractState:
+    """A contract as the recorded events leave it: terms, parties, the rate rules its payments are
+    evaluated against, milestones and royalty periods."""
+
     kind: ContractKind
     plan: PaymentPlan
     signed: int
@@ -100,6 +105,9 @@ class ContractState:
 
 @dataclass
 class MarketState:
+    """What the chain has recorded, rebuilt from its event log: enough to check a payment as the contracts
+    would, before it is sent."""
+
     contracts: dict[str, ContractState] = field(default_factory=dict)
     recorded: dict[bytes, bytes] = field(default_factory=dict)  # ref (bytes32) -> data hash
     members: dict[str, tuple[MemberKind, bool]] = field(default_factory=dict)  # address -> (kind, in region)
@@ -120,6 +128,7 @@ class MarketState:
         return state
 
     def apply(self, e: LogEvent) -> None:
+        """Take one recorded event into the state."""
         a = e.args
         if e.name == "MemberEnrolled":
             self.members[a["account"]] = (MemberKind(a["kind"]), bool(a["inRegion"]))

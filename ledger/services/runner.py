@@ -32,6 +32,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class Rejection:
+    """A scenario event the ledger refused: its index, the error's name and its sentence."""
+
     event: int | None
     error: str
     message: str
@@ -46,6 +48,9 @@ class Rejection:
 
 @dataclass
 class RunResult:
+    """What playing a scenario gave: the members' points, the contracts, rejections, replays and the
+    verification (SPEC section 7)."""
+
     scenario: Scenario
     addresses: dict[str, str]
     members: dict[str, dict[str, Any]]
@@ -90,6 +95,7 @@ class ScenarioRunner:
         return str(self.keys[member_id].address)
 
     def run(self) -> RunResult:
+        """Deploy, publish the policy, enrol, register and play every event in order; then verify."""
         record, contracts = deploy_all(self.session, self.regulator)
         self.client = LedgerClient(self.session, contracts)
         self.client.publish_document(self.regulator, self.policy)

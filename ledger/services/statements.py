@@ -26,6 +26,8 @@ TARGET_2028_FEN = 300_000_000_000 * 100
 
 @dataclass(frozen=True)
 class StatementLine:
+    """One issuance or redemption of a statement, traced to its payment or attestation and its rule."""
+
     date: str
     what: str  # "issued" or "redeemed"
     contract: str
@@ -54,6 +56,8 @@ STATEMENT_COLUMNS = tuple(f.name for f in fields(StatementLine))
 
 @dataclass
 class Statement:
+    """A member's points over a year (or all time): opening balance, every line, totals by rule."""
+
     member: str
     address: str
     year: int | None
@@ -69,6 +73,7 @@ class Statement:
         return self.lines[-1].balance if self.lines else self.opening
 
     def as_json(self) -> dict[str, Any]:
+        """The statement for a program (amounts as decimal strings)."""
         return {
             "member": self.member,
             "address": self.address,

@@ -30,6 +30,8 @@ Namer = Callable[[str], str]
 
 @dataclass(frozen=True, slots=True)
 class Discrepancy:
+    """A failed check: which, a sentence saying what is wrong, and where (member, rule, block, transaction)."""
+
     check: str
     message: str
     member: str | None = None
@@ -152,6 +154,7 @@ class Verifier:
         self.report.discrepancies.append(Discrepancy(check=check, message=message, **{**where, **extra}))
 
     def feed(self, event: LogEvent) -> None:
+        """Take the next recorded event, in chain order."""
         if event.tx_hash != self._tx:
             self._close_transaction()
             self._tx = event.tx_hash

@@ -38,6 +38,9 @@ PATTERNS_PER_QUERY = 400
 
 
 class Workspace:
+    """One workspace (the module docstring): its name book, keys, deployment record, chain session and
+    local event index, each opened when a command first needs it."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
         self._session: ChainSession | None = None
@@ -84,6 +87,7 @@ class Workspace:
             raise InputError(f"the name {name!r} already belongs to {known}")
 
     def remember(self, name: str, address: str) -> None:
+        """Keep `name` for `address` in the name book (refused if it is another account's)."""
         self.check_name(name, address)  # refused here before it enters the book
         if self.names().get(name) == address:
             return  # known already: most commands only confirm their signer's name
@@ -151,6 +155,7 @@ class Workspace:
     # --- chain ------------------------------------------------------------------------------
 
     def rpc_url(self) -> str:
+        """The node to talk to: --rpc, else the one the deployment was made through, else the local node."""
         if self.config.rpc:
             return self.config.rpc
         if self.config.deployment_path.exists():
@@ -233,6 +238,7 @@ class Workspace:
 
     @property
     def session(self) -> ChainSession:
+        """The connection to the chain, opened on first use."""
         from ledger.chain.session import ChainSession
 
         if self._session is None:
@@ -263,6 +269,8 @@ class Workspace:
         return self._record
 
     def deploy(self, *, force: bool) -> DeploymentRecord:
+        """Deploy and wire every contract, signed by the regulator's key (made if need be), and write the
+        deployment record (refused over an existing one unless `force`)."""
         from ledger.chain.deploy import deploy_all
 
         if self.config.deployment_path.exists() and not force:
