@@ -159,7 +159,7 @@ def _gas_bound(
 
 def _check_against_contract(
     s: SettlementInput,
-    contract: Any,
+    contract: ContractState,
     now: int,
     pending_milestone: dict[tuple[str, int], int],
     pending_royalty: dict[tuple[str, str], int],
