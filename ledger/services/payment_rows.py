@@ -45,6 +45,7 @@ class Row:
 
     @property
     def data_hash(self) -> bytes:
+        """What the ledger keeps under the row's reference: a resend with the same hash is a replay."""
         return settlement_hash(self.settlement.as_tuple())
 
     @property
@@ -56,6 +57,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Problem:
+    """A row that cannot be sent: its line, what is wrong, and its cells (for the reject file)."""
+
     line: int
     message: str
     raw: dict[str, str]
