@@ -599,90 +599,20 @@ class ChainSession:
         return [r.get("result") for r in ordered]
 
     def embedded_logs(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """`eth_getLogs` on the embedded chain, read block by block from py-evm's receipts.
+        """`eth_getLogs` on the embedded chain (`embedded.logs`)."""
+        from ledger.chain import embedded
 
-        eth-tester's own `get_logs` finds each transaction's receipt by its hash, scanning back from the
-        head, so reading a history costs the square of its length (a scenario of 1,000 events spent
-        minutes there). Log indexes count through the block, as on a node. `params` are those of
-        `eth_getLogs`: hex block numbers, a list of addresses, and optional topics (each position None,
-        one topic, or a list of alternatives)."""
-        wanted = {bytes.fromhex(a.removeprefix("0x")) for a in params["address"]}
-        topics = [
-            None if t is None else {bytes.fromhex(x.removeprefix("0x")) for x in ([t] if isinstance(t, str) else t)}
-            for t in params.get("topics") or []
-        ]
-        logs: list[dict[str, Any]] = []
-        for number in range(int(params["fromBlock"], 16), int(params["toBlock"], 16) + 1):
-            transactions, receipts = self._embedded_block(number)
-            index = 0
-            for tx, receipt in zip(transactions, receipts, strict=True):
-                for offset, log in enumerate(receipt.logs):
-                    if log.address not in wanted or len(log.topics) < len(topics):
-                        continue
-                    log_topics = [topic.to_bytes(32, "big") for topic in log.topics]
-                    if all(want is None or got in want for want, got in zip(topics, log_topics, strict=False)):
-                        logs.append(
-                            {
-                                "address": "0x" + log.address.hex(),
-                                "topics": log_topics,
-                                "data": log.data,
-                                "blockNumber": number,
-                                "transactionHash": tx.hash,
-                                "logIndex": index + offset,
-                            }
-                        )
-                index += len(receipt.logs)
-        return logs
+        return embedded.logs(self.tester.backend.chain, params)
 
     def receipts_fast(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
         """Raw receipts (None while not mined): status, blockNumber, gasUsed as ints; logs as bytes."""
         if self.kind == "embedded":
-            return self._embedded_receipts(hashes)
+            from ledger.chain import embedded
+
+            return embedded.receipts(self.tester.backend.chain, hashes)
         results = self.rpc_batch([("eth_getTransactionReceipt", ["0x" + h.hex()]) for h in hashes])
         with from_node("transaction receipts"):
             return [None if r is None else _raw_receipt(r) for r in results]
-
-    def _embedded_block(self, number: int) -> tuple[Any, Any]:
-        """Block `number` of the embedded chain as py-evm keeps it: its transactions and their receipts."""
-        chain = self.tester.backend.chain
-        block = chain.get_canonical_block_by_number(number)
-        return block.transactions, block.get_receipts(chain.chaindb)
-
-    def _embedded_receipts(self, hashes: list[bytes]) -> list[dict[str, Any] | None]:
-        """Receipts read from py-evm's database by each transaction's index entry, each block once.
-
-        eth-tester's `get_transaction_receipt` finds a transaction by scanning back from the head and
-        formats every field of every log: on a batch of 300 settlements that took a tenth of the
-        import's time. The embedded chain mines each transaction as it arrives, so one that is not in
-        the index has not been mined (None)."""
-        from eth.exceptions import TransactionNotFound as NotIndexed
-
-        index_of = self.tester.backend.chain.chaindb.get_transaction_index
-        blocks: dict[int, Any] = {}
-        out: list[dict[str, Any] | None] = []
-        for tx_hash in hashes:
-            try:
-                number, index = index_of(tx_hash)
-            except NotIndexed:
-                out.append(None)
-                continue
-            if number not in blocks:
-                blocks[number] = self._embedded_block(number)[1]
-            receipts = blocks[number]
-            receipt = receipts[index]
-            before = receipts[index - 1].gas_used if index else 0  # receipts hold the block's cumulative gas
-            out.append(
-                {
-                    "status": int.from_bytes(receipt.state_root, "big"),  # since Byzantium: 1 success, 0 failure
-                    "blockNumber": number,
-                    "gasUsed": receipt.gas_used - before,
-                    "logs": [
-                        {"topics": [topic.to_bytes(32, "big") for topic in log.topics], "data": log.data}
-                        for log in receipt.logs
-                    ],
-                }
-            )
-        return out
 
     def explain_failure(self, prepared: Prepared, block: int) -> LedgerError:
         """Why a transaction mined in `block` reverted: its decoded error if replaying the call gives one."""
