@@ -8,10 +8,8 @@ transaction is never sent twice.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,26 +19,25 @@ import requests
 from eth_abi.exceptions import DecodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction, ContractFunctions
+from web3.contract.contract import ContractFunction
 from web3.exceptions import (
     BadFunctionCallOutput,
     BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     ContractPanicError,
-    MismatchedABI,
     TransactionNotFound,
     Web3Exception,
     Web3RPCError,
-    Web3TypeError,
     Web3ValidationError,
 )
 from web3.types import TxParams, TxReceipt, Wei
 
+from ledger.chain.arguments import CheckedFunctions, first_line
 from ledger.chain.artifacts import Artifact
 from ledger.chain.errors import decode_revert, revert_data_of
 from ledger.chain.transport import (
@@ -162,7 +159,7 @@ def _nothing_for(what: str) -> ChainError:
 def _unreadable(what: str, exc: BaseException) -> ChainError:
     if isinstance(exc, KeyError):
         return unreadable_answer(what, f"it has no field {exc.args[0]!r}" if exc.args else "a field is missing")
-    return unreadable_answer(what, _first_line(exc))
+    return unreadable_answer(what, first_line(exc))
 
 
 def unreadable_answer(what: str, problem: str) -> ChainError:
@@ -416,11 +413,11 @@ class ChainSession:
                 raise decode_revert(data, namer=self.name_of) from None
             raise ChainError(f"the node refused the request: {_rpc_error_text(exc)}") from None
         except Web3ValidationError as exc:
-            raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
+            raise InputError(f"invalid argument for the contract call: {first_line(exc)}") from None
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ContractError):
                 raise
-            raise InputError(f"invalid argument for the contract call: {_first_line(exc)}") from None
+            raise InputError(f"invalid argument for the contract call: {first_line(exc)}") from None
         except NETWORK_ERRORS as exc:
             raise _connection_lost(exc) from None
 
@@ -638,8 +635,8 @@ class ChainSession:
 
     def contract(self, address: str, artifact: Artifact) -> Contract:
         contract = self.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
-        # Same interface, checked arguments: see _CheckedFunctions.
-        contract.functions = _CheckedFunctions(contract.functions)  # type: ignore[assignment]
+        # Same interface, checked arguments: see CheckedFunctions.
+        contract.functions = CheckedFunctions(contract.functions)  # type: ignore[assignment]
         return contract
 
     # --- internals --------------------------------------------------------------------------
@@ -726,67 +723,6 @@ class Superseded(ChainError):
         )
 
 
-class _CheckedFunctions:
-    """A contract's functions whose wrong arguments become `InputError`s. web3 checks the arguments
-    when a call is built (`functions.achieveMilestone(id, -1, at)`), before any session method
-    could turn its refusal into a sentence."""
-
-    def __init__(self, functions: ContractFunctions) -> None:
-        self._functions = functions
-        # each function's parameter lists (one per overload), read from the ABI once
-        self._inputs: dict[str, list[list[Any]]] = defaultdict(list)
-        for entry in cast(list[dict[str, Any]], functions.abi):
-            if entry.get("type") == "function":
-                self._inputs[entry["name"]].append(entry.get("inputs", []))
-
-    def __getattr__(self, name: str) -> Any:
-        build = getattr(self._functions, name)
-        if name.startswith("_") or not callable(build):
-            return build  # not a contract function (the ABI list, web3's own attributes)
-
-        def checked(*args: Any, **kwargs: Any) -> ContractFunction:
-            problem = self._address_problem(name, args)
-            if problem is not None:
-                raise InputError(f"invalid argument for {name}: {problem}")
-            try:
-                return cast(ContractFunction, build(*args, **kwargs))
-            except (MismatchedABI, Web3ValidationError, Web3TypeError) as exc:
-                raise InputError(f"invalid argument for {name}: {_argument_problem(exc)}") from None
-
-        return checked
-
-    def _address_problem(self, name: str, args: tuple[Any, ...]) -> str | None:
-        """A text where an address belongs that is not one. web3 would take it for an ENS name and
-        try to look it up (the ledger's chains have no ENS), so it is refused first."""
-        for inputs in self._inputs.get(name, []):
-            if len(inputs) == len(args):
-                for i, (param, value) in enumerate(zip(inputs, args, strict=True), start=1):
-                    problem = _non_address(param, value, f"argument {i}")
-                    if problem is not None:
-                        return problem
-        return None
-
-
-def _non_address(param: Any, value: Any, where: str) -> str | None:
-    """Where `value`, for the ABI parameter `param`, holds a text that is not an address."""
-    kind: str = param["type"]
-    if kind.endswith("]") and isinstance(value, list | tuple):
-        element = {**param, "type": kind[: kind.rindex("[")]}
-        for i, item in enumerate(value):
-            problem = _non_address(element, item, f"{where}[{i}]")
-            if problem is not None:
-                return problem
-    elif kind == "tuple" and isinstance(value, list | tuple | dict):
-        for i, component in enumerate(param["components"]):
-            item = value.get(component["name"]) if isinstance(value, dict) else value[i] if i < len(value) else None
-            problem = _non_address(component, item, f"{where}.{component['name'] or i}")
-            if problem is not None:
-                return problem
-    elif kind == "address" and isinstance(value, str) and not is_address(value):
-        return f"{where} value {value!r} is not an address"
-    return None
-
-
 def _raw_receipt(r: dict[str, Any]) -> dict[str, Any]:
     """A JSON-RPC receipt as `receipts_fast` gives it."""
     return {
@@ -798,19 +734,3 @@ def _raw_receipt(r: dict[str, Any]) -> dict[str, Any]:
             for lg in r["logs"]
         ],
     }
-
-
-def _argument_problem(exc: BaseException) -> str:
-    """The line of web3's report that names the argument it refused ("argument 2 value -1 is not
-    compatible with type uint256"), else its first line."""
-    for line in str(exc).splitlines():
-        found = re.search(r"Argument (\d+) value `(.*)` is not compatible with type `(.*)`", line)
-        if found:
-            number, value, kind = found.groups()
-            value = value if len(value) <= 40 else value[:37] + "..."
-            return f"argument {number} value {value} is not compatible with type {kind}"
-    return _first_line(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
