@@ -222,7 +222,18 @@ def _show_contract(
 
     view = ws.client.contract_view(contract_id)
     milestones = ws.client.milestones(contract_id, view["milestone_count"])
-    titles, payments = _contract_log(ws, config, contract_id)
+    titles, recorded = ws.contract_log(contract_id, on_range=sync_progress(config))
+    payments: list[dict[str, Any]] = [
+        {
+            "ref": s.ref,
+            "date": format_beijing(s.paid_at),
+            "milestone": s.milestone,
+            "period": s.period,
+            "kind": s.kind.label,
+            "amount": format_yuan(s.amount),
+        }
+        for s in recorded
+    ]
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -286,37 +297,6 @@ def _show_contract(
         lines.append(table(["reference", "date", "for", "kind", "amount (yuan)"], rows, numeric=(4,)))
     emit(config, data, "\n".join(lines))
     return 0
-
-
-def _contract_log(ws: Workspace, config: Config, contract_id: str) -> tuple[dict[int, str], list[dict[str, Any]]]:
-    """What only the chain's log keeps of a contract, read in one query of the local index: its
-    milestones' titles by index, and the settlements recorded on it, in the order they were recorded."""
-    from ledger.chain.encoding import text_id
-    from ledger.chain.logs import event_pattern
-    from ledger.domain.dates import format_beijing
-    from ledger.domain.money import format_yuan
-    from ledger.services.client import SettlementInput
-
-    key = text_id(contract_id)
-    patterns = (event_pattern("MilestoneAdded", key), event_pattern("SettlementRecorded", None, key))
-    titles, payments = {}, []
-    for event in ws.recorded_events(*patterns, on_range=sync_progress(config)):
-        if event.name == "MilestoneAdded":
-            titles[event.args["index"]] = event.args["title"]
-            continue
-        s = SettlementInput.recorded(event.args)
-        payments.append(
-            {
-                "ref": s.ref,
-                "date": format_beijing(s.paid_at),
-                # a payment that named no milestone paid the only one (the registry refuses it otherwise)
-                "milestone": 0 if s.milestone is None and s.period is None else s.milestone,
-                "period": s.period,
-                "kind": s.kind.label,
-                "amount": format_yuan(s.amount),
-            }
-        )
-    return titles, payments
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:

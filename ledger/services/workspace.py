@@ -323,6 +323,31 @@ class Workspace:
         recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*patterns))
         return {s.ref: s for s in recorded}
 
+    def contract_log(
+        self, contract_id: str, *, on_range: RangeCallback | None = None
+    ) -> tuple[dict[int, str], list[SettlementInput]]:
+        """What only the chain's log keeps of a contract, read in one query of the local index: its
+        milestones' titles by index, and the settlements recorded on it, in the order they were recorded
+        (a payment that named no milestone paid the only one: named here)."""
+        from dataclasses import replace
+
+        from ledger.chain.encoding import text_id
+        from ledger.chain.logs import event_pattern
+        from ledger.services.client import SettlementInput
+
+        key = text_id(contract_id)
+        patterns = (event_pattern("MilestoneAdded", key), event_pattern("SettlementRecorded", None, key))
+        titles: dict[int, str] = {}
+        payments: list[SettlementInput] = []
+        for event in self.recorded_events(*patterns, on_range=on_range):
+            if event.name == "MilestoneAdded":
+                titles[event.args["index"]] = event.args["title"]
+                continue
+            s = SettlementInput.recorded(event.args)
+            # the registry refuses a payment without a milestone unless the contract has only one
+            payments.append(replace(s, milestone=0) if s.milestone is None and s.period is None else s)
+        return titles, payments
+
     def market_state(
         self, *, on_range: RangeCallback | None = None, also: Callable[[LogEvent], None] | None = None
     ) -> MarketState:
