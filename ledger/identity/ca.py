@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -236,9 +237,14 @@ def _write_crl(files: CaFiles, key: ec.EllipticCurvePrivateKey, cert: x509.Certi
 def _issued(files: CaFiles) -> list[dict[str, str]]:
     """The authority's record of the certificates it issued."""
     issued = read_json_file(files.issued, "issued certificates")
-    if not isinstance(issued, list) or not all(isinstance(e, dict) and "serial" in e for e in issued):
+    if not isinstance(issued, list) or not all(isinstance(e, dict) and _is_serial(e.get("serial")) for e in issued):
         raise ConfigError(f"{files.issued} is not this authority's list of issued certificates")
     return issued
+
+
+def _is_serial(value: object) -> bool:
+    """A certificate serial number as the register keeps it: hexadecimal text."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{1,40}", value) is not None
 
 
 def load_crl(files: CaFiles) -> x509.CertificateRevocationList:

@@ -94,9 +94,10 @@ def test_revoked_certificate_is_refused(authority: CaFiles) -> None:
 def test_damaged_authority_files_are_named_in_a_sentence(authority: CaFiles) -> None:
     cert, _ = _member(authority, address=Account.create().address)
     serial = cert.serial_number  # type: ignore[attr-defined]
-    authority.issued.write_text('{"not": "a list"}', encoding="utf-8")
-    with pytest.raises(ConfigError, match="is not this authority's list of issued certificates"):
-        ca.revoke(authority, passphrase=PASS, serial=serial)
+    for damaged in ('{"not": "a list"}', '[{"serial": "not hexadecimal"}]', '[{"serial": 12}]'):
+        authority.issued.write_text(damaged, encoding="utf-8")
+        with pytest.raises(ConfigError, match="is not this authority's list of issued certificates"):
+            ca.revoke(authority, passphrase=PASS, serial=serial)
     authority.issued.write_bytes(b"\xff\xfe")
     with pytest.raises(InputError, match="issued certificates file .* is not UTF-8 text"):
         ca.revoke(authority, passphrase=PASS, serial=serial)
