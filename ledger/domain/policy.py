@@ -149,7 +149,7 @@ def bundled_policy_path() -> Path:
     """The policy file shipped with the package (repository copy, or the installed copy)."""
     if BUNDLED_POLICY.exists():
         return BUNDLED_POLICY
-    return Path(__file__).resolve().parent.parent / "data" / "mkj-2026.toml"
+    return Path(__file__).resolve().parent.parent / "data" / "policy" / "mkj-2026.toml"
 
 
 def repository_policies() -> list[PolicyDocument]:

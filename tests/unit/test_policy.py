@@ -130,3 +130,26 @@ def test_rule_differences_name_each_changed_number() -> None:
         "window_end",
         "effective_from",
     ]
+
+
+def test_an_installed_package_ships_the_policy_files_it_falls_back_on() -> None:
+    """Outside the repository (a wheel installed elsewhere) the bundled policy is the package's copy,
+    `ledger/data/policy`, a link to `policy/` that the package data takes in."""
+    import fnmatch
+    import tomllib
+
+    import ledger
+    from ledger.domain import policy
+
+    package = Path(ledger.__file__).resolve().parent
+    repository = package.parent / "policy"
+    shipped = package / "data" / "policy"
+    assert sorted(p.name for p in shipped.glob("*.toml")) == sorted(p.name for p in repository.glob("*.toml"))
+    for path in shipped.glob("*.toml"):
+        assert path.read_bytes() == (repository / path.name).read_bytes()
+    patterns = tomllib.loads((package.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["ledger"]
+    assert any(fnmatch.fnmatch("data/policy/mkj-2026.toml", pattern) for pattern in patterns)
+    fallback = Path(policy.__file__).resolve().parent.parent / "data" / "policy" / "mkj-2026.toml"
+    assert fallback.is_file() and load_policy(fallback) == load_policy()
