@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -32,13 +33,22 @@ class NodeStatus:
 
 
 def anvil_binary() -> Path:
+    """The anvil to run: $LEDGER_ANVIL, else the project's node_modules (beside the package, or in the
+    folder the command runs in), else an `anvil` on the PATH."""
     override = os.environ.get("LEDGER_ANVIL")
-    candidates = [Path(override)] if override else []
-    candidates += [PROJECT_ROOT / ANVIL_RELATIVE, Path.cwd() / ANVIL_RELATIVE]
+    if override:
+        if not Path(override).is_file():
+            raise ConfigError(f"LEDGER_ANVIL names {override}, which is no file")
+        return Path(override)
+    on_path = shutil.which("anvil")
+    candidates = [PROJECT_ROOT / ANVIL_RELATIVE, Path.cwd() / ANVIL_RELATIVE, *([Path(on_path)] if on_path else [])]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise ConfigError("anvil is not installed: run `npm ci` in the project (it brings @foundry-rs/anvil-linux-amd64)")
+    raise ConfigError(
+        "anvil is not installed: run `npm ci` in the project (it brings @foundry-rs/anvil-linux-amd64), "
+        "or set LEDGER_ANVIL to an anvil binary"
+    )
 
 
 def _rpc(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:

@@ -1,0 +1,57 @@
+"""Which anvil `ledger node start` runs: $LEDGER_ANVIL, else the project's node_modules (beside the
+package, or in the folder the command runs in), else one on the PATH; without any, a sentence that
+says how to get one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import node
+from ledger.errors import ConfigError
+
+
+@pytest.fixture
+def nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No anvil in the project, the working folder or on the PATH."""
+    monkeypatch.delenv("LEDGER_ANVIL", raising=False)
+    monkeypatch.setattr(node, "PROJECT_ROOT", tmp_path / "project")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    return tmp_path
+
+
+def _binary(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def test_without_any_anvil_the_refusal_says_how_to_get_one(nowhere: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        node.anvil_binary()
+    assert str(refused.value) == (
+        "anvil is not installed: run `npm ci` in the project (it brings @foundry-rs/anvil-linux-amd64), "
+        "or set LEDGER_ANVIL to an anvil binary"
+    )
+
+
+def test_the_project_comes_before_the_working_folder_and_the_path(nowhere: Path) -> None:
+    on_path = _binary(nowhere / "bin" / "anvil")
+    assert node.anvil_binary() == on_path
+    here = _binary(nowhere / node.ANVIL_RELATIVE)
+    assert node.anvil_binary() == here
+    project = _binary(nowhere / "project" / node.ANVIL_RELATIVE)
+    assert node.anvil_binary() == project
+
+
+def test_ledger_anvil_comes_first_and_must_name_a_file(nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _binary(nowhere / "project" / node.ANVIL_RELATIVE)
+    chosen = _binary(nowhere / "elsewhere" / "anvil")
+    monkeypatch.setenv("LEDGER_ANVIL", str(chosen))
+    assert node.anvil_binary() == chosen
+    monkeypatch.setenv("LEDGER_ANVIL", str(nowhere / "missing"))
+    with pytest.raises(ConfigError, match="LEDGER_ANVIL names .*missing, which is no file"):
+        node.anvil_binary()
