@@ -30,7 +30,8 @@ demo: setup
 	$(BIN)/ledger demo
 
 test: setup $(SLITHER_VENV)/.installed fuzz
-	$(BIN)/ruff check ledger tests scripts/bench scripts/plant-bug scripts/slither-check
+	$(BIN)/ruff check ledger tests scripts/bench scripts/compile scripts/plant-bug scripts/slither-check
+	$(BIN)/ruff format --check ledger tests scripts/bench scripts/compile scripts/plant-bug scripts/slither-check
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadscope
 
@@ -39,7 +40,8 @@ fuzz: node_modules/.installed
 	cd tests/invariant && ../../node_modules/.bin/forge test
 
 check: setup
-	$(BIN)/ruff check ledger tests scripts/bench scripts/plant-bug scripts/slither-check
+	$(BIN)/ruff check ledger tests scripts/bench scripts/compile scripts/plant-bug scripts/slither-check
+	$(BIN)/ruff format --check ledger tests scripts/bench scripts/compile scripts/plant-bug scripts/slither-check
 	$(BIN)/mypy
 	$(BIN)/python scripts/compile --check
 
