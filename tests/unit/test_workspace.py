@@ -14,7 +14,7 @@ from eth_utils.address import to_checksum_address
 from ledger.chain.artifacts import DEPLOYED_CONTRACTS
 from ledger.chain.record import DeploymentRecord
 from ledger.config import Config
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, InputError
 from ledger.services.workspace import Workspace, _loopback_port
 
 
@@ -116,10 +116,27 @@ def test_the_name_book_takes_addresses_in_any_case_and_names_an_entry_that_is_no
     config.names_path.parent.mkdir(parents=True, exist_ok=True)
     config.names_path.write_text(json.dumps({"imu": account.lower()}), encoding="utf-8")
     assert Workspace(config).resolve("imu") == account
-    config.names_path.write_text(json.dumps({"imu": account, "steel": "0x1234", "casi": 7}), encoding="utf-8")
+    mistyped = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # fails its EIP-55 checksum
+    book = {"imu": account, "steel": "0x1234", "casi": 7, "wang": mistyped}
+    config.names_path.write_text(json.dumps(book), encoding="utf-8")
     with pytest.raises(ConfigError) as refused:
         Workspace(config).names()
     assert str(refused.value) == (
-        f"the name book {config.names_path} gives no account address for 'steel', 'casi' (edited by hand?): "
+        f"the name book {config.names_path} gives no account address for 'steel', 'casi', 'wang' (edited by hand?): "
         "correct it, or take the name out"
     )
+
+
+def test_an_address_whose_checksum_fails_is_said_to_be_mistyped(tmp_path: Path) -> None:
+    workspace = Workspace(Config(home=tmp_path))
+    account = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's own example
+    assert workspace.resolve(account.lower()) == account  # no checksum to check: taken as written
+    flipped = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # one letter's case changed, as a typo would
+    with pytest.raises(InputError) as refused:
+        workspace.resolve(flipped)
+    assert str(refused.value) == (
+        f"{flipped!r} is not a valid address: its capital letters do not match its checksum (EIP-55), "
+        "so a character is probably mistyped"
+    )
+    with pytest.raises(InputError, match=r"is not a valid address \(0x followed by 40 hexadecimal digits\)"):
+        workspace.resolve(account[:-1])
