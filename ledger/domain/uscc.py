@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ledger.domain.typed import halfwidth
 from ledger.errors import CreditCodeError
 
 #: The 31 characters a code may use: digits and capitals without I, O, S, V, Z.
@@ -20,6 +21,11 @@ def validate_uscc(code: object) -> str:
     """Return the code if it is a well-formed credit code, else raise `CreditCodeError`."""
     if not isinstance(code, str):
         raise CreditCodeError(f"credit code must be text, not {code!r}")
+    if code != code.strip():
+        raise CreditCodeError(f"credit code {code!r} begins or ends with white space")
+    plain = halfwidth(code)
+    if plain is not None:
+        raise CreditCodeError(f"credit code {code!r} is written in full-width characters; write it as {plain}")
     if len(code) != LENGTH:
         characters = "1 character" if len(code) == 1 else f"{len(code)} characters"
         raise CreditCodeError(f"credit code {code!r} has {characters}; it must have {LENGTH}")

@@ -32,6 +32,10 @@ def test_valid_codes_are_accepted(code: str) -> None:
         ("91110000802100433b", "capitals"),
         ("9111000080210043-B", "only digits"),
         ("91AB0000802100433B", "administrative division"),
+        (" 91110000802100433B", "begins or ends with white space"),
+        ("91110000802100433B\t", "begins or ends with white space"),
+        # typed with a Chinese input method's full-width characters
+        ("９１１１００００８０２１００４３３Ｂ", "written in full-width characters; write it as 91110000802100433B$"),
     ],
 )
 def test_malformed_codes_are_refused_with_the_reason(code: str, reason: str) -> None:
