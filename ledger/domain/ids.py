@@ -3,11 +3,14 @@
 On chain each is a bytes32 holding its UTF-8 text. An identifier has one spelling only: "B1" and
 "B1 " would be two payment references for one bank transfer, and the same payment could be counted
 twice. So text with white space at either end, or with a character that does not print, is refused
-rather than stored (a bulk import trims its cells first, as a spreadsheet shows them).
+rather than stored (a bulk import trims its cells first, as a spreadsheet shows them); so is text typed
+in a Chinese input method's full-width letters and digits (ＢＡＮＫ－１ for BANK-1), told its half-width
+spelling.
 """
 
 from __future__ import annotations
 
+from ledger.domain.typed import halfwidth
 from ledger.errors import InputError
 
 #: The most UTF-8 bytes an identifier may take: it is stored in a bytes32.
@@ -22,6 +25,9 @@ def check_identifier(text: str, *, what: str = "identifier") -> str:
         raise InputError(f"{what} {text!r} begins or ends with white space")
     if not text.isprintable():
         raise InputError(f"{what} {text!r} holds a character that does not print")
+    plain = halfwidth(text)
+    if plain is not None:
+        raise InputError(f"{what} {text!r} is written in full-width characters; write it as {plain}")
     if len(text.encode("utf-8")) > ID_BYTES:
         raise InputError(f"{what} {text!r} is longer than {ID_BYTES} bytes")
     return text

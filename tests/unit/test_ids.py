@@ -20,7 +20,7 @@ from ledger.services.payment_rows import read_rows
 from tests.vectors.load import cases
 
 
-@pytest.mark.parametrize("text", ["BANK-0001", "2026-Q3", "银行回单 0001", "ＴＣ１", "x" * 32, "中" * 10])
+@pytest.mark.parametrize("text", ["BANK-0001", "2026-Q3", "银行回单 0001", "合同（2026）1号", "x" * 32, "中" * 10])
 def test_an_identifier_is_stored_as_written_and_read_back(text: str) -> None:
     assert check_identifier(text) == text
     assert id_text(text_id(text)) == text
@@ -39,6 +39,9 @@ def test_an_identifier_is_stored_as_written_and_read_back(text: str) -> None:
         ("B1\u200b", "holds a character that does not print"),
         ("x" * 33, "is longer than 32 bytes"),
         ("中" * 11, "is longer than 32 bytes"),
+        # BANK-1 typed with a Chinese input method's full-width letters: the same receipt, spelt twice
+        ("ＢＡＮＫ－１", "is written in full-width characters; write it as BANK-1$"),
+        ("ＴＣ１", "is written in full-width characters; write it as TC1$"),
     ],
 )
 def test_an_identifier_with_two_spellings_or_too_long_is_refused(text: str, why: str) -> None:
