@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
+#: The full-width forms of the printable ASCII characters, U+FF01 (！) to U+FF5E (～), lie this far above them.
+FULL_WIDTH_OFFSET = 0xFEE0
 
 
 def halfwidth(text: str) -> str | None:
     """`text` in half-width (ASCII) characters when it was typed with a Chinese input method's full-width
-    digits and signs (２０２６－０３－０１, １２．５０); None when it has none of them."""
-    plain = unicodedata.normalize("NFKC", text)
+    letters, digits and signs (２０２６－０３－０１, １２．５０); None when it has none of them, or has
+    other characters beyond ASCII too (a superscript ², a Chinese word), which no such spelling mends."""
+    plain = "".join(chr(ord(ch) - FULL_WIDTH_OFFSET) if "\uff01" <= ch <= "\uff5e" else ch for ch in text)
     return plain if plain != text and plain.isascii() else None

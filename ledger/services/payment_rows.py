@@ -14,6 +14,7 @@ from typing import Any
 from ledger.domain.dates import calendar_day, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import parse_yuan
+from ledger.domain.typed import halfwidth
 from ledger.domain.types import SettlementKind
 from ledger.errors import InputError, LedgerError
 from ledger.files import (
@@ -222,6 +223,9 @@ def _milestone(text: str) -> int | None:
     if text == "":
         return None
     if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits: str.isdigit also takes "²", which int() refuses
+        plain = halfwidth(text)
+        if plain is not None and re.fullmatch(r"[0-9]{1,9}", plain):
+            raise InputError(f"milestone {text!r} is written in full-width characters; write it as {plain}")
         raise InputError(f"milestone must be a 0-based index, not {text!r}")
     return int(text)
 

@@ -216,14 +216,23 @@ def test_references_a_spreadsheet_cut_short_are_refused_not_taken_for_one_refere
     )
 
 
-@pytest.mark.parametrize("milestone", ["²", "２", "-1", "1.0", "0x1", "1234567890"])
-def test_a_milestone_that_is_not_a_small_number_in_ascii_digits_is_a_bad_row(tmp_path: Path, milestone: str) -> None:
+@pytest.mark.parametrize(
+    ("milestone", "message"),
+    [
+        *(
+            (text, f"milestone must be a 0-based index, not {text!r}")
+            for text in ["²", "-1", "1.0", "0x1", "1234567890"]
+        ),
+        ("２", "milestone '２' is written in full-width characters; write it as 2"),  # a Chinese input method's
+    ],
+)
+def test_a_milestone_that_is_not_a_small_number_in_ascii_digits_is_a_bad_row(
+    tmp_path: Path, milestone: str, message: str
+) -> None:
     path = tmp_path / "m.csv"
     path.write_text(f"ref,contract,milestone,amount,date\nA,C1,{milestone},1.00,2026-03-01\n", encoding="utf-8")
     rows, problems = read_rows(path)
-    assert not rows and [(p.line, p.message) for p in problems] == [
-        (2, f"milestone must be a 0-based index, not {milestone!r}")
-    ]
+    assert not rows and [(p.line, p.message) for p in problems] == [(2, message)]
 
 
 def test_a_journal_line_torn_by_a_crash_is_left_out(tmp_path: Path) -> None:
