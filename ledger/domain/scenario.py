@@ -145,8 +145,9 @@ def load_scenario(path: Path) -> Scenario:
         ) from None
     try:
         # An amount written as a JSON number (2000000.00) is read as the text it is written as, never
-        # through a float: then checked as the decimal string it stands for.
-        data = parse_json(text, decimals_as_text=True)
+        # through a float: then checked as the decimal string it stands for. A key given twice in one
+        # object is refused: JSON readers differ on which value they keep.
+        data = parse_json(text, decimals_as_text=True, unique_keys=True)
     except JsonProblem as exc:
         raise ScenarioError(f"the file is {exc}", where=str(path)) from None
     return parse_scenario(data, base=path.parent, source=path)
