@@ -137,6 +137,8 @@ def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
     from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
 
+    for warning in scenario.warnings:
+        sys.stderr.write(f"warning: {scenario.source}: {warning}\n")
     access = workspace(config).node_access(config.rpc) if config.rpc else None
     result = run_scenario(scenario, rpc=config.rpc, access=access, progress=progress_bar("playing events"))
     if config.json:

@@ -7,7 +7,7 @@ import gc
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,12 +71,19 @@ class JsonProblem(ValueError):
     """Why a text is not JSON the ledger reads; the message follows "the file is"."""
 
 
-def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool = False) -> Any:
+def parse_json(
+    text: str,
+    *,
+    decimals_as_text: bool = False,
+    unique_keys: bool = False,
+    on_duplicate: Callable[[str], None] | None = None,
+) -> Any:
     """JSON as its standard defines it: NaN and Infinity are refused (Python would take them), and so
     is nesting deeper than Python's parser reaches, as a sentence rather than a crash. With
     `decimals_as_text`, a number with a fraction or exponent stays the text it was written as (an
     amount never passes through a float). With `unique_keys` (a person's file: Python would keep
-    the last of two values silently), an object naming a key twice is refused."""
+    the last of two values silently), an object naming a key twice is refused; with `on_duplicate`
+    instead, the key is told to it and the last value kept."""
 
     def refuse(constant: str) -> object:
         raise JsonProblem(f"not valid JSON: {constant} is not a JSON number")
@@ -85,7 +92,9 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
         obj: dict[str, Any] = {}
         for key, value in pairs:
             if key in obj:
-                raise JsonProblem(f"ambiguous: an object gives the key {key!r} twice")
+                if on_duplicate is None:
+                    raise JsonProblem(f"ambiguous: an object gives the key {key!r} twice")
+                on_duplicate(key)
             obj[key] = value
         return obj
 
@@ -97,7 +106,7 @@ def parse_json(text: str, *, decimals_as_text: bool = False, unique_keys: bool =
                 text,
                 parse_constant=refuse,
                 parse_float=str if decimals_as_text else float,
-                object_pairs_hook=one_value_each if unique_keys else None,
+                object_pairs_hook=one_value_each if unique_keys or on_duplicate else None,
             )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None

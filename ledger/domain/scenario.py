@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,6 +129,8 @@ class Scenario:
     source: Path | None = None
     member_index: dict[str, MemberDecl] = field(default_factory=dict, compare=False)
     contract_index: dict[str, ContractDecl] = field(default_factory=dict, compare=False)
+    #: what in the file was read but may not say what its author meant (printed before the run)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -146,11 +148,15 @@ def load_scenario(path: Path) -> Scenario:
     try:
         # An amount written as a JSON number (2000000.00) is read as the text it is written as, never
         # through a float: then checked as the decimal string it stands for. A key given twice in one
-        # object is refused: JSON readers differ on which value they keep.
-        data = parse_json(text, decimals_as_text=True, unique_keys=True)
+        # object keeps its last value, as most JSON readers do, and the file is warned of it (the
+        # format is a stable interface: a file other readers take is not refused here).
+        twice: list[str] = []
+        data = parse_json(text, decimals_as_text=True, on_duplicate=twice.append)
     except JsonProblem as exc:
         raise ScenarioError(f"the file is {exc}", where=str(path)) from None
-    return parse_scenario(data, base=path.parent, source=path)
+    scenario = parse_scenario(data, base=path.parent, source=path)
+    warnings = tuple(f"an object gives the key {key!r} twice; its last value is used" for key in dict.fromkeys(twice))
+    return replace(scenario, warnings=warnings) if warnings else scenario
 
 
 def _policy_file(named: str, base: Path | None) -> Path:
