@@ -156,7 +156,7 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"the file is {exc}", where=str(path)) from None
     scenario = parse_scenario(data, base=path.parent, source=path)
     warnings = tuple(f"an object gives the key {key!r} twice; its last value is used" for key in dict.fromkeys(twice))
-    return replace(scenario, warnings=warnings) if warnings else scenario
+    return replace(scenario, warnings=warnings + scenario.warnings) if warnings else scenario
 
 
 def _policy_file(named: str, base: Path | None) -> Path:
@@ -205,7 +205,55 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
         source=source,
         member_index=member_index,
         contract_index=contract_index,
+        warnings=tuple(_unknown_fields(data)),
     )
+
+
+#: The fields of each object of a scenario file (SPEC section 7); others are ignored, with a warning.
+SCENARIO_FIELDS = frozenset("scenario policy members instruments contracts events".split())
+MEMBER_FIELDS = frozenset("id name kind uscc in_region".split())
+INSTRUMENT_FIELDS = frozenset("id provider original_value".split())
+EVENT_FIELDS = {
+    "milestone_achieved": "contract milestone",
+    "payment": "ref contract milestone amount evidence",
+    "equity": "ref contract milestone amount evidence",
+    "royalty_payment": "ref contract period amount evidence",
+    "revenue_report": "contract period revenue",
+    "sme_revenue": "member year revenue",
+    "talent_appointment": "member title",
+    "redeem": "member points purpose",
+    "suspend": "member",
+    "reinstate": "member",
+    "policy_version": "rule rate_bps amount threshold",
+}
+
+
+def _unknown_fields(data: dict[str, Any]) -> list[str]:
+    """A warning for each field the format does not have (a misspelt one, most likely), which the
+    reading above ignored: `"amout": "1.00"` leaves the event without the amount its author meant."""
+
+    def unknown(obj: object, known: frozenset[str], where: str, what: str) -> list[str]:
+        if not isinstance(obj, dict):
+            return []
+        return [f"{where}: {key!r} is not a field of {what}; it is ignored" for key in obj if key not in known]
+
+    def entries(key: str) -> list[tuple[str, Any]]:
+        return [(f"{key}[{i}]", entry) for i, entry in enumerate(data.get(key) or [])]
+
+    found = unknown(data, SCENARIO_FIELDS, "(top level)", "a scenario")
+    found += [w for where, obj in entries("members") for w in unknown(obj, MEMBER_FIELDS, where, "a member")]
+    found += [
+        w for where, obj in entries("instruments") for w in unknown(obj, INSTRUMENT_FIELDS, where, "an instrument")
+    ]
+    for where, obj in entries("contracts"):
+        found += unknown(obj, CONTRACT_FIELDS, where, "a contract")
+        for j, milestone in enumerate(obj.get("milestones") or []):
+            found += unknown(milestone, MILESTONE_FIELDS, f"{where}.milestones[{j}]", "a milestone")
+    for where, obj in entries("events"):
+        kind = obj.get("type")
+        known = frozenset(("at type " + EVENT_FIELDS[kind]).split())
+        found += unknown(obj, known, where, f"a {kind} event")
+    return found
 
 
 # --- sections -------------------------------------------------------------------------------

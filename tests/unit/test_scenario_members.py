@@ -192,3 +192,22 @@ def _refusal_of(change: Any) -> str:
 )
 def test_a_contract_or_event_its_kind_or_plan_rules_out_is_refused_where_it_is(change: Any, message: str) -> None:
     assert message in _refusal_of(change)
+
+
+def test_a_field_the_format_does_not_have_is_ignored_with_a_warning_naming_it() -> None:
+    """The format is a stable interface: a file with more fields still runs, but a misspelt field
+    (`amout`) would leave its author's value unread, so each is named."""
+    document = _demo()
+    document["comment"] = "a market's year"
+    document["members"][0]["inregion"] = True
+    document["contracts"][0]["milestones"][0]["amout"] = "1.00"
+    document["events"][1]["amout"] = "1.00"
+    document["events"][0]["note"] = "pilot line ready"
+    assert parse_scenario(document).warnings == (
+        "(top level): 'comment' is not a field of a scenario; it is ignored",
+        "members[0]: 'inregion' is not a field of a member; it is ignored",
+        "contracts[0].milestones[0]: 'amout' is not a field of a milestone; it is ignored",
+        "events[0]: 'note' is not a field of a milestone_achieved event; it is ignored",
+        "events[1]: 'amout' is not a field of a payment event; it is ignored",
+    )
+    assert parse_scenario(_demo()).warnings == ()
