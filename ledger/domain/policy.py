@@ -183,9 +183,31 @@ def _policy_date(data: dict[str, Any], key: str) -> int:
     return parse_date(value, what=key)
 
 
+#: The keys of a policy file, and of each of its [[rule]] tables.
+POLICY_KEYS = ("id", "title", "document", "effective_from", "window_start", "window_end", "timezone", "rule")
+RULE_KEYS = (
+    "id",
+    "clause",
+    "title",
+    "kind",
+    "rate_bps",
+    "amount",
+    "threshold",
+    "recipient",
+    "basis",
+    "eligibility",
+    "source",
+)
+
+
 def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") -> PolicyDocument:
     """The policy in `data` (a parsed TOML file whose bytes hash to `sha256`), every rule checked; a
     `PolicyFileError` names what is wrong and where (`where` names the file)."""
+    unknown = [key for key in data if key not in POLICY_KEYS]
+    if unknown:  # a misspelt key would otherwise be read as absent, on chain for good
+        raise PolicyFileError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; a policy has {', '.join(POLICY_KEYS)}"
+        )
     missing_dates = [key for key in ("effective_from", "window_start", "window_end") if key not in data]
     if missing_dates:
         raise PolicyFileError(f"{where}: the policy needs {' and '.join(missing_dates)} (a date, YYYY-MM-DD)")
@@ -211,6 +233,15 @@ def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") ->
             raise PolicyFileError(f"{at}: rule {rule_id} appears twice")
         seen.add(rule_id)
         definition = RULE_DEFINITIONS[rule_id]
+        unknown = [key for key in entry if key not in RULE_KEYS]
+        if unknown:  # `rate_bp = 2000` would otherwise publish a rate of 0 that no version can take back
+            raise PolicyFileError(
+                f"{at} ({rule_id}): unknown key(s) {', '.join(map(repr, unknown))}; a rule has {', '.join(RULE_KEYS)}"
+            )
+        needed = ("rate_bps" if definition["kind"] == "rate" else "amount", "threshold")
+        missing_keys = [key for key in needed if key not in entry]
+        if missing_keys:
+            raise PolicyFileError(f"{at} ({rule_id}): a {definition['kind']} rule needs {' and '.join(missing_keys)}")
         for key in ("clause", "kind", "recipient", "basis", "eligibility"):
             if entry.get(key) != definition[key]:
                 raise PolicyFileError(

@@ -62,6 +62,39 @@ def test_policy_with_rate_above_hundred_percent_is_refused(tmp_path: Path) -> No
         load_policy(_write(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        # a misspelt key would be read as absent: a rate of 0, or no threshold, on chain for good
+        (
+            "rate_bps = 2000",
+            "rate_bp = 2000",
+            r"rule 1 \(R11-LANDING\): unknown key\(s\) 'rate_bp'; a rule has id, clause",
+        ),
+        (
+            'threshold = "2000000.00"',
+            'threshhold = "2000000.00"',
+            r"rule 1 \(R11-LANDING\): unknown key\(s\) 'threshhold'",
+        ),
+        (
+            'window_end = "2028-12-31"',
+            'window_end = "2028-12-31"\nwindow_ends = "2027-12-31"',
+            "unknown key\\(s\\) 'window_ends'",
+        ),
+        ("rate_bps = 2000\n", "", r"rule 1 \(R11-LANDING\): a rate rule needs rate_bps$"),
+        ('amount = "10000.00"\n', "", r"rule 6 \(R11-SME\): a fixed rule needs amount$"),
+        ('threshold = "2000000.00"\n', "", r"rule 1 \(R11-LANDING\): a rate rule needs threshold$"),
+    ],
+)
+def test_a_rule_key_misspelt_or_left_out_is_refused_not_read_as_zero(
+    tmp_path: Path, old: str, new: str, says: str
+) -> None:
+    text = POLICY.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    with pytest.raises(PolicyFileError, match=says):
+        load_policy(_write(tmp_path, text.replace(old, new)))
+
+
 def test_broken_toml_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError, match="not valid TOML"):
         load_policy(_write(tmp_path, "id = "))
