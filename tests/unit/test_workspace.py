@@ -140,3 +140,14 @@ def test_an_address_whose_checksum_fails_is_said_to_be_mistyped(tmp_path: Path) 
     )
     with pytest.raises(InputError, match=r"is not a valid address \(0x followed by 40 hexadecimal digits\)"):
         workspace.resolve(account[:-1])
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"), [("ｉｍｕ", "imu"), ("９１１１００００８０２１００４３３Ｂ", "91110000802100433B")]
+)
+def test_a_member_named_in_full_width_characters_is_told_the_half_width_spelling(
+    tmp_path: Path, typed: str, plain: str
+) -> None:
+    with pytest.raises(InputError) as refused:
+        Workspace(Config(home=tmp_path)).resolve(typed)
+    assert str(refused.value) == f"{typed!r} is written in full-width characters; write it as {plain}"
