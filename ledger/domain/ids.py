@@ -10,7 +10,7 @@ spelling.
 
 from __future__ import annotations
 
-from ledger.domain.typed import halfwidth
+from ledger.domain.typed import full_width_note
 from ledger.errors import InputError
 
 #: The most UTF-8 bytes an identifier may take: it is stored in a bytes32.
@@ -25,9 +25,9 @@ def check_identifier(text: str, *, what: str = "identifier") -> str:
         raise InputError(f"{what} {text!r} begins or ends with white space")
     if not text.isprintable():
         raise InputError(f"{what} {text!r} holds a character that does not print")
-    plain = halfwidth(text)
-    if plain is not None:
-        raise InputError(f"{what} {text!r} is written in full-width characters; write it as {plain}")
+    note = full_width_note(text)
+    if note is not None:
+        raise InputError(f"{what} {text!r} {note}")
     if len(text.encode("utf-8")) > ID_BYTES:
         raise InputError(f"{what} {text!r} is longer than {ID_BYTES} bytes")
     return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NewType
 
-from ledger.domain.typed import halfwidth
+from ledger.domain.typed import full_width_note
 from ledger.errors import AmountError
 
 Fen = NewType("Fen", int)
@@ -34,9 +34,9 @@ def _parse_hundredths(text: object, *, what: str) -> int:
             raise AmountError(f"{what} {raw!r} has more than two decimal places")
         if re.fullmatch(r"[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]{1,2})?", raw):  # as a bank statement prints it
             raise AmountError(f"{what} {raw!r} has thousands separators; write it as {raw.replace(',', '')}")
-        plain = halfwidth(raw)
-        if plain is not None and _DECIMAL.fullmatch(plain):
-            raise AmountError(f"{what} {raw!r} is written in full-width characters; write it as {plain}")
+        note = full_width_note(raw, reads=_DECIMAL.fullmatch)
+        if note is not None:
+            raise AmountError(f"{what} {raw!r} {note}")
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.domain.typed import halfwidth
+from ledger.domain.typed import full_width_note
 from ledger.errors import CreditCodeError
 
 #: The 31 characters a code may use: digits and capitals without I, O, S, V, Z.
@@ -23,9 +23,9 @@ def validate_uscc(code: object) -> str:
         raise CreditCodeError(f"credit code must be text, not {code!r}")
     if code != code.strip():
         raise CreditCodeError(f"credit code {code!r} begins or ends with white space")
-    plain = halfwidth(code)
-    if plain is not None:
-        raise CreditCodeError(f"credit code {code!r} is written in full-width characters; write it as {plain}")
+    note = full_width_note(code)
+    if note is not None:
+        raise CreditCodeError(f"credit code {code!r} {note}")
     if len(code) != LENGTH:
         characters = "1 character" if len(code) == 1 else f"{len(code)} characters"
         raise CreditCodeError(f"credit code {code!r} has {characters}; it must have {LENGTH}")

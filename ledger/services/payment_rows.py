@@ -14,7 +14,7 @@ from typing import Any
 from ledger.domain.dates import calendar_day, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import parse_yuan
-from ledger.domain.typed import halfwidth
+from ledger.domain.typed import full_width_note
 from ledger.domain.types import SettlementKind
 from ledger.errors import InputError, LedgerError
 from ledger.files import (
@@ -219,13 +219,17 @@ def _payment_date(text: object) -> int:
     return calendar_day(int(found[1]), int(found[2]), int(found[3]), written=found[0], what="date")
 
 
+#: A milestone index as a file writes it: up to nine ASCII digits.
+_INDEX = re.compile(r"[0-9]{1,9}")
+
+
 def _milestone(text: str) -> int | None:
     if text == "":
         return None
-    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits: str.isdigit also takes "²", which int() refuses
-        plain = halfwidth(text)
-        if plain is not None and re.fullmatch(r"[0-9]{1,9}", plain):
-            raise InputError(f"milestone {text!r} is written in full-width characters; write it as {plain}")
+    if not _INDEX.fullmatch(text):  # ASCII digits: str.isdigit also takes "²", which int() refuses
+        note = full_width_note(text, reads=_INDEX.fullmatch)
+        if note is not None:
+            raise InputError(f"milestone {text!r} {note}")
         raise InputError(f"milestone must be a 0-based index, not {text!r}")
     return int(text)
 

@@ -113,7 +113,7 @@ class Workspace:
         member (how an institution reading the ledger without this workspace's names knows itself)."""
         from eth_utils.address import is_address, to_checksum_address
 
-        from ledger.domain.typed import halfwidth
+        from ledger.domain.typed import full_width_note
         from ledger.domain.uscc import validate_uscc
 
         if is_address(who):
@@ -123,9 +123,9 @@ class Workspace:
                     "so a character is probably mistyped"
                 )
             return to_checksum_address(who)
-        plain = halfwidth(who)
-        if plain is not None:  # names, addresses and credit codes are all half-width
-            raise InputError(f"{who!r} is written in full-width characters; write it as {plain}")
+        note = full_width_note(who)
+        if note is not None:  # names, addresses and credit codes are all half-width
+            raise InputError(f"{who!r} {note}")
         names = self.names()
         if who in names:
             return names[who]
