@@ -32,19 +32,22 @@ from ledger.files import JsonProblem, encoding_hint, parse_json
 #: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
 MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
 
-EVENT_TYPES = (
-    "milestone_achieved",
-    "payment",
-    "equity",
-    "revenue_report",
-    "royalty_payment",
-    "sme_revenue",
-    "talent_appointment",
-    "redeem",
-    "suspend",
-    "reinstate",
-    "policy_version",
-)
+#: Each event type, and the fields besides `at` and `type` an event of it may have (others are ignored,
+#: with a warning: `_unknown_fields`).
+EVENT_FIELDS = {
+    "milestone_achieved": "contract milestone",
+    "payment": "ref contract milestone amount evidence",
+    "equity": "ref contract milestone amount evidence",
+    "revenue_report": "contract period revenue",
+    "royalty_payment": "ref contract period amount evidence",
+    "sme_revenue": "member year revenue",
+    "talent_appointment": "member title",
+    "redeem": "member points purpose",
+    "suspend": "member",
+    "reinstate": "member",
+    "policy_version": "rule rate_bps amount threshold",
+}
+EVENT_TYPES = tuple(EVENT_FIELDS)
 #: The events that record a settlement.
 PAYMENT_EVENTS = ("payment", "equity", "royalty_payment")
 
@@ -209,23 +212,11 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     )
 
 
-#: The fields of each object of a scenario file (SPEC section 7); others are ignored, with a warning.
+#: The fields of each object of a scenario file (SPEC section 7; events: `EVENT_FIELDS`); others are
+#: ignored, with a warning.
 SCENARIO_FIELDS = frozenset("scenario policy members instruments contracts events".split())
 MEMBER_FIELDS = frozenset("id name kind uscc in_region".split())
 INSTRUMENT_FIELDS = frozenset("id provider original_value".split())
-EVENT_FIELDS = {
-    "milestone_achieved": "contract milestone",
-    "payment": "ref contract milestone amount evidence",
-    "equity": "ref contract milestone amount evidence",
-    "royalty_payment": "ref contract period amount evidence",
-    "revenue_report": "contract period revenue",
-    "sme_revenue": "member year revenue",
-    "talent_appointment": "member title",
-    "redeem": "member points purpose",
-    "suspend": "member",
-    "reinstate": "member",
-    "policy_version": "rule rate_bps amount threshold",
-}
 
 
 def _unknown_fields(data: dict[str, Any]) -> list[str]:
