@@ -258,7 +258,7 @@ def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") ->
             raise PolicyFileError(f"{at} ({rule_id}): a fixed-award rule has no rate")
         try:
             amount = parse_points(entry.get("amount", "0.00"), what="amount")
-            threshold = parse_yuan(entry.get("threshold", "0.00"), what="threshold")
+            threshold = parse_yuan(entry["threshold"], what="threshold")  # every rule gives one (checked above)
         except AmountError as exc:
             raise PolicyFileError(f"{at} ({rule_id}): {exc}") from exc
         params = RuleParams(
