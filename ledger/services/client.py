@@ -216,6 +216,12 @@ def _member_record(address: str, profile: tuple[int, int, bool, bytes, bytes]) -
     return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, uscc_hash, cert_fingerprint)
 
 
+def _milestone_record(answer: tuple[int, int, int, bool]) -> MilestoneRecord:
+    """A milestone as `ContractRegistry.milestoneOf` answers for it."""
+    due, paid, due_date, achieved = answer
+    return MilestoneRecord(Fen(due), Fen(paid), due_date, achieved)
+
+
 @dataclass(frozen=True)
 class MilestoneRecord:
     """A milestone as the contract registry holds it: due and paid (fen), due date, achieved or not."""
@@ -487,17 +493,16 @@ class LedgerClient:
         return [a for a in parties if self.member(a).status is MemberStatus.SUSPENDED]
 
     def milestone(self, contract_id: str, index: int) -> MilestoneRecord:
-        due, paid, due_date, achieved = self.session.call(
-            self.contracts.registry.functions.milestoneOf(text_id(contract_id), index)
+        return _milestone_record(
+            self.session.call(self.contracts.registry.functions.milestoneOf(text_id(contract_id), index))
         )
-        return MilestoneRecord(Fen(due), Fen(paid), due_date, achieved)
 
     def milestones(self, contract_id: str, count: int) -> list[MilestoneRecord]:
         """The first `count` milestones of a contract (all of them: its `milestone_count`), read in one
         batch where the node allows."""
         of = self.contracts.registry.functions.milestoneOf
         found = self.session.call_all([of(text_id(contract_id), index) for index in range(count)])
-        return [MilestoneRecord(Fen(due), Fen(paid), due_date, achieved) for due, paid, due_date, achieved in found]
+        return [_milestone_record(answer) for answer in found]
 
     def instrument(self, instrument_id: str) -> tuple[str, Fen]:
         """A registered instrument's provider and original value."""
