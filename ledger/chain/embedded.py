@@ -12,10 +12,10 @@ from typing import Any
 
 
 def logs(chain: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """`eth_getLogs` on `chain`, read block by block from py-evm's receipts (through eth-tester's own
-    `get_logs`, a scenario of 1,000 events spent minutes). Log indexes count through the block, as on a
-    node. `params` are those of `eth_getLogs`: hex block numbers, a list of addresses, and optional
-    topics (each position None, one topic, or a list of alternatives)."""
+    """`eth_getLogs` on `chain`, read block by block from py-evm's receipts (eth-tester's own `get_logs`
+    spent minutes on a scenario of 1,000 events). Log indexes count through the block, as on a node.
+    `params` are those of `eth_getLogs`: hex block numbers, a list of addresses, and optional topics
+    (each position None, one topic, or a list of alternatives)."""
     wanted = {bytes.fromhex(a.removeprefix("0x")) for a in params["address"]}
     topics = [
         None if t is None else {bytes.fromhex(x.removeprefix("0x")) for x in ([t] if isinstance(t, str) else t)}
