@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -383,14 +384,28 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def whole_number(text: str, *, what: str) -> int:
+    """`text` read as a whole number written in ASCII digits (with a minus sign, perhaps), else an
+    argparse error: int() alone would also take "２" or "٣" typed in another script, and "1_000"."""
+    from ledger.domain.typed import full_width_note
+
+    if _WHOLE_NUMBER.fullmatch(text):
+        return int(text)
+    note = full_width_note(text, reads=_WHOLE_NUMBER.fullmatch)
+    if note is not None:
+        raise argparse.ArgumentTypeError(f"{what} {text!r} {note}")
+    raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}")
+
+
+#: A whole number on the command line: ASCII digits, few enough for int() to read.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+
+
 def int_in(low: int, high: int | None = None, *, what: str) -> Callable[[str], int]:
     """An argparse type: a whole number from `low` (to `high`), else a sentence saying what is allowed."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        value = whole_number(text, what=what)
         if value < low or (high is not None and value > high):
             allowed = f"from {low:,} to {high:,}" if high is not None else f"{low:,} or more"
             raise argparse.ArgumentTypeError(f"{what} must be {allowed}, not {text}")
@@ -403,10 +418,7 @@ def calendar_year(text: str) -> int:
     """An argparse type: a year the ledger records, else a sentence."""
     from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year
 
-    try:
-        year = int(text)
-    except ValueError:
-        year = 0
+    year = whole_number(text, what="the year")
     if not is_recorded_year(year):
         raise argparse.ArgumentTypeError(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}, not {text}")
     return year
