@@ -68,6 +68,11 @@ class DeploymentRecord:
         """The fields whose value is not of the shape `ledger deploy` writes."""
         from eth_utils.address import is_address
 
+        from ledger.domain.typed import fails_checksum
+
+        def account(value: Any) -> bool:  # in mixed case, its checksum holds: no character mistyped
+            return isinstance(value, str) and is_address(value) and not fails_checksum(value)
+
         def whole(value: Any) -> bool:
             return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -76,10 +81,10 @@ class DeploymentRecord:
 
         shapes = {
             "chain_id": whole(self.chain_id),
-            "addresses": names_to(is_address, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
+            "addresses": names_to(account, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
             "artifact_hashes": names_to(lambda v: isinstance(v, str), self.artifact_hashes),
             "block": whole(self.block),
-            "regulator": is_address(self.regulator),
+            "regulator": account(self.regulator),
             "rpc": self.rpc is None or isinstance(self.rpc, str),
             "version": self.version == RECORD_VERSION,
         }

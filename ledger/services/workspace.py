@@ -69,10 +69,12 @@ class Workspace:
             raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
         from eth_utils.address import is_address, to_checksum_address
 
+        from ledger.domain.typed import fails_checksum
+
         wrong = [
             name
             for name, address in data.items()
-            if not (isinstance(address, str) and is_address(address)) or _fails_checksum(address)
+            if not (isinstance(address, str) and is_address(address)) or fails_checksum(address)
         ]
         if wrong:
             raise ConfigError(
@@ -113,11 +115,11 @@ class Workspace:
         member (how an institution reading the ledger without this workspace's names knows itself)."""
         from eth_utils.address import is_address, to_checksum_address
 
-        from ledger.domain.typed import full_width_note
+        from ledger.domain.typed import fails_checksum, full_width_note
         from ledger.domain.uscc import validate_uscc
 
         if is_address(who):
-            if _fails_checksum(who):
+            if fails_checksum(who):
                 raise InputError(
                     f"{who!r} is not a valid address: its capital letters do not match its checksum (EIP-55), "
                     "so a character is probably mistyped"
@@ -440,15 +442,6 @@ class Workspace:
     def keystore_address(self, name: str) -> str | None:
         path = self.config.key_path(name)
         return keystore_address(path) if path.exists() else None
-
-
-def _fails_checksum(address: str) -> bool:
-    """Whether an address written in mixed case, which is its EIP-55 checksum, fails it: a character was
-    mistyped. In one case only it carries no checksum."""
-    from eth_utils.address import is_checksum_address
-
-    digits = address.removeprefix("0x")
-    return digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address)
 
 
 def _loopback_port(url: str | None) -> int | None:

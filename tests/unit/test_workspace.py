@@ -72,6 +72,8 @@ def test_addresses_edited_into_lower_case_read_back_in_their_checksum_form(tmp_p
         ({"addresses": ["0x" + "01" * 20]}, "addresses"),
         ({"addresses": {"Membership": "0x1"}}, "addresses"),
         ({"regulator": None}, "regulator"),
+        ({"regulator": "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}, "regulator"),  # fails its EIP-55 checksum
+        ({"addresses": {n: "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed" for n in DEPLOYED_CONTRACTS}}, "addresses"),
         ({"rpc": 8545}, "rpc"),
         ({"artifact_hashes": None, "version": 2}, "artifact_hashes, version"),
     ],
