@@ -302,17 +302,26 @@ def _show_contract(
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     ws = workspace(config)
     at = _date_or_today(ws, args.date)
+    index = args.index
+    if index is None:  # as a payment may, an achievement may leave out the milestone of a one-milestone contract
+        count = ws.client.contract_view(args.contract)["milestone_count"]
+        if count != 1:
+            raise InputError(
+                f"contract {args.contract} has {count} milestones: name the one achieved, "
+                f"`ledger milestone achieve {args.contract} INDEX` (0 to {count - 1})"
+            )
+        index = 0
     try:
-        ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=args.index, at=at)
+        ws.client.achieve_milestone(ws.signer(args.signer), contract=args.contract, index=index, at=at)
     except ContractError as exc:
         if exc.name != "MilestoneAlreadyAchieved":
             raise
         from ledger.services.rerun import achievement_differences, unless_recorded_alike
 
-        unless_recorded_alike(exc, achievement_differences(ws, args.contract, args.index, at=at))
-        verb = f"milestone {args.index} was already recorded as achieved on that date (nothing changed);"
+        unless_recorded_alike(exc, achievement_differences(ws, args.contract, index, at=at))
+        verb = f"milestone {index} was already recorded as achieved on that date (nothing changed);"
         return _show_contract(ws, config, args.contract, verb=verb, replayed=True)
-    return _show_contract(ws, config, args.contract, verb=f"milestone {args.index} achieved;", replayed=False)
+    return _show_contract(ws, config, args.contract, verb=f"milestone {index} achieved;", replayed=False)
 
 
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
@@ -603,7 +612,10 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["achieve"])
     p.add_argument("contract", help="the contract's id")
     p.add_argument(
-        "index", type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"), help="0-based milestone index"
+        "index",
+        nargs="?",
+        type=int_in(0, MILESTONE_UNSPECIFIED - 1, what="the milestone number"),
+        help="0-based milestone index (may be left out when the contract has one milestone)",
     )
     p.add_argument("--date", default=None, help="when it was achieved (default: today, Beijing time)")
     p.set_defaults(handler=cmd_milestone)

@@ -206,6 +206,11 @@ def test_contract_show_names_each_milestone_by_its_title(market: Market) -> None
     path = market.folder / "TC-M.json"
     path.write_text(json.dumps(contract, ensure_ascii=False), encoding="utf-8")
     assert market.ledger("contract", "register", "--file", str(path)).returncode == 0
+    unnamed = market.ledger("milestone", "achieve", "TC-M", "--date", "2026-03-01")
+    assert (unnamed.returncode, unnamed.stderr.strip()) == (
+        1,
+        "error: contract TC-M has 2 milestones: name the one achieved, `ledger milestone achieve TC-M INDEX` (0 to 1)",
+    )
     achieved = market.ledger("milestone", "achieve", "TC-M", "1", "--date", "2026-03-01")
     assert achieved.returncode == 0, achieved.stderr
     table = achieved.stdout.splitlines()
@@ -624,6 +629,9 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
         first, again = (ledger(*write, "--json") for _ in range(2))
         assert first.returncode == again.returncode == 0, first.stderr + again.stderr
         assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
+    # the one milestone of a contract may be left out, as in a payment: the same achievement
+    unnamed = ledger("milestone", "achieve", "TC-AGAIN", "--date", "2026-03-01", "--json")
+    assert unnamed.returncode == 0 and json.loads(unnamed.stdout)["replayed"] is True, unnamed.stderr
 
     _royalty_licence(market, "TC-AGAIN", buyer="steel", royalty_bps=301)
     changed = [
