@@ -255,11 +255,11 @@ def _statement_text(statement: Statement, fmt: str, *, block: int | None, year: 
     rows = [
         [
             line.date,
-            line.contract,
+            line.contract or "-",
             shown(line.reference),
-            line.rule,
-            line.clause,
-            line.basis,
+            line.rule or "-",
+            line.clause or "-",
+            line.basis or "-",
             line.policy_version or "",
             readable_points(line.points),
             readable_points(line.balance),

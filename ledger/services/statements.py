@@ -30,12 +30,12 @@ class StatementLine:
 
     date: str
     what: str  # "issued" or "redeemed"
-    contract: str
+    contract: str | None  # None: an attestation's, or a redemption (whose reference is its purpose)
     reference: str
-    rule: str
-    clause: str
-    rule_title: str
-    basis: str
+    rule: str | None  # rule to basis: None for a redemption
+    clause: str | None
+    rule_title: str | None
+    basis: str | None
     policy_version: int | None
     points: int
     balance: int
@@ -155,7 +155,7 @@ def build_statement(
             line = StatementLine(
                 date=format_beijing(date),
                 what="issued",
-                contract=(fact.contract or "-") if fact else "?",
+                contract=fact.contract if fact else "?",
                 reference=fact.label if fact else entry.source,
                 rule=rule,
                 clause=clause,
@@ -172,12 +172,12 @@ def build_statement(
             line = StatementLine(
                 date=format_beijing(date, with_time=True),
                 what="redeemed",
-                contract="-",
+                contract=None,
                 reference=entry.purpose,
-                rule="-",
-                clause="-",
-                rule_title="-",
-                basis="-",
+                rule=None,
+                clause=None,
+                rule_title=None,
+                basis=None,
                 policy_version=None,
                 points=-entry.amount,
                 balance=balance - entry.amount,

@@ -390,8 +390,13 @@ def test_a_purpose_is_shown_as_text_never_run_by_a_terminal_or_a_spreadsheet(
     ws = Workspace(Config(home=market.folder / "home"))
     ws.client.redeem(ws.signer("imu"), points=Centipoints(100), purpose="booked\x1b[2J\x1b]0;owned\x07")
     sheet = market.ledger("statement", "imu", "--format", "csv").stdout
-    references = [row["reference"] for row in csv.DictReader(io.StringIO(sheet)) if row["what"] == "redeemed"]
-    assert "'" + formula in references  # an apostrophe: Excel and WPS show the formula as text
+    redeemed = [row for row in csv.DictReader(io.StringIO(sheet)) if row["what"] == "redeemed"]
+    assert "'" + formula in [row["reference"] for row in redeemed]  # an apostrophe: Excel and WPS show it as text
+    # a redemption has no contract, rule or basis: empty cells (a "-" would be escaped as a formula's sign)
+    unused = ("contract", "rule", "clause", "rule_title", "basis", "policy_version")
+    assert {row[column] for row in redeemed for column in unused} == {""}
+    lines = json.loads(market.ledger("statement", "imu", "--json").stdout)["lines"]
+    assert {line["contract"] for line in lines if line["what"] == "redeemed"} == {None}
     history = market.ledger("points", "history", "imu").stdout
     assert "\x1b" not in history and "redeemed: booked\\x1b[2J\\x1b]0;owned\\x07" in history
     recorded = json.loads(market.ledger("points", "history", "imu", "--json").stdout)["history"]
