@@ -259,16 +259,24 @@ def _list(data: dict[str, Any], key: str, *, optional: bool = False) -> list[Any
     return value
 
 
-def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
-    out: list[MemberDecl] = []
+def _declarations(
+    entries: list[Any], section: str, what: str, *, on_chain: bool = False
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each entry of a section as (where, object, id), an id declared twice refused."""
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"members[{i}]"
+        where = f"{section}[{i}]"
         obj = _object(entry, where)
-        member_id = _id(obj, "id", where)
-        if member_id in seen:
-            raise ScenarioError(f"member id {member_id!r} is declared twice", where=f"{where}.id")
-        seen.add(member_id)
+        declared = _id(obj, "id", where, on_chain=on_chain)
+        if declared in seen:
+            raise ScenarioError(f"{what} id {declared!r} is declared twice", where=f"{where}.id")
+        seen.add(declared)
+        yield where, obj, declared
+
+
+def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
+    out: list[MemberDecl] = []
+    for where, obj, member_id in _declarations(entries, "members", "member"):
         kind = _enum(MemberKind, obj.get("kind"), f"{where}.kind")
         uscc = obj.get("uscc")
         if uscc is None:
@@ -292,14 +300,7 @@ def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
 
 def _instruments(entries: list[Any], members: dict[str, MemberDecl]) -> tuple[InstrumentDecl, ...]:
     out: list[InstrumentDecl] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        where = f"instruments[{i}]"
-        obj = _object(entry, where)
-        instrument_id = _id(obj, "id", where, on_chain=True)
-        if instrument_id in seen:
-            raise ScenarioError(f"instrument id {instrument_id!r} is declared twice", where=f"{where}.id")
-        seen.add(instrument_id)
+    for where, obj, instrument_id in _declarations(entries, "instruments", "instrument", on_chain=True):
         provider = _member_ref(obj, "provider", where, members)
         value = _amount(obj.get("original_value"), f"{where}.original_value")
         if value < MIN_SHARED_INSTRUMENT_VALUE:
@@ -343,14 +344,7 @@ def _contracts(
     entries: list[Any], members: dict[str, MemberDecl], instruments: dict[str, InstrumentDecl]
 ) -> tuple[ContractDecl, ...]:
     out: list[ContractDecl] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        where = f"contracts[{i}]"
-        obj = _object(entry, where)
-        contract_id = _id(obj, "id", where, on_chain=True)
-        if contract_id in seen:
-            raise ScenarioError(f"contract id {contract_id!r} is declared twice", where=f"{where}.id")
-        seen.add(contract_id)
+    for where, obj, contract_id in _declarations(entries, "contracts", "contract", on_chain=True):
         kind = _enum(ContractKind, obj.get("kind"), f"{where}.kind")
         plan = _enum(PaymentPlan, obj.get("plan", "lump_sum"), f"{where}.plan")
         seller = _member_ref(obj, "seller", where, members)
