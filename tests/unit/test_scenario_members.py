@@ -211,3 +211,16 @@ def test_a_field_the_format_does_not_have_is_ignored_with_a_warning_naming_it() 
         "events[1]: 'amout' is not a field of a payment event; it is ignored",
     )
     assert parse_scenario(_demo()).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("section", "what"), [("members", "member"), ("instruments", "instrument"), ("contracts", "contract")]
+)
+def test_an_id_declared_twice_makes_the_file_invalid_where_it_is_repeated(section: str, what: str) -> None:
+    document = _demo()
+    entries = document[section]
+    entries.append(dict(entries[0]))
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(document)
+    place = len(entries) - 1
+    assert str(refused.value) == f"{section}[{place}].id: {what} id {entries[0]['id']!r} is declared twice"
