@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from eth_utils.address import is_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.domain.ids import ID_BYTES, check_identifier
@@ -23,6 +24,13 @@ def id_text(value: bytes) -> str:
     except UnicodeDecodeError:
         return "0x" + bytes(value).hex()
     return text if text.isprintable() and stripped else "0x" + bytes(value).hex()
+
+
+def fails_checksum(address: str) -> bool:
+    """Whether an address written in mixed case, which is its EIP-55 checksum, fails it: a character was
+    mistyped. In one case only it carries no checksum."""
+    digits = address.removeprefix("0x")
+    return digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address)
 
 
 def sha256_bytes(data: bytes) -> bytes:

@@ -68,7 +68,7 @@ class DeploymentRecord:
         """The fields whose value is not of the shape `ledger deploy` writes."""
         from eth_utils.address import is_address
 
-        from ledger.domain.typed import fails_checksum
+        from ledger.chain.encoding import fails_checksum
 
         def account(value: Any) -> bool:  # in mixed case, its checksum holds: no character mistyped
             return isinstance(value, str) and is_address(value) and not fails_checksum(value)

@@ -23,12 +23,3 @@ def full_width_note(text: str, *, reads: Callable[[str], object] = bool) -> str 
     if plain is None or not reads(plain):
         return None
     return f"is written in full-width characters; write it as {plain}"
-
-
-def fails_checksum(address: str) -> bool:
-    """Whether an address written in mixed case, which is its EIP-55 checksum, fails it: a character was
-    mistyped. In one case only it carries no checksum."""
-    from eth_utils.address import is_checksum_address
-
-    digits = address.removeprefix("0x")
-    return digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address)

@@ -69,7 +69,7 @@ class Workspace:
             raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
         from eth_utils.address import is_address, to_checksum_address
 
-        from ledger.domain.typed import fails_checksum
+        from ledger.chain.encoding import fails_checksum
 
         wrong = [
             name
@@ -115,7 +115,8 @@ class Workspace:
         member (how an institution reading the ledger without this workspace's names knows itself)."""
         from eth_utils.address import is_address, to_checksum_address
 
-        from ledger.domain.typed import fails_checksum, full_width_note
+        from ledger.chain.encoding import fails_checksum
+        from ledger.domain.typed import full_width_note
         from ledger.domain.uscc import validate_uscc
 
         if is_address(who):
