@@ -313,6 +313,13 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     if not isinstance(sealed_doc, dict):
         raise InputError(f"{args.file} is not a sealed terms document of the ledger")
     who = args.who
+    if not cert_path(config, who).exists():  # a certificate would not make a party of one that is not
+        listed = sealed_doc.get("recipients")
+        recipients = [r.get("name") for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+        raise InputError(
+            f"{who} has no certificate in this workspace, and only the holders of the certificates this document "
+            f"was sealed for can open it: {', '.join(str(name) for name in recipients) or 'none is named'}"
+        )
     opened = terms.open_sealed(
         sealed_doc,
         cert=member_cert(config, who),

@@ -168,6 +168,11 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
         assert opened.returncode == 0, opened.stderr
         assert json.loads(opened.stdout)["matches_chain"] is True
         assert out.read_bytes() == document.read_bytes()
+    uncertified = ledger("terms", "open", sealed_path, "--as", "operator")  # not told to get a certificate
+    assert uncertified.returncode == 1 and uncertified.stderr.strip().endswith(
+        "only the holders of the certificates this document was sealed for can open it: "
+        "内蒙古大学, 包钢, 内蒙古自治区科学技术厅"
+    )
     assert ledger("ca", "issue", "outsider", "--uscc", "91350100M000100Y43").returncode == 0
     refused = ledger("terms", "open", sealed_path, "--as", "outsider")
     assert refused.returncode == 1 and "is not a recipient" in refused.stderr
