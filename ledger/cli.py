@@ -263,6 +263,10 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         held = ws.keystore_address(args.name)  # the account of the member's key in this workspace, if any
         address = enrolment_address(ws, args.name, args.address, cert, held)
         fingerprint = enrolment_fingerprint(ws, args.name, address, uscc, cert, args.proof, held)
+        if uscc is not None:
+            from ledger.chain.encoding import uscc_hash
+
+            _one_active_account(ws, uscc_hash(uscc), address, f"credit code {uscc}")
         replayed = False
         try:
             ws.client.enrol(
@@ -284,6 +288,10 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     if args.action in ("suspend", "reinstate"):
         address = ws.resolve(args.name)
         regulator = ws.signer("regulator")
+        if args.action == "reinstate":
+            code_hash = ws.client.member(address).uscc_hash
+            if any(code_hash):  # an individual has no credit code
+                _one_active_account(ws, code_hash, address, "its credit code")
         done = args.action + ("ed" if args.action == "suspend" else "d")
         try:
             getattr(ws.client, args.action)(regulator, address)
@@ -316,6 +324,22 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
     headers = ["name", "address", "kind", "status", "in region", "points"]
     emit(config, data, table(headers, rows, numeric=(5,)) if rows else "no members")
     return 0
+
+
+def _one_active_account(ws: Workspace, code_hash: bytes, address: str, code: str) -> None:
+    """Refuse to make `address` an active member with a credit code (`code_hash`; `code` says it) that
+    an active member holds at another account: an institution is one member, and what is paid once per
+    member (the start-up award) would be paid twice. An institution moving to a new account is
+    suspended at the old one first."""
+    from ledger.domain.types import MemberStatus
+
+    for other in ws.accounts_enrolled_with(code_hash):
+        if other != address and ws.client.member(other).status is MemberStatus.ACTIVE:
+            raise InputError(
+                f"{code} is already enrolled at {ws.label(other)}, an active member: an institution "
+                "is one member, whose once-only awards would otherwise be paid twice; to move it to another "
+                f"account, suspend the one it leaves first (`ledger member suspend {ws.name_of(other)}`)"
+            )
 
 
 def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:

@@ -140,14 +140,19 @@ class Workspace:
             raise InputError(f"no member or account is known by the name {who!r}") from None
         return self._enrolled_with(code)
 
-    def _enrolled_with(self, code: str) -> str:
-        """The member enrolled with credit code `code` (the chain keeps its hash)."""
-        from ledger.chain.encoding import uscc_hash
+    def accounts_enrolled_with(self, code_hash: bytes) -> list[str]:
+        """The accounts enrolled with the credit code whose hash is `code_hash` (the chain keeps the hash),
+        in enrolment order."""
         from ledger.chain.logs import event_pattern
 
-        wanted = uscc_hash(code)
         enrolled = self.recorded_events(event_pattern("MemberEnrolled"))
-        accounts = list(dict.fromkeys(e.args["account"] for e in enrolled if e.args["usccHash"] == wanted))
+        return list(dict.fromkeys(str(e.args["account"]) for e in enrolled if e.args["usccHash"] == code_hash))
+
+    def _enrolled_with(self, code: str) -> str:
+        """The member enrolled with credit code `code`."""
+        from ledger.chain.encoding import uscc_hash
+
+        accounts = self.accounts_enrolled_with(uscc_hash(code))
         if not accounts:
             raise InputError(f"no member is enrolled with the credit code {code}")
         if len(accounts) > 1:

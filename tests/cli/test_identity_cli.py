@@ -273,3 +273,30 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
     assert (folder / "pyproject.toml").read_text(encoding="utf-8") == project, "a refused export changed the file"
     again = office.ledger("ca", "issue", "imu")
     assert again.returncode == 1 and "already has an identity key" in again.stderr
+
+
+def test_an_institution_is_one_active_member_and_moves_account_by_suspension(office: Office) -> None:
+    """A credit code enrolled at an active member is refused at another account (the start-up award,
+    paid once per member, would be paid twice); suspended at the old account, the institution moves to
+    the new one, and the old one cannot then be reinstated beside it."""
+    ledger = office.ledger
+    code = "121500004600012340"  # imu's
+    assert ledger("ca", "issue", "imu-new", "--uscc", code, "--display-name", "内蒙古大学").returncode == 0
+    enrol = ("member", "enrol", "imu-new", "--kind", "university", "--uscc", code, "--in-region")
+    imu = json.loads((office.folder / "home" / "names.json").read_text(encoding="utf-8"))["imu"]
+    twice = ledger(*enrol)
+    assert (twice.returncode, twice.stderr.strip()) == (
+        1,
+        f"error: credit code {code} is already enrolled at imu ({imu}), an active member: an institution is one "
+        "member, whose once-only awards would otherwise be paid twice; to move it to another account, suspend "
+        "the one it leaves first (`ledger member suspend imu`)",
+    )
+    assert "is not a member" in ledger("member", "show", "imu-new").stderr
+    assert ledger("member", "suspend", "imu").returncode == 0
+    moved = ledger(*enrol)
+    assert moved.returncode == 0, moved.stderr
+    back = ledger("member", "reinstate", "imu")
+    assert back.returncode == 1 and "its credit code is already enrolled at imu-new (" in back.stderr
+    assert ledger("member", "suspend", "imu-new").returncode == 0
+    assert ledger("member", "reinstate", "imu").returncode == 0
+    assert ledger("member", "reinstate", "imu-new").returncode == 1  # imu holds the code again
