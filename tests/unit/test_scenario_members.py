@@ -213,6 +213,20 @@ def test_a_field_the_format_does_not_have_is_ignored_with_a_warning_naming_it() 
     assert parse_scenario(_demo()).warnings == ()
 
 
+def test_a_policy_version_giving_what_its_rule_never_reads_runs_with_a_warning() -> None:
+    document = _demo()
+    at = document["events"][-1]["at"]
+    document["events"] += [
+        {"at": at, "type": "policy_version", "rule": "R11-LANDING", "amount": "5.00"},
+        {"at": at, "type": "policy_version", "rule": "R6-TALENT", "rate_bps": 100, "amount": "6000.00"},
+    ]
+    last = len(document["events"]) - 1
+    assert parse_scenario(document).warnings == (
+        f"events[{last - 1}]: R11-LANDING is a rate rule: 'amount' has no effect on its awards",
+        f"events[{last}]: R6-TALENT is a fixed-award rule: 'rate_bps' has no effect on its awards",
+    )
+
+
 @pytest.mark.parametrize(
     ("section", "what"), [("members", "member"), ("instruments", "instrument"), ("contracts", "contract")]
 )
