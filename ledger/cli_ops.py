@@ -217,12 +217,13 @@ def _show_contract(
     """The contract as recorded now; after a write, `verb` says what it did and `replayed` whether it was
     already recorded (nothing changed)."""
     from ledger.domain.dates import format_beijing
-    from ledger.domain.money import format_yuan
+    from ledger.domain.money import format_hundredths, format_yuan
     from ledger.format import money, shown, table
 
     view = ws.client.contract_view(contract_id)
     milestones = ws.client.milestones(contract_id, view["milestone_count"])
-    titles, recorded = ws.contract_log(contract_id, on_range=sync_progress(config))
+    log = ws.contract_log(contract_id, on_range=sync_progress(config))
+    titles = log.titles
     payments: list[dict[str, Any]] = [
         {
             "ref": s.ref,
@@ -232,7 +233,21 @@ def _show_contract(
             "kind": s.kind.label,
             "amount": format_yuan(s.amount),
         }
-        for s in recorded
+        for s in log.payments
+    ]
+    paid_by_period: dict[str, int] = {}
+    for s in log.payments:
+        if s.period is not None:
+            paid_by_period[s.period] = paid_by_period.get(s.period, 0) + s.amount
+    royalties = [
+        {
+            "period": r.period,
+            "reported": format_beijing(r.reported_at),
+            "revenue": format_yuan(r.revenue),
+            "due": format_yuan(r.due),
+            "paid": format_yuan(paid_by_period.get(r.period, 0)),
+        }
+        for r in log.reports
     ]
     now = ws.session.now()
     data = {
@@ -258,11 +273,30 @@ def _show_contract(
             }
             for i, m in enumerate(milestones)
         ],
+        "royalties": royalties,
         "payments": payments,
     }
     if replayed is not None:
         data["replayed"] = replayed
     head = f"{verb} " if verb else ""
+    rate = format_hundredths(view["royalty_bps"]).removesuffix(".00")
+    royalty_lines = (
+        [
+            f"royalty {rate}% of the revenue reported for each period:",
+            table(
+                ["period", "reported", "revenue (yuan)", "royalty due", "paid"],
+                [
+                    [r["period"], r["reported"], money(r["revenue"]), money(r["due"]), money(r["paid"])]
+                    for r in royalties
+                ],
+                numeric=(2, 3, 4),
+            )
+            if royalties
+            else "no revenue reported yet",
+        ]
+        if view["royalty_bps"] or royalties
+        else []
+    )
     lines = [
         f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
         f"signed {data['signed']}",
@@ -281,6 +315,7 @@ def _show_contract(
                 for i, m in enumerate(data["milestones"])
             ],
         ),
+        *royalty_lines,
         "payments recorded:" if payments else "no payments recorded",
     ]
     if payments:

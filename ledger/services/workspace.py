@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.config import DEFAULT_PORT, Config, file_name
@@ -344,30 +345,34 @@ class Workspace:
         recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*patterns))
         return {s.ref: s for s in recorded}
 
-    def contract_log(
-        self, contract_id: str, *, on_range: RangeCallback | None = None
-    ) -> tuple[dict[int, str], list[SettlementInput]]:
+    def contract_log(self, contract_id: str, *, on_range: RangeCallback | None = None) -> ContractLog:
         """What only the chain's log keeps of a contract, read in one query of the local index: its
-        milestones' titles by index, and the settlements recorded on it, in the order they were recorded
-        (a payment that named no milestone paid the only one: named here)."""
+        milestones' titles by index, its royalty periods' reports, and the settlements recorded on it, in
+        the order they were recorded (a payment that named no milestone paid the only one: named here)."""
         from dataclasses import replace
 
-        from ledger.chain.encoding import text_id
+        from ledger.chain.encoding import id_text, text_id
         from ledger.chain.logs import event_pattern
         from ledger.services.client import SettlementInput
 
         key = text_id(contract_id)
-        patterns = (event_pattern("MilestoneAdded", key), event_pattern("SettlementRecorded", None, key))
-        titles: dict[int, str] = {}
-        payments: list[SettlementInput] = []
+        patterns = (
+            event_pattern("MilestoneAdded", key),
+            event_pattern("RevenueReported", key),
+            event_pattern("SettlementRecorded", None, key),
+        )
+        log = ContractLog()
         for event in self.recorded_events(*patterns, on_range=on_range):
+            a = event.args
             if event.name == "MilestoneAdded":
-                titles[event.args["index"]] = event.args["title"]
-                continue
-            s = SettlementInput.recorded(event.args)
-            # the registry refuses a payment without a milestone unless the contract has only one
-            payments.append(replace(s, milestone=0) if s.milestone is None and s.period is None else s)
-        return titles, payments
+                log.titles[a["index"]] = a["title"]
+            elif event.name == "RevenueReported":
+                log.reports.append(RoyaltyReport(id_text(a["period"]), a["revenue"], a["royaltyDue"], a["reportedAt"]))
+            else:
+                s = SettlementInput.recorded(a)
+                # the registry refuses a payment without a milestone unless the contract has only one
+                log.payments.append(replace(s, milestone=0) if s.milestone is None and s.period is None else s)
+        return log
 
     def market_state(
         self, *, on_range: RangeCallback | None = None, also: Callable[[LogEvent], None] | None = None
@@ -454,3 +459,22 @@ def _loopback_port(url: str | None) -> int | None:
     """The port of a node's URL on this machine's loopback, as `ledger node` serves it (else None)."""
     port = (url or "").removeprefix("http://127.0.0.1:").rstrip("/")
     return int(port) if re.fullmatch(r"[0-9]{1,5}", port) and 0 < int(port) < 65_536 else None
+
+
+@dataclass(frozen=True)
+class RoyaltyReport:
+    """A royalty period's revenue as reported, and the royalty it makes due (fen; a unix time)."""
+
+    period: str
+    revenue: int
+    due: int
+    reported_at: int
+
+
+@dataclass
+class ContractLog:
+    """What the chain's log alone keeps of one contract (`Workspace.contract_log`)."""
+
+    titles: dict[int, str] = field(default_factory=dict)
+    reports: list[RoyaltyReport] = field(default_factory=list)
+    payments: list[SettlementInput] = field(default_factory=list)

@@ -532,10 +532,17 @@ def test_royalty_reports_and_attestations_from_the_command_line(market: Market) 
         ("imu", "R3-LICENSOR", "300.00"),
         ("baotou", "R3-LICENSEE", "300.00"),
     }
-    (payment,) = json.loads(ledger("contract", "show", "TC-R", "--json").stdout)["payments"]
+    contract = json.loads(ledger("contract", "show", "TC-R", "--json").stdout)
+    (payment,) = contract["payments"]
     assert (payment["ref"], payment["milestone"], payment["period"], payment["amount"]) == (
         "ROY-1", None, "2026Q2", "30000.00"
     )  # fmt: skip
+    assert contract["royalties"] == [
+        {"period": "2026Q2", "reported": "2026-07-01", "revenue": "1000000.00", "due": "30000.00", "paid": "30000.00"}
+    ]
+    table = ledger("contract", "show", "TC-R").stdout.splitlines()
+    at = table.index("royalty 3% of the revenue reported for each period:")
+    assert table[at + 3].split() == ["2026Q2", "2026-07-01", "1,000,000.00", "30,000.00", "30,000.00"]
     shown = json.loads(ledger("royalty", "show", "TC-R", "2026Q2", "--json").stdout)
     assert shown == {
         "contract": "TC-R",
