@@ -16,7 +16,7 @@ from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
     from ledger.services.client import Outcome
-    from ledger.services.workspace import Workspace
+    from ledger.services.workspace import ContractLog, Workspace
 
 SETTLE_EPILOG = f"""\
 payments file (import): CSV with a header line, or JSON (a list of objects with the same keys)
@@ -235,20 +235,7 @@ def _show_contract(
         }
         for s in log.payments
     ]
-    paid_by_period: dict[str, int] = {}
-    for s in log.payments:
-        if s.period is not None:
-            paid_by_period[s.period] = paid_by_period.get(s.period, 0) + s.amount
-    royalties = [
-        {
-            "period": r.period,
-            "reported": format_beijing(r.reported_at),
-            "revenue": format_yuan(r.revenue),
-            "due": format_yuan(r.due),
-            "paid": format_yuan(paid_by_period.get(r.period, 0)),
-        }
-        for r in log.reports
-    ]
+    royalties = _royalty_periods(log)
     now = ws.session.now()
     data = {
         "id": contract_id,
@@ -332,6 +319,27 @@ def _show_contract(
         lines.append(table(["reference", "date", "for", "kind", "amount (yuan)"], rows, numeric=(4,)))
     emit(config, data, "\n".join(lines))
     return 0
+
+
+def _royalty_periods(log: ContractLog) -> list[dict[str, str]]:
+    """Each reported royalty period of a contract: its revenue, the royalty it made due and what was paid."""
+    from ledger.domain.dates import format_beijing
+    from ledger.domain.money import format_yuan
+
+    paid: dict[str, int] = {}
+    for s in log.payments:
+        if s.period is not None:
+            paid[s.period] = paid.get(s.period, 0) + s.amount
+    return [
+        {
+            "period": r.period,
+            "reported": format_beijing(r.reported_at),
+            "revenue": format_yuan(r.revenue),
+            "due": format_yuan(r.due),
+            "paid": format_yuan(paid.get(r.period, 0)),
+        }
+        for r in log.reports
+    ]
 
 
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
