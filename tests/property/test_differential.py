@@ -7,6 +7,7 @@ pure-Python engine's, and the independent verification must pass.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,9 +150,10 @@ def policy_versions(draw: st.DrawFn) -> dict[str, Any]:
 
 def on_fresh_chains(examples: int) -> settings:
     """Each example deploys a fresh chain (~2 s): no shrinking phase, which would replay hundreds of
-    them; a failure prints the whole generated market, which is small enough to read."""
+    them; a failure prints the whole generated market, which is small enough to read. CI runs a few;
+    `LEDGER_DIFFERENTIAL_EXAMPLES=300` runs that many of each, for a deeper search on a local machine."""
     return settings(
-        max_examples=examples,
+        max_examples=int(os.environ.get("LEDGER_DIFFERENTIAL_EXAMPLES") or examples),
         deadline=None,
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
