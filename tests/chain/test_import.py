@@ -104,7 +104,7 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_sent(world: World,
     assert world.session.w3.eth.block_number == block
     messages = {p.line: p.message for p in caught.value.problems}
     assert "more than two decimal places" in messages[3]
-    assert "already appears on line 2" in messages[13]
+    assert messages[13] == "reference OK-1 already appears on line 2, with the same data: take one of the two lines out"
     assert "not been recorded as achieved" in messages[14]
     assert "there is no contract NOPE" in messages[7]
     assert "in the future" in messages[11]
