@@ -117,8 +117,8 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
     # A reject file (it has their columns) wrote its cells for a spreadsheet: read them back as they were.
     cell = unspreadsheet_cell if REJECT_COLUMNS[1] in header else str
     for record in reader:
-        if not record:
-            continue  # a blank line
+        if not any(v.strip() for v in record):
+            continue  # a blank line, or a row of empty cells (`,,,,`) as a spreadsheet saves one it formatted
         raw = dict(zip(header, (cell(v.strip()) for v in record), strict=False))  # lengths checked below
         if len(record) < width:
             raw.update((name, "") for name in header[len(record) :])

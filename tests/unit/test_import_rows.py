@@ -54,6 +54,16 @@ def test_csv_rows_keep_their_line_numbers(tmp_path: Path) -> None:
     assert [(p.line, "not a decimal amount" in p.message) for p in problems] == [(4, True)]
 
 
+def test_rows_of_empty_cells_a_spreadsheet_saves_are_passed_over_as_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "\ufeffref,contract,amount,date\r\nA,T1,1.00,2026-03-01\r\n,,,\r\n , ,,\r\nB,T1,2.00,2026-03-01\r\n,,,\r\n",
+        encoding="utf-8",
+    )
+    rows, problems = read_rows(path)
+    assert ([(r.line, r.settlement.ref) for r in rows], problems) == ([(2, "A"), (5, "B")], [])
+
+
 def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
     path = tmp_path / "bank.csv"
     path.write_text(
