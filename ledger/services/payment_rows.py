@@ -78,9 +78,18 @@ class ImportRefused(InputError):
         super().__init__(f"{count(len(problems), 'bad row')}, nothing was sent:\n{lines}")
 
 
+#: How a workbook file begins: a ZIP archive (.xlsx, .ods, WPS's .et) or an OLE2 compound file (.xls).
+_WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
 def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
     """Parse a CSV or JSON file of payments; every malformed row becomes a `Problem` with its line."""
     data = read_file(path, "payments")
+    if data.startswith(_WORKBOOK_SIGNATURES):
+        raise InputError(
+            f'{path} is a spreadsheet workbook (Excel or WPS), not a CSV or JSON file: save it as "CSV UTF-8" '
+            "and import that"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -96,6 +96,18 @@ def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
         read_rows(tmp_path)
 
 
+@pytest.mark.parametrize("start", [b"PK\x03\x04\x14\x00\x06\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00"])
+def test_a_workbook_is_told_to_be_saved_as_csv(tmp_path: Path, start: bytes) -> None:
+    workbook = tmp_path / "bank.xlsx"
+    workbook.write_bytes(start + bytes(range(256)))
+    with pytest.raises(InputError) as refused:
+        read_rows(workbook)
+    assert str(refused.value) == (
+        f'{workbook} is a spreadsheet workbook (Excel or WPS), not a CSV or JSON file: save it as "CSV UTF-8" '
+        "and import that"
+    )
+
+
 def test_non_utf8_and_broken_json_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"ref,contract,amount,date\n\xff\xfe,1,1,1\n")
