@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -611,6 +612,11 @@ def _after_interrupt(args: argparse.Namespace) -> str:
 
 
 def entry() -> None:
+    # A terminal whose encoding has no Chinese (Latin-1, ASCII) shows a member's name as \u escapes
+    # rather than the command failing on it half-way through its output.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     sys.exit(main())
 
 

@@ -24,6 +24,12 @@ def test_demo_prints_the_summary_and_exits_zero(ledger: Run) -> None:
     )
 
 
+def test_a_terminal_without_chinese_shows_names_as_escapes_rather_than_failing(ledger: Run) -> None:
+    result = ledger("demo", env={"PYTHONIOENCODING": "latin-1"})  # a Latin-1 terminal: no 内蒙古大学
+    assert result.returncode == 0, result.stderr
+    assert "imu \\u5185\\u8499\\u53e4\\u5927\\u5b66" in result.stdout and "Verified" in result.stdout
+
+
 def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
     result = ledger("run", str(DEMO), "--json")
     assert result.returncode == 3, result.stderr  # the demo holds one refused duplicate
