@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import json
 import os
@@ -586,14 +587,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"interrupted: {_after_interrupt(args)}\n")
         return 130
     except BrokenPipeError:
+        _stdout_to_null()
         return EXIT_ERROR
     except OSError as exc:
+        if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            _stdout_to_null()  # the output itself could not be written (a full disk, a dead terminal)
+            sys.stderr.write(f"error: cannot write the output: {exc.strerror}\n")
+            return EXIT_ERROR
         if exc.filename is None:
             raise  # not a file the person named or can fix: a fault of the ledger, shown whole
         # A folder or file of the workspace that cannot be made or written (the services word their
         # own input files; this is the edge for the rest: --home, the node's folder, keystores).
         sys.stderr.write(f"error: cannot use {exc.filename}: {exc.strerror or exc}\n")
         return EXIT_ERROR
+
+
+def _stdout_to_null() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush of what could not be
+    written fails no second time (with a message of its own) as the command exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor: a test's captured output
+        pass
 
 
 #: Commands, and actions of commands, that only read: Ctrl-C leaves nothing half done.

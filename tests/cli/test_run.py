@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cli.conftest import DEMO, Run
+from tests.cli.conftest import DEMO, Run, workspace_env
 
 
 def test_demo_prints_the_summary_and_exits_zero(ledger: Run) -> None:
@@ -28,6 +30,21 @@ def test_a_terminal_without_chinese_shows_names_as_escapes_rather_than_failing(l
     result = ledger("demo", env={"PYTHONIOENCODING": "latin-1"})  # a Latin-1 terminal: no 内蒙古大学
     assert result.returncode == 0, result.stderr
     assert "imu \\u5185\\u8499\\u53e4\\u5927\\u5b66" in result.stdout and "Verified" in result.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="/dev/full, a device that is always full, is Linux's")
+def test_output_that_cannot_be_written_is_one_sentence_not_a_traceback(tmp_path: Path) -> None:
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "demo"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=workspace_env(tmp_path),
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert (done.returncode, done.stderr) == (1, "error: cannot write the output: No space left on device\n")
 
 
 def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
