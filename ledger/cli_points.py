@@ -320,7 +320,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",
     ]
     emit(config, data, "\n".join(lines))
-    return 0
+    return 0 if data["verified"] else 4  # as `ledger verify` and `ledger statement` exit
 
 
 def add_points(sub: Any, common: argparse.ArgumentParser) -> None:

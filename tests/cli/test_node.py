@@ -591,7 +591,7 @@ def test_publishing_the_policy_already_in_force_sends_nothing(market: Market) ->
 
 
 def test_publishing_a_policy_file_from_outside_the_repository(market: Market) -> None:
-    """Last in this module: the chain it leaves no longer verifies."""
+    """The chain it leaves no longer verifies: no test after it in this module verifies."""
     from ledger.domain.policy import bundled_policy_path
 
     text = bundled_policy_path().read_text(encoding="utf-8")
@@ -611,6 +611,9 @@ def test_publishing_a_policy_file_from_outside_the_repository(market: Market) ->
     assert (shown["version"], shown["rate_bps"], shown["effective_from"]) == (2, 75, "2027-01-01")
     verify = ledger("verify")
     assert verify.returncode == 4 and "add the published file there" in verify.stdout
+    for reading in (("report",), ("statement", "imu")):  # each names it, and exits as verify does
+        unverified = ledger(*reading)
+        assert unverified.returncode == 4 and "NOT VERIFIED" in unverified.stdout, reading
 
 
 def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(market: Market) -> None:
