@@ -89,7 +89,11 @@ def run_summary(result: Any) -> str:
         label = f"{member_id} {scenario.member_index[member_id].name}".strip()
         rules = ", ".join(f"{rule} {money(v)}" for rule, v in m["by_rule"].items()) or "-"
         rows.append([label, money(m["issued"]), money(m["redeemed"]), money(m["points"]), rules])
-    out.append(table(["member", "issued", "redeemed", "balance", "by rule"], rows, numeric=(1, 2, 3)))
+    out.append(
+        table(["member", "issued", "redeemed", "balance", "by rule"], rows, numeric=(1, 2, 3))
+        if rows
+        else "the scenario declares no members"
+    )
     out.append("")
     out.append("Contracts (yuan)")
     rows = []
@@ -103,6 +107,8 @@ def run_summary(result: Any) -> str:
         rows.append([contract_id, money(c["received"]), money(c["outstanding"]), stages])
     out.append(
         table(["contract", "received", "outstanding", "milestones (title: status paid/due)"], rows, numeric=(1, 2))
+        if rows
+        else "the scenario declares no contracts"
     )
     if result.replayed:
         out.append("")

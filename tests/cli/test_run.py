@@ -47,6 +47,20 @@ def test_output_that_cannot_be_written_is_one_sentence_not_a_traceback(tmp_path:
     assert (done.returncode, done.stderr) == (1, "error: cannot write the output: No space left on device\n")
 
 
+def test_a_scenario_with_nothing_in_it_says_so(ledger: Run, tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text('{"scenario": 1, "policy": null, "members": []}', encoding="utf-8")
+    result = ledger("run", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:5] == [
+        "Points by member (centipoint-exact, in points)",
+        "the scenario declares no members",
+        "",
+        "Contracts (yuan)",
+        "the scenario declares no contracts",
+    ]
+
+
 def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
     result = ledger("run", str(DEMO), "--json")
     assert result.returncode == 3, result.stderr  # the demo holds one refused duplicate
