@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -21,6 +22,17 @@ CHAIN_ID = 31337
 START_TIMEOUT_S = 20.0
 #: Past states the local node keeps (in memory): the ledger reads none older than a few blocks.
 KEPT_STATES = 64
+
+
+def port_taken(port: int) -> bool:
+    """Whether a program listens on `port` of the loopback (a port anvil could then not bind)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as anvil binds: a closing port is free
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,13 @@ class LocalNode:
         if self._pid() is not None:
             return self.status()
         self._reap()
+        if port_taken(self.port):
+            # Checked first: a new anvil fails on a taken port only after a moment, and meanwhile the
+            # program holding the port (another workspace's node) would answer as if it were this one.
+            raise ConfigError(
+                f"port {self.port} is in use by another program (another workspace's node?): stop it, or start "
+                "this node on another port (`ledger node start --port N`)"
+            )
         binary = anvil_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [

@@ -55,3 +55,23 @@ def test_ledger_anvil_comes_first_and_must_name_a_file(nowhere: Path, monkeypatc
     monkeypatch.setenv("LEDGER_ANVIL", str(nowhere / "missing"))
     with pytest.raises(ConfigError, match="LEDGER_ANVIL names .*missing, which is no file"):
         node.anvil_binary()
+
+
+def test_a_port_another_program_listens_on_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A new anvil fails on a taken port only after a moment, during which the program on the port
+    (another workspace's node) would answer as this workspace's node."""
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        local = node.LocalNode(tmp_path / "node", port=port)
+        with pytest.raises(ConfigError) as refused:
+            local.start()
+    assert str(refused.value) == (
+        f"port {port} is in use by another program (another workspace's node?): stop it, or start this node on "
+        "another port (`ledger node start --port N`)"
+    )
+    assert not local.pid_file.exists()
+    assert node.port_taken(port) is False  # free again once the other program closed it
