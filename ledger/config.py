@@ -59,7 +59,13 @@ class Config:
 
 def file_name(name: str) -> str:
     """A workspace name (of a key, a member, a certificate) that is safe as a file name: letters (any
-    script), digits, "-", "_" and "." but not first, at most 64 characters."""
+    script), digits, "-", "_" and "." but not first, at most 64 characters; Latin letters, digits and
+    signs half-width, as every command reads a name."""
+    from ledger.domain.typed import full_width_note
+
+    note = full_width_note(name)
+    if note is not None:  # every command reads names half-width: `ｉｍｕ` could never be named again
+        raise InputError(f"{name!r} cannot name a key or member here: it {note}")
     allowed = all(c.isalnum() or c in "-_." for c in name)
     if not name or len(name) > 64 or not allowed or name.startswith(("-", ".")):
         raise InputError(

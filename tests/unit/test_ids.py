@@ -93,6 +93,17 @@ def test_a_workspace_name_that_reads_as_an_address_is_refused(name: str) -> None
         file_name(name)
 
 
+@pytest.mark.parametrize(("name", "plain"), [("ｉｍｕ", "imu"), ("ｏｐ－１", "op-1")])
+def test_a_workspace_name_in_full_width_characters_is_told_its_half_width_spelling(name: str, plain: str) -> None:
+    """Every command reads a name in half-width characters, so a key or member saved as `ｉｍｕ` could
+    never be named again."""
+    with pytest.raises(InputError) as refused:
+        file_name(name)
+    assert str(refused.value) == (
+        f"{name!r} cannot name a key or member here: it is written in full-width characters; write it as {plain}"
+    )
+
+
 @given(st.from_regex(r"(0[xX])?[0-9a-fA-F]{38,42}", fullmatch=True))
 def test_a_name_the_workspace_keeps_is_never_read_as_an_address(name: str) -> None:
     """Whatever `file_name` accepts, `Workspace.resolve` looks up in the name book rather than taking
