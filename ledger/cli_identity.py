@@ -135,6 +135,9 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
 
     ws = workspace(config)
     files = ca_files(config)
+    for given, flag in ((args.name, "--name"), (args.display_name, "--display-name")):
+        if given is not None:  # checked before any key is made: a refusal leaves none behind
+            ca.check_name(given, flag)
     if args.action == "init":
         cert = ca.init_ca(
             files,

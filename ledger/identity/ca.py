@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from ledger.errors import ConfigError, InputError, LedgerError
 from ledger.files import read_file, read_json_file
+from ledger.format import shown
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -117,10 +118,8 @@ def init_ca(files: CaFiles, *, name: str, passphrase: str, days: int = 3650) -> 
         raise ConfigError(f"a certificate authority already exists in {files.folder}")
     if len(passphrase) < 8:
         raise ConfigError("the CA passphrase must have at least 8 characters")
+    subject = x509.Name(_name_attributes(name))
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
-    )
     now = _now()
     cert = (
         x509.CertificateBuilder()
@@ -173,7 +172,7 @@ def issue_member_cert(
 ) -> x509.Certificate:
     """A member certificate: name and credit code in the subject, the Ethereum address in the SAN."""
     ca_key, ca_cert = load_ca(files, passphrase)
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
+    attributes = _name_attributes(name)
     if uscc:
         attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, uscc))
     start = not_before or (_now() - dt.timedelta(minutes=5))
@@ -276,9 +275,44 @@ def cert_uscc(cert: x509.Certificate) -> str | None:
     return str(values[0].value) if values else None
 
 
+#: The most characters of an institution's name a certificate carries (RFC 5280's upper bound for an
+#: organization name).
+MAX_NAME_CHARACTERS = 64
+#: The most UTF-8 bytes of a common name (the bound `cryptography` enforces): 21 Chinese characters.
+MAX_COMMON_NAME_BYTES = 64
+
+
+def check_name(name: str, what: str = "the name") -> str:
+    """An institution's name as a certificate can carry it, else a sentence saying what is wrong."""
+    if not name.strip():
+        raise IdentityError(f"{what} is empty")
+    if name != name.strip():
+        raise IdentityError(f"{what} {name!r} begins or ends with white space")
+    if not name.isprintable():
+        raise IdentityError(f"{what} '{shown(name)}' holds a character that does not print")
+    if len(name) > MAX_NAME_CHARACTERS:
+        raise IdentityError(f"{what} has {len(name)} characters; a certificate carries at most {MAX_NAME_CHARACTERS}")
+    return name
+
+
+def _name_attributes(name: str) -> list[x509.NameAttribute[str]]:
+    """The subject of a certificate for `name`: the whole name as the organization, and as the common
+    name as much of it as fits in 64 bytes (a long Chinese name is cut at a character)."""
+    check_name(name)
+    common = name
+    while len(common.encode("utf-8")) > MAX_COMMON_NAME_BYTES:
+        common = common[:-1]
+    return [x509.NameAttribute(NameOID.COMMON_NAME, common), x509.NameAttribute(NameOID.ORGANIZATION_NAME, name)]
+
+
 def cert_name(cert: x509.Certificate) -> str:
-    values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(values[0].value) if values else ""
+    """The institution's name a certificate carries (its organization, else its common name), with any
+    character that does not print escaped: a certificate from elsewhere may hold anything."""
+    for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
+        values = cert.subject.get_attributes_for_oid(oid)
+        if values:
+            return shown(str(values[0].value))
+    return ""
 
 
 def verify_member_cert(

@@ -263,6 +263,8 @@ def test_missing_or_malformed_files_get_a_sentence(office: Office) -> None:
         ((*enrol_imu, "--proof", "0x" + "ff" * 65), "the proof of possession is not a valid signature"),
         (enrol_outsider[:-2], "a member of kind enterprise needs its unified social credit code (--uscc)"),
         (("ca", "issue", "keyless", "--renew"), "keyless has no identity key at"),
+        (("ca", "issue", "keyless", "--display-name", "长" * 70), "has 70 characters; a certificate carries at most"),
+        (("ca", "issue", "keyless", "--display-name", "Evil\x1b[2J"), "'Evil\\x1b[2J' holds a character that does"),
         (("ca", "issue", "imu", "--renew", "--public-key", str(folder / "nope.pem")), "give --public-key without"),
     ]
     for args, message in cases:

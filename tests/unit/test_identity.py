@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -53,6 +54,56 @@ def test_a_member_certificate_carries_name_code_and_address(authority: CaFiles) 
     assert ca.cert_uscc(cert) == USCC  # type: ignore[arg-type]
     assert ca.cert_address(cert) == account.address.lower()  # type: ignore[arg-type]
     assert len(ca.fingerprint(cert)) == 32  # type: ignore[arg-type]
+
+
+def test_a_long_chinese_name_is_carried_whole_though_the_common_name_holds_64_bytes(authority: CaFiles) -> None:
+    """`cryptography` bounds a common name by 64 UTF-8 bytes, 21 Chinese characters: the organization
+    name carries the whole name, which is what the ledger reads and prints."""
+    name = "内蒙古自治区农牧业科学院草原研究所有限责任公司"  # 23 characters, 69 bytes
+    cert = ca.issue_member_cert(
+        authority,
+        passphrase=PASS,
+        name=name,
+        uscc=USCC,
+        address=Account.create().address,
+        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+    )
+    assert ca.cert_name(cert) == name
+    (common,) = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    assert common.value == name[:21] and len(str(common.value).encode("utf-8")) <= 64
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "the name is empty"),
+        (" 内蒙古大学", "the name ' 内蒙古大学' begins or ends with white space"),
+        ("Evil\x1b[2J", "the name 'Evil\\x1b[2J' holds a character that does not print"),
+        ("长" * 65, "the name has 65 characters; a certificate carries at most 64"),
+    ],
+)
+def test_a_name_no_certificate_should_carry_is_refused_in_a_sentence(name: str, message: str) -> None:
+    with pytest.raises(IdentityError) as refused:
+        ca.check_name(name)
+    assert str(refused.value) == message
+
+
+def test_a_certificate_name_that_does_not_print_is_shown_escaped(tmp_path: Path) -> None:
+    """A certificate made elsewhere may carry anything in its subject: it is printed escaped."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.ORGANIZATION_NAME, "Evil\x1b]0;owned\x07")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    assert ca.cert_name(cert) == "Evil\\x1b]0;owned\\x07"
 
 
 def test_expired_certificate_is_refused(authority: CaFiles) -> None:
