@@ -86,7 +86,7 @@ def run_summary(result: Any) -> str:
     out.append("Points by member (centipoint-exact, in points)")
     rows = []
     for member_id, m in result.members.items():
-        label = f"{member_id} {scenario.member_index[member_id].name}".strip()
+        label = shown(f"{member_id} {scenario.member_index[member_id].name}".strip())  # the file's text
         rules = ", ".join(f"{rule} {money(v)}" for rule, v in m["by_rule"].items()) or "-"
         rows.append([label, money(m["issued"]), money(m["redeemed"]), money(m["points"]), rules])
     out.append(
@@ -99,7 +99,7 @@ def run_summary(result: Any) -> str:
     rows = []
     for contract_id, c in result.contracts.items():
         stages = "; ".join(
-            f"{title}: {s['status']} {money(s['paid'])}/{money(s['due'])}"
+            f"{shown(title)}: {s['status']} {money(s['paid'])}/{money(s['due'])}"
             for title, s in zip(
                 (m.title for m in scenario.contract_index[contract_id].milestones), c["milestones"], strict=True
             )
@@ -119,7 +119,7 @@ def run_summary(result: Any) -> str:
         out.append("Refused (nothing changed):")
         for r in result.rejected:
             where = f"event {r.event}" if r.event is not None else f"contract {r.contract}"
-            out.append(f"  {where}: {r.error}: {r.message}")
+            out.append(f"  {where}: {r.error}: {shown(r.message)}")
     out.append("")
     v = result.verification
     if v.ok and not v.expected:

@@ -61,6 +61,15 @@ def test_a_scenario_with_nothing_in_it_says_so(ledger: Run, tmp_path: Path) -> N
     ]
 
 
+def test_names_from_the_file_are_printed_as_text_never_run_by_the_terminal(ledger: Run, tmp_path: Path) -> None:
+    member = {"id": "wang", "name": "王\n博士\x1b[2J", "kind": "individual", "in_region": True}
+    path = tmp_path / "names.json"
+    path.write_text(json.dumps({"scenario": 1, "policy": None, "members": [member]}), encoding="utf-8")
+    result = ledger("run", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "wang 王\\n博士\\x1b[2J" in result.stdout
+
+
 def test_run_json_has_exactly_the_spec_shape(ledger: Run) -> None:
     result = ledger("run", str(DEMO), "--json")
     assert result.returncode == 3, result.stderr  # the demo holds one refused duplicate
