@@ -385,7 +385,9 @@ def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="issue: a new certificate to the identity key the workspace holds (after expiry or revocation)",
     )
-    p.add_argument("--days", type=int_in(1, what="the number of days"), default=None, help="how long it is valid")
+    p.add_argument(
+        "--days", type=int_in(1, 36_500, what="the number of days"), default=None, help="how long it is valid"
+    )
     p.set_defaults(handler=cmd_ca)
 
     p = sub.add_parser("prove", parents=[common], help="sign a member's enrolment challenge with its own key")
