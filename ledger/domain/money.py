@@ -37,11 +37,18 @@ def _parse_hundredths(text: object, *, what: str) -> int:
         note = full_width_note(raw, reads=_DECIMAL.fullmatch)
         if note is not None:
             raise AmountError(f"{what} {raw!r} {note}")
+        if re.fullmatch(r"[1-9][0-9]*(\.[0-9]{1,2})?", raw):  # more digits than the pattern reads
+            raise _too_large(what, raw)
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:
-        raise AmountError(f"{what} {raw!r} is too large (at most {group_thousands(format_hundredths(MAX_AMOUNT))})")
+        raise _too_large(what, raw)
     return value
+
+
+def _too_large(what: str, raw: str) -> AmountError:
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    return AmountError(f"{what} {shown!r} is too large (at most {group_thousands(format_hundredths(MAX_AMOUNT))})")
 
 
 def parse_yuan(text: object, *, what: str = "amount") -> Fen:

@@ -31,6 +31,7 @@ def test_parse_yuan_reads_decimal_strings_into_fen(text: object, fen: int) -> No
         (None, "amount is missing: a decimal string"),
         (True, "decimal string"),
         ("99999999999999999.00", "too large"),
+        ("9" * 80 + ".00", r"'9{37}\.\.\.' is too large \(at most 2,814,749,767,106.55\)"),  # any number of digits
         ("1,000,000.00", "has thousands separators; write it as 1000000.00"),
         ("12,34.00", "not a decimal amount"),  # not grouped by thousands: no guess at what was meant
         ("１０００.５０", "is written in full-width characters; write it as 1000.50"),  # a Chinese input method's
