@@ -109,6 +109,13 @@ def _csv_rows(text: str, path: Path) -> tuple[list[Row], list[Problem]]:
         raise InputError(f"{path} is empty; it needs a header line: {','.join(PAYMENT_COLUMNS)}")
     header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in fieldnames]
     missing = [c for c in REQUIRED_PAYMENT_COLUMNS if c not in header]
+    if missing and len(fieldnames) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in fieldnames[0]:  # a spreadsheet set to another list separator saved it so
+                raise InputError(
+                    f'{path}: its columns are separated by {name}, not commas: save it as "CSV UTF-8" '
+                    "with commas between the columns"
+                )
     if missing:
         raise InputError(f"{path}: the header lacks the column(s) {', '.join(missing)}")
     unknown = [h for h in header if h not in KNOWN_COLUMNS]

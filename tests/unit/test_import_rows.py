@@ -64,6 +64,20 @@ def test_rows_of_empty_cells_a_spreadsheet_saves_are_passed_over_as_blank_lines(
     assert ([(r.line, r.settlement.ref) for r in rows], problems) == ([(2, "A"), (5, "B")], [])
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_told_so(tmp_path: Path, separator: str, name: str) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        separator.join(["ref", "contract", "amount", "date"]) + "\nA;T1;1,00;2026-03-01\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as refused:
+        read_rows(path)
+    assert str(refused.value) == (
+        f'{path}: its columns are separated by {name}, not commas: save it as "CSV UTF-8" with commas between the '
+        "columns"
+    )
+
+
 def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
     path = tmp_path / "bank.csv"
     path.write_text(
