@@ -342,6 +342,13 @@ def _royalty_periods(log: ContractLog) -> list[dict[str, str]]:
     ]
 
 
+def _reported_periods(ws: Workspace, contract_id: str) -> str:
+    """The royalty periods of a contract with revenue reported, to add to a refusal naming another."""
+    from ledger.services.import_check import reported_periods
+
+    return reported_periods(r.period for r in ws.contract_log(contract_id).reports)
+
+
 def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
     ws = workspace(config)
     at = _date_or_today(ws, args.date)
@@ -407,6 +414,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     try:
         outcome = ws.client.settle(ws.signer(args.signer), settlement)
     except ContractError as exc:
+        if exc.name == "RoyaltyPeriodNotReported":
+            raise InputError(f"{exc}{_reported_periods(ws, args.contract)}") from None
         if exc.name != "DuplicatePayment":
             raise
         from ledger.services.rerun import explained_duplicate
@@ -575,7 +584,10 @@ def cmd_royalty(args: argparse.Namespace, config: Config) -> int:
             head, replayed = "this revenue was already reported (nothing changed); ", True
     reported, due, paid = ws.client.royalty(args.contract, args.period)
     if not reported:
-        raise InputError(f"no revenue is reported for period {args.period} of contract {args.contract}")
+        raise InputError(
+            f"no revenue is reported for period {args.period} of contract {args.contract}"
+            + _reported_periods(ws, args.contract)
+        )
     data = {
         "contract": args.contract,
         "period": args.period,

@@ -5,7 +5,7 @@ import plans its batches."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,9 @@ def _check_against_contract(
         return f"the payment is dated {format_beijing(s.paid_at)}, before contract {s.contract} was signed"
     if s.period is not None:
         if s.period not in contract.royalties:
-            return f"no revenue is reported for period {s.period} of contract {s.contract}"
+            return f"no revenue is reported for period {s.period} of contract {s.contract}" + reported_periods(
+                contract.royalties
+            )
         due, paid = contract.royalties[s.period]
         key = (s.contract, s.period)
         outstanding = due - paid - pending_royalty[key]
@@ -300,3 +302,12 @@ def review_file(
     """Check every row of a payments file as an import would, sending nothing."""
     rows, malformed = read_rows(path)
     return FileReview.of(rows, malformed, state, now=now, recorded=recorded)
+
+
+def reported_periods(periods: Iterable[str]) -> str:
+    """What to add when a payment names a royalty period with no revenue reported: the periods that
+    have one (a period spelt `2026-Q2` where `2026Q2` was reported), or how to report one."""
+    known = sorted(periods)
+    if not known:
+        return " (none is reported yet: `ledger royalty report` first)"
+    return f" (reported: {', '.join(known)})"

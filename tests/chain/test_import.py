@@ -106,6 +106,9 @@ def test_every_bad_row_is_listed_with_its_line_and_nothing_is_sent(world: World,
     assert "more than two decimal places" in messages[3]
     assert messages[13] == "reference OK-1 already appears on line 2, with the same data: take one of the two lines out"
     assert "not been recorded as achieved" in messages[14]
+    assert messages[15] == "no revenue is reported for period 2026-Q9 of contract L1" + (
+        " (none is reported yet: `ledger royalty report` first)"
+    )
     assert "there is no contract NOPE" in messages[7]
     assert "in the future" in messages[11]
     assert "before contract T1 was signed" in messages[12]

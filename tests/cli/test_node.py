@@ -523,10 +523,17 @@ def test_royalty_reports_and_attestations_from_the_command_line(market: Market) 
     )
     royalty = ("settle", "--ref", "ROY-1", "--contract", "TC-R", "--period", "2026Q2", "--amount", "30000.00")
     unreported = ledger(*royalty, "--date", "2026-07-02")
-    assert unreported.returncode == 1 and "no revenue is reported for period 2026Q2" in unreported.stderr
+    assert unreported.returncode == 1 and unreported.stderr.strip() == (
+        "error: no revenue is reported for period 2026Q2 of contract TC-R (none is reported yet: "
+        "`ledger royalty report` first)"
+    )
     reported = ledger("royalty", "report", "TC-R", "2026Q2", "--revenue", "1000000.00", "--date", "2026-07-01")
     assert reported.stdout.strip() == (
         "revenue reported; royalty of TC-R for 2026Q2: due 30,000.00, paid 0.00, outstanding 30,000.00 yuan"
+    )
+    misspelt = ledger("settle", "--ref", "ROY-0", "--contract", "TC-R", "--period", "2026-Q2", "--amount", "1.00")
+    assert misspelt.stderr.strip().endswith(
+        "no revenue is reported for period 2026-Q2 of contract TC-R (reported: 2026Q2)"
     )
     paid = json.loads(ledger(*royalty, "--date", "2026-07-02", "--json").stdout)
     assert {(a["member"], a["rule"], a["points"]) for a in paid["points"]} == {
