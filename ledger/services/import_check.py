@@ -102,7 +102,7 @@ def check_rows(rows: Sequence[Row], state: MarketState, *, now: int) -> Checked:
             first_settlement[s.ref] = s
         contract = state.contracts.get(s.contract)
         if problem is None and contract is None:
-            problem = f"there is no contract {s.contract}"
+            problem = f"there is no contract {s.contract}" + near_misses(s.contract, state.contracts)
         if problem is None and contract is not None and s.milestone is None and s.period is None:
             if len(contract.milestones) == 1:
                 s = SettlementInput(**{**s.__dict__, "milestone": 0})
@@ -311,3 +311,11 @@ def reported_periods(periods: Iterable[str]) -> str:
     if not known:
         return " (none is reported yet: `ledger royalty report` first)"
     return f" (reported: {', '.join(known)})"
+
+
+def near_misses(wanted: str, known: Iterable[str]) -> str:
+    """What to add when an id is unknown: the known ids spelt most like it (`TC1` for `TC-1`), if any."""
+    import difflib
+
+    close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""

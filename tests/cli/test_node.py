@@ -420,6 +420,7 @@ BAD_COMMANDS = [
     (["member", "reinstate", "imu"], "not suspended"),
     (["settle", "--ref", "R", "--contract", "C", "--amount", "-1"], "negative"),
     (["settle", "--ref", "R", "--contract", "NOPE", "--amount", "1.00"], "there is no contract NOPE"),
+    (["settle", "--ref", "R", "--contract", "TC1", "--amount", "1.00"], "there is no contract TC1 (did you mean TC-1"),
     (["settle", "--ref", "S-1 ", "--contract", "TC-1", "--amount", "1.00"], "'S-1 ' begins or ends with white space"),
     (["settle", "--ref", "R", "--contract", "C", "--amount", "1.00", "--date", "yesterday"], "date"),
     (["settle", "--ref", "R", "--contract", "TC-1", "--amount", "1.00", "--date", "2099-01-01"], "in the future"),

@@ -284,3 +284,10 @@ def test_a_journal_line_torn_by_a_crash_is_left_out(tmp_path: Path) -> None:
     again.write(event="lost", batch=0, tx="0x" + "ab" * 32)
     again.close()
     assert [e["event"] for e in again.entries()] == ["start", "sent", "lost"]
+
+
+def test_an_unknown_id_is_told_the_known_ones_spelt_most_like_it() -> None:
+    from ledger.services.import_check import near_misses
+
+    assert near_misses("TC1", ["TC-1", "TC-11", "LIC-9"]) == " (did you mean TC-1 or TC-11?)"
+    assert near_misses("QQQQ", ["TC-1"]) == ""
