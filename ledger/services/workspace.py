@@ -156,8 +156,12 @@ class Workspace:
         accounts = self.accounts_enrolled_with(uscc_hash(code))
         if not accounts:
             raise InputError(f"no member is enrolled with the credit code {code}")
-        if len(accounts) > 1:
-            raise InputError(f"several members are enrolled with the credit code {code}: {', '.join(accounts)}")
+        if len(accounts) > 1:  # an institution that moved to another account (a lost key) has each
+            listed = ", ".join(f"{a} ({self.client.member(a).status.label})" for a in accounts)
+            raise InputError(
+                f"several accounts are enrolled with the credit code {code}, one after the other: {listed}; "
+                "name one by its address"
+            )
         return str(accounts[0])
 
     def name_of(self, address: str) -> str:

@@ -297,6 +297,12 @@ def test_an_institution_is_one_active_member_and_moves_account_by_suspension(off
     assert ledger("member", "suspend", "imu").returncode == 0
     moved = ledger(*enrol)
     assert moved.returncode == 0, moved.stderr
+    new = json.loads((office.folder / "home" / "names.json").read_text(encoding="utf-8"))["imu-new"]
+    by_code = ledger("points", "balance", code)  # how an institution without the workspace's names asks
+    assert by_code.stderr.strip() == (
+        f"error: several accounts are enrolled with the credit code {code}, one after the other: "
+        f"{imu} (suspended), {new} (active); name one by its address"
+    )
     back = ledger("member", "reinstate", "imu")
     assert back.returncode == 1 and "its credit code is already enrolled at imu-new (" in back.stderr
     assert ledger("member", "suspend", "imu-new").returncode == 0
