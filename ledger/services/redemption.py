@@ -32,6 +32,13 @@ def redeem_once(
     A different redemption while one is unfinished is refused: its transaction may still be mined."""
     pending = _read(journal)
     if pending is not None:
+        journaled_to, points_contract = str(pending["tx"].get("to", "")), client.addresses["Points"]
+        if journaled_to.lower() != points_contract.lower():  # `ledger deploy --force` came in between
+            raise InputError(
+                f"the redemption journal {journal} holds an interrupted redemption for the points contract at "
+                f"{journaled_to}, of an earlier deployment, not {points_contract}: see whether it went through "
+                "there, then delete the journal"
+            )
         earlier = Centipoints(pending["points"]), pending["purpose"]
         if earlier != (points, purpose):
             raise InputError(
