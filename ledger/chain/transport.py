@@ -121,6 +121,8 @@ def network_failure(exc: BaseException) -> str:
     if isinstance(exc, UnreadableReply):
         return str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
+        if "WRONG_VERSION_NUMBER" in str(exc):  # the server answered, not in TLS
+            return "it does not answer in TLS (a node served over http:// given as https://?)"
         return "its TLS certificate could not be verified (a private network's authority is given with --rpc-ca FILE)"
     return exc.__class__.__name__
 

@@ -167,6 +167,12 @@ def test_without_the_authority_the_certificate_is_refused_in_a_sentence(tls_node
         ChainSession.connect(tls_node.url)
 
 
+def test_an_http_node_given_as_https_is_told_it_does_not_answer_in_tls() -> None:
+    for url in _serve():  # a plain http server
+        with pytest.raises(ChainError, match=r"it does not answer in TLS \(a node served over http:// given as https"):
+            ChainSession.connect(url.replace("http://", "https://"))
+
+
 def test_another_authority_is_refused_alike(tls_node: TlsNode, tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     other = tmp_path / "other-ca.pem"
