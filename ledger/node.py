@@ -35,6 +35,20 @@ def port_taken(port: int) -> bool:
     return False
 
 
+def _runs_anvil(pid: int, port: int) -> bool:
+    """Whether process `pid` is the node `start` ran on `port`, as its command line says (the arguments
+    `start` gives, whatever the binary is called: $LEDGER_ANVIL may name a wrapper). Read from /proc;
+    where there is none, the process is taken to be the node its pid file names."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc at all: nothing to check against
+    except OSError:
+        return False
+    pairs = set(zip(words, words[1:], strict=False))
+    return (b"--port", str(port).encode()) in pairs and (b"--chain-id", str(CHAIN_ID).encode()) in pairs
+
+
 @dataclass(frozen=True)
 class NodeStatus:
     running: bool
@@ -98,6 +112,8 @@ class LocalNode:
         try:
             os.kill(pid, 0)
         except OSError:
+            return None
+        if not _runs_anvil(pid, port):  # the node ended (a reboot, say) and its number went to another process
             return None
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         return pid

@@ -75,3 +75,37 @@ def test_a_port_another_program_listens_on_is_refused_before_anything_starts(tmp
     )
     assert not local.pid_file.exists()
     assert node.port_taken(port) is False  # free again once the other program closed it
+
+
+def test_a_pid_file_whose_process_is_no_node_is_not_taken_for_one(tmp_path: Path) -> None:
+    """After a reboot the number in the pid file may belong to any process: `node stop` must not
+    signal it. This test's own process stands in for it."""
+    import json
+    import os
+
+    local = node.LocalNode(tmp_path / "node", port=18545)
+    local.dir.mkdir(parents=True)
+    local.pid_file.write_text(json.dumps({"pid": os.getpid(), "port": 18545}))
+    assert local.status().running is False
+    assert local.stop() is False  # and this process was not sent SIGTERM
+
+
+def test_a_process_with_the_nodes_arguments_is_its_node(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "--port", "18546", "--chain-id", str(node.CHAIN_ID)]
+    )
+    try:
+        local = node.LocalNode(tmp_path / "node", port=18546)
+        local.dir.mkdir(parents=True)
+        local.pid_file.write_text(json.dumps({"pid": stand_in.pid, "port": 18546}))
+        assert local.status().pid == stand_in.pid
+        assert local.stop() is True
+        with pytest.raises(ProcessLookupError):  # stopped, and collected by `stop`
+            os.kill(stand_in.pid, 0)
+    finally:
+        stand_in.kill()
