@@ -77,6 +77,7 @@ def test_a_port_another_program_listens_on_is_refused_before_anything_starts(tmp
     assert node.port_taken(port) is False  # free again once the other program closed it
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="the node's command line is read from /proc (Linux)")
 def test_a_pid_file_whose_process_is_no_node_is_not_taken_for_one(tmp_path: Path) -> None:
     """After a reboot the number in the pid file may belong to any process: `node stop` must not
     signal it. This test's own process stands in for it."""
@@ -90,16 +91,22 @@ def test_a_pid_file_whose_process_is_no_node_is_not_taken_for_one(tmp_path: Path
     assert local.stop() is False  # and this process was not sent SIGTERM
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="the node's command line is read from /proc (Linux)")
 def test_a_process_with_the_nodes_arguments_is_its_node(tmp_path: Path) -> None:
     import json
     import os
     import subprocess
     import sys
+    import time
 
     stand_in = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "--port", "18546", "--chain-id", str(node.CHAIN_ID)]
     )
     try:
+        cmdline = Path(f"/proc/{stand_in.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while b"--chain-id" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the stand-in has exec'd (a forked child shows its parent's command line)
         local = node.LocalNode(tmp_path / "node", port=18546)
         local.dir.mkdir(parents=True)
         local.pid_file.write_text(json.dumps({"pid": stand_in.pid, "port": 18546}))
@@ -109,3 +116,4 @@ def test_a_process_with_the_nodes_arguments_is_its_node(tmp_path: Path) -> None:
             os.kill(stand_in.pid, 0)
     finally:
         stand_in.kill()
+        stand_in.wait(timeout=15)
