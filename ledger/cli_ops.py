@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,11 +49,14 @@ def _date_or_today(ws: Workspace, text: str | None) -> int:
 
 
 def _file_sha256(path: str | None, what: str) -> bytes:
-    """SHA-256 of a document that stays off chain (zero when none is given)."""
+    """SHA-256 of a document that stays off chain (zero when none is given). The SHA-256 itself, in hex,
+    may stand for the document, as a payments file gives it: a resend from such a file then matches."""
     if not path:
         return b"\0" * 32
     from ledger.files import read_file
 
+    if not Path(path).exists() and re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", path):
+        return bytes.fromhex(path.removeprefix("0x"))
     return hashlib.sha256(read_file(Path(path), what)).digest()
 
 
@@ -671,7 +675,9 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["register", "show", "list"])
     p.add_argument("id", nargs="?", help="show: the contract's id")
     p.add_argument("--file", default=None, help="the contract as JSON (the scenario's contract shape)")
-    p.add_argument("--terms", default=None, help="the terms document (only its SHA-256 goes on chain)")
+    p.add_argument(
+        "--terms", default=None, help="the terms document, or its SHA-256 in hex (only the SHA-256 goes on chain)"
+    )
     p.add_argument("--overdue", action="store_true", help="list: only contracts with a milestone overdue")
     p.set_defaults(handler=cmd_contract)
 
@@ -746,5 +752,7 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--period", default=None, help="royalty period, for a royalty payment")
     p.add_argument("--date", default=None, help="payment date (default: today, Beijing time)")
     p.add_argument("--equity", action="store_true", help="an equity valuation rather than cash")
-    p.add_argument("--evidence", default=None, help="evidence document (only its SHA-256 goes on chain)")
+    p.add_argument(
+        "--evidence", default=None, help="evidence document, or its SHA-256 in hex (only the SHA-256 goes on chain)"
+    )
     p.set_defaults(handler=cmd_settle)

@@ -7,6 +7,7 @@ the tests run in file order and each leaves the market usable for the next.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
@@ -632,6 +633,20 @@ def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(
     assert first.returncode == 0, first.stderr
     again = market.ledger(*command)
     assert again.returncode == 0, again.stderr
+    assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
+
+
+def test_evidence_given_as_its_sha256_is_the_document_it_hashes(market: Market) -> None:
+    """A payments file gives the receipt's SHA-256; `ledger settle --evidence` takes it as well as the
+    document, so a payment imported from such a file and sent again by hand is a replay."""
+    _register(market, "TC-EV", kind="transfer", buyer="steel", amount="100.00")
+    receipt = market.folder / "receipt.pdf"
+    receipt.write_bytes(b"%PDF-1.4 bank receipt")
+    digest = hashlib.sha256(receipt.read_bytes()).hexdigest()
+    command = ("settle", "--ref", "EV-1", "--contract", "TC-EV", "--amount", "1.00", "--date", "2026-03-01", "--json")
+    first = market.ledger(*command, "--evidence", str(receipt))
+    again = market.ledger(*command, "--evidence", "0x" + digest)
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
     assert (json.loads(first.stdout)["replayed"], json.loads(again.stdout)["replayed"]) == (False, True)
 
 
