@@ -348,14 +348,14 @@ def _royalty_periods(log: ContractLog) -> list[dict[str, str]]:
 
 def _unknown_contract(ws: Workspace, refusal: ContractError, contract_id: str) -> InputError:
     """The refusal of an unknown contract id, with the known ids spelt most like it (`TC1`: `TC-1`)."""
-    from ledger.services.import_check import near_misses
+    from ledger.format import near_misses
 
-    return InputError(f"{refusal}{near_misses(contract_id, ws.market_state().contracts)}")
+    return InputError(f"{refusal}{near_misses(contract_id, ws.contract_ids())}")
 
 
 def _reported_periods(ws: Workspace, contract_id: str) -> str:
     """The royalty periods of a contract with revenue reported, to add to a refusal naming another."""
-    from ledger.services.import_check import reported_periods
+    from ledger.format import reported_periods
 
     return reported_periods(r.period for r in ws.contract_log(contract_id).reports)
 

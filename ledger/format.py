@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.domain.money import group_thousands
@@ -135,3 +135,20 @@ def run_summary(result: Any) -> str:
         for d in v.discrepancies:
             out.append(f"  [{d.check}] {d.message}")
     return "\n".join(out)
+
+
+def reported_periods(periods: Iterable[str]) -> str:
+    """What to add when a payment names a royalty period with no revenue reported: the periods that
+    have one (a period spelt `2026-Q2` where `2026Q2` was reported), or how to report one."""
+    known = sorted(periods)
+    if not known:
+        return " (none is reported yet: `ledger royalty report` first)"
+    return f" (reported: {', '.join(known)})"
+
+
+def near_misses(wanted: str, known: Iterable[str]) -> str:
+    """What to add when an id is unknown: the known ids spelt most like it (`TC1` for `TC-1`), if any."""
+    import difflib
+
+    close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""

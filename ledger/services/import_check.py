@@ -5,7 +5,7 @@ import plans its batches."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from ledger.domain.dates import format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, AwardEngine
 from ledger.domain.money import readable_yuan
 from ledger.errors import with_differences
+from ledger.format import near_misses, reported_periods
 from ledger.services.client import SettlementInput
 from ledger.services.market_state import ContractState, MarketState
 from ledger.services.payment_rows import Problem, Row, read_rows
@@ -302,20 +303,3 @@ def review_file(
     """Check every row of a payments file as an import would, sending nothing."""
     rows, malformed = read_rows(path)
     return FileReview.of(rows, malformed, state, now=now, recorded=recorded)
-
-
-def reported_periods(periods: Iterable[str]) -> str:
-    """What to add when a payment names a royalty period with no revenue reported: the periods that
-    have one (a period spelt `2026-Q2` where `2026Q2` was reported), or how to report one."""
-    known = sorted(periods)
-    if not known:
-        return " (none is reported yet: `ledger royalty report` first)"
-    return f" (reported: {', '.join(known)})"
-
-
-def near_misses(wanted: str, known: Iterable[str]) -> str:
-    """What to add when an id is unknown: the known ids spelt most like it (`TC1` for `TC-1`), if any."""
-    import difflib
-
-    close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(close)}?)" if close else ""

@@ -349,6 +349,13 @@ class Workspace:
         recorded = (SettlementInput.recorded(e.args) for e in self.recorded_events(*patterns))
         return {s.ref: s for s in recorded}
 
+    def contract_ids(self) -> list[str]:
+        """The ids of the registered contracts, in registration order, read through the local index."""
+        from ledger.chain.encoding import id_text
+        from ledger.chain.logs import event_pattern
+
+        return [id_text(e.args["contractId"]) for e in self.recorded_events(event_pattern("ContractRegistered"))]
+
     def contract_log(self, contract_id: str, *, on_range: RangeCallback | None = None) -> ContractLog:
         """What only the chain's log keeps of a contract, read in one query of the local index: its
         milestones' titles by index, its royalty periods' reports, and the settlements recorded on it, in

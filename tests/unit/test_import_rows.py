@@ -287,7 +287,7 @@ def test_a_journal_line_torn_by_a_crash_is_left_out(tmp_path: Path) -> None:
 
 
 def test_an_unknown_id_is_told_the_known_ones_spelt_most_like_it() -> None:
-    from ledger.services.import_check import near_misses
+    from ledger.format import near_misses
 
     assert near_misses("TC1", ["TC-1", "TC-11", "LIC-9"]) == " (did you mean TC-1 or TC-11?)"
     assert near_misses("QQQQ", ["TC-1"]) == ""
