@@ -330,18 +330,14 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
 
 def _one_active_account(ws: Workspace, code_hash: bytes, address: str, code: str) -> None:
     """Refuse to make `address` an active member with a credit code (`code_hash`; `code` says it) that
-    an active member holds at another account: an institution is one member, and what is paid once per
-    member (the start-up award) would be paid twice. An institution moving to a new account is
-    suspended at the old one first."""
-    from ledger.domain.types import MemberStatus
-
-    for other in ws.accounts_enrolled_with(code_hash):
-        if other != address and ws.client.member(other).status is MemberStatus.ACTIVE:
-            raise InputError(
-                f"{code} is already enrolled at {ws.label(other)}, an active member: an institution "
-                "is one member, whose once-only awards would otherwise be paid twice; to move it to another "
-                f"account, suspend the one it leaves first (`ledger member suspend {ws.name_of(other)}`)"
-            )
+    an active member holds at another account (`Workspace.active_account_with`)."""
+    other = ws.active_account_with(code_hash, besides=address)
+    if other is not None:
+        raise InputError(
+            f"{code} is already enrolled at {ws.label(other)}, an active member: an institution "
+            "is one member, whose once-only awards would otherwise be paid twice; to move it to another "
+            f"account, suspend the one it leaves first (`ledger member suspend {ws.name_of(other)}`)"
+        )
 
 
 def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | None, replayed: bool | None = None) -> int:

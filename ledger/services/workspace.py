@@ -149,6 +149,16 @@ class Workspace:
         enrolled = self.recorded_events(event_pattern("MemberEnrolled"))
         return list(dict.fromkeys(str(e.args["account"]) for e in enrolled if e.args["usccHash"] == code_hash))
 
+    def active_account_with(self, code_hash: bytes, *, besides: str) -> str | None:
+        """An active member's account, other than `besides`, enrolled with the credit code whose hash is
+        `code_hash`, if there is one. An institution is one member: what is paid once per member (the
+        start-up award) would otherwise be paid twice; one that moves to a new account (a lost key) is
+        suspended at the old one first."""
+        from ledger.domain.types import MemberStatus
+
+        others = [a for a in self.accounts_enrolled_with(code_hash) if a != besides]
+        return next((a for a in others if self.client.member(a).status is MemberStatus.ACTIVE), None)
+
     def _enrolled_with(self, code: str) -> str:
         """The member enrolled with credit code `code`."""
         from ledger.chain.encoding import uscc_hash
