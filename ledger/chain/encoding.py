@@ -33,6 +33,14 @@ def fails_checksum(address: str) -> bool:
     return digits not in (digits.lower(), digits.upper()) and not is_checksum_address(address)
 
 
+def is_account(value: object) -> bool:
+    """Whether `value` is an account address as a file may keep one: 0x and 40 hex digits, in one case
+    or in its EIP-55 mixed case (a mixed case whose checksum fails has a character mistyped)."""
+    from eth_utils.address import is_address
+
+    return isinstance(value, str) and is_address(value) and not fails_checksum(value)
+
+
 def sha256_bytes(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 

@@ -66,12 +66,7 @@ class DeploymentRecord:
 
     def malformed_fields(self) -> list[str]:
         """The fields whose value is not of the shape `ledger deploy` writes."""
-        from eth_utils.address import is_address
-
-        from ledger.chain.encoding import fails_checksum
-
-        def account(value: Any) -> bool:  # in mixed case, its checksum holds: no character mistyped
-            return isinstance(value, str) and is_address(value) and not fails_checksum(value)
+        from ledger.chain.encoding import is_account
 
         def whole(value: Any) -> bool:
             return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -81,10 +76,10 @@ class DeploymentRecord:
 
         shapes = {
             "chain_id": whole(self.chain_id),
-            "addresses": names_to(account, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
+            "addresses": names_to(is_account, self.addresses) and set(DEPLOYED_CONTRACTS) <= set(self.addresses),
             "artifact_hashes": names_to(lambda v: isinstance(v, str), self.artifact_hashes),
             "block": whole(self.block),
-            "regulator": account(self.regulator),
+            "regulator": is_account(self.regulator),
             "rpc": self.rpc is None or isinstance(self.rpc, str),
             "version": self.version == RECORD_VERSION,
         }

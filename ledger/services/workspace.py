@@ -68,15 +68,11 @@ class Workspace:
             raise ConfigError(f"the name book {self.config.names_path} is unreadable") from None
         if not isinstance(data, dict):
             raise ConfigError(f"the name book {self.config.names_path} is not a JSON object of names")
-        from eth_utils.address import is_address, to_checksum_address
+        from eth_utils.address import to_checksum_address
 
-        from ledger.chain.encoding import fails_checksum
+        from ledger.chain.encoding import is_account
 
-        wrong = [
-            name
-            for name, address in data.items()
-            if not (isinstance(address, str) and is_address(address)) or fails_checksum(address)
-        ]
+        wrong = [name for name, address in data.items() if not is_account(address)]
         if wrong:
             raise ConfigError(
                 f"the name book {self.config.names_path} gives no account address for {', '.join(map(repr, wrong))} "
