@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,9 +199,10 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
 
 
 def _is_hex(text: str) -> bool:
-    """Whether `text` is a certificate serial number in hexadecimal, as `ca revoke` prints it (int(_, 16)
-    alone would also take full-width digits, white space and underscores)."""
-    return re.fullmatch(r"(0x)?[0-9a-fA-F]{1,40}", text) is not None
+    """Whether `text` is a certificate serial number (`ca.is_serial`), perhaps after 0x."""
+    from ledger.identity import ca
+
+    return ca.is_serial(text.removeprefix("0x"))
 
 
 def enrolment_cert(config: Config, name: str, cert_arg: str | None) -> x509.Certificate:

@@ -236,13 +236,14 @@ def _write_crl(files: CaFiles, key: ec.EllipticCurvePrivateKey, cert: x509.Certi
 def _issued(files: CaFiles) -> list[dict[str, str]]:
     """The authority's record of the certificates it issued."""
     issued = read_json_file(files.issued, "issued certificates")
-    if not isinstance(issued, list) or not all(isinstance(e, dict) and _is_serial(e.get("serial")) for e in issued):
+    if not isinstance(issued, list) or not all(isinstance(e, dict) and is_serial(e.get("serial")) for e in issued):
         raise ConfigError(f"{files.issued} is not this authority's list of issued certificates")
     return issued
 
 
-def _is_serial(value: object) -> bool:
-    """A certificate serial number as the register keeps it: hexadecimal text."""
+def is_serial(value: object) -> bool:
+    """A certificate serial number as the register keeps it and `ca revoke` prints it: hexadecimal text
+    (int(_, 16) alone would also take full-width digits, white space and underscores)."""
     return isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{1,40}", value) is not None
 
 
