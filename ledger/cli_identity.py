@@ -317,11 +317,10 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         raise InputError(f"{args.file} is not a sealed terms document of the ledger")
     who = args.who
     if not cert_path(config, who).exists():  # a certificate would not make a party of one that is not
-        listed = sealed_doc.get("recipients")
-        recipients = [r.get("name") for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+        recipients = ", ".join(terms.recipient_names(sealed_doc)) or "none is named"
         raise InputError(
             f"{who} has no certificate in this workspace, and only the holders of the certificates this document "
-            f"was sealed for can open it: {', '.join(str(name) for name in recipients) or 'none is named'}"
+            f"was sealed for can open it: {recipients}"
         )
     opened = terms.open_sealed(
         sealed_doc,

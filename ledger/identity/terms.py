@@ -86,6 +86,12 @@ def seal(plaintext: bytes, *, contract: str, recipients: list[x509.Certificate])
     return sealed
 
 
+def recipient_names(sealed: dict[str, Any]) -> list[str]:
+    """The names of the certificates a sealed document was sealed for, as far as it names them."""
+    listed = sealed.get("recipients")
+    return [str(r.get("name")) for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+
+
 def open_sealed(sealed: dict[str, Any], *, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Opened:
     """Decrypt as the holder of `cert` and `key`; refuses a non-recipient and any altered byte."""
     try:
