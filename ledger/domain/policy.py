@@ -200,6 +200,10 @@ RULE_KEYS = (
 )
 
 
+#: The key a kind of rule never reads: a rate rule pays no fixed amount, a fixed-award rule has no rate.
+UNREAD_KEY = {"rate": "amount", "fixed": "rate_bps"}
+
+
 def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") -> PolicyDocument:
     """The policy in `data` (a parsed TOML file whose bytes hash to `sha256`), every rule checked; a
     `PolicyFileError` names what is wrong and where (`where` names the file)."""
@@ -252,10 +256,11 @@ def parse_policy(data: dict[str, Any], *, sha256: str, where: str = "policy") ->
         rate = entry.get("rate_bps", 0)
         if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= BPS_DENOMINATOR:
             raise PolicyFileError(f"{at} ({rule_id}): rate_bps must be a whole number from 0 to 10000")
-        if definition["kind"] == "rate" and "amount" in entry:
-            raise PolicyFileError(f"{at} ({rule_id}): a rate rule has no fixed amount")
-        if definition["kind"] == "fixed" and "rate_bps" in entry:
-            raise PolicyFileError(f"{at} ({rule_id}): a fixed-award rule has no rate")
+        if UNREAD_KEY[definition["kind"]] in entry:
+            has_none = (
+                "a rate rule has no fixed amount" if definition["kind"] == "rate" else "a fixed-award rule has no rate"
+            )
+            raise PolicyFileError(f"{at} ({rule_id}): {has_none}")
         try:
             amount = parse_points(entry.get("amount", "0.00"), what="amount")
             threshold = parse_yuan(entry["threshold"], what="threshold")  # every rule gives one (checked above)

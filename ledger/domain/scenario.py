@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ledger.domain.dates import FIRST_YEAR, LAST_YEAR, is_recorded_year, parse_date, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import Centipoints, Fen, parse_points, parse_yuan, readable_yuan
-from ledger.domain.policy import RULE_DEFINITIONS, RULE_IDS, bundled_policy_path
+from ledger.domain.policy import RULE_DEFINITIONS, RULE_IDS, UNREAD_KEY, bundled_policy_path
 from ledger.domain.types import (
     MILESTONE_UNSPECIFIED,
     AppointmentTitle,
@@ -246,7 +246,7 @@ def _unknown_fields(data: dict[str, Any]) -> list[str]:
         found += unknown(obj, known, where, f"a {kind} event")
         if kind == "policy_version" and obj.get("rule") in RULE_DEFINITIONS:
             rule_kind = RULE_DEFINITIONS[obj["rule"]]["kind"]
-            idle = "amount" if rule_kind == "rate" else "rate_bps"  # what that kind of rule never reads
+            idle = UNREAD_KEY[rule_kind]
             if idle in obj:
                 label = "rate" if rule_kind == "rate" else "fixed-award"
                 found.append(f"{where}: {obj['rule']} is a {label} rule: {idle!r} has no effect on its awards")
