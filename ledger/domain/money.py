@@ -17,7 +17,7 @@ Centipoints = NewType("Centipoints", int)
 #: The largest amount a single payment or milestone may carry (the contracts store uint48).
 MAX_AMOUNT = (1 << 48) - 1
 
-_DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]{0,40})(?:\.(?P<cents>[0-9]{1,2}))?")
+_DECIMAL = re.compile(r"(?P<units>0|[1-9][0-9]*)(?:\.(?P<cents>[0-9]{1,2}))?")
 
 
 def _parse_hundredths(text: object, *, what: str) -> int:
@@ -37,9 +37,9 @@ def _parse_hundredths(text: object, *, what: str) -> int:
         note = full_width_note(raw, reads=_DECIMAL.fullmatch)
         if note is not None:
             raise AmountError(f"{what} {raw!r} {note}")
-        if re.fullmatch(r"[1-9][0-9]*(\.[0-9]{1,2})?", raw):  # more digits than the pattern reads
-            raise _too_large(what, raw)
         raise AmountError(f"{what} {raw!r} is not a decimal amount with at most two decimal places")
+    if len(match["units"]) > len(str(MAX_AMOUNT)):  # too large, and perhaps too long for int() to read
+        raise _too_large(what, raw)
     value = int(match["units"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     if value > MAX_AMOUNT:
         raise _too_large(what, raw)
