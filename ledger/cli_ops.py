@@ -330,10 +330,7 @@ def _royalty_periods(log: ContractLog) -> list[dict[str, str]]:
     from ledger.domain.dates import format_beijing
     from ledger.domain.money import format_yuan
 
-    paid: dict[str, int] = {}
-    for s in log.payments:
-        if s.period is not None:
-            paid[s.period] = paid.get(s.period, 0) + s.amount
+    paid = log.royalty_paid()
     return [
         {
             "period": r.period,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.config import DEFAULT_PORT, Config, file_name
+from ledger.domain.money import Fen
 from ledger.errors import ChainError, ConfigError, CreditCodeError, InputError
 from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
@@ -384,7 +385,8 @@ class Workspace:
             if event.name == "MilestoneAdded":
                 log.titles[a["index"]] = a["title"]
             elif event.name == "RevenueReported":
-                log.reports.append(RoyaltyReport(id_text(a["period"]), a["revenue"], a["royaltyDue"], a["reportedAt"]))
+                report = RoyaltyReport(id_text(a["period"]), Fen(a["revenue"]), Fen(a["royaltyDue"]), a["reportedAt"])
+                log.reports.append(report)
             else:
                 s = SettlementInput.recorded(a)
                 # the registry refuses a payment without a milestone unless the contract has only one
@@ -483,8 +485,8 @@ class RoyaltyReport:
     """A royalty period's revenue as reported, and the royalty it makes due (fen; a unix time)."""
 
     period: str
-    revenue: int
-    due: int
+    revenue: Fen
+    due: Fen
     reported_at: int
 
 
@@ -495,3 +497,11 @@ class ContractLog:
     titles: dict[int, str] = field(default_factory=dict)
     reports: list[RoyaltyReport] = field(default_factory=list)
     payments: list[SettlementInput] = field(default_factory=list)
+
+    def royalty_paid(self) -> dict[str, Fen]:
+        """What the recorded payments paid for each royalty period."""
+        paid: dict[str, Fen] = {}
+        for s in self.payments:
+            if s.period is not None:
+                paid[s.period] = Fen(paid.get(s.period, 0) + s.amount)
+        return paid
