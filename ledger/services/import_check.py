@@ -86,21 +86,18 @@ class Checked:
 def check_rows(rows: Sequence[Row], state: MarketState, *, now: int) -> Checked:
     """Check each row against the chain's state and the rows before it, as the contracts would."""
     out = Checked([], [], [])
-    first_line: dict[str, int] = {}
-    first_settlement: dict[str, SettlementInput] = {}
+    first: dict[str, Row] = {}  # reference -> the row that gave it first
     pending_milestone: dict[tuple[str, int], int] = defaultdict(int)
     pending_royalty: dict[tuple[str, str], int] = defaultdict(int)
     received_after: dict[str, int] = {}  # contract -> received on chain and in the rows checked so far
     for row in rows:
         s = row.settlement
         problem = None
-        if s.ref in first_line:
-            problem = f"reference {s.ref} already appears on line {first_line[s.ref]}"
-            if s == first_settlement[s.ref]:  # the same receipt twice, as two bank exports that overlap give
+        earlier = first.setdefault(s.ref, row)
+        if earlier is not row:
+            problem = f"reference {s.ref} already appears on line {earlier.line}"
+            if s == earlier.settlement:  # the same receipt twice, as two bank exports that overlap give
                 problem += ", with the same data: take one of the two lines out"
-        else:
-            first_line[s.ref] = row.line
-            first_settlement[s.ref] = s
         contract = state.contracts.get(s.contract)
         if problem is None and contract is None:
             problem = f"there is no contract {s.contract}" + near_misses(s.contract, state.contracts)
