@@ -1,6 +1,7 @@
 """Which anvil `ledger node start` runs: $LEDGER_ANVIL, else the project's node_modules (beside the
 package, or in the folder the command runs in), else one on the PATH; without any, a sentence that
-says how to get one."""
+says how to get one. And which process is the workspace's node: not a program already on its port,
+not whatever process a stale pid file names."""
 
 from __future__ import annotations
 
