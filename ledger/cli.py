@@ -27,6 +27,7 @@ NamedT = TypeVar("NamedT", bound="NamedEnum")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_RUNNING = 3
+EXIT_DISCREPANCY = 4  # a check found a discrepancy: the code of a scenario that fails verification (SPEC §7)
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -138,7 +139,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
 def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
     from ledger.format import run_summary
-    from ledger.services.runner import EXIT_DISCREPANCY, EXIT_OK, run_scenario
+    from ledger.services.runner import EXIT_OK, run_scenario
 
     for warning in scenario.warnings:
         sys.stderr.write(f"warning: {scenario.source}: {warning}\n")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import emit, int_in, workspace
+from ledger.cli import EXIT_DISCREPANCY, emit, int_in, workspace
 from ledger.config import Config, file_name
 from ledger.errors import InputError, UsageError
 from ledger.files import read_file, read_json_file, write_file
@@ -348,7 +348,7 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         )
     )
     emit(config, data, text)
-    return 0 if matches else 4
+    return 0 if matches else EXIT_DISCREPANCY
 
 
 def cmd_export(args: argparse.Namespace, config: Config) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import calendar_year, emit, sync_progress, workspace
+from ledger.cli import EXIT_DISCREPANCY, calendar_year, emit, sync_progress, workspace
 from ledger.config import Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.errors import InputError
@@ -185,7 +185,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             "policy files; all match"
         )
     emit(config, data, text)
-    return 0 if not discrepancies else 4
+    return 0 if not discrepancies else EXIT_DISCREPANCY
 
 
 def cmd_statement(args: argparse.Namespace, config: Config) -> int:
@@ -229,7 +229,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
             "verified": statement.verified,
         }
         emit(config, data, summary)
-    return 0 if statement.verified else 4
+    return 0 if statement.verified else EXIT_DISCREPANCY
 
 
 def _statement_text(statement: Statement, fmt: str, *, block: int | None, year: int | None) -> str:
@@ -320,7 +320,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",
     ]
     emit(config, data, "\n".join(lines))
-    return 0 if data["verified"] else 4  # as `ledger verify` and `ledger statement` exit
+    return 0 if data["verified"] else EXIT_DISCREPANCY  # as `ledger verify` and `ledger statement` exit
 
 
 def add_points(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -67,3 +67,13 @@ def test_version_names_the_package_and_the_contracts_it_deploys(capsys: pytest.C
     printed = capsys.readouterr().out
     assert printed.startswith(f"ledger {version('mkj-ledger')} (contracts: solc 0.8.")
     assert load_document()["sources_hash"][:16] in printed
+
+
+def test_the_cli_exits_with_the_scenario_code_for_a_discrepancy() -> None:
+    # `ledger verify`, `statement`, `report` and `terms open` exit with the code a scenario whose
+    # verification fails exits with (SPEC §7), so that a script tells a discrepancy apart from an error
+    from ledger import cli
+    from ledger.services import runner
+
+    assert cli.EXIT_DISCREPANCY == runner.EXIT_DISCREPANCY
+    assert len({cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_NOT_RUNNING, cli.EXIT_DISCREPANCY}) == 4
