@@ -16,6 +16,7 @@ from ledger.format import count
 
 if TYPE_CHECKING:
     from ledger.services.statements import Statement
+    from ledger.services.workspace import Workspace
 
 
 def cmd_points(args: argparse.Namespace, config: Config) -> int:
@@ -24,7 +25,7 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     from ledger.format import money, shown, table
 
     ws = workspace(config)
-    address = ws.resolve(args.member)
+    address = _member_address(ws, args.member, "points history" if args.action == "history" else "points")
     if args.action == "balance":
         balance = ws.client.balance(address)
         emit(
@@ -61,6 +62,17 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
         else f"{ws.name_of(address)} has no points history",
     )
     return 0
+
+
+def _member_address(ws: Workspace, who: str, what: str) -> str:
+    """The address of the member `who` names; an account never enrolled (a mistyped address, the operator)
+    is refused as having no `what`, rather than shown as holding nothing."""
+    from ledger.domain.types import MemberStatus
+
+    address = ws.resolve(who)
+    if ws.client.member(address).status is MemberStatus.NONE:
+        raise InputError(f"{ws.label(address)} is not a member, so it has no {what}")
+    return address
 
 
 def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
@@ -190,14 +202,11 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.policy import load_policy
-    from ledger.domain.types import MemberStatus
     from ledger.files import write_file
     from ledger.services.statements import build_statement
 
     ws = workspace(config)
-    address = ws.resolve(args.member)
-    if ws.client.member(address).status is MemberStatus.NONE:
-        raise InputError(f"{ws.label(address)} is not a member, so it has no points statement")
+    address = _member_address(ws, args.member, "points statement")
     report = ws.verify(on_range=sync_progress(config))
     statement = build_statement(
         report,

@@ -428,6 +428,8 @@ BAD_COMMANDS = [
     (["contract", "register", "--file", "/nonexistent.json"], "no contract file"),
     (["contract", "show", "NOPE"], "there is no contract NOPE"),
     (["points", "balance", "ghost"], "no member or account"),
+    (["points", "balance", "0x000000000000000000000000000000000000dEaD"], "is not a member, so it has no points"),
+    (["points", "history", "operator"], ") is not a member, so it has no points history"),
     (["statement", "imu", "--output", "/proc/no/such.csv"], "cannot write the statement file"),
     (["statement", "operator"], ") is not a member, so it has no points statement"),
     (["statement", "imu", "--year", "226"], "the year must be from 2000 to 2099, not 226"),
