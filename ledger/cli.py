@@ -578,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         parser.error(str(exc))
     except LedgerError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {exc}{_near_contract_ids(exc, config)}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write(f"interrupted: {_after_interrupt(args)}\n")
@@ -597,6 +597,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # own input files; this is the edge for the rest: --home, the node's folder, keystores).
         sys.stderr.write(f"error: cannot use {exc.filename}: {exc.strerror or exc}\n")
         return EXIT_ERROR
+
+
+def _near_contract_ids(error: LedgerError, config: Config) -> str:
+    """After a contract's refusal of an unknown contract id, by whichever command, the registered ids
+    spelt most like it (`TC1`: "did you mean TC-1?"); nothing when none is, or they cannot be read."""
+    if not isinstance(error, ContractError) or error.name != "UnknownContract":
+        return ""
+    from ledger.chain.encoding import id_text
+    from ledger.format import near_misses
+
+    try:
+        return near_misses(id_text(error.arguments["contractId"]), workspace(config).contract_ids())
+    except (LedgerError, OSError):  # the refusal stands on its own
+        return ""
 
 
 def _stdout_to_null() -> None:

@@ -343,13 +343,6 @@ def _royalty_periods(log: ContractLog) -> list[dict[str, str]]:
     ]
 
 
-def _unknown_contract(ws: Workspace, refusal: ContractError, contract_id: str) -> InputError:
-    """The refusal of an unknown contract id, with the known ids spelt most like it (`TC1`: `TC-1`)."""
-    from ledger.format import near_misses
-
-    return InputError(f"{refusal}{near_misses(contract_id, ws.contract_ids())}")
-
-
 def _reported_periods(ws: Workspace, contract_id: str) -> str:
     """The royalty periods of a contract with revenue reported, to add to a refusal naming another."""
     from ledger.format import reported_periods
@@ -407,11 +400,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
     milestone = args.milestone
-    try:
-        if milestone is None and not args.period and ws.client.contract_view(args.contract)["milestone_count"] == 1:
-            milestone = 0  # the only milestone, named as imports and scenarios name it: every resend hashes the same
-    except ContractError as exc:
-        raise _unknown_contract(ws, exc, args.contract) if exc.name == "UnknownContract" else exc from None
+    if milestone is None and not args.period and ws.client.contract_view(args.contract)["milestone_count"] == 1:
+        milestone = 0  # the only milestone, named as imports and scenarios name it: every resend hashes the same
     settlement = SettlementInput(
         ref=args.ref,
         contract=args.contract,
@@ -427,8 +417,6 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     except ContractError as exc:
         if exc.name == "RoyaltyPeriodNotReported":
             raise InputError(f"{exc}{_reported_periods(ws, args.contract)}") from None
-        if exc.name == "UnknownContract":
-            raise _unknown_contract(ws, exc, args.contract) from None
         if exc.name != "DuplicatePayment":
             raise
         from ledger.services.rerun import explained_duplicate

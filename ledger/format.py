@@ -147,8 +147,13 @@ def reported_periods(periods: Iterable[str]) -> str:
 
 
 def near_misses(wanted: str, known: Iterable[str]) -> str:
-    """What to add when an id is unknown: the known ids spelt most like it (`TC1` for `TC-1`), if any."""
+    """What to add when an id is unknown: the known ids spelt most like it (`TC1` or `tc-1` for `TC-1`),
+    if any; ids are compared without regard to case, as a person retyping one does not see it."""
     import difflib
 
-    close = difflib.get_close_matches(wanted, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(close)}?)" if close else ""
+    by_folded: dict[str, list[str]] = {}
+    for k in known:
+        by_folded.setdefault(k.casefold(), []).append(k)
+    close = difflib.get_close_matches(wanted.casefold(), list(by_folded), n=3, cutoff=0.6)
+    spelt = [k for folded in close for k in by_folded[folded] if k != wanted]
+    return f" (did you mean {' or '.join(spelt)}?)" if spelt else ""

@@ -291,3 +291,6 @@ def test_an_unknown_id_is_told_the_known_ones_spelt_most_like_it() -> None:
 
     assert near_misses("TC1", ["TC-1", "TC-11", "LIC-9"]) == " (did you mean TC-1 or TC-11?)"
     assert near_misses("QQQQ", ["TC-1"]) == ""
+    # case is not seen when an id is retyped: `tc-1` is near `TC-1`, and ids alike but for case both show
+    assert near_misses("tc-1", ["TC-1", "LIC-9"]) == " (did you mean TC-1?)"
+    assert near_misses("tc-2", ["TC-2", "Tc-2"]) == " (did you mean TC-2 or Tc-2?)"
