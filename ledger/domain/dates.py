@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
-from ledger.domain.typed import halfwidth
+from ledger.domain.typed import full_width_note
 from ledger.errors import DateError
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -34,22 +34,25 @@ def parse_date(text: object, *, what: str = "date") -> int:
     if text is None:
         raise DateError(f"{what} is missing: a date of the form YYYY-MM-DD")
     if not isinstance(text, str) or not _DATE.fullmatch(text):
-        hint = _typed_hint(text, parse_date)
-        raise DateError(f"{what} {text!r} is not a date of the form YYYY-MM-DD{hint}")
+        note = _typed_note(text, parse_date)
+        raise DateError(f"{what} {text!r} {note or 'is not a date of the form YYYY-MM-DD'}")
     return calendar_day(int(text[:4]), int(text[5:7]), int(text[8:]), written=text, what=what)
 
 
-def _typed_hint(text: object, reads: Callable[[str], object]) -> str:
-    """How to write `text` when it was typed in full-width characters and its half-width spelling
-    `reads` (raises no `DateError`), else nothing."""
-    plain = halfwidth(text) if isinstance(text, str) else None
-    if plain is None:
-        return ""
-    try:
-        reads(plain)
-    except DateError:
-        return ""
-    return f"; it is written in full-width characters: write it as {plain}"
+def _typed_note(text: object, reads: Callable[[str], object]) -> str | None:
+    """What to tell of `text` typed in full-width characters whose half-width spelling `reads` (raises no
+    `DateError`), in the words every refusal of full-width input uses; else None."""
+    if not isinstance(text, str):
+        return None
+
+    def parses(plain: str) -> bool:
+        try:
+            reads(plain)
+        except DateError:
+            return False
+        return True
+
+    return full_width_note(text, reads=parses)
 
 
 def calendar_day(year: int, month: int, day: int, *, written: str, what: str = "date") -> int:
@@ -78,8 +81,8 @@ def _parse_instant(text: str, what: str) -> int:
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
-        hint = _typed_hint(text, parse_instant)
-        raise DateError(f"{what} {text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time with offset{hint}") from exc
+        note = _typed_note(text, parse_instant) or "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"
+        raise DateError(f"{what} {text!r} {note}") from exc
     if moment.tzinfo is None and "T" not in text.upper() and " " not in text:
         # a date in another shape (20260301), which Python reads as a time without offset
         raise DateError(f"{what} {text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time with offset")

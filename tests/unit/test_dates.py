@@ -34,7 +34,7 @@ def test_bad_dates_are_refused(text: object) -> None:
     ("text", "says"),
     [
         ("20260301", "is not a date (YYYY-MM-DD) or an ISO-8601 time with offset"),
-        ("２０２６-０３-０１", "is written in full-width characters: write it as 2026-03-01"),  # an input method's
+        ("２０２６-０３-０１", "is written in full-width characters; write it as 2026-03-01"),  # an input method's
         ("２０２６－０３－０１T09:30+08:00", "write it as 2026-03-01T09:30+08:00"),
         ("2026-03-01T10:00:00", "has no UTC offset"),
         ("2026-03-01 10:00", "has no UTC offset"),
@@ -47,7 +47,7 @@ def test_a_refused_date_is_told_what_it_lacks(text: str | None, says: str) -> No
 
 
 def test_a_date_in_full_width_digits_is_told_its_half_width_spelling_only_where_that_is_a_date() -> None:
-    with pytest.raises(DateError, match="full-width characters: write it as 2026-03-01$"):
+    with pytest.raises(DateError, match="is written in full-width characters; write it as 2026-03-01$"):
         parse_date("２０２６-０３-０１")
     with pytest.raises(DateError, match=r"is not a date of the form YYYY-MM-DD$"):
         parse_date("２０２６-０３-０１T09:30+08:00")  # a time, where only a date is taken
