@@ -208,8 +208,26 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
         source=source,
         member_index=member_index,
         contract_index=contract_index,
-        warnings=tuple(_unknown_fields(data)),
+        warnings=(*_unknown_fields(data), *_shared_credit_codes(members)),
     )
+
+
+def _shared_credit_codes(members: tuple[MemberDecl, ...]) -> list[str]:
+    """A warning for each member declared with the credit code of an earlier one: an institution is one
+    member, which `ledger member enrol` holds to; a scenario declaring it twice still plays (SPEC section 7
+    asks no more), but its once-per-member awards and R15 years are counted for each."""
+    first: dict[str, int] = {}
+    found = []
+    for i, member in enumerate(members):
+        if member.uscc is None:
+            continue
+        earlier = first.setdefault(member.uscc, i)
+        if earlier != i:
+            found.append(
+                f"members[{i}]: {member.id!r} has the credit code of members[{earlier}] {members[earlier].id!r}; "
+                "one institution declared as two members is paid what is paid once per member twice"
+            )
+    return found
 
 
 #: The fields of each object of a scenario file (SPEC section 7; events: `EVENT_FIELDS`); others are

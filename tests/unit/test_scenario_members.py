@@ -227,6 +227,21 @@ def test_a_policy_version_giving_what_its_rule_never_reads_runs_with_a_warning()
     )
 
 
+def test_one_institution_declared_as_two_members_runs_with_a_warning() -> None:
+    """`ledger member enrol` refuses a second active account for a credit code; a scenario file still
+    plays one (SPEC section 7 does not refuse it), but is told what that does to once-per-member awards."""
+    document = _demo()
+    first = document["members"][0]
+    document["members"].append({**first, "id": "imu-again"})
+    document["members"].append({"id": "someone", "kind": "individual"})  # no credit code: nothing shared
+    parsed = parse_scenario(document)
+    assert parsed.warnings == (
+        f"members[{len(document['members']) - 2}]: 'imu-again' has the credit code of members[0] {first['id']!r}; "
+        "one institution declared as two members is paid what is paid once per member twice",
+    )
+    assert [m.id for m in parsed.members][-2:] == ["imu-again", "someone"]
+
+
 @pytest.mark.parametrize(
     ("section", "what"), [("members", "member"), ("instruments", "instrument"), ("contracts", "contract")]
 )
