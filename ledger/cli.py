@@ -552,6 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_operations(sub, common)
     add_points(sub, common)
     add_identity(sub, common)
+    for command in sub.choices.values():  # a usage error found by a command is told as its parser tells one
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -576,7 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, config)
     except UsageError as exc:
-        parser.error(str(exc))
+        command_parser: argparse.ArgumentParser = args.command_parser
+        command_parser.error(str(exc))
     except LedgerError as exc:
         sys.stderr.write(f"error: {exc}{_near_contract_ids(exc, config)}\n")
         return EXIT_ERROR

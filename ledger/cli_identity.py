@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,12 +291,23 @@ def cmd_prove(args: argparse.Namespace, config: Config) -> int:
 def cmd_terms(args: argparse.Namespace, config: Config) -> int:
     from ledger.identity import terms
 
+    if args.action == "seal" and not args.contract:
+        raise UsageError("terms seal needs --contract ID: the contract whose terms the document is")
+    if args.action == "open" and not args.who:
+        raise UsageError("terms open needs --as NAME: the party whose certificate and key open it")
     ws = workspace(config)
     if args.action == "seal":
         plaintext = read_file(Path(args.file), "terms")
+        contract = ws.client.contract_view(args.contract)
+        terms_hash = bytes(contract["terms_hash"])
+        digest = hashlib.sha256(plaintext).digest()
+        if any(terms_hash) and terms_hash != digest:  # the parties would open it only to be told it is not theirs
+            raise InputError(
+                f"{args.file} is not the terms document contract {args.contract} was registered with: its SHA-256 "
+                f"is {digest.hex()}, the chain records {terms_hash.hex()}"
+            )
         names = [n.strip() for n in (args.to or "").split(",") if n.strip()]
         if not names:
-            contract = ws.client.contract_view(args.contract)
             names = [ws.name_of(contract["seller"]), ws.name_of(contract["buyer"])]
         if args.auditor:
             names.append(args.auditor)
@@ -303,11 +315,16 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         sealed = terms.seal(plaintext, contract=args.contract, recipients=certs)
         out = Path(args.out or f"{args.file}.sealed.json")
         write_file(out, terms.dump(sealed).encode("utf-8"), "sealed terms")
+        hashed = (
+            f"its SHA-256 {sealed['sha256']} is the contract's terms hash on chain"
+            if any(terms_hash)
+            else f"contract {args.contract} records no terms hash (it was registered without --terms), so whoever "
+            "opens it cannot check it against the chain"
+        )
         emit(
             config,
-            {"sealed": str(out), "sha256": sealed["sha256"], "recipients": names},
-            f"sealed {args.file} for {', '.join(names)} into {out}; its SHA-256 {sealed['sha256']} is the "
-            "contract's terms hash",
+            {"sealed": str(out), "sha256": sealed["sha256"], "recipients": names, "matches_chain": any(terms_hash)},
+            f"sealed {args.file} for {', '.join(names)} into {out}; {hashed}",
         )
         return 0
     from ledger.identity.ca import load_encrypted_key

@@ -379,16 +379,16 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if args.action == "import":
         return _import(args, config)
     if args.action is not None:
-        raise InputError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
+        raise UsageError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
     if args.check:  # a single payment is checked by the chain as it is sent: a refusal changes nothing
-        raise InputError("--check checks a file before importing it: `ledger settle import FILE --check`")
+        raise UsageError("--check checks a file before importing it: `ledger settle import FILE --check`")
     missing = [
         flag
         for flag, value in (("--ref", args.ref), ("--contract", args.contract), ("--amount", args.amount))
         if not value
     ]
     if missing:
-        raise InputError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
+        raise UsageError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
     from ledger.services.client import SettlementInput
@@ -610,14 +610,17 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import AppointmentTitle
 
+    if args.what == "startup-revenue":
+        missing = [flag for flag, value in (("--year", args.year), ("--revenue", args.revenue)) if value is None]
+        if missing:
+            raise UsageError(f"a start-up revenue attestation needs {' and '.join(missing)}")
+    elif args.title is None:
+        raise UsageError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
     ws = workspace(config)
     member = ws.resolve(args.member)
     at = _date_or_today(ws, args.date)
     data: dict[str, Any] = {"member": ws.name_of(member), "attestation": args.what}
     if args.what == "startup-revenue":
-        missing = [flag for flag, value in (("--year", args.year), ("--revenue", args.revenue)) if value is None]
-        if missing:
-            raise InputError(f"a start-up revenue attestation needs {' and '.join(missing)}")
         revenue = parse_yuan(args.revenue, what="--revenue")
         outcome = ws.client.attest_startup_revenue(
             ws.signer(args.signer), member=member, year=args.year, revenue=revenue, at=at
@@ -626,8 +629,6 @@ def cmd_attest(args: argparse.Namespace, config: Config) -> int:
         fact = f"the start-up revenue of {ws.label(member)} in {args.year}, {readable_yuan(revenue)} yuan"
         rule = "R11-SME pays an active enterprise once, for revenue reaching its threshold, inside its window"
     else:
-        if args.title is None:
-            raise UsageError(f"an appointment attestation needs --title: {' or '.join(AppointmentTitle.choices())}")
         title = AppointmentTitle.parse(args.title)
         outcome = ws.client.attest_appointment(ws.signer(args.signer), member=member, title=title, at=at)
         data["title"] = title.label

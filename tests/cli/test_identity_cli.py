@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.identity import ca
+from ledger.identity import ca, terms
 from tests.cli.conftest import Run, make_runner, market_on_node
 from tests.nodes import needs_anvil
 
@@ -199,11 +199,29 @@ def test_sealed_terms_round_trip_and_hash_on_chain(office: Office) -> None:
     assert reopened.returncode == 0 and json.loads(reopened.stdout)["matches_chain"] is True
     other = office.folder / "other.txt"
     other.write_text("另一份合同", encoding="utf-8")
-    resealed = json.loads(ledger("terms", "seal", str(other), "--contract", "TC-9", "--json").stdout)["sealed"]
-    mismatch = ledger("terms", "open", resealed, "--as", "imu")
+    # the ledger seals only the document the contract was registered with ...
+    wrong = ledger("terms", "seal", str(other), "--contract", "TC-9")
+    assert wrong.returncode == 1 and not (office.folder / "other.txt.sealed.json").exists()
+    assert wrong.stderr.strip() == (
+        f"error: {other} is not the terms document contract TC-9 was registered with: its SHA-256 is "
+        f"{hashlib.sha256(other.read_bytes()).hexdigest()}, the chain records "
+        f"{hashlib.sha256(document.read_bytes()).hexdigest()}"
+    )
+    # ... and a document sealed elsewhere, to the right certificates, is opened and reported as not it
+    resealed = office.folder / "elsewhere.sealed.json"
+    imu_cert = ca.load_cert(home / "certs" / "imu.pem")
+    resealed.write_text(
+        terms.dump(terms.seal(other.read_bytes(), contract="TC-9", recipients=[imu_cert])), encoding="utf-8"
+    )
+    mismatch = ledger("terms", "open", str(resealed), "--as", "imu")
     assert mismatch.returncode == 4 and "MISMATCH" in mismatch.stdout
     (office.folder / "bare.json").write_text(json.dumps({**contract, "id": "TC-10"}), encoding="utf-8")
     assert ledger("contract", "register", "--file", str(office.folder / "bare.json")).returncode == 0
+    bare_seal = ledger("terms", "seal", str(document), "--contract", "TC-10")
+    assert bare_seal.stdout.strip().endswith(
+        "contract TC-10 records no terms hash (it was registered without --terms), so whoever opens it cannot "
+        "check it against the chain"
+    )
     bare = json.loads(ledger("terms", "seal", str(document), "--contract", "TC-10", "--json").stdout)["sealed"]
     unhashed = ledger("terms", "open", bare, "--as", "steel")
     assert unhashed.returncode == 4

@@ -490,14 +490,22 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
         (["instrument", "register", "I1", "--value", "150000.00"], "instrument register needs --provider MEMBER"),
         (["instrument", "show"], "instrument show needs the instrument's id"),
         (["operator", "add"], "operator add needs the operator's name"),
+        (["settle", "--ref", "R"], "a payment needs --contract, --amount (or use `ledger settle import FILE`)"),
+        (["settle", "R", "--ref", "R"], "unknown settle action 'R'"),
+        (["settle", "--check"], "--check checks a file before importing it"),
+        (["attest", "startup-revenue", "startup", "--year", "2026"], "a start-up revenue attestation needs --revenue"),
+        (["terms", "seal", "terms.txt"], "terms seal needs --contract ID"),
+        (["terms", "seal", "terms.txt", "--to", "imu"], "terms seal needs --contract ID"),
+        (["terms", "open", "terms.txt.sealed.json"], "terms open needs --as NAME"),
     ],
 )
 def test_a_missing_argument_is_a_usage_error(market: Market, args: list[str], message: str) -> None:
-    """Whichever command lacks its argument, the answer has one shape: `ledger: ...`, exit 2."""
+    """Whichever command lacks its argument, the answer has one shape: `ledger COMMAND: ...`, exit 2,
+    pointing at that command's help."""
     result = market.ledger(*args)
     assert result.returncode == 2
-    assert result.stderr.startswith(f"ledger: {message}")
-    assert result.stderr.rstrip().endswith("(see `ledger --help`)")
+    assert result.stderr.startswith(f"ledger {args[0]}: {message}")
+    assert result.stderr.rstrip().endswith(f"(see `ledger {args[0]} --help`)")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
