@@ -77,3 +77,49 @@ def test_the_cli_exits_with_the_scenario_code_for_a_discrepancy() -> None:
 
     assert cli.EXIT_DISCREPANCY == runner.EXIT_DISCREPANCY
     assert len({cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_NOT_RUNNING, cli.EXIT_DISCREPANCY}) == 4
+
+
+#: Commands the sweep below leaves out: they start a node or play a whole scenario, and have tests of their own.
+STARTS_SOMETHING = {("node", "start"), ("demo", None)}
+
+
+def _sweep(parser: argparse.ArgumentParser, placeholder: str) -> list[list[str]]:
+    """For each command and each of its actions, the command line with none, some or all of its other
+    positional arguments given (each as `placeholder`) and no option: what a person types half-way."""
+    lines = []
+    for name, command in _commands(parser).items():
+        positionals = [a for a in command._actions if not a.option_strings and a.dest != "help"]
+        first = positionals[0] if positionals and positionals[0].choices else None
+        for choice in list(first.choices or []) if first is not None else [None]:
+            if (name, choice) in STARTS_SOMETHING:
+                continue
+            head = [name] + ([choice] if choice is not None else [])
+            rest = len(positionals) - (first is not None)
+            lines += [head + [placeholder] * n for n in range(rest + 1)]
+    # `settle` takes its one action, `import`, as free text beside its options for a single payment
+    return lines + [["settle", "import"], ["settle", "import", placeholder]]
+
+
+def test_no_command_half_typed_ends_in_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every action of every command, with its positional arguments left out one by one and no option,
+    in a workspace with nothing in it: a usage error or a sentence, never an exception."""
+    monkeypatch.setenv("LEDGER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LEDGER_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("LEDGER_PASSPHRASE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    placeholder = tmp_path / "x.json"  # a file, of JSON: the first thing several commands read
+    placeholder.write_text("{}", encoding="utf-8")
+    lines = _sweep(build_parser(), str(placeholder))
+    assert ["terms", "open", str(placeholder)] in lines and ["settle", "import"] in lines
+    answers = {}
+    for line in lines:
+        try:
+            code = main([*line, "--rpc", "http://127.0.0.1:9"])  # a port nothing answers on
+        except SystemExit as exit_:
+            code = exit_.code
+        answers[" ".join(line)] = code
+        err = capsys.readouterr().err
+        assert err.count("\n") <= 1, (line, err)  # one sentence at most
+    assert all(code in (0, 1, 2, 3) for code in answers.values()), answers
