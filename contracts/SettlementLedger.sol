@@ -8,6 +8,7 @@ import {IPolicyRegistry, IRecordClock} from "./interfaces/IPolicyRegistry.sol";
 import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
 import {LedgerAccess} from "./LedgerAccess.sol";
 import {AwardMath} from "./libraries/AwardMath.sol";
+import {BeijingCalendar} from "./libraries/BeijingCalendar.sol";
 import {
     AppointmentTitle,
     ContractKind,
@@ -99,6 +100,7 @@ contract SettlementLedger is LedgerAccess, ISettlementLedger, IRecordClock {
         if (profile.kind != MemberKind.Enterprise) revert NotAnEnterprise(member);
         if (revenue > type(uint48).max) revert AmountTooLarge(revenue);
         _accept(attestationId, dataHash, at);
+        if (year > BeijingCalendar.yearOf(at)) revert RevenueYearAhead(year, at);
         emit StartupRevenueAttested(attestationId, member, year, revenue, at);
 
         if (_startupAwarded[member]) return false;

@@ -16,6 +16,8 @@ interface ISettlementLedger {
     error EmptyReference();
     error DatedInFuture(uint40 date, uint256 now_);
     error NotAnEnterprise(address member);
+    /// @notice A start-up's revenue for a year that had not begun (in Beijing) on the attestation's date.
+    error RevenueYearAhead(uint16 year, uint40 at);
     error NotAMember(address account);
     error EmptyBatch();
 

@@ -113,6 +113,7 @@ MESSAGES: dict[str, str] = {
     "DuplicateAttestation": "attestation {attestationId} was already recorded with different data",
     "EmptyReference": "a payment reference must not be empty",
     "NotAnEnterprise": "{member} is not an enterprise, so it cannot be attested as a start-up",
+    "RevenueYearAhead": "the revenue of {year} cannot be attested on {at}: that year has not begun",
     "EmptyBatch": "a batch must hold at least one settlement",
     # points
     "PointsNotTransferable": "points cannot be transferred or approved; they can only be redeemed",

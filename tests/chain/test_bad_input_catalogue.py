@@ -178,6 +178,20 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         )
         requests.append(
             (
+                "start-up revenue of a year not begun",
+                lambda i=i: world.client.attest_startup_revenue(
+                    world.operator,
+                    member=world.firm.address,
+                    year=2027 + rng.randrange(70),
+                    revenue=Fen(20_000_000 + i),
+                    at=D("2026-05-01") + rng.randrange(10**6),
+                ),
+                ContractError,
+                "RevenueYearAhead",
+            )
+        )
+        requests.append(
+            (
                 "duplicate reference",
                 lambda i=i: _settle(world, ref="TAKEN", amount=101 + i),
                 ContractError,
@@ -299,4 +313,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 21  # every class of request above
+    assert len(refused) == 22  # every class of request above

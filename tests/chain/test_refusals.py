@@ -273,6 +273,32 @@ def test_startup_attestation_for_a_non_enterprise(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("year", "at"),
+    [(2026, "2025-12-31T15:59:59+00:00"), (2031, "2026-05-01")],  # 23:59:59 on 31 December in Beijing: still 2025
+)
+def test_startup_revenue_of_a_year_not_begun_on_its_date(world: World, year: int, at: str) -> None:
+    from ledger.domain.dates import parse_instant
+
+    error = refuse(
+        world,
+        lambda: world.client.attest_startup_revenue(
+            world.operator, member=world.firm.address, year=year, revenue=Fen(30_000_000), at=parse_instant(at)
+        ),
+        "RevenueYearAhead",
+        year=year,
+        at=parse_instant(at),
+    )
+    assert str(error).endswith("that year has not begun")
+
+
+def test_startup_revenue_of_the_year_of_its_date_is_attested(world: World) -> None:
+    outcome = world.client.attest_startup_revenue(
+        world.operator, member=world.firm.address, year=2026, revenue=Fen(30_000_000), at=D("2026-01-01")
+    )
+    assert not outcome.replayed  # Beijing midnight on 1 January: 2026 has begun
+
+
 def test_redeeming_more_points_than_held(world: World) -> None:
     world.client.attest_appointment(
         world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
