@@ -113,7 +113,12 @@ def workspace(config: Config) -> Workspace:
     """The workspace the command works in (imported here: web3 loads only for commands that use it)."""
     from ledger.services.workspace import Workspace
 
-    return Workspace(config)
+    return Workspace(config, warn=warn)
+
+
+def warn(text: str) -> None:
+    """Tell the person something that stops nothing (on stderr, away from the output a program reads)."""
+    sys.stderr.write(f"warning: {text}\n")
 
 
 # --- scenario commands ----------------------------------------------------------------------
@@ -142,7 +147,7 @@ def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
     from ledger.services.runner import EXIT_OK, run_scenario
 
     for warning in scenario.warnings:
-        sys.stderr.write(f"warning: {scenario.source}: {warning}\n")
+        warn(f"{scenario.source}: {warning}")
     access = workspace(config).node_access(config.rpc) if config.rpc else None
     result = run_scenario(scenario, rpc=config.rpc, access=access, progress=progress_bar("playing events"))
     if config.json:

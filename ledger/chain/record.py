@@ -29,6 +29,13 @@ class DeploymentRecord:
     rpc: str | None = None
     version: int = RECORD_VERSION
 
+    def built_otherwise(self) -> list[str]:
+        """The deployed contracts whose code was built from other sources than this package's artifacts
+        (a deployment made by another version of the ledger), in deployment order."""
+        from ledger.chain.artifacts import artifact
+
+        return [name for name in DEPLOYED_CONTRACTS if self.artifact_hashes.get(name) != artifact(name).code_hash]
+
     def save(self, path: Path, *, overwrite: bool = False) -> None:
         if path.exists() and not overwrite:
             raise ConfigError(f"a deployment record already exists at {path}; pass --force to replace it")

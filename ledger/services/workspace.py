@@ -43,8 +43,9 @@ class Workspace:
     """One workspace (the module docstring): its name book, keys, deployment record, chain session and
     local event index, each opened when a command first needs it."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, warn: Callable[[str], None] | None = None) -> None:
         self.config = config
+        self._warn = warn or (lambda _text: None)  # what a person should know but that stops nothing
         self._session: ChainSession | None = None
         self._client: LedgerClient | None = None
         self._passphrase: str | None = None
@@ -290,7 +291,15 @@ class Workspace:
         from ledger.services.client import LedgerClient
 
         if self._client is None:
-            self._client = LedgerClient(self.session, bind_record(self.session, self.record()))
+            record = self.record()
+            self._client = LedgerClient(self.session, bind_record(self.session, record))
+            other = record.built_otherwise()
+            if other:
+                self._warn(
+                    f"the deployment's {', '.join(other)} {'was' if len(other) == 1 else 'were'} built from other "
+                    "sources than this version of the ledger carries: the chain accepts and refuses as it was "
+                    "deployed to (`ledger deploy --force` deploys this version's contracts anew)"
+                )
         return self._client
 
     def record(self) -> DeploymentRecord:

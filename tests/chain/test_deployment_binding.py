@@ -5,6 +5,7 @@ read or sent."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from eth_utils.address import to_checksum_address
@@ -12,7 +13,9 @@ from eth_utils.address import to_checksum_address
 from ledger.chain.deploy import bind, bind_record, deploy_all
 from ledger.chain.record import DeploymentRecord
 from ledger.chain.session import ChainSession
+from ledger.config import Config
 from ledger.errors import ConfigError
+from ledger.services.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +54,24 @@ def test_an_address_missing_from_the_record_is_named(deployed: tuple[ChainSessio
     addresses = {name: address for name, address in record.addresses.items() if name != "Points"}
     with pytest.raises(ConfigError, match="^the deployment record has no address for Points$"):
         bind(session, addresses)
+
+
+def test_a_deployment_built_from_other_sources_is_named_by_its_contracts(
+    deployed: tuple[ChainSession, DeploymentRecord], tmp_path: Path
+) -> None:
+    """A deployment made by another version of the ledger still binds (its chain keeps its rules), and the
+    contracts whose code differs from this package's are named, with a warning to the person."""
+    session, record = deployed
+    assert record.built_otherwise() == []
+    older = replace(record, artifact_hashes={**record.artifact_hashes, "SettlementLedger": "00" * 32})
+    assert older.built_otherwise() == ["SettlementLedger"]
+    older.save(tmp_path / "deployment.json")
+    warnings: list[str] = []
+    ws = Workspace(Config(home=tmp_path), warn=warnings.append)
+    ws._session = session  # the embedded chain the record was deployed on
+    assert ws.client.contracts.ledger.address == record.addresses["SettlementLedger"]
+    assert warnings == [
+        "the deployment's SettlementLedger was built from other sources than this version of the ledger "
+        "carries: the chain accepts and refuses as it was deployed to (`ledger deploy --force` deploys this "
+        "version's contracts anew)"
+    ]
