@@ -592,8 +592,12 @@ def test_royalty_reports_and_attestations_from_the_command_line(market: Market) 
         {"member": "baotou", "rule": "R11-SME", "points": "10000.00"}
     ]
     assert ledger(*startup).stdout.strip().endswith("was already attested with the same data: nothing changed")
-    later = ledger("attest", "startup-revenue", "baotou", "--year", "2027", "--revenue", "1.00", "--date", "2026-08-03")
+    later = ledger("attest", "startup-revenue", "baotou", "--year", "2026", "--revenue", "1.00", "--date", "2026-08-03")
     assert "\n  no points issued: R11-SME pays an active enterprise once" in later.stdout
+    ahead = ledger("attest", "startup-revenue", "baotou", "--year", "2027", "--revenue", "1.00", "--date", "2026-08-03")
+    assert ahead.returncode == 1 and ahead.stderr.strip() == (
+        "error: the revenue of 2027 cannot be attested on 2026-08-03: that year has not begun"
+    )
     not_a_firm = ledger("attest", "startup-revenue", "imu", "--year", "2026", "--revenue", "250000.00")
     assert not_a_firm.returncode == 1 and "is not an enterprise" in not_a_firm.stderr
     talent = ledger("attest", "appointment", "imu", "--title", "industry_professor", "--date", "2026-08-02")
