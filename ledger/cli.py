@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
 from ledger.errors import ContractError, InputError, LedgerError, ScenarioError, UsageError
@@ -32,10 +32,39 @@ EXIT_DISCREPANCY = 4  # a check found a discrepancy: the code of a scenario that
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one sentence and exit 2."""
+#: How an option's help names the actions it is for: "register: ...", "seal: ...; open: ...".
+_FOR_ACTIONS = re.compile(r"(?:^|; )([a-z-]+(?:, [a-z-]+)*): ")
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one sentence and exit 2, and refuses an option given to an
+    action its help does not name (`ledger instrument list --provider imu` would list every instrument)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action_dest: str | None = None  # the first positional argument: the action, where there is one
+        self.scoped: list[tuple[argparse.Action, list[str]]] = []  # options, and the actions they are for
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        added = super().add_argument(*args, **kwargs)
+        if not added.option_strings:
+            self.action_dest = self.action_dest or added.dest
+        else:
+            named = [name for group in _FOR_ACTIONS.findall(added.help or "") for name in group.split(", ")]
+            if named:
+                self.scoped.append((added, named))
+        return added
+
+    def misplaced_option(self, args: argparse.Namespace) -> str | None:
+        """Why an option given is not for the action chosen, if one is not."""
+        chosen = getattr(args, self.action_dest) if self.action_dest else None
+        for option, actions in self.scoped:
+            if chosen not in actions and getattr(args, option.dest) != option.default:
+                meant = " or ".join(f"`{self.prog} {action}`" for action in actions)
+                return f"{option.option_strings[-1]} is for {meant} only"
+        return None
+
+    def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see `{self.prog} --help`)\n")
         raise SystemExit(EXIT_USAGE)
 
@@ -535,14 +564,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--uscc",
         default=None,
-        help="unified social credit code (18 characters; none for an individual, optional for a broker)",
+        help="enrol: unified social credit code (18 characters; none for an individual, optional for a broker)",
     )
-    p.add_argument("--in-region", action="store_true", help="the member is in the region")
+    p.add_argument("--in-region", action="store_true", help="enrol: the member is in the region")
     p.add_argument(
-        "--address", default=None, help="the member's account (default: its key here, else its certificate's)"
+        "--address", default=None, help="enrol: the member's account (default: its key here, else its certificate's)"
     )
     p.add_argument("--cert", default=None, help="enrol: the member's certificate (default: the workspace's)")
-    p.add_argument("--proof", default=None, help="the member's signature of the challenge (`ledger prove`)")
+    p.add_argument("--proof", default=None, help="enrol: the member's signature of the challenge (`ledger prove`)")
     p.set_defaults(handler=cmd_member)
 
     p = sub.add_parser("operator", parents=[common], help="appoint, remove or list market operators")
@@ -580,10 +609,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         rpc_password_file=args.rpc_password_file or env_path("LEDGER_RPC_PASSWORD_FILE"),
     )
     handler: Handler = args.handler
+    command_parser: _Parser = args.command_parser
+    misplaced = command_parser.misplaced_option(args)
+    if misplaced is not None:
+        command_parser.error(misplaced)
     try:
         return handler(args, config)
     except UsageError as exc:
-        command_parser: argparse.ArgumentParser = args.command_parser
         command_parser.error(str(exc))
     except LedgerError as exc:
         sys.stderr.write(f"error: {exc}{_near_contract_ids(exc, config)}\n")

@@ -402,7 +402,10 @@ def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
         help="issue: a new certificate to the identity key the workspace holds (after expiry or revocation)",
     )
     p.add_argument(
-        "--days", type=int_in(1, 36_500, what="the number of days"), default=None, help="how long it is valid"
+        "--days",
+        type=int_in(1, 36_500, what="the number of days"),
+        default=None,
+        help="init, issue: the days it is valid (default 3650 for the authority, 365 for a member)",
     )
     p.set_defaults(handler=cmd_ca)
 

@@ -380,8 +380,6 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         return _import(args, config)
     if args.action is not None:
         raise UsageError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
-    if args.check:  # a single payment is checked by the chain as it is sent: a refusal changes nothing
-        raise UsageError("--check checks a file before importing it: `ledger settle import FILE --check`")
     missing = [
         flag
         for flag, value in (("--ref", args.ref), ("--contract", args.contract), ("--amount", args.amount))
@@ -449,6 +447,25 @@ def _import(args: argparse.Namespace, config: Config) -> int:
 
     if not args.file:
         raise UsageError("settle import needs the file: ledger settle import FILE.csv|FILE.json")
+    given = [
+        flag
+        for flag, value in (
+            ("--ref", args.ref),
+            ("--contract", args.contract),
+            ("--amount", args.amount),
+            ("--milestone", args.milestone),
+            ("--period", args.period),
+            ("--date", args.date),
+            ("--equity", args.equity),
+            ("--evidence", args.evidence),
+        )
+        if value not in (None, False)
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for one payment; each row of a payments file "
+            "gives its own"
+        )
     ws = workspace(config)
     path = Path(args.file)
     if args.check:
@@ -660,9 +677,11 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("contract", parents=[common, operator], help="register, show and list technology contracts")
     p.add_argument("action", choices=["register", "show", "list"])
     p.add_argument("id", nargs="?", help="show: the contract's id")
-    p.add_argument("--file", default=None, help="the contract as JSON (the scenario's contract shape)")
+    p.add_argument("--file", default=None, help="register: the contract as JSON (the scenario's contract shape)")
     p.add_argument(
-        "--terms", default=None, help="the terms document, or its SHA-256 in hex (only the SHA-256 goes on chain)"
+        "--terms",
+        default=None,
+        help="register: the terms document, or its SHA-256 in hex (only the SHA-256 goes on chain)",
     )
     p.add_argument("--overdue", action="store_true", help="list: only contracts with a milestone overdue")
     p.set_defaults(handler=cmd_contract)

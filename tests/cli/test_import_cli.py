@@ -163,7 +163,7 @@ def test_check_reviews_a_file_against_the_chain_and_sends_nothing(desk: Desk) ->
     assert [p["line"] for p in as_json["rejected"]] == [3]
     assert _paid_on_chain(desk) == before
     single = desk.ledger("settle", "--ref", "R-9", "--contract", "TC-3", "--amount", "1.00", "--check")
-    assert single.returncode == 2 and "`ledger settle import FILE --check`" in single.stderr
+    assert single.returncode == 2 and "--check is for `ledger settle import` only" in single.stderr
     assert _paid_on_chain(desk) == before
     # what a file would earn, recomputed by the verifier's engine, is what the contracts then issue
     landing = desk.folder / "landing.csv"

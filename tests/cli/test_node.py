@@ -492,7 +492,7 @@ def test_bad_input_gets_one_sentence_and_non_zero_exit(market: Market, args: lis
         (["operator", "add"], "operator add needs the operator's name"),
         (["settle", "--ref", "R"], "a payment needs --contract, --amount (or use `ledger settle import FILE`)"),
         (["settle", "R", "--ref", "R"], "unknown settle action 'R'"),
-        (["settle", "--check"], "--check checks a file before importing it"),
+        (["settle", "--check"], "--check is for `ledger settle import` only"),
         (["attest", "startup-revenue", "startup", "--year", "2026"], "a start-up revenue attestation needs --revenue"),
         (["terms", "seal", "terms.txt"], "terms seal needs --contract ID"),
         (["terms", "seal", "terms.txt", "--to", "imu"], "terms seal needs --contract ID"),

@@ -123,3 +123,53 @@ def test_no_command_half_typed_ends_in_a_traceback(
         err = capsys.readouterr().err
         assert err.count("\n") <= 1, (line, err)  # one sentence at most
     assert all(code in (0, 1, 2, 3) for code in answers.values()), answers
+
+
+def test_an_option_for_some_actions_names_only_actions_of_its_command() -> None:
+    """An option whose help begins "register: ..." is for that action alone (the parser refuses it with
+    any other): every such name must be an action of its command, or the option could never be given."""
+    scoped = {}
+    for name, command in _commands(build_parser()).items():
+        positionals = [a for a in command._actions if not a.option_strings]
+        actions = set(positionals[0].choices or []) if positionals else set()
+        if name == "settle":
+            actions = {"import"}  # its action is free text: `import`, or none for one payment
+        for option, named in getattr(command, "scoped", []):
+            assert set(named) <= actions, (name, option.option_strings, named)
+            scoped[f"{name} {option.option_strings[-1]}"] = named
+    assert scoped["instrument --provider"] == ["register"]
+    assert scoped["terms --out"] == ["seal", "open"]
+    assert scoped["ca --days"] == ["init", "issue"]
+    assert scoped["settle --skip-invalid"] == ["import"]
+    assert len(scoped) >= 30
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("instrument list --provider imu", "--provider is for `ledger instrument register` only"),
+        ("contract list --file c.json", "--file is for `ledger contract register` only"),
+        ("contract show TC-1 --overdue", "--overdue is for `ledger contract list` only"),
+        ("member suspend imu --uscc 91110000802100433B", "--uscc is for `ledger member enrol` only"),
+        ("attest appointment imu --year 2026", "--year is for `ledger attest startup-revenue` only"),
+        ("royalty show TC-1 2026Q2 --revenue 1.00", "--revenue is for `ledger royalty report` only"),
+        ("terms open x.json --contract TC-1", "--contract is for `ledger terms seal` only"),
+        ("ca revoke imu --days 3", "--days is for `ledger ca init` or `ledger ca issue` only"),
+        ("settle --ref R --check", "--check is for `ledger settle import` only"),
+        ("settle import bank.csv --ref R --date 2026-01-01", "--ref, --date are for one payment; each row of a"),
+        ("settle import bank.csv --equity", "--equity is for one payment; each row of a payments file gives its own"),
+    ],
+)
+def test_an_option_given_to_an_action_it_is_not_for_is_a_usage_error(
+    line: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ledger instrument list --provider imu` would list every instrument, as if filtered: refused, before
+    the workspace is opened or anything is read."""
+    monkeypatch.setenv("LEDGER_HOME", str(tmp_path / "home"))  # empty: the refusal comes first
+    with pytest.raises(SystemExit) as exit_:
+        main(line.split())
+    assert exit_.value.code == 2
+    command = line.split()[0]
+    err = capsys.readouterr().err
+    assert err.startswith(f"ledger {command}: {message}")
+    assert err.endswith(f"(see `ledger {command} --help`)\n") and err.count("\n") == 1
