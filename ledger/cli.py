@@ -47,21 +47,25 @@ class _Parser(argparse.ArgumentParser):
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         added = super().add_argument(*args, **kwargs)
-        if not added.option_strings:
-            self.action_dest = self.action_dest or added.dest
-        else:
-            named = [name for group in _FOR_ACTIONS.findall(added.help or "") for name in group.split(", ")]
-            if named:
-                self.scoped.append((added, named))
+        if not added.option_strings and self.action_dest is None:
+            self.action_dest = added.dest
+            return added
+        named = [name for group in _FOR_ACTIONS.findall(added.help or "") for name in group.split(", ")]
+        if named:
+            self.scoped.append((added, named))
         return added
 
     def misplaced_option(self, args: argparse.Namespace) -> str | None:
-        """Why an option given is not for the action chosen, if one is not."""
+        """Why an option or argument given is not for the action chosen, if one is not."""
         chosen = getattr(args, self.action_dest) if self.action_dest else None
         for option, actions in self.scoped:
-            if chosen not in actions and getattr(args, option.dest) != option.default:
-                meant = " or ".join(f"`{self.prog} {action}`" for action in actions)
-                return f"{option.option_strings[-1]} is for {meant} only"
+            given = getattr(args, option.dest)
+            if chosen in actions or given == option.default:
+                continue
+            if not option.option_strings:  # an argument left over: `ledger member list imu`
+                return f"`{self.prog} {chosen}` takes no {option.dest} ({given!r} is left over)"
+            meant = " or ".join(f"`{self.prog} {action}`" for action in actions)
+            return f"{option.option_strings[-1]} is for {meant} only"
         return None
 
     def error(self, message: str) -> NoReturn:
@@ -559,7 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("member", parents=[common], help="enrol, suspend, reinstate, show and list members")
     p.add_argument("action", choices=["enrol", "suspend", "reinstate", "show", "list"])
-    p.add_argument("name", nargs="?", help="the member's name in this workspace (or its address)")
+    p.add_argument(
+        "name", nargs="?", help="enrol, suspend, reinstate, show: the member's name in this workspace (or its address)"
+    )
     p.add_argument("--kind", default=None, help=f"enrol: one of {', '.join(MemberKind.choices())}")
     p.add_argument(
         "--uscc",

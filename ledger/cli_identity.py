@@ -390,7 +390,9 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("ca", parents=[common], help="the platform certificate authority")
     p.add_argument("action", choices=["init", "issue", "revoke"])
-    p.add_argument("member", nargs="?", help="issue/revoke: the member's name (revoke: or a serial in hex)")
+    p.add_argument(
+        "member", nargs="?", help="issue, revoke: the member's name (to revoke, or a certificate's serial in hex)"
+    )
     p.add_argument("--name", default=None, help="init: the authority's name")
     p.add_argument("--display-name", default=None, help="issue: the institution's name in the certificate")
     p.add_argument("--uscc", default=None, help="issue: the member's unified social credit code")

@@ -136,12 +136,13 @@ def test_an_option_for_some_actions_names_only_actions_of_its_command() -> None:
             actions = {"import"}  # its action is free text: `import`, or none for one payment
         for option, named in getattr(command, "scoped", []):
             assert set(named) <= actions, (name, option.option_strings, named)
-            scoped[f"{name} {option.option_strings[-1]}"] = named
+            scoped[f"{name} {(option.option_strings or [option.dest])[-1]}"] = named
     assert scoped["instrument --provider"] == ["register"]
     assert scoped["terms --out"] == ["seal", "open"]
     assert scoped["ca --days"] == ["init", "issue"]
     assert scoped["settle --skip-invalid"] == ["import"]
-    assert len(scoped) >= 30
+    assert scoped["member name"] == ["enrol", "suspend", "reinstate", "show"]  # an argument, as an option
+    assert len(scoped) >= 35
 
 
 @pytest.mark.parametrize(
@@ -158,13 +159,16 @@ def test_an_option_for_some_actions_names_only_actions_of_its_command() -> None:
         ("settle --ref R --check", "--check is for `ledger settle import` only"),
         ("settle import bank.csv --ref R --date 2026-01-01", "--ref, --date are for one payment; each row of a"),
         ("settle import bank.csv --equity", "--equity is for one payment; each row of a payments file gives its own"),
+        ("member list imu", "`ledger member list` takes no name ('imu' is left over)"),
+        ("contract register TC-1 --file c.json", "`ledger contract register` takes no id ('TC-1' is left over)"),
+        ("policy show mkj-2027.toml", "`ledger policy show` takes no file ('mkj-2027.toml' is left over)"),
     ],
 )
 def test_an_option_given_to_an_action_it_is_not_for_is_a_usage_error(
     line: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`ledger instrument list --provider imu` would list every instrument, as if filtered: refused, before
-    the workspace is opened or anything is read."""
+    """`ledger instrument list --provider imu` would list every instrument, as if filtered, and `ledger
+    member list imu` every member: refused, before the workspace is opened or anything is read."""
     monkeypatch.setenv("LEDGER_HOME", str(tmp_path / "home"))  # empty: the refusal comes first
     with pytest.raises(SystemExit) as exit_:
         main(line.split())
