@@ -134,7 +134,8 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
         if not in_repository:
             text += (
                 f"\nnote: {args.file} is not one of the repository's policy files (policy/*.toml); "
-                "`ledger verify` reports this version until the file is added there"
+                f"`ledger verify` reports this version until the file is added there, or given as "
+                f"`ledger verify --policy {args.file}`"
             )
         emit(config, {**data, "published": True}, text)
         return 0
@@ -171,9 +172,14 @@ def cmd_policy(args: argparse.Namespace, config: Config) -> int:
     return 1 if differences else 0
 
 
+def _policies(args: argparse.Namespace) -> list[Path]:
+    """The published policy files given besides the package's (`--policy FILE`, repeatable)."""
+    return [Path(file) for file in args.policy]
+
+
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     ws = workspace(config)
-    report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False)
+    report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False, policies=_policies(args))
     discrepancies = report.discrepancies
     if args.member is not None:  # an empty name is refused, not taken for every member
         address = ws.resolve(args.member)
@@ -207,7 +213,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
 
     ws = workspace(config)
     address = _member_address(ws, args.member, "points statement")
-    report = ws.verify(on_range=sync_progress(config))
+    report = ws.verify(on_range=sync_progress(config), policies=_policies(args))
     statement = build_statement(
         report,
         member=ws.name_of(address),
@@ -307,7 +313,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.statements import market_report
 
     ws = workspace(config)
-    data = market_report(ws.verify(on_range=sync_progress(config), details=False))
+    data = market_report(ws.verify(on_range=sync_progress(config), details=False, policies=_policies(args)))
     rows = [
         [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
         for r in data["by_year_and_kind"]
@@ -349,12 +355,21 @@ def add_points(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", help="publish, diff: a policy file (TOML; default policy/mkj-2026.toml)")
     p.set_defaults(handler=cmd_policy)
 
-    p = sub.add_parser("verify", parents=[common], help="recompute every award from the chain and compare")
+    policy = argparse.ArgumentParser(add_help=False)
+    policy.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a published policy file besides the package's (policy/*.toml), to check versions against; repeatable",
+    )
+
+    p = sub.add_parser("verify", parents=[common, policy], help="recompute every award from the chain and compare")
     p.add_argument("--member", default=None, help="only the discrepancies of this member (and global ones)")
     p.add_argument("--fresh", action="store_true", help="drop the local index and read the whole log again")
     p.set_defaults(handler=cmd_verify)
 
-    p = sub.add_parser("statement", parents=[common], help="a member's verified points statement")
+    p = sub.add_parser("statement", parents=[common, policy], help="a member's verified points statement")
     p.add_argument("member", help="the member's name in this workspace (or its address)")
     p.add_argument("--year", type=calendar_year, default=None, help="only this Beijing calendar year")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="default table")
@@ -366,5 +381,5 @@ def add_points(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=cmd_statement)
 
-    p = sub.add_parser("report", parents=[common], help="market report: contract value, points, 2028 target")
+    p = sub.add_parser("report", parents=[common, policy], help="market report: contract value, points, 2028 target")
     p.set_defaults(handler=cmd_report)

@@ -213,8 +213,8 @@ class Verifier:
             self._fail(
                 "policy-file",
                 f"policy version {version} (source 0x{source.hex()[:16]}...) matches no policy file of the "
-                "repository (policy/*.toml: add the published file there) and is not a well-formed one-rule "
-                "amendment",
+                "repository (policy/*.toml: add the published file there, or give it with --policy) and is not a "
+                "well-formed one-rule amendment",
                 e,
             )
         for rule, params in rules:

@@ -21,7 +21,8 @@ from ledger.files import exclusive, parse_json
 from ledger.keys import create_keystore, keystore_address, load_keystore, read_passphrase
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from eth_account.signers.local import LocalAccount
 
@@ -424,20 +425,27 @@ class Workspace:
         return state
 
     def verify(
-        self, *, fresh: bool = False, on_range: RangeCallback | None = None, details: bool = True
+        self,
+        *,
+        fresh: bool = False,
+        on_range: RangeCallback | None = None,
+        details: bool = True,
+        policies: Sequence[Path] = (),
     ) -> VerificationReport:
         """Sync the index with the chain and verify the whole history against the repository's policy files
-        (`details=False`: without the per-issuance lists that statements need)."""
-        from ledger.domain.policy import repository_policies
+        and `policies`, published policy files besides them (`details=False`: without the per-issuance
+        lists that statements need)."""
+        from ledger.domain.policy import load_policy, repository_policies
         from ledger.services.verify import verify_deployment
 
+        documents = repository_policies() + [load_policy(path) for path in policies]  # each file checked first
         with self.index() as index:
             if fresh:
                 index.clear()
             return verify_deployment(
                 self.client,
                 from_block=self.record().block,
-                documents=repository_policies(),
+                documents=documents,
                 index=index,
                 on_range=on_range,
                 details=details,

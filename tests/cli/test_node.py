@@ -641,6 +641,16 @@ def test_publishing_a_policy_file_from_outside_the_repository(market: Market) ->
     for reading in (("report",), ("statement", "imu")):  # each names it, and exits as verify does
         unverified = ledger(*reading)
         assert unverified.returncode == 4 and "NOT VERIFIED" in unverified.stdout, reading
+    # an auditor given the published file (an installed package's policy/ is not its to add to) verifies
+    assert "or given as `ledger verify --policy" in published.stdout
+    for reading in (("verify",), ("report",), ("statement", "imu")):
+        given = ledger(*reading, "--policy", str(path))
+        assert given.returncode == 0 and "NOT VERIFIED" not in given.stdout, (reading, given.stdout, given.stderr)
+    tampered = market.folder / "mkj-2027-other.toml"
+    tampered.write_text(amended.replace("rate_bps = 75\n", "rate_bps = 80\n"), encoding="utf-8")
+    assert ledger("verify", "--policy", str(tampered)).returncode == 4  # another file proves nothing
+    missing = ledger("verify", "--policy", str(market.folder / "nope.toml"))
+    assert missing.returncode == 1 and "cannot read policy file" in missing.stderr
 
 
 def test_a_payment_given_no_date_is_dated_today_so_running_it_again_is_a_replay(market: Market) -> None:
