@@ -624,7 +624,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         command_parser.error(str(exc))
     except LedgerError as exc:
-        sys.stderr.write(f"error: {exc}{_near_contract_ids(exc, config)}\n")
+        message = f"{exc}{_near_contract_ids(exc, config)}"
+        sys.stderr.write(f"error: {message}\n")
+        if config.json:  # a program reads what was refused, by its name, from the output it parses
+            name = exc.name if isinstance(exc, ContractError) else type(exc).__name__
+            print(json.dumps({"error": name, "message": message}, ensure_ascii=False))
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write(f"interrupted: {_after_interrupt(args)}\n")

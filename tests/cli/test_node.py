@@ -158,6 +158,17 @@ def test_operator_settles_and_points_are_verified(market: Market) -> None:
         "error: payment reference B1 was already recorded with different data: amount 1.00 yuan here, "
         "2,000,000.00 yuan recorded; date 2026-03-02 here, 2026-03-01 recorded"
     )
+    # with --json, a program reads the refusal by its name, the sentence beside it
+    clash_json = ledger("settle", "--ref", "B1", "--contract", "TC-1", "--amount", "1.00", "--json")
+    assert clash_json.returncode == 1 and json.loads(clash_json.stdout)["error"] == "DuplicatePayment"
+    assert json.loads(clash_json.stdout)["message"] == clash_json.stderr.strip().removeprefix("error: ")
+    unknown = ledger("settle", "--ref", "B9", "--contract", "TC1", "--amount", "1.00", "--json")
+    assert json.loads(unknown.stdout) == {
+        "error": "UnknownContract",
+        "message": "there is no contract TC1 (did you mean TC-1?)",
+    }
+    bad_amount = json.loads(ledger("settle", "--ref", "B9", "--contract", "TC-1", "--amount", "1.5.0", "--json").stdout)
+    assert bad_amount["error"] == "AmountError" and bad_amount["message"].startswith("--amount '1.5.0' is not")
     shown = json.loads(ledger("contract", "show", "TC-1", "--json").stdout)
     assert shown["received"] == "2000000.00" and shown["milestones"][0]["status"] == "paid"
     paid = {"ref": "B1", "date": "2026-03-01", "milestone": 0, "period": None, "kind": "cash", "amount": "2000000.00"}
