@@ -81,6 +81,8 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
 
     ws = workspace(config)
     points = parse_points(args.points, what="points")
+    if points == 0:  # the contract refuses it as a zero amount; said here in the words of points
+        raise InputError("0.00 points redeem nothing: redeem 0.01 points or more")
     if not args.purpose.strip():
         raise InputError("say what the points are for (--purpose)")
     if not args.purpose.isprintable():
