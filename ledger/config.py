@@ -77,7 +77,9 @@ def file_name(name: str) -> str:
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("LEDGER_HOME", ".ledger"))
+    """$LEDGER_HOME, else `.ledger` where the command runs (set but empty counts as unset, as for
+    every variable the ledger reads)."""
+    return Path(os.environ.get("LEDGER_HOME") or ".ledger")
 
 
 def env_path(name: str) -> Path | None:

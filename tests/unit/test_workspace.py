@@ -153,3 +153,16 @@ def test_a_member_named_in_full_width_characters_is_told_the_half_width_spelling
     with pytest.raises(InputError) as refused:
         Workspace(Config(home=tmp_path)).resolve(typed)
     assert str(refused.value) == f"{typed!r} is written in full-width characters; write it as {plain}"
+
+
+@pytest.mark.parametrize(("value", "home"), [(None, ".ledger"), ("", ".ledger"), ("/srv/market", "/srv/market")])
+def test_the_workspace_is_ledger_home_or_dot_ledger_where_the_command_runs(
+    value: str | None, home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.config import default_home
+
+    if value is None:
+        monkeypatch.delenv("LEDGER_HOME", raising=False)
+    else:
+        monkeypatch.setenv("LEDGER_HOME", value)  # set but empty, as `LEDGER_HOME= ledger ...`: unset
+    assert default_home() == Path(home)
