@@ -56,7 +56,12 @@ class _Parser(argparse.ArgumentParser):
         return added
 
     def misplaced_option(self, args: argparse.Namespace) -> str | None:
-        """Why an option or argument given is not for the action chosen, if one is not."""
+        """Why an option or argument given is not for the action chosen, or an option is given empty
+        (`--output ""` would be the current folder), if one is."""
+        for option in self._actions:  # its own options, and those of its parents
+            value = getattr(args, option.dest, None)
+            if option.option_strings and (value == "" or (isinstance(value, list) and "" in value)):
+                return f"{option.option_strings[-1]} is empty: give it a value, or leave it out"
         chosen = getattr(args, self.action_dest) if self.action_dest else None
         for option, actions in self.scoped:
             given = getattr(args, option.dest)

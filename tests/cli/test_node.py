@@ -470,7 +470,7 @@ BAD_COMMANDS = [
     (["ca", "issue", "someone", "--days", "0"], "the number of days must be from 1 to 36,500, not 0"),
     (["ca", "issue", "someone", "--days", "99999999"], "the number of days must be from 1 to 36,500"),
     (["verify", "--member", "nobody"], "no member or account is known by the name 'nobody'"),
-    (["verify", "--member", ""], "no member or account is known by the name ''"),
+    (["verify", "--member", ""], "--member is empty: give it a value, or leave it out"),
     (["verify", "--index-dir", "/proc/no-index"], "cannot be used (No such file or directory); it is only a cache"),
     (["contract", "show", "TC-1", "--index-dir", "/proc/no-index"], "give it a folder this user can write"),
     (["key", "new", "alice", "--home", "/proc/no-home"], "cannot use /proc/no-home: No such file or directory"),

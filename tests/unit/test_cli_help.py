@@ -162,6 +162,9 @@ def test_an_option_for_some_actions_names_only_actions_of_its_command() -> None:
         ("member list imu", "`ledger member list` takes no name ('imu' is left over)"),
         ("contract register TC-1 --file c.json", "`ledger contract register` takes no id ('TC-1' is left over)"),
         ("policy show mkj-2027.toml", "`ledger policy show` takes no file ('mkj-2027.toml' is left over)"),
+        ("statement imu --output=", "--output is empty: give it a value, or leave it out"),  # else the folder "."
+        ("verify --policy=", "--policy is empty: give it a value, or leave it out"),
+        ("member list --rpc=", "--rpc is empty: give it a value, or leave it out"),
     ],
 )
 def test_an_option_given_to_an_action_it_is_not_for_is_a_usage_error(
