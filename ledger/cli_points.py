@@ -320,6 +320,9 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         [r["year"], r["kind"], r["contracts"], money(r["registered_value"]), money(r["received"])]
         for r in data["by_year_and_kind"]
     ]
+    progress = data["target_2028"]["progress_percent"]
+    if progress == "0.00" and data["registered_value"] != "0.00":  # floored: something is registered
+        progress = "under 0.01"
     lines = [
         "Technology contracts by signing / payment year and kind (yuan)",
         table(["year", "kind", "contracts", "registered value", "received"], rows, numeric=(2, 3, 4))
@@ -331,7 +334,7 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         f"  {'total':<14}{money(data['points_issued']):>18}   (redeemed {money(data['points_redeemed'])})",
         "",
         f"2028 target: {money(data['target_2028']['registered_value'])} yuan of registered contract value; "
-        f"registered so far {money(data['registered_value'])} ({data['target_2028']['progress_percent']}%)",
+        f"registered so far {money(data['registered_value'])} ({progress}%)",
         f"verified as of block {data['block']}: every point recomputed independently"
         if data["verified"]
         else f"NOT VERIFIED as of block {data['block']}: run `ledger verify` for the discrepancies",

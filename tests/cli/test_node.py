@@ -364,6 +364,9 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert json.loads(report.stdout)["points_by_rule"] == {"R11-LANDING": "400000.00"}
     text = ledger("report").stdout
     assert "2028 target" in text and "verified as of block" in text
+    # a few million of 300 billion floors to 0.00 percent; the person is told it is more than nothing
+    assert json.loads(report.stdout)["target_2028"]["progress_percent"] == "0.00"
+    assert "(under 0.01%)" in text
     fresh = ledger("verify", "--fresh", "--json")
     assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
 
