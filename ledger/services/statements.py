@@ -10,6 +10,7 @@ from typing import Any
 from ledger.domain.dates import beijing_year, format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
 from ledger.domain.money import (
+    Fen,
     format_hundredths,
     format_percent,
     format_points,
@@ -88,14 +89,20 @@ class Statement:
         }
 
 
-def _basis(rule: str, report: VerificationReport, version: int, award: Award | None) -> str:
+def _basis(
+    rule: str, report: VerificationReport, version: int, award: Award | None, attested: Fen | None = None
+) -> str:
     """How the points of one issuance follow from the rule: its rate and the basis it moved, or its
-    fixed amount. `award` is the recomputed award the issuance matched (None when none did)."""
+    fixed amount (and the revenue `attested` that reached its threshold). `award` is the recomputed
+    award the issuance matched (None when none did)."""
     params = report.versions.get((version, rule))
     if params is None:
         return "unknown version"
     if RULE_DEFINITIONS[rule]["kind"] == "fixed":
-        return f"fixed {readable_points(params.amount)} points"
+        fixed = f"fixed {readable_points(params.amount)} points"
+        if attested is None or not params.threshold:
+            return fixed
+        return f"{fixed} (revenue {_yuan(attested)} yuan, threshold {_yuan(params.threshold)})"
     rate = format_hundredths(params.rate_bps).removesuffix(".00") + "%"
     if award is None or award.basis is None:
         return f"{rate} (no recomputed award matches this issuance)"
@@ -160,7 +167,13 @@ def build_statement(
                 rule=rule,
                 clause=clause,
                 rule_title=titles.get(rule, rule),
-                basis=_basis(rule, report, entry.policy_version, recomputed.get((entry.source, address, rule))),
+                basis=_basis(
+                    rule,
+                    report,
+                    entry.policy_version,
+                    recomputed.get((entry.source, address, rule)),
+                    attested=fact.amount if fact and fact.kind == "startup-revenue" else None,
+                ),
                 policy_version=entry.policy_version,
                 points=entry.amount,
                 balance=balance + entry.amount,

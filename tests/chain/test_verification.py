@@ -290,6 +290,18 @@ def test_index_notices_a_chain_that_changed_under_it(world: World, tmp_path: Pat
     assert "MilestoneAchieved" not in names and "AppointmentAttested" in names
 
 
+def test_a_start_up_award_on_a_statement_names_the_revenue_that_reached_its_threshold(world: World) -> None:
+    world.client.attest_startup_revenue(
+        world.operator, member=world.firm.address, year=2026, revenue=Fen(25_000_000), at=D("2026-05-01")
+    )
+    statement = build_statement(
+        _verify(world), member="firm", address=world.firm.address, block_time=lambda b: D("2026-06-01")
+    )
+    (line,) = statement.lines
+    assert (line.rule, line.points, line.reference) == ("R11-SME", 1_000_000, "start-up revenue 2026 of firm")
+    assert line.basis == "fixed 10,000.00 points (revenue 250,000.00 yuan, threshold 200,000.00)"
+
+
 def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> None:
     _complete_c1(world)
     world.session.advance_to(D("2027-02-01"))
@@ -313,6 +325,7 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
     assert first.points == 50_000_000
     assert "科技成果" in first.rule_title
     assert second.rule == "R6-TALENT" and second.basis == "fixed 5,000.00 points" and second.balance == 50_500_000
+    assert second.reference == "appointment of uni as tech_vice_president"
     assert third.what == "redeemed" and third.points == -10_000 and third.balance == 50_490_000
     assert statement.verified and statement.by_rule == {"R11-LANDING": 50_000_000, "R6-TALENT": 500_000}
     only_2027 = build_statement(
