@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,8 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             f"(root fingerprint {ca.fingerprint(cert).hex()[:16]}...)",
         )
         return 0
+    if args.action == "list":
+        return _list_certs(config, files)
     if not args.member:
         raise UsageError(f"ca {args.action} needs the member's name")
     if args.action == "issue":
@@ -196,6 +199,23 @@ def cmd_ca(args: argparse.Namespace, config: Config) -> int:
             f" until suspended: `ledger member suspend {args.member}`"
         )
     emit(config, {"revoked": format(serial, "x")}, text)
+    return 0
+
+
+def _list_certs(config: Config, files: CaFiles) -> int:
+    """`ledger ca list`: what the authority issued, each in force, expired or revoked (no key is opened)."""
+    from ledger.format import shown, table
+    from ledger.identity import ca
+
+    certs = ca.issued_certificates(files)
+    data = [asdict(c) for c in certs]
+    rows = [[c.serial, shown(c.name), c.address, c.expires or "-", c.status] for c in certs]
+    text = (
+        table(["serial", "name", "account", "expires", "status"], rows)
+        if rows
+        else f"the authority in {files.folder} has issued no certificate yet"
+    )
+    emit(config, data, text)
     return 0
 
 
@@ -389,7 +409,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 def add_identity(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("ca", parents=[common], help="the platform certificate authority")
-    p.add_argument("action", choices=["init", "issue", "revoke"])
+    p.add_argument("action", choices=["init", "issue", "revoke", "list"])
     p.add_argument(
         "member", nargs="?", help="issue, revoke: the member's name (to revoke, or a certificate's serial in hex)"
     )

@@ -200,6 +200,7 @@ def issue_member_cert(
             "name": name,
             "address": address,
             "fingerprint": fingerprint(cert).hex(),
+            "expires": f"{cert.not_valid_after_utc:%Y-%m-%d}",
         }
     )
     files.issued.write_text(json.dumps(issued, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -231,6 +232,43 @@ def _write_crl(files: CaFiles, key: ec.EllipticCurvePrivateKey, cert: x509.Certi
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
         )
     files.crl.write_bytes(builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+@dataclass(frozen=True)
+class IssuedCert:
+    """A certificate as the authority's register keeps it, and whether its revocation list names it."""
+
+    serial: str
+    name: str
+    address: str
+    fingerprint: str
+    expires: str | None  # the day (UTC) its validity ends; None in entries written before it was kept
+    status: str  # "in force", "expired" or "revoked"
+
+
+def issued_certificates(files: CaFiles) -> list[IssuedCert]:
+    """Every certificate the authority issued, in issue order (read without its key)."""
+    if not files.cert.exists():
+        raise ConfigError(f"no certificate authority in {files.folder}; run `ledger ca init` first")
+    revoked = {entry.serial_number for entry in load_crl(files)}
+    today = f"{_now():%Y-%m-%d}"
+
+    def status(entry: dict[str, str]) -> str:
+        if int(entry["serial"], 16) in revoked:
+            return "revoked"
+        return "expired" if entry.get("expires", today) < today else "in force"
+
+    return [
+        IssuedCert(
+            serial=e["serial"],
+            name=str(e.get("name", "")),
+            address=str(e.get("address", "")),
+            fingerprint=str(e.get("fingerprint", "")),
+            expires=e.get("expires"),
+            status=status(e),
+        )
+        for e in _issued(files)
+    ]
 
 
 def _issued(files: CaFiles) -> list[dict[str, str]]:

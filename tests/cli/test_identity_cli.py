@@ -73,6 +73,16 @@ def test_revoked_certificate_cannot_enrol(office: Office) -> None:
     assert revoked.returncode == 0 and "`ledger member suspend rogue`" in revoked.stdout
     refused = ledger("member", "enrol", "rogue", "--kind", "enterprise", "--uscc", "91110000802100433B")
     assert refused.returncode == 1 and "has been revoked" in refused.stderr
+    # the authority's register, read without its key: each certificate in force, expired or revoked
+    listed = {c["name"]: c for c in json.loads(ledger("ca", "list", "--json").stdout)}
+    rogue = ca.load_cert(office.folder / "home" / "certs" / "rogue.pem")
+    assert listed["rogue"]["status"] == "revoked" and listed["rogue"]["serial"] == format(rogue.serial_number, "x")
+    assert listed["内蒙古大学"]["status"] == "in force"
+    imu = ca.load_cert(office.folder / "home" / "certs" / "imu.pem")
+    assert listed["内蒙古大学"]["expires"] == f"{imu.not_valid_after_utc:%Y-%m-%d}"
+    table = ledger("ca", "list", env={"LEDGER_PASSPHRASE": ""}).stdout.splitlines()
+    assert table[0].split() == ["serial", "name", "account", "expires", "status"]
+    assert any(line.split()[0] == format(rogue.serial_number, "x") and line.endswith("revoked") for line in table)
 
 
 def test_a_refused_enrolment_leaves_the_name_book_as_it_was(office: Office) -> None:

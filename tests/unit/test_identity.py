@@ -114,6 +114,23 @@ def test_expired_certificate_is_refused(authority: CaFiles) -> None:
         _verify(authority, cert, address=account.address)
 
 
+def test_the_register_lists_each_certificate_in_force_expired_or_revoked(authority: CaFiles) -> None:
+    assert ca.issued_certificates(authority) == []
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    expired, _ = _member(authority, address=Account.create().address, not_before=past, days=365)
+    current, _ = _member(authority, address=Account.create().address)
+    revoked, _ = _member(authority, address=Account.create().address)
+    ca.revoke(authority, passphrase=PASS, serial=revoked.serial_number)  # type: ignore[attr-defined]
+    listed = ca.issued_certificates(authority)
+    assert [(c.serial, c.status) for c in listed] == [
+        (format(expired.serial_number, "x"), "expired"),  # type: ignore[attr-defined]
+        (format(current.serial_number, "x"), "in force"),  # type: ignore[attr-defined]
+        (format(revoked.serial_number, "x"), "revoked"),  # type: ignore[attr-defined]
+    ]
+    assert listed[0].expires == f"{expired.not_valid_after_utc:%Y-%m-%d}"  # type: ignore[attr-defined]
+    assert listed[1].fingerprint == ca.fingerprint(current).hex()  # type: ignore[arg-type]
+
+
 def test_certificate_of_another_authority_is_refused(authority: CaFiles, tmp_path: Path) -> None:
     other = CaFiles(tmp_path / "other")
     ca.init_ca(other, name="Somewhere Else CA", passphrase=PASS)
