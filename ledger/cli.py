@@ -629,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         command_parser.error(str(exc))
     except LedgerError as exc:
-        message = f"{exc}{_near_contract_ids(exc, config)}"
+        message = _cut_long_values(f"{exc}{_near_contract_ids(exc, config)}")
         sys.stderr.write(f"error: {message}\n")
         if config.json:  # a program reads what was refused, by its name, from the output it parses
             name = exc.name if isinstance(exc, ContractError) else type(exc).__name__
@@ -652,6 +652,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # own input files; this is the edge for the rest: --home, the node's folder, keystores).
         sys.stderr.write(f"error: cannot use {exc.filename}: {exc.strerror or exc}\n")
         return EXIT_ERROR
+
+
+#: A value quoted in a refusal that is longer than a person reads at a glance (a whole file pasted as a name).
+_LONG_QUOTED = re.compile(r"'([^'\n]{81,})'")
+
+
+def _cut_long_values(message: str) -> str:
+    """The refusal with each quoted value over 80 characters cut to its first 40 and its length, so that
+    it stays one line a person reads."""
+    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:40]}...' ({len(m[1]):,} characters)", message)
 
 
 def _near_contract_ids(error: LedgerError, config: Config) -> str:

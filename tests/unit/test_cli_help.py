@@ -180,3 +180,18 @@ def test_an_option_given_to_an_action_it_is_not_for_is_a_usage_error(
     err = capsys.readouterr().err
     assert err.startswith(f"ledger {command}: {message}")
     assert err.endswith(f"(see `ledger {command} --help`)\n") and err.count("\n") == 1
+
+
+def test_a_long_value_quoted_in_a_refusal_is_cut_to_a_line_a_person_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_HOME", str(tmp_path / "home"))
+    pasted = "x" * 5000  # a whole file pasted where a name goes
+    assert main(["key", "new", pasted]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: '{'x' * 40}...' (5,000 characters) cannot name a key or member here: use up to 64 letters, "
+        "digits, '-', '_' or '.' (not first)\n"
+    )
+    assert main(["key", "new", "x" * 80 + "!"]) == 1  # 81 characters: cut; a shorter value is quoted whole
+    assert "(81 characters)" in capsys.readouterr().err
