@@ -61,7 +61,8 @@ class _Parser(argparse.ArgumentParser):
         for option in self._actions:  # its own options, and those of its parents
             value = getattr(args, option.dest, None)
             if option.option_strings and (value == "" or (isinstance(value, list) and "" in value)):
-                return f"{option.option_strings[-1]} is empty: give it a value, or leave it out"
+                leave = "" if option.required else ", or leave it out"
+                return f"{option.option_strings[-1]} is empty: give it a value{leave}"
         chosen = getattr(args, self.action_dest) if self.action_dest else None
         for option, actions in self.scoped:
             given = getattr(args, option.dest)

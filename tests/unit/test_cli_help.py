@@ -165,6 +165,7 @@ def test_an_option_for_some_actions_names_only_actions_of_its_command() -> None:
         ("statement imu --output=", "--output is empty: give it a value, or leave it out"),  # else the folder "."
         ("verify --policy=", "--policy is empty: give it a value, or leave it out"),
         ("member list --rpc=", "--rpc is empty: give it a value, or leave it out"),
+        ("redeem imu 1.00 --purpose=", "--purpose is empty: give it a value (see"),  # it cannot be left out
     ],
 )
 def test_an_option_given_to_an_action_it_is_not_for_is_a_usage_error(
