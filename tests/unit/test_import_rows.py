@@ -43,33 +43,37 @@ def test_direct_packing_equals_eth_abi(batch: list[SettlementInput]) -> None:
     assert encode_batch(rows) == RECORD_BATCH_SELECTOR + abi_encode([f"{SETTLEMENT_TYPES[0]}[]"], [tuples])
 
 
-def test_csv_rows_keep_their_line_numbers(tmp_path: Path) -> None:
+def _bank_file(tmp_path: Path, text: str) -> Path:
+    """A payments file holding `text` as UTF-8, as the tests below write one."""
     path = tmp_path / "bank.csv"
-    path.write_text(
-        "reference,contract,amount,date\nA,T1,1.00,2026-03-01\n\nB,T1,oops,2026-03-01\nC,T1,2.5,2026-03-01T10:00:00+08:00\n",
-        encoding="utf-8",
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_rows_keep_their_line_numbers(tmp_path: Path) -> None:
+    rows, problems = read_rows(
+        _bank_file(
+            tmp_path,
+            "reference,contract,amount,date\nA,T1,1.00,2026-03-01\n\nB,T1,oops,2026-03-01\nC,T1,2.5,2026-03-01T10:00:00+08:00\n",
+        )
     )
-    rows, problems = read_rows(path)
     assert [(r.line, r.settlement.ref, r.settlement.amount) for r in rows] == [(2, "A", 100), (5, "C", 250)]
     assert [(p.line, "not a decimal amount" in p.message) for p in problems] == [(4, True)]
 
 
 def test_rows_of_empty_cells_a_spreadsheet_saves_are_passed_over_as_blank_lines(tmp_path: Path) -> None:
-    path = tmp_path / "bank.csv"
-    path.write_text(
-        "\ufeffref,contract,amount,date\r\nA,T1,1.00,2026-03-01\r\n,,,\r\n , ,,\r\nB,T1,2.00,2026-03-01\r\n,,,\r\n",
-        encoding="utf-8",
+    rows, problems = read_rows(
+        _bank_file(
+            tmp_path,
+            "\ufeffref,contract,amount,date\r\nA,T1,1.00,2026-03-01\r\n,,,\r\n , ,,\r\nB,T1,2.00,2026-03-01\r\n,,,\r\n",
+        )
     )
-    rows, problems = read_rows(path)
     assert ([(r.line, r.settlement.ref) for r in rows], problems) == ([(2, "A"), (5, "B")], [])
 
 
 @pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
 def test_a_file_separated_by_semicolons_or_tabs_is_told_so(tmp_path: Path, separator: str, name: str) -> None:
-    path = tmp_path / "bank.csv"
-    path.write_text(
-        separator.join(["ref", "contract", "amount", "date"]) + "\nA;T1;1,00;2026-03-01\n", encoding="utf-8"
-    )
+    path = _bank_file(tmp_path, separator.join(["ref", "contract", "amount", "date"]) + "\nA;T1;1,00;2026-03-01\n")
     with pytest.raises(InputError) as refused:
         read_rows(path)
     assert str(refused.value) == (
@@ -79,21 +83,17 @@ def test_a_file_separated_by_semicolons_or_tabs_is_told_so(tmp_path: Path, separ
 
 
 def test_csv_rows_with_too_many_or_too_few_fields(tmp_path: Path) -> None:
-    path = tmp_path / "bank.csv"
-    path.write_text(
-        "ref,contract,amount,date\nA,T1,1.00,2026-03-01,extra\nB,T1,1.00\nC,T1,1.00,2026-03-01\n", encoding="utf-8"
+    rows, problems = read_rows(
+        _bank_file(tmp_path, "ref,contract,amount,date\nA,T1,1.00,2026-03-01,extra\nB,T1,1.00\nC,T1,1.00,2026-03-01\n")
     )
-    rows, problems = read_rows(path)
     assert [r.settlement.ref for r in rows] == ["C"]
     assert [(p.line, p.raw["ref"]) for p in problems] == [(2, "A"), (3, "B")]
     assert "more fields than the header" in problems[0].message and "date" in problems[1].message
 
 
 def test_a_cell_left_empty_is_named_as_empty(tmp_path: Path) -> None:
-    path = tmp_path / "bank.csv"
     lines = ["ref,contract,amount,date", ",T1,1.00,2026-03-01", "B,,1.00,2026-03-01", "C,T1,,2026-03-01", "D,T1,1.00,"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(_bank_file(tmp_path, "\n".join(lines) + "\n"))
     assert rows == []
     assert [(p.line, p.message) for p in problems] == [
         (2, "the payment reference is empty"),
