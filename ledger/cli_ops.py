@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +51,11 @@ def _file_sha256(path: str | None, what: str) -> bytes:
     may stand for the document, as a payments file gives it: a resend from such a file then matches."""
     if not path:
         return b"\0" * 32
+    from ledger.chain.encoding import sha256_bytes, sha256_from_hex
     from ledger.files import read_file
 
-    if not Path(path).exists() and re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", path):
-        return bytes.fromhex(path.removeprefix("0x"))
-    return hashlib.sha256(read_file(Path(path), what)).digest()
+    digest = None if Path(path).exists() else sha256_from_hex(path)
+    return digest if digest is not None else sha256_bytes(read_file(Path(path), what))
 
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:

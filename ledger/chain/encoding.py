@@ -45,6 +45,16 @@ def sha256_bytes(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def sha256_from_hex(text: str) -> bytes | None:
+    """A SHA-256 written in hex (64 digits, perhaps after 0x), as a payments file gives a receipt's;
+    None when `text` is not one."""
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        return None
+    return value if len(value) == 32 else None
+
+
 def uscc_hash(code: str | None) -> bytes:
     """keccak256 of the credit code (zero for members without one)."""
     return keccak(text=code) if code else b"\0" * 32

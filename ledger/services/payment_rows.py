@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ledger.chain.encoding import sha256_from_hex
 from ledger.domain.dates import calendar_day, parse_instant
 from ledger.domain.ids import check_identifier
 from ledger.domain.money import parse_yuan
@@ -253,11 +254,8 @@ def _milestone(text: str) -> int | None:
 def _evidence(text: str) -> bytes:
     if text == "":
         return b"\0" * 32
-    try:
-        value = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        value = b""
-    if len(value) != 32:
+    value = sha256_from_hex(text)
+    if value is None:
         raise InputError("evidence must be the SHA-256 of the evidence document (64 hexadecimal digits)")
     return value
 
