@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.chain.encoding import amendment_source_hash, id_text
 from ledger.chain.logs import LogEvent
-from ledger.domain.dates import beijing_year
+from ledger.domain.dates import beijing_year, format_beijing
 from ledger.domain.engine import Award, AwardEngine
 from ledger.domain.money import Centipoints, Fen, readable_points
 from ledger.domain.policy import PolicyDocument, RuleParams
@@ -305,6 +305,13 @@ class Verifier:
         source = _source(a["attestationId"])
         label = f"start-up revenue {a['year']} of {self.name(a['member'])}"
         fact = SourceFact("startup-revenue", label, a["attestedAt"], None, Fen(a["revenue"]), e.block, e.tx_hash)
+        if a["year"] > beijing_year(a["attestedAt"]):  # what the ledger contract refuses (RevenueYearAhead)
+            self._fail(
+                "attestation-dated",
+                f"{label} was attested on {format_beijing(a['attestedAt'])}, before that year began",
+                e,
+                member=a["member"],
+            )
         if self._source_once(source, label, e, lambda: fact):
             self._expect(
                 self.engine.attest_startup_revenue(

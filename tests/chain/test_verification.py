@@ -175,6 +175,29 @@ def test_a_duplicate_reference_in_the_event_stream_is_caught(world: World) -> No
     assert duplicate[0].tx_hash == "0xforged"
 
 
+def test_a_start_up_revenue_attested_before_its_year_began_is_caught(world: World) -> None:
+    """The ledger contract refuses it (`RevenueYearAhead`); the verifier, reading the log, holds a chain
+    whose contract took one to the same rule."""
+    from ledger.chain.logs import iter_logs
+
+    world.client.attest_startup_revenue(
+        world.operator, member=world.firm.address, year=2026, revenue=Fen(25_000_000), at=D("2026-05-01")
+    )
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    for year, caught in (
+        (2026, []),
+        (2027, ["start-up revenue 2027 of firm was attested on 2026-05-01, before that year began"]),
+    ):
+        history = [
+            e._replace(args={**e.args, "year": year}) if e.name == "StartupRevenueAttested" else e for e in events
+        ]
+        verifier = Verifier(documents=repository_policies(), namer=world.session.name_of)
+        verifier.feed_all(iter(history))
+        found = [d for d in verifier.finish(balances={}).discrepancies if d.check == "attestation-dated"]
+        assert [d.message for d in found] == caught
+        assert all(d.member == world.firm.address for d in found)
+
+
 def test_a_replay_whose_recording_the_history_lost_is_caught(world: World) -> None:
     """A node restored from a state file written out of step with its blocks (anvil's periodic dump can
     be) holds a settlement in its state whose block it lost: resent, the settlement comes back as a
