@@ -672,9 +672,10 @@ def _near_contract_ids(error: LedgerError, config: Config) -> str:
         return ""
     from ledger.chain.encoding import id_text
     from ledger.format import near_misses
+    from ledger.services.workspace import Workspace
 
-    try:
-        return near_misses(id_text(error.arguments["contractId"]), workspace(config).contract_ids())
+    try:  # a workspace of its own, which warns of nothing the command's own has not warned of already
+        return near_misses(id_text(error.arguments["contractId"]), Workspace(config).contract_ids())
     except (LedgerError, OSError):  # the refusal stands on its own
         return ""
 

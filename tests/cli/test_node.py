@@ -371,6 +371,27 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert fresh.returncode == 0 and json.loads(fresh.stdout)["ok"] is True
 
 
+def test_a_deployment_of_other_contracts_is_warned_of_once_a_command(market: Market) -> None:
+    """Every command against contracts another version of the ledger deployed says so on stderr, once,
+    even when its refusal reads the chain again (the registered ids spelt like an unknown one)."""
+    record = market.folder / "home" / "deployment.json"
+    kept = record.read_bytes()
+    data = json.loads(kept)
+    data["artifact_hashes"]["SettlementLedger"] = "00" * 32
+    record.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        shown = market.ledger("contract", "show", "TC1")
+    finally:
+        record.write_bytes(kept)
+    assert shown.returncode == 1 and "(did you mean TC-1" in shown.stderr
+    warnings = [line for line in shown.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: the deployment's SettlementLedger was built from other sources than this version of the ledger "
+        "carries: the chain accepts and refuses as it was deployed to (`ledger deploy --force` deploys this "
+        "version's contracts anew)"
+    ]
+
+
 def test_an_institution_without_the_operators_names_finds_itself_by_its_credit_code(market: Market) -> None:
     """A reader's workspace holds the deployment record alone: no names, no keys. The institution names
     itself by its unified social credit code, which the chain keeps as a hash."""
