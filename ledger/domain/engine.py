@@ -176,7 +176,7 @@ class AwardEngine:
 
     def attest_startup_revenue(self, *, attestation_id: str, member: str, revenue: Fen, at: int) -> list[Award]:
         """R11-SME: a fixed award, once per enterprise member, for revenue at or above the threshold."""
-        if member in self.startup_awarded:
+        if member in self.startup_awarded or not self.is_enterprise(member):
             return []
         params = self.policy.rule_at("R11-SME", at)
         if params is None or not params.in_window(at) or revenue < params.threshold or params.amount == 0:
@@ -185,6 +185,11 @@ class AwardEngine:
         if member in self.suspended:
             return []
         return [Award(member, "R11-SME", params.amount, params.version, attestation_id)]
+
+    def is_enterprise(self, member: str) -> bool:
+        """Whether an enrolled enterprise: only one is attested as a start-up (the ledger refuses any other)."""
+        facts = self.members.get(member)
+        return facts is not None and facts.kind is MemberKind.ENTERPRISE
 
     def attest_appointment(self, *, attestation_id: str, member: str, title: AppointmentTitle, at: int) -> list[Award]:
         """R6-TALENT: a fixed award, once per (member, title)."""

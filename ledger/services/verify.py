@@ -312,6 +312,13 @@ class Verifier:
                 e,
                 member=a["member"],
             )
+        if not self.engine.is_enterprise(a["member"]):  # what the ledger contract refuses (NotAnEnterprise)
+            self._fail(
+                "attestation-eligible",
+                f"{label} was attested, but {self.name(a['member'])} is not an enrolled enterprise",
+                e,
+                member=a["member"],
+            )
         if self._source_once(source, label, e, lambda: fact):
             self._expect(
                 self.engine.attest_startup_revenue(

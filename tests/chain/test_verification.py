@@ -12,7 +12,7 @@ from ledger.chain.logs import LogEvent
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen
 from ledger.domain.policy import load_policy, repository_policies
-from ledger.domain.types import AppointmentTitle
+from ledger.domain.types import AppointmentTitle, MemberKind
 from ledger.services.client import SettlementInput
 from ledger.services.statements import Statement, build_statement, market_report
 from ledger.services.sync import LogIndex
@@ -196,6 +196,31 @@ def test_a_start_up_revenue_attested_before_its_year_began_is_caught(world: Worl
         found = [d for d in verifier.finish(balances={}).discrepancies if d.check == "attestation-dated"]
         assert [d.message for d in found] == caught
         assert all(d.member == world.firm.address for d in found)
+
+
+def test_a_start_up_award_to_a_member_that_is_not_an_enterprise_is_caught(world: World) -> None:
+    """The ledger contract refuses the attestation (`NotAnEnterprise`); the verifier holds a chain whose
+    contract took one to the same rule, and finds its award unearned."""
+    from ledger.chain.logs import iter_logs
+
+    world.client.attest_startup_revenue(
+        world.operator, member=world.firm.address, year=2026, revenue=Fen(25_000_000), at=D("2026-05-01")
+    )
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    unearned = ["attestation-eligible", "award-recomputed", "balance-recomputed"]
+    for kind, caught in ((MemberKind.ENTERPRISE, []), (MemberKind.UNIVERSITY, unearned)):
+        history = [
+            e._replace(args={**e.args, "kind": kind.value})
+            if e.name == "MemberEnrolled" and e.args["account"] == world.firm.address
+            else e
+            for e in events
+        ]
+        verifier = Verifier(documents=repository_policies(), namer=world.session.name_of)
+        verifier.feed_all(iter(history))
+        found = verifier.finish(balances={world.firm.address: 1_000_000}).discrepancies
+        assert sorted(d.check for d in found) == caught
+        assert all(d.member == world.firm.address for d in found)
+    assert "start-up revenue 2026 of firm was attested, but firm is not an enrolled enterprise" in found[0].message
 
 
 def test_a_replay_whose_recording_the_history_lost_is_caught(world: World) -> None:

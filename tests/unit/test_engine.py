@@ -105,3 +105,18 @@ def test_each_rate_award_carries_the_basis_it_moved() -> None:
         ("R15-PROVIDER", (0, 1_000_000)),
     ]
     assert first[0] == replace(first[0], basis=None)  # the basis explains an award; it is not part of it
+
+
+def test_only_an_enrolled_enterprise_earns_the_start_up_award() -> None:
+    """R11-SME's eligibility (SPEC §2, §6): a university, or an account never enrolled, earns nothing, and
+    keeps nothing used up; the enterprise earns the award once."""
+    engine = _engine()
+    day = parse_date("2026-06-01")
+    for member in ("uni", "0xnobody", "firm", "firm"):
+        engine.attest_startup_revenue(attestation_id=f"A-{member}", member=member, revenue=Fen(30_000_000), at=day)
+    assert engine.startup_awarded == {"firm"}
+    again = engine.attest_startup_revenue(attestation_id="A-uni-2", member="uni", revenue=Fen(30_000_000), at=day)
+    assert again == []
+    engine.enrol("spinout", kind=MemberKind.ENTERPRISE, in_region=True)
+    [award] = engine.attest_startup_revenue(attestation_id="A-s", member="spinout", revenue=Fen(30_000_000), at=day)
+    assert (award.member, award.rule_id, award.amount) == ("spinout", "R11-SME", 1_000_000)
