@@ -169,7 +169,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         scenario = load_scenario(Path(args.file))
     except ScenarioError as exc:
-        sys.stderr.write(f"invalid scenario: {exc}\n")
+        sys.stderr.write(f"invalid scenario: {_cut_long_values(str(exc))}\n")
         return EXIT_USAGE
     return _play(scenario, config, demo=False)
 

@@ -169,7 +169,7 @@ def _policy_file(named: str, base: Path | None) -> Path:
     policies = sorted(bundled.glob("*.toml"))
     candidates = [(base or Path.cwd()) / named, Path.cwd() / named, bundled / named, bundled.parent / named]
     candidates += [path for path in policies if path.stem == named]
-    found = next((path for path in candidates if path.is_file()), None)
+    found = next((path for path in candidates if _is_file(path)), None)
     if found is None:
         known = ", ".join(path.stem for path in policies)
         raise ScenarioError(
@@ -178,6 +178,14 @@ def _policy_file(named: str, base: Path | None) -> Path:
             where="policy",
         )
     return found
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a file is there; a name no file can have (too long, a NUL in it) names none."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None = None) -> Scenario:

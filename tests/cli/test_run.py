@@ -137,6 +137,10 @@ INVALID = {
     "value not sum of milestones": (lambda d: d["contracts"][0].update(value="1.00"), "contracts[0].value"),
     "bad date": (lambda d: d["events"][0].update(at="2026-13-01"), "events[0].at"),
     "duplicate member id": (lambda d: d["members"].append(dict(d["members"][0])), "members[8].id"),
+    "policy no file can be named": (  # the file's fault, quoted cut short, not the system's "name too long"
+        lambda d: d.update(policy="x" * 5000),
+        f"policy: policy file '{'x' * 40}...' (5,000 characters) does not exist",
+    ),
 }
 
 

@@ -99,6 +99,9 @@ def test_a_policy_path_is_found_beside_the_scenario_else_where_the_command_runs_
         "policy: policy file 'mkj-2027' does not exist beside the scenario file, here or among the bundled "
         "policies (mkj-2026)"
     )
+    for unnameable in ("x" * 5000, "a\x00b"):  # no file can have such a name: the file is invalid, not the system
+        with pytest.raises(ScenarioError, match="does not exist beside the scenario file"):
+            parse_scenario({**_demo(), "policy": unnameable}, base=tmp_path)
     document = {**_demo(), "policy": "policy/mkj-2026.toml"}
     (tmp_path / "policy").mkdir()
     copy = tmp_path / "policy" / "mkj-2026.toml"
