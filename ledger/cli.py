@@ -258,6 +258,11 @@ def cmd_node(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_key(args: argparse.Namespace, config: Config) -> int:
+    if config.keystore is not None:  # `key new NAME --keystore FILE` would write NAME's key elsewhere unasked
+        raise UsageError(
+            f"key {args.action} works on the workspace's keys ({config.keys_dir}/NAME.json); --keystore names "
+            "a keystore that signs another command (for keys kept in another folder, give that workspace's --home)"
+        )
     if args.action == "list":
         return _list_keys(config)
     if not args.name:

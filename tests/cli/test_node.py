@@ -480,6 +480,7 @@ BAD_COMMANDS = [
     (["member", "enrol", "y", "--kind", "enterprise", "--uscc", "91110000802100433B", "--as", "x"], "unrecognized"),
     (["operator", "add", "imu", "--keystore", "/nonexistent.json"], "no keystore"),
     (["key", "new", "../outside"], "cannot name a key"),
+    (["key", "new", "carol", "--keystore", "/tmp/carol.json"], "--keystore names a keystore that signs another"),
     (["key", "new", "0x000000000000000000000000000000000000dEaD"], "it reads as an account address"),
     (
         ["member", "enrol", "0x000000000000000000000000000000000000dEaD", "--kind", "individual"],
