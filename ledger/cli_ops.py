@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from ledger.errors import ContractError, InputError, UsageError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
-    from ledger.services.client import Outcome
+    from ledger.services.client import ContractInput, Outcome
     from ledger.services.workspace import ContractLog, Workspace
 
 SETTLE_EPILOG = f"""\
@@ -46,16 +47,18 @@ def _date_or_today(ws: Workspace, text: str | None) -> int:
     return parse_instant(text, what="--date") if text else beijing_midnight(ws.session.now())
 
 
-def _file_sha256(path: str | None, what: str) -> bytes:
-    """SHA-256 of a document that stays off chain (zero when none is given). The SHA-256 itself, in hex,
-    may stand for the document, as a payments file gives it: a resend from such a file then matches."""
+def _file_sha256(path: str | None, what: str, *, base: Path | None = None) -> bytes:
+    """SHA-256 of a document that stays off chain (zero when none is given), a path from `base` (else
+    from where the command runs). The SHA-256 itself, in hex, may stand for the document, as a payments
+    file gives it: a resend from such a file then matches."""
     if not path:
         return b"\0" * 32
     from ledger.chain.encoding import sha256_bytes, sha256_from_hex
     from ledger.files import read_file
 
-    digest = None if Path(path).exists() else sha256_from_hex(path)
-    return digest if digest is not None else sha256_bytes(read_file(Path(path), what))
+    file = (base or Path()) / path
+    digest = None if file.exists() else sha256_from_hex(path)
+    return digest if digest is not None else sha256_bytes(read_file(file, what))
 
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
@@ -159,6 +162,34 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 
 
 def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) -> int:
+    from ledger.files import read_json_file
+
+    if not args.file:
+        raise UsageError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
+    obj = read_json_file(Path(args.file), "contract")
+    if isinstance(obj, list):
+        return _register_contracts(ws, args, config, obj)
+    if not isinstance(obj, dict):
+        raise InputError("the contract file must hold one JSON object (a contract), or a list of them")
+    contract = _contract_input(ws, obj, where=args.file, terms=args.terms, base=Path(args.file).parent)
+    try:
+        ws.client.register_contract(ws.signer(args.signer), contract)
+    except ContractError as exc:
+        if exc.name != "ContractAlreadyRegistered":
+            raise
+        from ledger.services.rerun import registration_differences, unless_recorded_alike
+
+        unless_recorded_alike(exc, registration_differences(ws, contract))
+        return _show_contract(
+            ws, config, contract.id, verb="already registered with these terms (nothing changed):", replayed=True
+        )
+    return _show_contract(ws, config, contract.id, verb="registered", replayed=False)
+
+
+def _contract_input(ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path) -> ContractInput:
+    """A contract of a contract file (the scenario's shape, the workspace's member names), checked as far
+    as the client can before sending; `where` names it in a refusal. Its terms document (`--terms`, else
+    the file's `terms`, a path from the contract file's folder) is hashed, or given as its SHA-256."""
     from ledger.domain.dates import beijing_midnight, format_beijing
     from ledger.domain.scenario import (
         CONTRACT_FIELDS,
@@ -168,18 +199,12 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
         unknown_contract_fields,
     )
     from ledger.errors import ScenarioError
-    from ledger.files import read_json_file
     from ledger.services.client import contract_input
 
-    if not args.file:
-        raise UsageError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
-    obj = read_json_file(Path(args.file), "contract")
-    if not isinstance(obj, dict):
-        raise InputError("the contract file must hold one JSON object")
     unknown = unknown_contract_fields(obj)
     if unknown:  # a misspelt field ("brokr") would otherwise be read as absent
         raise InputError(
-            f"{args.file} names field(s) a contract does not have: {', '.join(unknown)}; a contract has "
+            f"{where} names field(s) a contract does not have: {', '.join(unknown)}; a contract has "
             f"{', '.join(sorted(CONTRACT_FIELDS))}, and each milestone {', '.join(sorted(MILESTONE_FIELDS))}"
         )
     names = {name: None for name in ws.names()}
@@ -190,27 +215,99 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
     try:
         decl = parse_contract(obj, names, instruments)
     except ScenarioError as exc:
-        raise InputError(str(exc).replace("contracts[0]", args.file)) from None
+        raise InputError(str(exc).replace("contracts[0]", where)) from None
     today = ws.session.now()
     if decl.signed > today:  # a contract is registered once signed: a date ahead is most likely mistyped
         raise InputError(
             f"contract {decl.id} is dated as signed on {format_beijing(decl.signed)}, after today "
             f"({format_beijing(beijing_midnight(today))}, by the chain's clock): register it once it is signed"
         )
-    terms = _file_sha256(args.terms, "terms")
-    contract = contract_input(decl, address=ws.resolve, terms_hash=terms)
-    try:
-        ws.client.register_contract(ws.signer(args.signer), contract)
-    except ContractError as exc:
-        if exc.name != "ContractAlreadyRegistered":
-            raise
-        from ledger.services.rerun import registration_differences, unless_recorded_alike
+    if terms and decl.terms:
+        raise InputError(f"{where} gives its terms, and --terms gives them again: give them once")
+    return contract_input(decl, address=ws.resolve, terms_hash=_terms_hash(terms, decl.terms, where, base))
 
-        unless_recorded_alike(exc, registration_differences(ws, contract))
-        return _show_contract(
-            ws, config, decl.id, verb="already registered with these terms (nothing changed):", replayed=True
+
+def _terms_hash(option: str | None, field: str | None, where: str, base: Path) -> bytes:
+    """The terms hash of a contract: of the `--terms` document, else of the one its `terms` names beside
+    the contract file, else none (zero)."""
+    from ledger.chain.encoding import sha256_from_hex
+
+    if option or not field:
+        return _file_sha256(option, "terms")
+    if not (base / field).is_file() and sha256_from_hex(field) is None:
+        raise InputError(
+            f"{where}.terms: {field!r} is neither a file in {base}/ nor the SHA-256 of the terms document "
+            "(64 hexadecimal digits)"
         )
-    return _show_contract(ws, config, decl.id, verb="registered", replayed=False)
+    return _file_sha256(field, "terms", base=base)
+
+
+def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config, entries: list[Any]) -> int:
+    """A file of many contracts: every one checked first (against the file and the chain), and nothing
+    sent while any is wrong; then each sent in turn, those registered already with the same terms passed
+    over, so that the same command run again after an interruption registers only what is left."""
+    from ledger.domain.dates import format_beijing
+    from ledger.services.rerun import registration_differences
+
+    if args.terms:
+        raise UsageError(
+            '--terms gives the terms of one contract: in a file of many, each contract names its own ("terms")'
+        )
+    if not entries:
+        raise InputError(f"the contract file {args.file} holds an empty list: no contract to register")
+    problems: list[str] = []
+    checked: list[tuple[ContractInput, bool]] = []  # each contract, and whether it is registered already
+    first_at: dict[str, int] = {}
+    for i, obj in enumerate(entries):
+        where = f"{args.file}[{i}]"
+        if not isinstance(obj, dict):
+            problems.append(f"{where}: a contract is a JSON object, not {type(obj).__name__}")
+            continue
+        try:
+            contract = _contract_input(ws, obj, where=where, terms=None, base=Path(args.file).parent)
+        except InputError as exc:
+            problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
+            continue
+        if contract.id in first_at:
+            problems.append(f"{where}: contract {contract.id} is also at [{first_at[contract.id]}]")
+            continue
+        first_at[contract.id] = i
+        changes = registration_differences(ws, contract)
+        if changes:
+            problems.append(f"{where}: contract {contract.id} is registered with other terms: {'; '.join(changes)}")
+            continue
+        checked.append((contract, changes is not None))
+    if problems:
+        many = f"{len(problems)} of the {len(entries)} contracts" if len(problems) > 1 else "a contract"
+        listed = "".join(f"\n  {problem}" for problem in problems)
+        raise InputError(f"{many} in {args.file} cannot be registered, so none was sent:{listed}")
+    signer = ws.signer(args.signer)
+    bar = progress_bar("registering contracts")
+    results: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for n, (contract, recorded) in enumerate(checked, 1):
+        if not recorded:
+            try:
+                ws.client.register_contract(signer, contract)
+            except ContractError:
+                done = [r["id"] for r in results if not r["replayed"]]
+                if done:
+                    sys.stderr.write(
+                        f"registered before the refusal: {', '.join(done)}; the same command run again passes "
+                        "over them\n"
+                    )
+                raise
+        view = f"{contract.kind.label} ({contract.plan.label}), {ws.name_of(contract.seller)} -> "
+        view += f"{ws.name_of(contract.buyer)}, signed {format_beijing(contract.signed)}"
+        results.append({"id": contract.id, "replayed": recorded})
+        verb = "already registered with these terms:" if recorded else "registered"
+        lines.append(f"{verb} contract {contract.id}: {view}")
+        if bar is not None:
+            bar(n, len(checked))
+    fresh = sum(not r["replayed"] for r in results)
+    lines.append(f"{fresh} registered, {len(results) - fresh} already registered with these terms (nothing changed)")
+    emit(config, {"contracts": results, "registered": fresh, "replayed": len(results) - fresh}, "\n".join(lines))
+    return 0
 
 
 def _show_contract(
@@ -251,6 +348,8 @@ def _show_contract(
         "value": format_yuan(view["value"]),
         "received": format_yuan(view["received"]),
         "royalty_bps": view["royalty_bps"],
+        # the SHA-256 of the terms document (kept off chain, sealed for the parties), if one was registered
+        "terms_sha256": view["terms_hash"].hex() if any(view["terms_hash"]) else None,
         "milestones": [
             {
                 "title": titles.get(i, ""),
@@ -290,6 +389,7 @@ def _show_contract(
         f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
         f"signed {data['signed']}",
         f"value {money(data['value'])} yuan, received {money(data['received'])} yuan",
+        *([f"terms document SHA-256 {data['terms_sha256']}"] if data["terms_sha256"] else []),
         table(
             ["#", "title", "status", "paid/due", "due date", "overdue"],
             [
@@ -675,11 +775,17 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("contract", parents=[common, operator], help="register, show and list technology contracts")
     p.add_argument("action", choices=["register", "show", "list"])
     p.add_argument("id", nargs="?", help="show: the contract's id")
-    p.add_argument("--file", default=None, help="register: the contract as JSON (the scenario's contract shape)")
+    p.add_argument(
+        "--file",
+        default=None,
+        help="register: the contract as JSON (the scenario's contract shape; its terms, a document beside it), "
+        "or a list of contracts",
+    )
     p.add_argument(
         "--terms",
         default=None,
-        help="register: the terms document, or its SHA-256 in hex (only the SHA-256 goes on chain)",
+        help="register: the terms document, or its SHA-256 in hex (only the SHA-256 goes on chain), of a "
+        "contract file that names none",
     )
     p.add_argument("--overdue", action="store_true", help="list: only contracts with a milestone overdue")
     p.set_defaults(handler=cmd_contract)

@@ -768,6 +768,57 @@ def test_registering_achieving_or_reporting_again_is_a_replay_and_a_change_is_na
     assert {"id": "I-AGAIN", "provider": "imu", "original_value": "150000.00"}.items() <= listed[-1].items()
 
 
+def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a_replay(market: Market) -> None:
+    """Contracts come in a list as well: any wrong one (an unknown party, an id twice, a terms document
+    that is not there) stops the file before anything is sent; run again, the file registers nothing
+    twice. A contract's `terms` names its document beside the file, whose SHA-256 goes on chain."""
+    ledger = market.ledger
+    folder = market.folder / "contracts"
+    folder.mkdir()
+    (folder / "l1-terms.txt").write_text("terms of TC-L1", encoding="utf-8")
+    one = json.loads(_royalty_licence(market, "TC-L1", buyer="steel").read_text(encoding="utf-8"))
+    contracts = [
+        {**one, "terms": "l1-terms.txt"},
+        {**one, "id": "TC-L2", "seller": "nobody"},
+        {**one, "id": "TC-L1"},
+        {**one, "id": "TC-L3", "terms": "missing.pdf"},
+    ]
+    path = folder / "many.json"
+    path.write_text(json.dumps(contracts), encoding="utf-8")
+    refused = ledger("contract", "register", "--file", str(path))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[1:] == [
+        f"  {path}[1].seller: unknown member 'nobody'",
+        f"  {path}[2]: contract TC-L1 is also at [0]",
+        f"  {path}[3].terms: 'missing.pdf' is neither a file in {folder}/ nor the SHA-256 of the terms document "
+        "(64 hexadecimal digits)",
+    ]
+    assert "3 of the 4 contracts" in refused.stderr and "so none was sent" in refused.stderr
+    assert "there is no contract TC-L1" in ledger("contract", "show", "TC-L1").stderr
+
+    contracts[1:] = [{**one, "id": "TC-L2", "seller": "steel", "buyer": "imu"}]
+    path.write_text(json.dumps(contracts), encoding="utf-8")
+    first, again = (ledger("contract", "register", "--file", str(path), "--json") for _ in range(2))
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert json.loads(first.stdout) == {
+        "contracts": [{"id": "TC-L1", "replayed": False}, {"id": "TC-L2", "replayed": False}],
+        "registered": 2,
+        "replayed": 0,
+    }
+    assert (json.loads(again.stdout)["registered"], json.loads(again.stdout)["replayed"]) == (0, 2)
+    shown = json.loads(ledger("contract", "show", "TC-L1", "--json").stdout)
+    assert shown["terms_sha256"] == hashlib.sha256(b"terms of TC-L1").hexdigest()
+    assert json.loads(ledger("contract", "show", "TC-L2", "--json").stdout)["terms_sha256"] is None
+    twice = ledger("contract", "register", "--file", str(path), "--terms", str(folder / "l1-terms.txt"))
+    assert twice.returncode == 2 and "in a file of many, each contract names its own" in twice.stderr
+    single = folder / "l1.json"
+    single.write_text(json.dumps(contracts[0]), encoding="utf-8")
+    both = ledger("contract", "register", "--file", str(single), "--terms", str(folder / "l1-terms.txt"))
+    assert both.stderr == f"error: {single} gives its terms, and --terms gives them again: give them once\n"
+    alone = ledger("contract", "register", "--file", str(single), "--json")
+    assert alone.returncode == 0 and json.loads(alone.stdout)["replayed"] is True, alone.stderr
+
+
 def _interrupted_redemption(
     market: Market, monkeypatch: pytest.MonkeyPatch, *, dies_in: str, points: int
 ) -> tuple[Workspace, Path]:
