@@ -209,9 +209,13 @@ def _contract_input(ws: Workspace, obj: dict[str, Any], *, where: str, terms: st
         )
     names = {name: None for name in ws.names()}
     instruments: dict[str, InstrumentDecl] = {}
-    if obj.get("instrument"):
-        provider, value = ws.client.instrument(obj["instrument"])
-        instruments[obj["instrument"]] = InstrumentDecl(obj["instrument"], ws.name_of(provider), value)
+    named = obj.get("instrument")
+    if isinstance(named, str) and named:  # else the format's own check says what is wrong with it
+        try:
+            provider, value = ws.client.instrument(named)
+        except (InputError, ContractError) as exc:  # an id no instrument can have, or none has
+            raise InputError(f"{where}.instrument: {exc}") from None
+        instruments[named] = InstrumentDecl(named, ws.name_of(provider), value)
     try:
         decl = parse_contract(obj, names, instruments)
     except ScenarioError as exc:

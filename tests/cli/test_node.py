@@ -782,6 +782,8 @@ def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a
         {**one, "id": "TC-L2", "seller": "nobody"},
         {**one, "id": "TC-L1"},
         {**one, "id": "TC-L3", "terms": "missing.pdf"},
+        {**one, "id": "TC-L4", "kind": "service", "instrument": 5},
+        {**one, "id": "TC-L5", "kind": "service", "instrument": "NOPE"},
     ]
     path = folder / "many.json"
     path.write_text(json.dumps(contracts), encoding="utf-8")
@@ -792,8 +794,10 @@ def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a
         f"  {path}[2]: contract TC-L1 is also at [0]",
         f"  {path}[3].terms: 'missing.pdf' is neither a file in {folder}/ nor the SHA-256 of the terms document "
         "(64 hexadecimal digits)",
+        f"  {path}[4].instrument: instrument must name an instrument",
+        f"  {path}[5].instrument: there is no shared instrument NOPE",
     ]
-    assert "3 of the 4 contracts" in refused.stderr and "so none was sent" in refused.stderr
+    assert "5 of the 6 contracts" in refused.stderr and "so none was sent" in refused.stderr
     assert "there is no contract TC-L1" in ledger("contract", "show", "TC-L1").stderr
 
     contracts[1:] = [{**one, "id": "TC-L2", "seller": "steel", "buyer": "imu"}]
