@@ -108,7 +108,7 @@ def is_http_url(url: str) -> bool:
 def network_failure(exc: BaseException) -> str:
     """What went wrong on the way to the node, in a few words: the HTTP status a server answered
     with (one that is not a JSON-RPC node, or that refuses the request), else the kind of failure
-    (ConnectionError, ReadTimeout)."""
+    (ConnectionError), or why, when the error behind it says."""
     response = getattr(exc, "response", None)
     if isinstance(exc, (requests.HTTPError, FinalHttpAnswer)) and response is not None:
         answered = f"the server answered HTTP {response.status_code} {response.reason}"
@@ -124,7 +124,26 @@ def network_failure(exc: BaseException) -> str:
         if "WRONG_VERSION_NUMBER" in str(exc):  # the server answered, not in TLS
             return "it does not answer in TLS (a node served over http:// given as https://?)"
         return "its TLS certificate could not be verified (a private network's authority is given with --rpc-ca FILE)"
-    return exc.__class__.__name__
+    return _cause_of(exc) or exc.__class__.__name__
+
+
+def _cause_of(exc: BaseException) -> str | None:
+    """Why a connection failed, in words, when one of the errors behind it says: a host name that
+    does not resolve, nothing listening at the port, no answer in time."""
+    import socket
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests wraps urllib3, which wraps the socket's error
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return "its host name does not resolve (no such host, or no name service)"
+        if isinstance(seen, ConnectionRefusedError):
+            return "nothing listens at that address and port (connection refused)"
+        if isinstance(seen, (requests.Timeout, TimeoutError, socket.timeout)):
+            return "it did not answer in time (timeout)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 _AUTHENTICATION_OPTIONS = (

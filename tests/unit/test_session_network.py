@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from web3 import Web3
 from ledger.chain.artifacts import artifact
 from ledger.chain.logs import event_specs, iter_logs
 from ledger.chain.session import ChainSession, NodeRefused, PoolFull, Prepared
-from ledger.chain.transport import NodeProvider
+from ledger.chain.transport import NodeProvider, network_failure
 from ledger.errors import ChainError, InputError
 from ledger.services.sync import LogIndex
 from tests.nodes import free_port
@@ -204,8 +205,30 @@ def test_a_node_refusing_the_first_request_is_named_by_its_message(refusing_node
 
 def test_no_server_at_all_cannot_be_reached() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(ChainError, match=f"^cannot reach a chain at {url}: ConnectionError$"):
+    with pytest.raises(ChainError) as refused:
         ChainSession.connect(url)
+    assert str(refused.value) == (
+        f"cannot reach a chain at {url}: nothing listens at that address and port (connection refused)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("behind", "said"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "its host name does not resolve"),
+        (TimeoutError("timed out"), "it did not answer in time (timeout)"),
+        (OSError(113, "No route to host"), "ConnectionError"),  # nothing more to say than its kind
+    ],
+)
+def test_a_failed_connection_says_why_when_the_error_behind_it_does(behind: OSError, said: str) -> None:
+    """requests wraps urllib3's error, which wraps the socket's: the cause is found through the chain."""
+    try:
+        try:
+            raise behind
+        except OSError as inner:
+            raise requests.ConnectionError("Max retries exceeded") from inner
+    except requests.ConnectionError as exc:
+        assert network_failure(exc).startswith(said)
 
 
 @pytest.mark.parametrize(
