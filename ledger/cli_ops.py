@@ -15,6 +15,8 @@ from ledger.errors import ContractError, InputError, UsageError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
     from ledger.services.client import ContractInput, Outcome
     from ledger.services.workspace import ContractLog, Workspace
 
@@ -172,18 +174,25 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
     if not isinstance(obj, dict):
         raise InputError("the contract file must hold one JSON object (a contract), or a list of them")
     contract = _contract_input(ws, obj, where=args.file, terms=args.terms, base=Path(args.file).parent)
+    if _registered_now(ws, ws.signer(args.signer), contract):
+        return _show_contract(ws, config, contract.id, verb="registered", replayed=False)
+    verb = "already registered with these terms (nothing changed):"
+    return _show_contract(ws, config, contract.id, verb=verb, replayed=True)
+
+
+def _registered_now(ws: Workspace, signer: LocalAccount, contract: ContractInput) -> bool:
+    """Register the contract: True, or False when it was registered already with the same terms (by an
+    earlier run, or by one running alongside); refused with what differs when its terms were others."""
     try:
-        ws.client.register_contract(ws.signer(args.signer), contract)
+        ws.client.register_contract(signer, contract)
     except ContractError as exc:
         if exc.name != "ContractAlreadyRegistered":
             raise
         from ledger.services.rerun import registration_differences, unless_recorded_alike
 
         unless_recorded_alike(exc, registration_differences(ws, contract))
-        return _show_contract(
-            ws, config, contract.id, verb="already registered with these terms (nothing changed):", replayed=True
-        )
-    return _show_contract(ws, config, contract.id, verb="registered", replayed=False)
+        return False
+    return True
 
 
 def _contract_input(ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path) -> ContractInput:
@@ -292,7 +301,7 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     for n, (contract, recorded) in enumerate(checked, 1):
         if not recorded:
             try:
-                ws.client.register_contract(signer, contract)
+                recorded = not _registered_now(ws, signer, contract)
             except ContractError:
                 done = [r["id"] for r in results if not r["replayed"]]
                 if done:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -821,6 +822,35 @@ def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a
     assert both.stderr == f"error: {single} gives its terms, and --terms gives them again: give them once\n"
     alone = ledger("contract", "register", "--file", str(single), "--json")
     assert alone.returncode == 0 and json.loads(alone.stdout)["replayed"] is True, alone.stderr
+
+
+def test_a_contract_another_run_registers_between_the_check_and_the_send_is_a_replay(
+    market: Market, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two operators registering the same file at once: the contract one registered after the other
+    checked it comes back as already registered, with the same terms, and the file goes on."""
+    from ledger import cli
+    from ledger.services import rerun
+
+    for name, value in workspace_env(market.folder).items():
+        monkeypatch.setenv(name, value)
+    one = json.loads(_royalty_licence(market, "TC-L6", buyer="steel").read_text(encoding="utf-8"))
+    path = market.folder / "contracts" / "race.json"
+    path.write_text(json.dumps([{**one, "id": "TC-L2", "seller": "steel", "buyer": "imu"}, one]), encoding="utf-8")
+    real = rerun.registration_differences
+    asked: list[str] = []
+
+    def unseen_at_first(ws: Workspace, contract: Any) -> list[str] | None:
+        asked.append(contract.id)
+        return None if asked.count(contract.id) == 1 else real(ws, contract)  # the check saw no TC-L2 yet
+
+    monkeypatch.setattr(rerun, "registration_differences", unseen_at_first)
+    assert cli.main(["contract", "register", "--file", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["contracts"] == [
+        {"id": "TC-L2", "replayed": True},
+        {"id": "TC-L6", "replayed": False},
+    ]
+    assert asked == ["TC-L2", "TC-L6", "TC-L2"]  # the second look: after the registry refused it as registered
 
 
 def _interrupted_redemption(
