@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import calendar_year, emit, int_in, progress_bar, sync_progress, workspace
+from ledger.cli import calendar_year, emit, int_in, progress_bar, sync_progress, warn, workspace
 from ledger.config import TX_GAS_CAP, Config
 from ledger.domain.money import readable_yuan
 from ledger.errors import ContractError, InputError, UsageError
 from ledger.files import PAYMENT_COLUMNS, REQUIRED_PAYMENT_COLUMNS
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
-    from ledger.services.client import ContractInput, Outcome
+    from ledger.services.client import Outcome
     from ledger.services.workspace import ContractLog, Workspace
 
 SETTLE_EPILOG = f"""\
@@ -47,20 +44,6 @@ def _date_or_today(ws: Workspace, text: str | None) -> int:
     from ledger.domain.dates import beijing_midnight, parse_instant
 
     return parse_instant(text, what="--date") if text else beijing_midnight(ws.session.now())
-
-
-def _file_sha256(path: str | None, what: str, *, base: Path | None = None) -> bytes:
-    """SHA-256 of a document that stays off chain (zero when none is given), a path from `base` (else
-    from where the command runs). The SHA-256 itself, in hex, may stand for the document, as a payments
-    file gives it: a resend from such a file then matches."""
-    if not path:
-        return b"\0" * 32
-    from ledger.chain.encoding import sha256_bytes, sha256_from_hex
-    from ledger.files import read_file
-
-    file = (base or Path()) / path
-    digest = None if file.exists() else sha256_from_hex(path)
-    return digest if digest is not None else sha256_bytes(read_file(file, what))
 
 
 def cmd_instrument(args: argparse.Namespace, config: Config) -> int:
@@ -165,6 +148,7 @@ def cmd_contract(args: argparse.Namespace, config: Config) -> int:
 
 def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) -> int:
     from ledger.files import read_json_file
+    from ledger.services.contract_files import contract_from_file, register_once
 
     if not args.file:
         raise UsageError("contract register needs --file CONTRACT.json (the scenario's contract shape)")
@@ -173,86 +157,11 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
         return _register_contracts(ws, args, config, obj)
     if not isinstance(obj, dict):
         raise InputError("the contract file must hold one JSON object (a contract), or a list of them")
-    contract = _contract_input(ws, obj, where=args.file, terms=args.terms, base=Path(args.file).parent)
-    if _registered_now(ws, ws.signer(args.signer), contract):
+    contract = contract_from_file(ws, obj, where=args.file, terms=args.terms, base=Path(args.file).parent)
+    if register_once(ws, ws.signer(args.signer), contract):
         return _show_contract(ws, config, contract.id, verb="registered", replayed=False)
     verb = "already registered with these terms (nothing changed):"
     return _show_contract(ws, config, contract.id, verb=verb, replayed=True)
-
-
-def _registered_now(ws: Workspace, signer: LocalAccount, contract: ContractInput) -> bool:
-    """Register the contract: True, or False when it was registered already with the same terms (by an
-    earlier run, or by one running alongside); refused with what differs when its terms were others."""
-    try:
-        ws.client.register_contract(signer, contract)
-    except ContractError as exc:
-        if exc.name != "ContractAlreadyRegistered":
-            raise
-        from ledger.services.rerun import registration_differences, unless_recorded_alike
-
-        unless_recorded_alike(exc, registration_differences(ws, contract))
-        return False
-    return True
-
-
-def _contract_input(ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path) -> ContractInput:
-    """A contract of a contract file (the scenario's shape, the workspace's member names), checked as far
-    as the client can before sending; `where` names it in a refusal. Its terms document (`--terms`, else
-    the file's `terms`, a path from the contract file's folder) is hashed, or given as its SHA-256."""
-    from ledger.domain.dates import beijing_midnight, format_beijing
-    from ledger.domain.scenario import (
-        CONTRACT_FIELDS,
-        MILESTONE_FIELDS,
-        InstrumentDecl,
-        parse_contract,
-        unknown_contract_fields,
-    )
-    from ledger.errors import ScenarioError
-    from ledger.services.client import contract_input
-
-    unknown = unknown_contract_fields(obj)
-    if unknown:  # a misspelt field ("brokr") would otherwise be read as absent
-        raise InputError(
-            f"{where} names field(s) a contract does not have: {', '.join(unknown)}; a contract has "
-            f"{', '.join(sorted(CONTRACT_FIELDS))}, and each milestone {', '.join(sorted(MILESTONE_FIELDS))}"
-        )
-    names = {name: None for name in ws.names()}
-    instruments: dict[str, InstrumentDecl] = {}
-    named = obj.get("instrument")
-    if isinstance(named, str) and named:  # else the format's own check says what is wrong with it
-        try:
-            provider, value = ws.client.instrument(named)
-        except (InputError, ContractError) as exc:  # an id no instrument can have, or none has
-            raise InputError(f"{where}.instrument: {exc}") from None
-        instruments[named] = InstrumentDecl(named, ws.name_of(provider), value)
-    try:
-        decl = parse_contract(obj, names, instruments)
-    except ScenarioError as exc:
-        raise InputError(str(exc).replace("contracts[0]", where)) from None
-    today = ws.session.now()
-    if decl.signed > today:  # a contract is registered once signed: a date ahead is most likely mistyped
-        raise InputError(
-            f"contract {decl.id} is dated as signed on {format_beijing(decl.signed)}, after today "
-            f"({format_beijing(beijing_midnight(today))}, by the chain's clock): register it once it is signed"
-        )
-    if terms and decl.terms:
-        raise InputError(f"{where} gives its terms, and --terms gives them again: give them once")
-    return contract_input(decl, address=ws.resolve, terms_hash=_terms_hash(terms, decl.terms, where, base))
-
-
-def _terms_hash(option: str | None, field: str | None, where: str, base: Path) -> bytes:
-    """The terms hash of a contract: of the `--terms` document, else of the one its `terms` names beside
-    the contract file, else none (zero)."""
-    from ledger.chain.encoding import sha256_from_hex
-
-    if option or not field:
-        return _file_sha256(option, "terms")
-    if not (base / field).is_file() and sha256_from_hex(field) is None:
-        raise InputError(
-            f"{where}.terms: {field!r} is neither a file in {base}/ nor the SHA-256 of the terms document "
-            "(64 hexadecimal digits)"
-        )
-    return _file_sha256(field, "terms", base=base)
 
 
 def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config, entries: list[Any]) -> int:
@@ -260,40 +169,13 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     sent while any is wrong; then each sent in turn, those registered already with the same terms passed
     over, so that the same command run again after an interruption registers only what is left."""
     from ledger.domain.dates import format_beijing
-    from ledger.services.rerun import registration_differences
+    from ledger.services.contract_files import checked_contracts, register_once
 
     if args.terms:
         raise UsageError(
             '--terms gives the terms of one contract: in a file of many, each contract names its own ("terms")'
         )
-    if not entries:
-        raise InputError(f"the contract file {args.file} holds an empty list: no contract to register")
-    problems: list[str] = []
-    checked: list[tuple[ContractInput, bool]] = []  # each contract, and whether it is registered already
-    first_at: dict[str, int] = {}
-    for i, obj in enumerate(entries):
-        where = f"{args.file}[{i}]"
-        if not isinstance(obj, dict):
-            problems.append(f"{where}: a contract is a JSON object, not {type(obj).__name__}")
-            continue
-        try:
-            contract = _contract_input(ws, obj, where=where, terms=None, base=Path(args.file).parent)
-        except InputError as exc:
-            problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
-            continue
-        if contract.id in first_at:
-            problems.append(f"{where}: contract {contract.id} is also at [{first_at[contract.id]}]")
-            continue
-        first_at[contract.id] = i
-        changes = registration_differences(ws, contract)
-        if changes:
-            problems.append(f"{where}: contract {contract.id} is registered with other terms: {'; '.join(changes)}")
-            continue
-        checked.append((contract, changes is not None))
-    if problems:
-        many = f"{len(problems)} of the {len(entries)} contracts" if len(problems) > 1 else "a contract"
-        listed = "".join(f"\n  {problem}" for problem in problems)
-        raise InputError(f"{many} in {args.file} cannot be registered, so none was sent:{listed}")
+    checked = checked_contracts(ws, entries, file=args.file)
     signer = ws.signer(args.signer)
     bar = progress_bar("registering contracts")
     results: list[dict[str, Any]] = []
@@ -301,14 +183,11 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     for n, (contract, recorded) in enumerate(checked, 1):
         if not recorded:
             try:
-                recorded = not _registered_now(ws, signer, contract)
+                recorded = not register_once(ws, signer, contract)
             except ContractError:
                 done = [r["id"] for r in results if not r["replayed"]]
                 if done:
-                    sys.stderr.write(
-                        f"registered before the refusal: {', '.join(done)}; the same command run again passes "
-                        "over them\n"
-                    )
+                    warn(f"registered before the refusal: {', '.join(done)}; run again, the command passes over them")
                 raise
         view = f"{contract.kind.label} ({contract.plan.label}), {ws.name_of(contract.seller)} -> "
         view += f"{ws.name_of(contract.buyer)}, signed {format_beijing(contract.signed)}"
@@ -501,11 +380,12 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
     from ledger.services.client import SettlementInput
+    from ledger.services.contract_files import document_sha256
 
     ws = workspace(config)
     amount = parse_yuan(args.amount, what="--amount")
     paid_at = _date_or_today(ws, args.date)
-    evidence = _file_sha256(args.evidence, "evidence")
+    evidence = document_sha256(args.evidence, "evidence")
     if args.period and args.milestone is not None:
         raise InputError("a payment is either for a milestone (--milestone) or a royalty period (--period), not both")
     milestone = args.milestone

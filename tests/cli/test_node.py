@@ -853,6 +853,41 @@ def test_a_contract_another_run_registers_between_the_check_and_the_send_is_a_re
     assert asked == ["TC-L2", "TC-L6", "TC-L2"]  # the second look: after the registry refused it as registered
 
 
+def test_a_file_of_contracts_refused_half_way_says_what_it_registered_and_runs_again(
+    market: Market, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refusal after the check (a party suspended meanwhile) stops the file where it is: the contracts
+    before it stay registered, the warning names them, and the same command run again passes over them."""
+    from ledger import cli
+    from ledger.errors import ContractError
+    from ledger.services.client import LedgerClient
+
+    for name, value in workspace_env(market.folder).items():
+        monkeypatch.setenv(name, value)
+    one = json.loads(_royalty_licence(market, "TC-L7", buyer="steel").read_text(encoding="utf-8"))
+    path = market.folder / "contracts" / "halfway.json"
+    path.write_text(json.dumps([one, {**one, "id": "TC-L8"}]), encoding="utf-8")
+    real = LedgerClient.register_contract
+
+    def suspended_meanwhile(client: LedgerClient, signer: Any, contract: Any) -> Any:
+        if contract.id == "TC-L8":
+            raise ContractError("steel is suspended", name="PartySuspended", arguments={})
+        return real(client, signer, contract)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LedgerClient, "register_contract", suspended_meanwhile)
+        assert cli.main(["contract", "register", "--file", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        "warning: registered before the refusal: TC-L7; run again, the command passes over them\n"
+        "error: steel is suspended\n"
+    )
+    assert cli.main(["contract", "register", "--file", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["contracts"] == [
+        {"id": "TC-L7", "replayed": True},
+        {"id": "TC-L8", "replayed": False},
+    ]
+
+
 def _interrupted_redemption(
     market: Market, monkeypatch: pytest.MonkeyPatch, *, dies_in: str, points: int
 ) -> tuple[Workspace, Path]:

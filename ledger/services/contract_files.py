@@ -1,0 +1,145 @@
+"""Contract files as an operator registers them: one contract in the scenario's shape, or a list, with
+the workspace's member names; each checked as far as the client can before anything is sent, and
+registered once (a contract registered already with the same terms is a replay)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import ContractError, InputError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from ledger.services.client import ContractInput
+    from ledger.services.workspace import Workspace
+
+
+def document_sha256(path: str | None, what: str, *, base: Path | None = None) -> bytes:
+    """SHA-256 of a document that stays off chain (zero when none is given), a path from `base` (else
+    from where the command runs). The SHA-256 itself, in hex, may stand for the document, as a payments
+    file gives it: a resend from such a file then matches."""
+    if not path:
+        return b"\0" * 32
+    from ledger.chain.encoding import sha256_bytes, sha256_from_hex
+    from ledger.files import read_file
+
+    file = (base or Path()) / path
+    digest = None if file.exists() else sha256_from_hex(path)
+    return digest if digest is not None else sha256_bytes(read_file(file, what))
+
+
+def contract_from_file(
+    ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path
+) -> ContractInput:
+    """A contract of a contract file (the scenario's shape, the workspace's member names), checked as far
+    as the client can before sending; `where` names it in a refusal. Its terms document (`terms`, given
+    on the command line, else the contract's own `terms`, a path from the file's folder `base`) is
+    hashed, or given as its SHA-256."""
+    from ledger.domain.dates import beijing_midnight, format_beijing
+    from ledger.domain.scenario import (
+        CONTRACT_FIELDS,
+        MILESTONE_FIELDS,
+        InstrumentDecl,
+        parse_contract,
+        unknown_contract_fields,
+    )
+    from ledger.errors import ScenarioError
+    from ledger.services.client import contract_input
+
+    unknown = unknown_contract_fields(obj)
+    if unknown:  # a misspelt field ("brokr") would otherwise be read as absent
+        raise InputError(
+            f"{where} names field(s) a contract does not have: {', '.join(unknown)}; a contract has "
+            f"{', '.join(sorted(CONTRACT_FIELDS))}, and each milestone {', '.join(sorted(MILESTONE_FIELDS))}"
+        )
+    names = {name: None for name in ws.names()}
+    instruments: dict[str, InstrumentDecl] = {}
+    named = obj.get("instrument")
+    if isinstance(named, str) and named:  # else the format's own check says what is wrong with it
+        try:
+            provider, value = ws.client.instrument(named)
+        except (InputError, ContractError) as exc:  # an id no instrument can have, or none has
+            raise InputError(f"{where}.instrument: {exc}") from None
+        instruments[named] = InstrumentDecl(named, ws.name_of(provider), value)
+    try:
+        decl = parse_contract(obj, names, instruments)
+    except ScenarioError as exc:
+        raise InputError(str(exc).replace("contracts[0]", where)) from None
+    today = ws.session.now()
+    if decl.signed > today:  # a contract is registered once signed: a date ahead is most likely mistyped
+        raise InputError(
+            f"contract {decl.id} is dated as signed on {format_beijing(decl.signed)}, after today "
+            f"({format_beijing(beijing_midnight(today))}, by the chain's clock): register it once it is signed"
+        )
+    if terms and decl.terms:
+        raise InputError(f"{where} gives its terms, and --terms gives them again: give them once")
+    return contract_input(decl, address=ws.resolve, terms_hash=_terms_hash(terms, decl.terms, where, base))
+
+
+def _terms_hash(option: str | None, field: str | None, where: str, base: Path) -> bytes:
+    """The terms hash of a contract: of the `--terms` document, else of the one its `terms` names beside
+    the contract file, else none (zero)."""
+    from ledger.chain.encoding import sha256_from_hex
+
+    if option or not field:
+        return document_sha256(option, "terms")
+    if not (base / field).is_file() and sha256_from_hex(field) is None:
+        raise InputError(
+            f"{where}.terms: {field!r} is neither a file in {base}/ nor the SHA-256 of the terms document "
+            "(64 hexadecimal digits)"
+        )
+    return document_sha256(field, "terms", base=base)
+
+
+def checked_contracts(ws: Workspace, entries: list[Any], *, file: str) -> list[tuple[ContractInput, bool]]:
+    """Each contract of a file that holds a list, and whether it is registered already with the same
+    terms; any that is wrong (in itself, an id the file repeats, an id registered with other terms)
+    refuses the whole file with every problem, so that nothing is sent."""
+    from ledger.services.rerun import registration_differences
+
+    if not entries:
+        raise InputError(f"the contract file {file} holds an empty list: no contract to register")
+    problems: list[str] = []
+    checked: list[tuple[ContractInput, bool]] = []
+    first_at: dict[str, int] = {}
+    for i, obj in enumerate(entries):
+        where = f"{file}[{i}]"
+        if not isinstance(obj, dict):
+            problems.append(f"{where}: a contract is a JSON object, not {type(obj).__name__}")
+            continue
+        try:
+            contract = contract_from_file(ws, obj, where=where, terms=None, base=Path(file).parent)
+        except InputError as exc:
+            problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
+            continue
+        if contract.id in first_at:
+            problems.append(f"{where}: contract {contract.id} is also at [{first_at[contract.id]}]")
+            continue
+        first_at[contract.id] = i
+        changes = registration_differences(ws, contract)
+        if changes:
+            problems.append(f"{where}: contract {contract.id} is registered with other terms: {'; '.join(changes)}")
+            continue
+        checked.append((contract, changes is not None))
+    if problems:
+        many = f"{len(problems)} of the {len(entries)} contracts" if len(problems) > 1 else "a contract"
+        listed = "".join(f"\n  {problem}" for problem in problems)
+        raise InputError(f"{many} in {file} cannot be registered, so none was sent:{listed}")
+    return checked
+
+
+def register_once(ws: Workspace, signer: LocalAccount, contract: ContractInput) -> bool:
+    """Register the contract: True, or False when it was registered already with the same terms (by an
+    earlier run, or by one running alongside); refused with what differs when its terms were others."""
+    try:
+        ws.client.register_contract(signer, contract)
+    except ContractError as exc:
+        if exc.name != "ContractAlreadyRegistered":
+            raise
+        from ledger.services.rerun import registration_differences, unless_recorded_alike
+
+        unless_recorded_alike(exc, registration_differences(ws, contract))
+        return False
+    return True
