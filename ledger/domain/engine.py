@@ -192,8 +192,8 @@ class AwardEngine:
         return facts is not None and facts.kind is MemberKind.ENTERPRISE
 
     def attest_appointment(self, *, attestation_id: str, member: str, title: AppointmentTitle, at: int) -> list[Award]:
-        """R6-TALENT: a fixed award, once per (member, title)."""
-        if (member, title) in self.appointment_awarded:
+        """R6-TALENT: a fixed award, once per (member, title), to an enrolled member."""
+        if (member, title) in self.appointment_awarded or member not in self.members:
             return []
         params = self.policy.rule_at("R6-TALENT", at)
         if params is None or not params.in_window(at) or params.amount == 0:

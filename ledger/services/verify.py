@@ -332,6 +332,9 @@ class Verifier:
         title = AppointmentTitle(a["title"])
         label = f"appointment of {self.name(a['member'])} as {title.label}"
         fact = SourceFact("appointment", label, a["attestedAt"], None, None, e.block, e.tx_hash)
+        if a["member"] not in self.engine.members:  # what the ledger contract refuses (NotAMember)
+            message = f"{label} was attested, but no such member was enrolled"
+            self._fail("attestation-eligible", message, e, member=a["member"])
         if self._source_once(source, label, e, lambda: fact):
             self._expect(
                 self.engine.attest_appointment(

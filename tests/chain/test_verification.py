@@ -223,6 +223,23 @@ def test_a_start_up_award_to_a_member_that_is_not_an_enterprise_is_caught(world:
     assert "start-up revenue 2026 of firm was attested, but firm is not an enrolled enterprise" in found[0].message
 
 
+def test_a_talent_award_to_an_account_never_enrolled_is_caught(world: World) -> None:
+    """The ledger contract refuses the attestation (`NotAMember`); a history whose appointee was never
+    enrolled is a discrepancy, and its award unearned."""
+    from ledger.chain.logs import iter_logs
+
+    world.client.attest_appointment(
+        world.operator, member=world.uni.address, title=AppointmentTitle.INDUSTRY_PROFESSOR, at=D("2026-05-01")
+    )
+    events = list(iter_logs(world.session, world.client.addresses, from_block=0))
+    unenrolled = [e for e in events if not (e.name == "MemberEnrolled" and e.args["account"] == world.uni.address)]
+    verifier = Verifier(documents=repository_policies(), namer=world.session.name_of)
+    verifier.feed_all(iter(unenrolled))
+    found = verifier.finish(balances={world.uni.address: 500_000}).discrepancies
+    assert sorted(d.check for d in found) == ["attestation-eligible", "award-recomputed", "balance-recomputed"]
+    assert found[0].message == "appointment of uni as industry_professor was attested, but no such member was enrolled"
+
+
 def test_a_replay_whose_recording_the_history_lost_is_caught(world: World) -> None:
     """A node restored from a state file written out of step with its blocks (anvil's periodic dump can
     be) holds a settlement in its state whose block it lost: resent, the settlement comes back as a

@@ -11,7 +11,7 @@ from ledger.domain.dates import parse_date
 from ledger.domain.engine import AwardEngine, cumulative_award
 from ledger.domain.money import Fen
 from ledger.domain.policy import load_policy
-from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
+from ledger.domain.types import AppointmentTitle, ContractKind, MemberKind, PaymentPlan
 from tests.strategies import fen, splits
 
 
@@ -120,3 +120,12 @@ def test_only_an_enrolled_enterprise_earns_the_start_up_award() -> None:
     engine.enrol("spinout", kind=MemberKind.ENTERPRISE, in_region=True)
     [award] = engine.attest_startup_revenue(attestation_id="A-s", member="spinout", revenue=Fen(30_000_000), at=day)
     assert (award.member, award.rule_id, award.amount) == ("spinout", "R11-SME", 1_000_000)
+
+
+def test_only_an_enrolled_member_earns_the_talent_award() -> None:
+    engine = _engine()
+    day = parse_date("2026-06-01")
+    title = AppointmentTitle.INDUSTRY_PROFESSOR
+    assert engine.attest_appointment(attestation_id="T0", member="0xnobody", title=title, at=day) == []
+    [award] = engine.attest_appointment(attestation_id="T1", member="uni", title=title, at=day)
+    assert (award.member, award.rule_id, award.amount) == ("uni", "R6-TALENT", 500_000)
