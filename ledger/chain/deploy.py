@@ -107,5 +107,8 @@ def bind_record(session: ChainSession, record: DeploymentRecord) -> Contracts:
         )
     for name, address in record.addresses.items():
         if not session.code_at(address):
-            raise ConfigError(f"no {name} contract at {address}: the chain was reset or this is another chain")
+            raise ConfigError(
+                f"no {name} contract at {address}: the chain was reset or this is another chain (on a chain "
+                "started afresh, `ledger deploy --force` deploys anew and replaces the deployment record)"
+            )
     return bind(session, record.addresses)

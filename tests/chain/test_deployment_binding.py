@@ -46,7 +46,10 @@ def test_an_address_without_code_says_the_chain_was_reset(deployed: tuple[ChainS
     empty = to_checksum_address("0x" + "5a" * 20)
     with pytest.raises(ConfigError) as refused:
         bind_record(session, replace(record, addresses={**record.addresses, "Points": empty}))
-    assert str(refused.value) == (f"no Points contract at {empty}: the chain was reset or this is another chain")
+    assert str(refused.value) == (
+        f"no Points contract at {empty}: the chain was reset or this is another chain (on a chain started afresh, "
+        "`ledger deploy --force` deploys anew and replaces the deployment record)"
+    )
 
 
 def test_an_address_missing_from_the_record_is_named(deployed: tuple[ChainSession, DeploymentRecord]) -> None:
