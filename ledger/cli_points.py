@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.cli import EXIT_DISCREPANCY, calendar_year, emit, sync_progress, workspace
 from ledger.config import Config
 from ledger.domain.money import readable_points, readable_yuan
+from ledger.domain.types import MemberStatus
 from ledger.errors import InputError
 from ledger.format import count
 
@@ -25,13 +26,20 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     from ledger.format import money, shown, table
 
     ws = workspace(config)
-    address = _member_address(ws, args.member, "points history" if args.action == "history" else "points")
+    address, status = _member(ws, args.member, "points history" if args.action == "history" else "points")
     if args.action == "balance":
         balance = ws.client.balance(address)
+        # a suspended member keeps its points, but neither redeems them nor earns more until reinstated
+        held = "" if status is MemberStatus.ACTIVE else f" ({status.label}: it redeems and earns none until reinstated)"
         emit(
             config,
-            {"member": ws.name_of(address), "address": address, "points": format_points(balance)},
-            f"{ws.name_of(address)} holds {readable_points(balance)} points",
+            {
+                "member": ws.name_of(address),
+                "address": address,
+                "points": format_points(balance),
+                "status": status.label,
+            },
+            f"{ws.name_of(address)} holds {readable_points(balance)} points{held}",
         )
         return 0
     rows, data = [], []
@@ -67,12 +75,16 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
 def _member_address(ws: Workspace, who: str, what: str) -> str:
     """The address of the member `who` names; an account never enrolled (a mistyped address, the operator)
     is refused as having no `what`, rather than shown as holding nothing."""
-    from ledger.domain.types import MemberStatus
+    return _member(ws, who, what)[0]
 
+
+def _member(ws: Workspace, who: str, what: str) -> tuple[str, MemberStatus]:
+    """`_member_address`, and the member's status."""
     address = ws.resolve(who)
-    if ws.client.member(address).status is MemberStatus.NONE:
+    status = ws.client.member(address).status
+    if status is MemberStatus.NONE:
         raise InputError(f"{ws.label(address)} is not a member, so it has no {what}")
-    return address
+    return address, status
 
 
 def cmd_redeem(args: argparse.Namespace, config: Config) -> int:

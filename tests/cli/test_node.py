@@ -276,10 +276,13 @@ def test_a_payment_to_a_suspended_party_is_recorded_and_says_its_points_are_with
     ]
     again = ledger("settle", "--ref", "S-1", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
     assert json.loads(again.stdout)["replayed"] is True and json.loads(again.stdout)["suspended_parties"] == []
+    held = ledger("points", "balance", "steel")
+    assert held.stdout.endswith(" points (suspended: it redeems and earns none until reinstated)\n"), held.stdout
     reinstatements = [json.loads(ledger("member", "reinstate", "steel", "--json").stdout)["replayed"] for _ in range(2)]
     assert reinstatements == [False, True]
     paid = ledger("settle", "--ref", "S-2", "--contract", "TC-C", "--amount", "1.00", "--date", "2026-03-09", "--json")
     assert json.loads(paid.stdout)["suspended_parties"] == []
+    assert json.loads(ledger("points", "balance", "steel", "--json").stdout)["status"] == "active"
 
 
 def test_a_contract_file_naming_a_field_the_format_lacks_is_refused_not_half_read(market: Market) -> None:
@@ -402,7 +405,7 @@ def test_an_institution_without_the_operators_names_finds_itself_by_its_credit_c
     env = {"LEDGER_HOME": str(reader / "home"), "LEDGER_DATA": str(reader / "data")}
     imu = json.loads(market.ledger("member", "show", "imu", "--json").stdout)["address"]
     balance = market.ledger("points", "balance", "121500004600012340", "--json", env=env)
-    assert json.loads(balance.stdout) == {"member": imu, "address": imu, "points": "399000.00"}
+    assert json.loads(balance.stdout) == {"member": imu, "address": imu, "points": "399000.00", "status": "active"}
     statement = market.ledger("statement", "121500004600012340", env=env)
     assert statement.returncode == 0, statement.stderr
     assert statement.stdout.splitlines()[0] == f"Points statement of {imu}"  # no name here to put beside it
