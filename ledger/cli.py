@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
-from ledger.errors import ContractError, InputError, LedgerError, ScenarioError, UsageError
+from ledger.errors import ConfigError, ContractError, InputError, LedgerError, ScenarioError, UsageError
 
 if TYPE_CHECKING:
     from ledger.domain.scenario import Scenario
@@ -281,13 +281,16 @@ def _list_keys(config: Config) -> int:
     from ledger.format import table
     from ledger.keys import keystore_address
 
-    keys = [
-        {"name": path.stem, "address": keystore_address(path), "keystore": str(path)}
-        for path in sorted(config.keys_dir.glob("*.json"))
-        if not path.name.startswith(".")
-    ]
-    text = table(["name", "address"], [[k["name"], k["address"]] for k in keys]) if keys else "no keys"
-    emit(config, keys, text)
+    keys: list[dict[str, Any]] = []
+    for path in sorted(config.keys_dir.glob("*.json")):
+        if path.name.startswith("."):
+            continue
+        try:
+            keys.append({"name": path.stem, "address": keystore_address(path), "keystore": str(path)})
+        except ConfigError as exc:  # one damaged file is named; it does not hide the others
+            keys.append({"name": path.stem, "address": None, "keystore": str(path), "problem": str(exc)})
+    rows = [[k["name"], k["address"] or "(not a readable keystore file)"] for k in keys]
+    emit(config, keys, table(["name", "address"], rows) if keys else "no keys")
     return 0
 
 

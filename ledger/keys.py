@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,13 @@ def keystore_address(path: Path) -> str:
     """The address a keystore holds, read without decrypting it."""
     try:
         document = parse_json(path.read_text(encoding="utf-8"))
-        return "0x" + str(document["address"]).removeprefix("0x")
+        address = "0x" + str(document["address"]).removeprefix("0x")
     except (OSError, ValueError, KeyError, TypeError):  # unreadable, not UTF-8, not JSON, no address
         raise ConfigError(f"{path} is not a readable keystore file") from None
+    if not _ADDRESS.fullmatch(address):
+        raise ConfigError(f"{path} is not a readable keystore file: its address {address[:50]!r} is no account")
+    return address
+
+
+#: An account address as a keystore writes it (without the 0x, which is put back before this is matched).
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")

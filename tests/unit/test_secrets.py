@@ -3,6 +3,7 @@ environment variable, else a prompt on a terminal, else a sentence naming the th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,29 @@ def test_a_new_passphrase_typed_at_the_terminal_is_typed_twice(monkeypatch: pyte
         read_passphrase(None, confirm=True)
     monkeypatch.setenv("LEDGER_PASSPHRASE", "from the environment")  # not typed: nothing to confirm
     assert read_passphrase(None, confirm=True) == "from the environment"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("garbage", "is not a readable keystore file"), ('{"address": 5}', "its address '0x5' is no account")],
+)
+def test_a_damaged_keystore_is_named_in_the_key_list_and_hides_no_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, why: str
+) -> None:
+    from ledger.cli import main
+    from ledger.keys import create_keystore, keystore_address
+
+    keys = tmp_path / "home" / "keys"
+    good = create_keystore(keys / "alice.json", "a long passphrase").address
+    (keys / "bob.json").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=why):
+        keystore_address(keys / "bob.json")
+    assert main(["key", "list", "--home", str(tmp_path / "home"), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(k["name"], k["address"] and k["address"].lower()) for k in listed] == [
+        ("alice", good.lower()),
+        ("bob", None),
+    ]
+    assert why in listed[1]["problem"]
+    assert main(["key", "list", "--home", str(tmp_path / "home")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split(maxsplit=1) == ["bob", "(not a readable keystore file)"]
