@@ -56,25 +56,49 @@ class LogIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        #: Where a damaged index was moved before this one was begun anew (None when it was sound).
+        self.damaged: Path | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # A cache: a crash may lose the last ranges written (never corrupt the file), and they are
-            # read again; no flush to disk per range.
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS logs (
-                    block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
-                    address TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
-                    PRIMARY KEY (block, log_index)
-                );
-                """
-            )
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if not self._is_damaged(exc):
+                raise self._unusable(exc) from None
+            # A cache whose file is no database (cut short by a full disk, overwritten): nothing in it
+            # that the chain does not hold, so it is put aside and read again from the chain.
+            if hasattr(self, "db"):
+                self.db.close()
+            self.damaged = path.with_name(path.name + ".damaged")
+            path.replace(self.damaged)
+            for extra in ("-wal", "-shm"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            try:
+                self._open()
+            except (OSError, sqlite3.Error) as again:
+                raise self._unusable(again) from None
         except (OSError, sqlite3.Error) as exc:
             raise self._unusable(exc) from None
+
+    def _is_damaged(self, exc: sqlite3.DatabaseError) -> bool:
+        """Whether the file is there but holds no sound database (not a folder that cannot be written)."""
+        return self.path.is_file() and ("not a database" in str(exc) or "malformed" in str(exc))
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # A cache: a crash may lose the last ranges written (never corrupt the file), and they are
+        # read again; no flush to disk per range.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS logs (
+                block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
+                address TEXT NOT NULL, topics BLOB NOT NULL, data BLOB NOT NULL,
+                PRIMARY KEY (block, log_index)
+            );
+            """
+        )
 
     def _unusable(self, exc: OSError | sqlite3.Error) -> ConfigError:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -334,7 +334,10 @@ class Workspace:
 
         record = self.record()
         folder = self.config.index_dir or default_index_dir()
-        return LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
+        index = LogIndex.for_deployment(folder, chain_id=record.chain_id, anchor=record.addresses["Membership"])
+        if index.damaged is not None:
+            self._warn(f"the local event index was damaged (kept as {index.damaged}); it is read again from the chain")
+        return index
 
     def recorded_events(self, *patterns: TopicPattern, on_range: RangeCallback | None = None) -> list[LogEvent]:
         """The deployment's events whose topics match one of `patterns` (`event_pattern`), in chain

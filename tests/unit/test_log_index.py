@@ -1,4 +1,5 @@
-"""The local event index refuses, in a sentence, a file or folder it cannot use."""
+"""The local event index refuses, in a sentence, a folder it cannot use, and begins anew over a damaged
+file (it is a cache)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from ledger.errors import ConfigError
 from ledger.services.sync import LogIndex
 
 
-def test_a_file_that_is_not_an_index_is_named_with_what_to_do(tmp_path: Path) -> None:
+def test_a_damaged_index_is_put_aside_and_begun_anew(tmp_path: Path) -> None:
+    """A cache whose file is no database (cut short, overwritten) holds nothing the chain does not: it
+    is kept beside, for a look, and the index starts empty, to be read again from the chain."""
     path = tmp_path / "31337-0xabc.sqlite"
-    path.write_bytes(b"not a database at all, but long enough to be read as one" * 20)
-    with pytest.raises(ConfigError) as refused:
-        LogIndex(path)
-    assert str(refused.value).startswith(f"the local event index {path} cannot be used (file is not a database)")
-    assert "delete it (it is only a cache)" in str(refused.value)
+    damage = b"not a database at all, but long enough to be read as one" * 20
+    path.write_bytes(damage)
+    index = LogIndex(path)
+    assert index.damaged == tmp_path / "31337-0xabc.sqlite.damaged"
+    assert index.damaged.read_bytes() == damage
+    assert index.db.execute("SELECT COUNT(*) FROM logs").fetchone() == (0,)
+    index.db.close()
+    assert LogIndex(path).damaged is None  # sound from then on
 
 
 def test_a_folder_that_cannot_be_made_is_named(tmp_path: Path) -> None:

@@ -166,3 +166,15 @@ def test_the_workspace_is_ledger_home_or_dot_ledger_where_the_command_runs(
     else:
         monkeypatch.setenv("LEDGER_HOME", value)  # set but empty, as `LEDGER_HOME= ledger ...`: unset
     assert default_home() == Path(home)
+
+
+def test_the_workspace_warns_of_an_index_it_found_damaged(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _record().save(home / "deployment.json")
+    warned: list[str] = []
+    ws = Workspace(Config(home=home, index_dir=tmp_path / "index"), warn=warned.append)
+    path = tmp_path / "index" / f"31337-{_record().addresses['Membership'].lower()}.sqlite"
+    path.parent.mkdir()
+    path.write_bytes(b"overwritten" * 100)
+    ws.index().db.close()
+    assert warned == [f"the local event index was damaged (kept as {path}.damaged); it is read again from the chain"]
