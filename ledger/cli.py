@@ -359,10 +359,12 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         return _show_member(ws, config, address, verb=done, replayed=False)
     if args.action == "show":
         return _show_member(ws, config, ws.resolve(args.name), verb=None)
+    from ledger.cli_identity import certificate_status, certificate_statuses
     from ledger.domain.money import format_points, readable_points
     from ledger.format import table
 
     members = ws.client.members()
+    issued = certificate_statuses(config)  # in the office that holds the authority: each certificate's status
     rows, data = [], []
     for m, points in zip(members, ws.client.balances([m.address for m in members]), strict=True):
         entry = {
@@ -371,13 +373,17 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
             "kind": m.kind.label,
             "status": m.status.label,
             "in_region": m.in_region,
+            "certificate": certificate_status(issued, m.cert_fingerprint, m.address),
             "points": format_points(points),
         }
         data.append(entry)
         in_region = "yes" if m.in_region else "no"
-        rows.append([entry["name"], m.address, m.kind.label, m.status.label, in_region, readable_points(points)])
+        row = [entry["name"], m.address, m.kind.label, m.status.label, in_region, readable_points(points)]
+        rows.append(row if issued is None else [*row[:5], entry["certificate"] or "-", row[5]])
     headers = ["name", "address", "kind", "status", "in region", "points"]
-    emit(config, data, table(headers, rows, numeric=(5,)) if rows else "no members")
+    if issued is not None:
+        headers.insert(5, "certificate")
+    emit(config, data, table(headers, rows, numeric=(len(headers) - 1,)) if rows else "no members")
     return 0
 
 
@@ -413,6 +419,10 @@ def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | Non
         "cert_fingerprint": "0x" + m.cert_fingerprint.hex(),
         "points": format_points(balance),
     }
+    from ledger.cli_identity import certificate_status, certificate_statuses
+
+    certificate = certificate_status(certificate_statuses(config), m.cert_fingerprint, address)
+    data["certificate"] = certificate
     if replayed is not None:
         data["replayed"] = replayed
     head = f"{verb} " if verb else ""
@@ -420,6 +430,9 @@ def _show_member(ws: Workspace, config: Config, address: str, *, verb: str | Non
         f"{head}{ws.label(address)}: {m.kind.label}, {m.status.label}, "
         f"{'in region' if m.in_region else 'outside the region'}, {group_thousands(format_points(balance))} points"
     )
+    said = {"expired": "has expired", "revoked": "was revoked", "not issued by this authority": "was not issued here"}
+    if certificate in said:  # the regulator decides whether it may still act
+        text += f"; the certificate it was enrolled with {said[certificate]}"
     emit(config, data, text)
     return 0
 

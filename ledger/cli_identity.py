@@ -17,7 +17,7 @@ from ledger.format import count
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from ledger.identity.ca import CaFiles
+    from ledger.identity.ca import CaFiles, IssuedCert
     from ledger.services.workspace import Workspace
 
 
@@ -25,6 +25,31 @@ def ca_files(config: Config) -> CaFiles:
     from ledger.identity.ca import CaFiles
 
     return CaFiles(config.home / "ca")
+
+
+def certificate_statuses(config: Config) -> list[IssuedCert] | None:
+    """In the office that holds the platform's authority, every certificate it issued, with its status;
+    None in a workspace without the authority."""
+    from ledger.identity import ca
+
+    files = ca_files(config)
+    return ca.issued_certificates(files) if files.cert.exists() else None
+
+
+def certificate_status(issued: list[IssuedCert] | None, fingerprint: bytes, address: str) -> str | None:
+    """The status of the certificate a member was enrolled with ("in force", "expired", "revoked"), or
+    "renewed" when the authority has since given its account one that is in force; None where nothing
+    can be said (no authority here, or a member enrolled without a certificate, as a scenario enrols)."""
+    if issued is None or not any(fingerprint):
+        return None
+    enrolled = next((c for c in issued if c.fingerprint.removeprefix("0x").lower() == fingerprint.hex()), None)
+    if enrolled is None:
+        return "not issued by this authority"
+    if enrolled.status != "in force" and any(
+        c.status == "in force" and c.address.lower() == address.lower() for c in issued
+    ):
+        return "renewed"
+    return enrolled.status
 
 
 def cert_path(config: Config, name: str) -> Path:
@@ -79,9 +104,11 @@ def _renew_cert(ws: Workspace, config: Config, args: argparse.Namespace) -> int:
 def _save_issued(config: Config, member: str, cert: x509.Certificate, address: str) -> None:
     """Write a member's new certificate where the workspace keeps it, and say so."""
     from cryptography.hazmat.primitives import serialization
+    from eth_utils.address import to_checksum_address
 
     from ledger.identity import ca
 
+    address = to_checksum_address(address)  # as every other command writes an account (a renewal reads it lower-case)
     path = cert_path(config, member)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

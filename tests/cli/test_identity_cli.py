@@ -336,3 +336,33 @@ def test_an_institution_is_one_active_member_and_moves_account_by_suspension(off
     assert ledger("member", "suspend", "imu-new").returncode == 0
     assert ledger("member", "reinstate", "imu").returncode == 0
     assert ledger("member", "reinstate", "imu-new").returncode == 1  # imu holds the code again
+
+
+def test_the_office_sees_whether_each_members_certificate_is_still_in_force(office: Office) -> None:
+    """The chain keeps the fingerprint of the certificate a member was enrolled with; the office that
+    holds the authority shows whether that certificate is in force, revoked, or renewed since."""
+    ledger = office.ledger
+    assert ledger("ca", "issue", "lab", "--uscc", "12150000MB12345671", "--display-name", "测试中心").returncode == 0
+    enrolled = ledger("member", "enrol", "lab", "--kind", "institute", "--uscc", "12150000MB12345671", "--json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert json.loads(enrolled.stdout)["certificate"] == "in force"
+
+    def certificate() -> tuple[str, str]:
+        listed = {m["name"]: m for m in json.loads(ledger("member", "list", "--json").stdout)}
+        return listed["lab"]["certificate"], ledger("member", "show", "lab").stdout.strip()
+
+    assert ledger("ca", "revoke", "lab").returncode == 0
+    status, shown = certificate()
+    assert status == "revoked" and shown.endswith("; the certificate it was enrolled with was revoked"), shown
+    header = ledger("member", "list").stdout.splitlines()[0].split()
+    assert header == ["name", "address", "kind", "status", "in", "region", "certificate", "points"]
+    assert ledger("ca", "issue", "lab", "--renew").returncode == 0
+    status, shown = certificate()
+    assert status == "renewed" and shown.endswith(" points"), shown
+    reader = office.folder / "reader"  # an institution's workspace: the deployment record, no authority
+    reader.mkdir()
+    (reader / "deployment.json").write_bytes((office.folder / "home" / "deployment.json").read_bytes())
+    address = json.loads(ledger("member", "show", "lab", "--json").stdout)["address"]
+    elsewhere = ledger("member", "show", address, "--json", env={"LEDGER_HOME": str(reader)})
+    assert elsewhere.returncode == 0 and json.loads(elsewhere.stdout)["certificate"] is None, elsewhere.stderr
+    assert "certificate" not in ledger("member", "list", env={"LEDGER_HOME": str(reader)}).stdout
