@@ -8,9 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.cli import EXIT_DISCREPANCY, emit, int_in, workspace
+from ledger.cli import EXIT_DISCREPANCY, emit, int_in, warn, workspace
 from ledger.config import Config, file_name
-from ledger.errors import InputError, UsageError
+from ledger.errors import ConfigError, InputError, UsageError
 from ledger.files import read_file, read_json_file, write_file
 from ledger.format import count
 
@@ -33,7 +33,13 @@ def certificate_statuses(config: Config) -> list[IssuedCert] | None:
     from ledger.identity import ca
 
     files = ca_files(config)
-    return ca.issued_certificates(files) if files.cert.exists() else None
+    if not files.cert.exists():
+        return None
+    try:
+        return ca.issued_certificates(files)
+    except (ConfigError, InputError) as exc:  # the members are still listed; their certificates cannot be told
+        warn(f"{exc}: the status of the members' certificates is not shown")
+        return None
 
 
 def certificate_status(issued: list[IssuedCert] | None, fingerprint: bytes, address: str) -> str | None:

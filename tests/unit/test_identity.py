@@ -332,3 +332,28 @@ def test_a_public_key_sent_by_a_member_must_be_p256(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_text("not a key", encoding="utf-8")
     with pytest.raises(InputError, match="does not hold a PEM public key"):
         ca.load_public_key(tmp_path / "junk.pem")
+
+
+def test_a_members_enrolment_certificate_is_in_force_revoked_renewed_or_foreign(
+    authority: CaFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `ledger member show|list` says of the certificate whose fingerprint the chain keeps."""
+    from ledger.cli_identity import certificate_status, certificate_statuses
+    from ledger.config import Config
+
+    office = Config(home=tmp_path)  # the authority's folder is the fixture's, tmp_path / "ca"
+    address = Account.create().address
+    first, _ = _member(authority, address=address)
+    enrolled = ca.fingerprint(first)  # type: ignore[arg-type]
+    issued = certificate_statuses(office)
+    assert certificate_status(issued, enrolled, address) == "in force"
+    assert certificate_status(issued, b"\1" * 32, address) == "not issued by this authority"
+    assert certificate_status(issued, b"\0" * 32, address) is None  # enrolled without one, as a scenario enrols
+    assert certificate_status(None, enrolled, address) is None  # a workspace without the authority
+    ca.revoke(authority, passphrase=PASS, serial=first.serial_number)  # type: ignore[attr-defined]
+    assert certificate_status(certificate_statuses(office), enrolled, address) == "revoked"
+    _member(authority, address=address)  # a new certificate for the same account
+    assert certificate_status(certificate_statuses(office), enrolled, address.lower()) == "renewed"
+    authority.issued.write_text("garbage", encoding="utf-8")
+    assert certificate_statuses(office) is None
+    assert capsys.readouterr().err.endswith(": the status of the members' certificates is not shown\n")
