@@ -50,7 +50,11 @@ class DeploymentRecord:
             data: Any = parse_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"no deployment record at {path}; run `ledger deploy` first") from None
-        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
+        except NotADirectoryError:  # the workspace named is a file
+            raise ConfigError(f"the workspace {path.parent} is a file, not a folder") from None
+        except OSError as exc:
+            raise ConfigError(f"the deployment record {path} is unreadable: {exc.strerror or exc}") from None
+        except ValueError as exc:  # not UTF-8, not JSON
             raise ConfigError(f"the deployment record {path} is unreadable: {exc}") from None
         try:
             record = cls(**data)

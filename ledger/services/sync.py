@@ -35,10 +35,14 @@ RangeCallback = Callable[[int, int, int], None]
 
 
 def default_index_dir() -> Path:
-    """Where indexes live: $LEDGER_DATA, else $XDG_DATA_HOME/mkj-ledger, else ~/.local/share/mkj-ledger."""
+    """Where indexes live: $LEDGER_DATA, else $XDG_DATA_HOME/mkj-ledger (an absolute one), else
+    ~/.local/share/mkj-ledger."""
     if os.environ.get("LEDGER_DATA"):
         return Path(os.environ["LEDGER_DATA"]) / "index"
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # a relative path in it is to be ignored (XDG Base Directory Specification): it would be relative to
+    # wherever the command happens to run
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
     return base / "mkj-ledger" / "index"
 
 

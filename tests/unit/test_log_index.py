@@ -30,3 +30,22 @@ def test_a_folder_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"cannot be used \(Not a directory\); it is only a cache: give it a folder"):
         LogIndex(blocker / "index" / "31337-0xabc.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("data", "xdg", "where"),
+    [
+        ("/srv/ledger", "/xdg", "/srv/ledger/index"),
+        ("", "/xdg", "/xdg/mkj-ledger/index"),
+        ("", "relative/dir", "~/.local/share/mkj-ledger/index"),  # to be ignored: it depends on where one runs
+        ("", "", "~/.local/share/mkj-ledger/index"),
+    ],
+)
+def test_the_index_lives_in_ledger_data_else_an_absolute_xdg_data_home_else_the_home(
+    monkeypatch: pytest.MonkeyPatch, data: str, xdg: str, where: str
+) -> None:
+    from ledger.services.sync import default_index_dir
+
+    monkeypatch.setenv("LEDGER_DATA", data)
+    monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert default_index_dir() == Path(where).expanduser()

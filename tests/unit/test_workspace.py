@@ -178,3 +178,11 @@ def test_the_workspace_warns_of_an_index_it_found_damaged(tmp_path: Path) -> Non
     path.write_bytes(b"overwritten" * 100)
     ws.index().db.close()
     assert warned == [f"the local event index was damaged (kept as {path}.damaged); it is read again from the chain"]
+
+
+def test_a_workspace_that_is_a_file_is_said_to_be_one(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        DeploymentRecord.load(home / "deployment.json")
+    assert str(refused.value) == f"the workspace {home} is a file, not a folder"
