@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -169,14 +170,17 @@ class LocalNode:
             # the whole state is written every second and on a clean stop, so a restart finds it
             args += ["--state", str(self.state_file), "--state-interval", "1"]
         with self.log_file.open("ab") as log:
+            logged = log.tell()  # what this start writes comes after it
             process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         self._process = process
         self.pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                tail = self.log_file.read_text(errors="replace")[-400:]
-                raise ConfigError(f"anvil stopped at once (port {self.port} in use?): {tail.strip()}")
+                with self.log_file.open("rb") as log:
+                    log.seek(logged)
+                    said = log.read().decode(errors="replace")
+                raise ConfigError(self._why_it_stopped(said))
             try:
                 _rpc(self.url, "eth_chainId", timeout=0.5)
                 return self.status()
@@ -184,6 +188,21 @@ class LocalNode:
                 time.sleep(0.1)
         process.terminate()
         raise ConfigError(f"anvil did not answer on {self.url} within {START_TIMEOUT_S:.0f} s")
+
+    def _why_it_stopped(self, said: str) -> str:
+        """A sentence for a node that stopped as it started, from what anvil wrote (its first line of it)."""
+        first = next((line.strip().removeprefix("error: ") for line in said.splitlines() if line.strip()), "")
+        if "--state" in said and ("parse" in said or "EOF" in said):
+            found = re.search(r'json file: "[^"]*": (.+)', said)
+            reason = (found.group(1) if found else first)[:200]
+            return (
+                f"the node's state file {self.state_file} is damaged ({reason}): restore it from a copy, or "
+                "move it aside to start an empty chain, on which the contracts are deployed anew (`ledger deploy "
+                "--force`)"
+            )
+        if "in use" in said.lower():
+            return f"port {self.port} is in use by another program: give the node another with --port"
+        return f"anvil stopped as it started: {first[:300] or 'it wrote nothing'} (all it wrote: {self.log_file})"
 
     def stop(self) -> bool:
         """Stop the node (it writes its state on the way out). False if it was not running."""

@@ -118,3 +118,36 @@ def test_a_process_with_the_nodes_arguments_is_its_node(tmp_path: Path) -> None:
     finally:
         stand_in.kill()
         stand_in.wait(timeout=15)
+
+
+@pytest.mark.parametrize(
+    ("writes", "said"),
+    [
+        (
+            "error: invalid value '.ledger/node/state.json' for '--state <PATH>': failed to parse json file: "
+            '".ledger/node/state.json": EOF while parsing a value at line 2 column 0',
+            "the node's state file {state} is damaged (EOF while parsing a value at line 2 column 0): restore it "
+            "from a copy, or move it aside to start an empty chain, on which the contracts are deployed anew "
+            "(`ledger deploy --force`)",
+        ),
+        (
+            "error: something else went wrong",
+            "anvil stopped as it started: something else went wrong (all it wrote: {log})",
+        ),
+    ],
+)
+def test_a_node_that_stops_as_it_starts_says_why_from_what_it_wrote_this_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: str, said: str
+) -> None:
+    """What anvil wrote when it stopped, read from its log after what earlier starts wrote there."""
+    from tests.nodes import free_port
+
+    fake = _binary(tmp_path / "bin" / "anvil")
+    fake.write_text(f"#!/bin/sh\ncat >&2 <<'END'\n{writes}\nEND\nexit 2\n", encoding="utf-8")
+    monkeypatch.setenv("LEDGER_ANVIL", str(fake))
+    local = node.LocalNode(tmp_path / "node", port=free_port())
+    local.dir.mkdir(parents=True)
+    local.log_file.write_text("error: port in use, from a start long ago\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        local.start()
+    assert str(refused.value) == said.format(state=local.state_file, log=local.log_file)
