@@ -187,7 +187,8 @@ class AwardEngine:
         return [Award(member, "R11-SME", params.amount, params.version, attestation_id)]
 
     def is_enterprise(self, member: str) -> bool:
-        """Whether an enrolled enterprise: only one is attested as a start-up (the ledger refuses any other)."""
+        """Whether `member` is enrolled as an enterprise: only one is attested as a start-up (the ledger refuses
+        any other)."""
         facts = self.members.get(member)
         return facts is not None and facts.kind is MemberKind.ENTERPRISE
 
