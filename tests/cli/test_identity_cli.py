@@ -366,3 +366,26 @@ def test_the_office_sees_whether_each_members_certificate_is_still_in_force(offi
     elsewhere = ledger("member", "show", address, "--json", env={"LEDGER_HOME": str(reader)})
     assert elsewhere.returncode == 0 and json.loads(elsewhere.stdout)["certificate"] is None, elsewhere.stderr
     assert "certificate" not in ledger("member", "list", env={"LEDGER_HOME": str(reader)}).stdout
+
+
+def test_an_operator_and_a_member_trading_on_the_market_are_never_one_account(office: Office) -> None:
+    """An operator records the payments that earn points: a member's account made an operator, or an
+    operator's account enrolled as a trading member, could record payments to itself."""
+    ledger = office.ledger
+    code = "91150100MA0R12345J"
+    assert ledger("ca", "issue", "operator", "--uscc", code, "--display-name", "某运营公司").returncode == 0
+    enrolled = ledger("member", "enrol", "operator", "--kind", "enterprise", "--uscc", code)
+    assert enrolled.returncode == 1
+    assert ") is an operator: an operator records the payments that earn members their points, so it is not " in (
+        enrolled.stderr
+    )
+    assert "member trading on the market (enterprise:" in enrolled.stderr
+    assert "`ledger operator remove operator`" in enrolled.stderr
+    appointed = ledger("operator", "add", "steel")
+    assert appointed.returncode == 1
+    assert ") is a member (enterprise): an operator records the payments that earn members their points" in (
+        appointed.stderr
+    )
+    assert "steel" not in {o["name"] for o in json.loads(ledger("operator", "list", "--json").stdout)}
+    staff = ledger("member", "enrol", "operator", "--kind", "operator", "--uscc", code, "--json")
+    assert staff.returncode == 0, staff.stderr  # the market's operator, enrolled as what it is
