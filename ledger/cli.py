@@ -699,12 +699,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: A value quoted in a refusal that is longer than a person reads at a glance (a whole file pasted as a name).
 _LONG_QUOTED = re.compile(r"'([^'\n]{81,})'")
+#: An unquoted word longer than any path a person types (a whole file pasted as a file name).
+_LONG_WORD = re.compile(r"[^\s':;,]{1001,}")
 
 
 def _cut_long_values(message: str) -> str:
-    """The refusal with each quoted value over 80 characters cut to its first 40 and its length, so that
-    it stays one line a person reads."""
-    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:40]}...' ({len(m[1]):,} characters)", message)
+    """The refusal with each quoted value over 80 characters, and each word over 1,000 (a file name no
+    file can have), cut to its first 40 and its length, so that it stays one line a person reads."""
+    message = _LONG_QUOTED.sub(lambda m: f"'{m[1][:40]}...' ({len(m[1]):,} characters)", message)
+    return _LONG_WORD.sub(lambda m: f"{m[0][:40]}... ({len(m[0]):,} characters)", message)
 
 
 def _near_contract_ids(error: LedgerError, config: Config) -> str:

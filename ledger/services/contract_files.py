@@ -26,8 +26,16 @@ def document_sha256(path: str | None, what: str, *, base: Path | None = None) ->
     from ledger.files import read_file
 
     file = (base or Path()) / path
-    digest = None if file.exists() else sha256_from_hex(path)
+    digest = None if _names_a_file(file) else sha256_from_hex(path)
     return digest if digest is not None else sha256_bytes(read_file(file, what))
+
+
+def _names_a_file(path: Path) -> bool:
+    """Whether a file is there; a name no file can have (too long, a NUL in it) names none."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def contract_from_file(
@@ -85,7 +93,7 @@ def _terms_hash(option: str | None, field: str | None, where: str, base: Path) -
 
     if option or not field:
         return document_sha256(option, "terms")
-    if not (base / field).is_file() and sha256_from_hex(field) is None:
+    if not _names_a_file(base / field) and sha256_from_hex(field) is None:
         raise InputError(
             f"{where}.terms: {field!r} is neither a file in {base}/ nor the SHA-256 of the terms document "
             "(64 hexadecimal digits)"

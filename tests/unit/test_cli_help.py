@@ -196,3 +196,11 @@ def test_a_long_value_quoted_in_a_refusal_is_cut_to_a_line_a_person_reads(
     )
     assert main(["key", "new", "x" * 80 + "!"]) == 1  # 81 characters: cut; a shorter value is quoted whole
     assert "(81 characters)" in capsys.readouterr().err
+    # a file name no file can have, unquoted in the sentence, is cut as well (a real path is seldom 1,000)
+    assert main(["contract", "register", "--file", "y" * 5000]) == 1
+    assert capsys.readouterr().err == (
+        f"error: cannot read the contract file {'y' * 40}... (5,000 characters): File name too long\n"
+    )
+    named = str(tmp_path / ("z" * 200))  # a long path, but one a folder could hold: shown whole
+    assert main(["contract", "register", "--file", named]) == 1
+    assert capsys.readouterr().err == f"error: no contract file at {named}\n"
