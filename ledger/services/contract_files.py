@@ -83,10 +83,10 @@ def contract_from_file(
         )
     if terms and decl.terms:
         raise InputError(f"{where} gives its terms, and --terms gives them again: give them once")
-    return contract_input(decl, address=ws.resolve, terms_hash=_terms_hash(terms, decl.terms, where, base))
+    return contract_input(decl, address=ws.resolve, terms_hash=terms_hash(terms, decl.terms, where, base))
 
 
-def _terms_hash(option: str | None, field: str | None, where: str, base: Path) -> bytes:
+def terms_hash(option: str | None, field: str | None, where: str, base: Path) -> bytes:
     """The terms hash of a contract: of the `--terms` document, else of the one its `terms` names beside
     the contract file, else none (zero)."""
     from ledger.chain.encoding import sha256_from_hex
