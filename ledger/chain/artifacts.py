@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,12 +21,15 @@ MAX_CODE_SIZE = 24_576
 
 @dataclass(frozen=True)
 class Artifact:
-    """A compiled contract as the package ships it: ABI, creation bytecode, size of the deployed code."""
+    """A compiled contract as the package ships it: ABI, creation bytecode, size of the deployed code,
+    and the digest its code on chain must have (`runtime_digest`, with the places of its immutables)."""
 
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_size: int
+    runtime_sha256: str = ""
+    immutables: tuple[tuple[int, int], ...] = ()
 
     @property
     def code_hash(self) -> str:
@@ -40,7 +44,23 @@ def load_document() -> dict[str, Any]:
 
 def artifact(name: str) -> Artifact:
     data = load_document()["contracts"][name]
-    return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"], deployed_size=data["deployed_size"])
+    return Artifact(
+        name=name,
+        abi=data["abi"],
+        bytecode=data["bytecode"],
+        deployed_size=data["deployed_size"],
+        runtime_sha256=data.get("runtime_sha256", ""),
+        immutables=tuple((start, length) for start, length in data.get("immutables", ())),
+    )
+
+
+def runtime_digest(code: bytes, immutables: Iterable[tuple[int, int]]) -> str:
+    """SHA-256 of a contract's deployed code with its immutables (start, length in bytes) zeroed: the
+    same for every deployment of the same sources, whatever its constructor was given."""
+    blank = bytearray(code)
+    for start, length in immutables:
+        blank[start : start + length] = bytes(min(length, max(len(blank) - start, 0)))
+    return hashlib.sha256(bytes(blank)).hexdigest()
 
 
 def canonical_type(param: dict[str, Any]) -> str:

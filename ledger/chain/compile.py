@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ledger.chain.artifacts import DEPLOYED_CONTRACTS, canonical_type
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS, canonical_type, runtime_digest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -47,7 +47,16 @@ def standard_input() -> dict[str, Any]:
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
             "viaIR": True,
             "evmVersion": EVM_VERSION,
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+            "outputSelection": {
+                "*": {
+                    "*": [
+                        "abi",
+                        "evm.bytecode.object",
+                        "evm.deployedBytecode.object",
+                        "evm.deployedBytecode.immutableReferences",
+                    ]
+                }
+            },
         },
     }
 
@@ -64,11 +73,20 @@ def compile_all() -> dict[str, Any]:
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode or not data["abi"]:
                 continue  # interfaces, abstract contracts, libraries of internal functions
+            deployed = data["evm"]["deployedBytecode"]
+            immutables = sorted(
+                (ref["start"], ref["length"])
+                for refs in deployed.get("immutableReferences", {}).values()
+                for ref in refs
+            )
             contracts[name] = {
                 "source": source,
                 "abi": data["abi"],
                 "bytecode": "0x" + bytecode,
-                "deployed_size": len(data["evm"]["deployedBytecode"]["object"]) // 2,
+                "deployed_size": len(deployed["object"]) // 2,
+                # what its code on chain must be, but for the immutables its constructor writes into it
+                "runtime_sha256": runtime_digest(bytes.fromhex(deployed["object"]), immutables),
+                "immutables": [list(span) for span in immutables],
             }
     errors = _all_errors(output)
     return {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
-from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact
+from ledger.chain.artifacts import DEPLOYED_CONTRACTS, artifact, runtime_digest
 from ledger.chain.record import DeploymentRecord
 from ledger.chain.session import ChainSession, RequestRefused
 from ledger.errors import ConfigError
@@ -112,3 +112,13 @@ def bind_record(session: ChainSession, record: DeploymentRecord) -> Contracts:
                 "started afresh, `ledger deploy --force` deploys anew and replaces the deployment record)"
             )
     return bind(session, record.addresses)
+
+
+def code_built_otherwise(session: ChainSession, addresses: dict[str, str]) -> list[str]:
+    """The deployed contracts whose code on chain is not what this package's sources compile to (the
+    immutables their constructors wrote aside), in deployment order."""
+    return [
+        name
+        for name in DEPLOYED_CONTRACTS
+        if runtime_digest(session.code_at(addresses[name]), artifact(name).immutables) != artifact(name).runtime_sha256
+    ]

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ledger.services.client import LedgerClient, SettlementInput
     from ledger.services.market_state import MarketState
     from ledger.services.sync import LogIndex, RangeCallback
-    from ledger.services.verify import VerificationReport
+    from ledger.services.verify import Discrepancy, VerificationReport
 
 
 #: Topic patterns one query of the local log index matches (three SQL parameters for each piece).
@@ -445,7 +445,7 @@ class Workspace:
         with self.index() as index:
             if fresh:
                 index.clear()
-            return verify_deployment(
+            report = verify_deployment(
                 self.client,
                 from_block=self.record().block,
                 documents=documents,
@@ -453,6 +453,27 @@ class Workspace:
                 on_range=on_range,
                 details=details,
             )
+        report.discrepancies[:0] = self._code_discrepancies()
+        return report
+
+    def _code_discrepancies(self) -> list[Discrepancy]:
+        """A deployment the record says this version built whose code on chain is not what its sources
+        compile to (a record edited, or contracts deployed otherwise). One built by another version is
+        warned of when the client binds it, and its code is not this version's to check."""
+        from ledger.chain.deploy import code_built_otherwise
+        from ledger.services.verify import Discrepancy
+
+        record = self.record()
+        if record.built_otherwise():
+            return []
+        return [
+            Discrepancy(
+                check="contract-code",
+                message=f"the code of {name} at {record.addresses[name]} is not what this version's sources compile "
+                "to, though the deployment record says this version built it",
+            )
+            for name in code_built_otherwise(self.session, record.addresses)
+        ]
 
     # --- keys -------------------------------------------------------------------------------
 

@@ -78,3 +78,28 @@ def test_a_deployment_built_from_other_sources_is_named_by_its_contracts(
         "carries: the chain accepts and refuses as it was deployed to (`ledger deploy --force` deploys this "
         "version's contracts anew)"
     ]
+
+
+def test_deployed_code_is_what_the_sources_compile_to_whatever_the_constructors_were_given(
+    deployed: tuple[ChainSession, DeploymentRecord],
+) -> None:
+    """SettlementLedger and the registries keep the addresses they were deployed with as immutables,
+    written into their code: those places aside, every deployment's code is the artifact's."""
+    from ledger.chain.artifacts import artifact
+    from ledger.chain.deploy import code_built_otherwise
+
+    session, record = deployed
+    assert artifact("SettlementLedger").immutables, "the check must mean something for code with immutables"
+    assert code_built_otherwise(session, record.addresses) == []
+    elsewhere, _ = deploy_all(session, session.new_account("another regulator"))  # other constructor arguments
+    assert code_built_otherwise(session, elsewhere.addresses) == []
+    swapped = {**record.addresses, "Points": record.addresses["Membership"]}  # code, but another contract's
+    assert code_built_otherwise(session, swapped) == ["Points"]
+
+
+def test_a_runtime_digest_blanks_the_immutables_only() -> None:
+    from ledger.chain.artifacts import runtime_digest
+
+    assert runtime_digest(b"\x01\x02\x03\x04", [(1, 2)]) == runtime_digest(b"\x01\xff\xee\x04", [(1, 2)])
+    assert runtime_digest(b"\x01\x02\x03\x04", [(1, 2)]) != runtime_digest(b"\x09\x02\x03\x04", [(1, 2)])
+    assert runtime_digest(b"\x01\x02", [(1, 4)]) == runtime_digest(b"\x01\x00", [])  # a range past the end: cut

@@ -957,3 +957,26 @@ def test_a_redemption_run_again_after_an_interruption_is_finished_not_repeated(
     assert not journal.exists()
     fresh = market.ledger("redeem", "imu", "1.00", "--purpose", "booking", "--json")  # finished: a new one
     assert json.loads(fresh.stdout)["resumed"] is False and ws.client.balance(imu) == before - 200
+
+
+def test_verify_finds_contract_code_other_than_this_versions_sources_compile_to(market: Market) -> None:
+    """An institution checks the code it trusts, not only the points: code at a recorded address that
+    the sources do not compile to (one byte more, set by the node's cheat call) is a discrepancy."""
+    from ledger.node import _rpc
+
+    url = f"http://127.0.0.1:{market.port}"
+    points = json.loads((market.folder / "home" / "deployment.json").read_text(encoding="utf-8"))["addresses"]["Points"]
+    code = str(_rpc(url, "eth_getCode", [points, "latest"]))
+    _rpc(url, "anvil_setCode", [points, code + "00"])
+    try:
+        tampered = market.ledger("verify", "--json")
+    finally:
+        _rpc(url, "anvil_setCode", [points, code])
+    assert tampered.returncode == 4, tampered.stderr
+    assert json.loads(tampered.stdout)["discrepancies"][0] == {
+        "check": "contract-code",
+        "message": f"the code of Points at {points} is not what this version's sources compile to, though the "
+        "deployment record says this version built it",
+    }
+    restored = json.loads(market.ledger("verify", "--json").stdout)["discrepancies"]
+    assert all(d["check"] != "contract-code" for d in restored)  # (an earlier test's amendment is its own)
