@@ -379,8 +379,8 @@ def cmd_settle(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"a payment needs {', '.join(missing)} (or use `ledger settle import FILE`)")
     from ledger.domain.money import format_yuan, parse_yuan
     from ledger.domain.types import SettlementKind
+    from ledger.files import document_sha256
     from ledger.services.client import SettlementInput
-    from ledger.services.contract_files import document_sha256
 
     ws = workspace(config)
     amount = parse_yuan(args.amount, what="--amount")

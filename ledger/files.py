@@ -30,6 +30,27 @@ def read_file(path: Path, what: str) -> bytes:
         raise InputError(f"cannot read the {what} file {path}: {exc.strerror}") from None
 
 
+def names_a_file(path: Path) -> bool:
+    """Whether a file is there; a name no file can have (too long, a NUL in it) names none."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def document_sha256(path: str | None, what: str, *, base: Path | None = None) -> bytes:
+    """SHA-256 of a document that stays off chain (zero when none is given), a path from `base` (else
+    from where the command runs). The SHA-256 itself, in hex, may stand for the document, as a payments
+    file gives it: a resend from such a file then matches."""
+    if not path:
+        return b"\0" * 32
+    from ledger.chain.encoding import sha256_bytes, sha256_from_hex
+
+    file = (base or Path()) / path
+    digest = None if names_a_file(file) else sha256_from_hex(path)
+    return digest if digest is not None else sha256_bytes(read_file(file, what))
+
+
 def write_file(path: Path, data: bytes, what: str) -> None:
     """Write an output file, or say in a sentence why it cannot be written."""
     try:

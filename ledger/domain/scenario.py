@@ -27,7 +27,7 @@ from ledger.domain.types import (
 )
 from ledger.domain.uscc import validate_uscc
 from ledger.errors import InputError, LedgerError, ScenarioError
-from ledger.files import JsonProblem, encoding_hint, parse_json
+from ledger.files import JsonProblem, encoding_hint, names_a_file, parse_json
 
 #: Clause 15 shares instruments of at least 100,000.00 yuan (mirrors ContractRegistry).
 MIN_SHARED_INSTRUMENT_VALUE = Fen(10_000_000)
@@ -169,7 +169,7 @@ def _policy_file(named: str, base: Path | None) -> Path:
     policies = sorted(bundled.glob("*.toml"))
     candidates = [(base or Path.cwd()) / named, Path.cwd() / named, bundled / named, bundled.parent / named]
     candidates += [path for path in policies if path.stem == named]
-    found = next((path for path in candidates if _is_file(path)), None)
+    found = next((path for path in candidates if names_a_file(path)), None)
     if found is None:
         known = ", ".join(path.stem for path in policies)
         raise ScenarioError(
@@ -178,14 +178,6 @@ def _policy_file(named: str, base: Path | None) -> Path:
             where="policy",
         )
     return found
-
-
-def _is_file(path: Path) -> bool:
-    """Whether a file is there; a name no file can have (too long, a NUL in it) names none."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
 
 
 def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None = None) -> Scenario:

@@ -8,34 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import ContractError, InputError
+from ledger.files import document_sha256, names_a_file
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from ledger.services.client import ContractInput
     from ledger.services.workspace import Workspace
-
-
-def document_sha256(path: str | None, what: str, *, base: Path | None = None) -> bytes:
-    """SHA-256 of a document that stays off chain (zero when none is given), a path from `base` (else
-    from where the command runs). The SHA-256 itself, in hex, may stand for the document, as a payments
-    file gives it: a resend from such a file then matches."""
-    if not path:
-        return b"\0" * 32
-    from ledger.chain.encoding import sha256_bytes, sha256_from_hex
-    from ledger.files import read_file
-
-    file = (base or Path()) / path
-    digest = None if _names_a_file(file) else sha256_from_hex(path)
-    return digest if digest is not None else sha256_bytes(read_file(file, what))
-
-
-def _names_a_file(path: Path) -> bool:
-    """Whether a file is there; a name no file can have (too long, a NUL in it) names none."""
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
 
 
 def contract_from_file(
@@ -93,7 +72,7 @@ def terms_hash(option: str | None, field: str | None, where: str, base: Path) ->
 
     if option or not field:
         return document_sha256(option, "terms")
-    if not _names_a_file(base / field) and sha256_from_hex(field) is None:
+    if not names_a_file(base / field) and sha256_from_hex(field) is None:
         raise InputError(
             f"{where}.terms: {field!r} is neither a file in {base}/ nor the SHA-256 of the terms document "
             "(64 hexadecimal digits)"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InputError
-from ledger.services.contract_files import document_sha256, terms_hash
+from ledger.files import document_sha256
+from ledger.services.contract_files import terms_hash
 
 
 def test_a_document_is_hashed_and_its_sha256_stands_for_it(tmp_path: Path) -> None:
