@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,10 +349,12 @@ def cmd_terms(args: argparse.Namespace, config: Config) -> int:
         raise UsageError("terms open needs --as NAME: the party whose certificate and key open it")
     ws = workspace(config)
     if args.action == "seal":
+        from ledger.chain.encoding import sha256_bytes
+
         plaintext = read_file(Path(args.file), "terms")
         contract = ws.client.contract_view(args.contract)
         terms_hash = bytes(contract["terms_hash"])
-        digest = hashlib.sha256(plaintext).digest()
+        digest = sha256_bytes(plaintext)
         if any(terms_hash) and terms_hash != digest:  # the parties would open it only to be told it is not theirs
             raise InputError(
                 f"{args.file} is not the terms document contract {args.contract} was registered with: its SHA-256 "

@@ -72,14 +72,9 @@ def cmd_points(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _member_address(ws: Workspace, who: str, what: str) -> str:
-    """The address of the member `who` names; an account never enrolled (a mistyped address, the operator)
-    is refused as having no `what`, rather than shown as holding nothing."""
-    return _member(ws, who, what)[0]
-
-
 def _member(ws: Workspace, who: str, what: str) -> tuple[str, MemberStatus]:
-    """`_member_address`, and the member's status."""
+    """The address of the member `who` names, and its status; an account never enrolled (a mistyped
+    address, the operator) is refused as having no `what`, rather than shown as holding nothing."""
     address = ws.resolve(who)
     status = ws.client.member(address).status
     if status is MemberStatus.NONE:
@@ -226,7 +221,7 @@ def cmd_statement(args: argparse.Namespace, config: Config) -> int:
     from ledger.services.statements import build_statement
 
     ws = workspace(config)
-    address = _member_address(ws, args.member, "points statement")
+    address, _ = _member(ws, args.member, "points statement")
     report = ws.verify(on_range=sync_progress(config), policies=_policies(args))
     statement = build_statement(
         report,
