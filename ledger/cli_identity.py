@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from ledger.format import count
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from ledger.identity.ca import CaFiles, IssuedCert
+    from ledger.identity.ca import CaFiles
     from ledger.services.workspace import Workspace
 
 
@@ -26,7 +26,16 @@ def ca_files(config: Config) -> CaFiles:
     return CaFiles(config.home / "ca")
 
 
-def certificate_statuses(config: Config) -> list[IssuedCert] | None:
+@dataclass(frozen=True)
+class IssuedIndex:
+    """The authority's register as members are looked up in it: each certificate's status by its
+    fingerprint, and the accounts that hold one in force."""
+
+    status: dict[bytes, str]
+    in_force: frozenset[str]  # addresses, lower-case
+
+
+def certificate_statuses(config: Config) -> IssuedIndex | None:
     """In the office that holds the platform's authority, every certificate it issued, with its status;
     None in a workspace without the authority."""
     from ledger.identity import ca
@@ -35,26 +44,32 @@ def certificate_statuses(config: Config) -> list[IssuedCert] | None:
     if not files.cert.exists():
         return None
     try:
-        return ca.issued_certificates(files)
+        issued = ca.issued_certificates(files)
     except (ConfigError, InputError) as exc:  # the members are still listed; their certificates cannot be told
         warn(f"{exc}: the status of the members' certificates is not shown")
         return None
+    status: dict[bytes, str] = {}
+    for cert in issued:
+        try:
+            status[bytes.fromhex(cert.fingerprint.removeprefix("0x"))] = cert.status
+        except ValueError:  # an entry written by hand: it names no certificate
+            continue
+    in_force = frozenset(c.address.lower() for c in issued if c.status == "in force")
+    return IssuedIndex(status, in_force)
 
 
-def certificate_status(issued: list[IssuedCert] | None, fingerprint: bytes, address: str) -> str | None:
+def certificate_status(issued: IssuedIndex | None, fingerprint: bytes, address: str) -> str | None:
     """The status of the certificate a member was enrolled with ("in force", "expired", "revoked"), or
     "renewed" when the authority has since given its account one that is in force; None where nothing
     can be said (no authority here, or a member enrolled without a certificate, as a scenario enrols)."""
     if issued is None or not any(fingerprint):
         return None
-    enrolled = next((c for c in issued if c.fingerprint.removeprefix("0x").lower() == fingerprint.hex()), None)
+    enrolled = issued.status.get(fingerprint)
     if enrolled is None:
         return "not issued by this authority"
-    if enrolled.status != "in force" and any(
-        c.status == "in force" and c.address.lower() == address.lower() for c in issued
-    ):
+    if enrolled != "in force" and address.lower() in issued.in_force:
         return "renewed"
-    return enrolled.status
+    return enrolled
 
 
 def cert_path(config: Config, name: str) -> Path:
