@@ -168,7 +168,6 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     """A file of many contracts: every one checked first (against the file and the chain), and nothing
     sent while any is wrong; then each sent in turn, those registered already with the same terms passed
     over, so that the same command run again after an interruption registers only what is left."""
-    from ledger.domain.dates import format_beijing
     from ledger.services.contract_files import checked_contracts, register_once
 
     if args.terms:
@@ -189,17 +188,25 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
                 if done:
                     warn(f"registered before the refusal: {', '.join(done)}; run again, the command passes over them")
                 raise
-        view = f"{contract.kind.label} ({contract.plan.label}), {ws.name_of(contract.seller)} -> "
-        view += f"{ws.name_of(contract.buyer)}, signed {format_beijing(contract.signed)}"
         results.append({"id": contract.id, "replayed": recorded})
         verb = "already registered with these terms:" if recorded else "registered"
-        lines.append(f"{verb} contract {contract.id}: {view}")
+        parties = (ws.name_of(contract.seller), ws.name_of(contract.buyer))
+        lines.append(
+            f"{verb} {_headline(contract.id, contract.kind.label, contract.plan.label, *parties, contract.signed)}"
+        )
         if bar is not None:
             bar(n, len(checked))
     fresh = sum(not r["replayed"] for r in results)
     lines.append(f"{fresh} registered, {len(results) - fresh} already registered with these terms (nothing changed)")
     emit(config, {"contracts": results, "registered": fresh, "replayed": len(results) - fresh}, "\n".join(lines))
     return 0
+
+
+def _headline(contract_id: str, kind: str, plan: str, seller: str, buyer: str, signed: int) -> str:
+    """A contract in one line, as every command that shows one begins."""
+    from ledger.domain.dates import format_beijing
+
+    return f"contract {contract_id}: {kind} ({plan}), {seller} -> {buyer}, signed {format_beijing(signed)}"
 
 
 def _show_contract(
@@ -278,8 +285,7 @@ def _show_contract(
         else []
     )
     lines = [
-        f"{head}contract {contract_id}: {data['kind']} ({data['plan']}), {data['seller']} -> {data['buyer']}, "
-        f"signed {data['signed']}",
+        head + _headline(contract_id, data["kind"], data["plan"], data["seller"], data["buyer"], view["signed"]),
         f"value {money(data['value'])} yuan, received {money(data['received'])} yuan",
         *([f"terms document SHA-256 {data['terms_sha256']}"] if data["terms_sha256"] else []),
         table(
