@@ -142,10 +142,7 @@ class LocalNode:
         if port_taken(self.port):
             # Checked first: a new anvil fails on a taken port only after a moment, and meanwhile the
             # program holding the port (another workspace's node) would answer as if it were this one.
-            raise ConfigError(
-                f"port {self.port} is in use by another program (another workspace's node?): stop it, or start "
-                "this node on another port (`ledger node start --port N`)"
-            )
+            raise ConfigError(self._port_in_use())
         binary = anvil_binary()
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [
@@ -189,6 +186,12 @@ class LocalNode:
         process.terminate()
         raise ConfigError(f"anvil did not answer on {self.url} within {START_TIMEOUT_S:.0f} s")
 
+    def _port_in_use(self) -> str:
+        return (
+            f"port {self.port} is in use by another program (another workspace's node?): stop it, or start "
+            "this node on another port (`ledger node start --port N`)"
+        )
+
     def _why_it_stopped(self, said: str) -> str:
         """A sentence for a node that stopped as it started, from what anvil wrote (its first line of it)."""
         first = next((line.strip().removeprefix("error: ") for line in said.splitlines() if line.strip()), "")
@@ -200,8 +203,8 @@ class LocalNode:
                 "move it aside to start an empty chain, on which the contracts are deployed anew (`ledger deploy "
                 "--force`)"
             )
-        if "in use" in said.lower():
-            return f"port {self.port} is in use by another program: give the node another with --port"
+        if "in use" in said.lower():  # taken between the check before the start and the start itself
+            return self._port_in_use()
         return f"anvil stopped as it started: {first[:300] or 'it wrote nothing'} (all it wrote: {self.log_file})"
 
     def stop(self) -> bool:

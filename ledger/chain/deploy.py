@@ -117,8 +117,9 @@ def bind_record(session: ChainSession, record: DeploymentRecord) -> Contracts:
 def code_built_otherwise(session: ChainSession, addresses: dict[str, str]) -> list[str]:
     """The deployed contracts whose code on chain is not what this package's sources compile to (the
     immutables their constructors wrote aside), in deployment order."""
-    return [
-        name
-        for name in DEPLOYED_CONTRACTS
-        if runtime_digest(session.code_at(addresses[name]), artifact(name).immutables) != artifact(name).runtime_sha256
-    ]
+    differing = []
+    for name in DEPLOYED_CONTRACTS:
+        built = artifact(name)
+        if runtime_digest(session.code_at(addresses[name]), built.immutables) != built.runtime_sha256:
+            differing.append(name)
+    return differing
