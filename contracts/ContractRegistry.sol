@@ -87,6 +87,18 @@ contract ContractRegistry is LedgerAccess, IContractRegistry {
 
     /// @inheritdoc IContractRegistry
     function registerContract(ContractInput calldata input) external onlyOperator {
+        _register(input);
+    }
+
+    /// @inheritdoc IContractRegistry
+    function registerContracts(ContractInput[] calldata inputs) external onlyOperator {
+        uint256 count = inputs.length;
+        for (uint256 i = 0; i < count; ++i) {
+            _register(inputs[i]);
+        }
+    }
+
+    function _register(ContractInput calldata input) private {
         bytes32 id = input.id;
         if (_contracts[id].seller != address(0)) revert ContractAlreadyRegistered(id);
         if (input.seller == input.buyer) revert SellerIsBuyer(id, input.seller);

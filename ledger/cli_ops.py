@@ -166,36 +166,39 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
 
 def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config, entries: list[Any]) -> int:
     """A file of many contracts: every one checked first (against the file and the chain), and nothing
-    sent while any is wrong; then each sent in turn, those registered already with the same terms passed
-    over, so that the same command run again after an interruption registers only what is left."""
-    from ledger.services.contract_files import checked_contracts, register_once
+    sent while any is wrong; then sent in as few transactions as fit the chain's gas, those registered
+    already with the same terms passed over, so that the same command run again after an interruption
+    registers only what is left."""
+    from ledger.services.contract_files import checked_contracts, register_in_groups
 
     if args.terms:
         raise UsageError(
             '--terms gives the terms of one contract: in a file of many, each contract names its own ("terms")'
         )
     checked = checked_contracts(ws, entries, file=args.file)
-    signer = ws.signer(args.signer)
+    replayed = {contract.id: recorded for contract, recorded in checked}
     bar = progress_bar("registering contracts")
-    results: list[dict[str, Any]] = []
+    done = sum(replayed.values())
+    fresh_ids: list[str] = []
+    try:
+        for contract, registered in register_in_groups(ws, ws.signer(args.signer), [c for c, r in checked if not r]):
+            replayed[contract.id] = not registered
+            fresh_ids += [contract.id] if registered else []
+            done += 1
+            if bar is not None:
+                bar(done, len(checked))
+    except ContractError:
+        if fresh_ids:
+            warn(f"registered before the refusal: {', '.join(fresh_ids)}; run again, the command passes over them")
+        raise
+    results = [{"id": contract.id, "replayed": replayed[contract.id]} for contract, _ in checked]
     lines: list[str] = []
-    for n, (contract, recorded) in enumerate(checked, 1):
-        if not recorded:
-            try:
-                recorded = not register_once(ws, signer, contract)
-            except ContractError:
-                done = [r["id"] for r in results if not r["replayed"]]
-                if done:
-                    warn(f"registered before the refusal: {', '.join(done)}; run again, the command passes over them")
-                raise
-        results.append({"id": contract.id, "replayed": recorded})
-        verb = "already registered with these terms:" if recorded else "registered"
+    for contract, _ in checked:
+        verb = "already registered with these terms:" if replayed[contract.id] else "registered"
         parties = (ws.name_of(contract.seller), ws.name_of(contract.buyer))
         lines.append(
             f"{verb} {_headline(contract.id, contract.kind.label, contract.plan.label, *parties, contract.signed)}"
         )
-        if bar is not None:
-            bar(n, len(checked))
     fresh = sum(not r["replayed"] for r in results)
     lines.append(f"{fresh} registered, {len(results) - fresh} already registered with these terms (nothing changed)")
     emit(config, {"contracts": results, "registered": fresh, "replayed": len(results) - fresh}, "\n".join(lines))

@@ -112,6 +112,10 @@ interface IContractRegistry {
     /// @notice Register a technology contract with its payment plan. Operator only.
     function registerContract(ContractInput calldata input) external;
 
+    /// @notice Register several contracts in one transaction, all or none (each checked as
+    /// `registerContract` checks it, in order, so a later one may not repeat an earlier id). Operator only.
+    function registerContracts(ContractInput[] calldata inputs) external;
+
     /// @notice Record that a milestone was reached. Operator only.
     function achieveMilestone(bytes32 contractId, uint256 index, uint40 achievedAt) external;
 

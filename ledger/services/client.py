@@ -328,20 +328,13 @@ class LedgerClient:
 
     def register_contract(self, signer: LocalAccount, contract: ContractInput) -> Sent:
         """Register a technology contract and its milestones (an operator signs)."""
-        data = (
-            text_id(contract.id),
-            int(contract.kind),
-            int(contract.plan),
-            contract.royalty_bps,
-            contract.signed,
-            contract.seller,
-            contract.buyer,
-            contract.broker or ZERO_ADDRESS,
-            text_id(contract.instrument) if contract.instrument else ZERO32,
-            contract.terms_hash,
-            [(m.title, m.amount, m.due) for m in contract.milestones],
-        )
-        return self.session.transact(signer, self.contracts.registry.functions.registerContract(data))
+        fn = self.contracts.registry.functions.registerContract(_registration(contract))
+        return self.session.transact(signer, fn)
+
+    def register_contracts(self, signer: LocalAccount, contracts: list[ContractInput]) -> Sent:
+        """Register several contracts in one transaction, all or none (an operator signs)."""
+        fn = self.contracts.registry.functions.registerContracts([_registration(c) for c in contracts])
+        return self.session.transact(signer, fn)
 
     def achieve_milestone(self, signer: LocalAccount, *, contract: str, index: int, at: int) -> Sent:
         fn = self.contracts.registry.functions.achieveMilestone(text_id(contract), index, at)
@@ -544,4 +537,21 @@ def _rule_update(rule_id: str, params: RuleParams) -> tuple[Any, ...]:
         params.window_start,
         params.window_end,
         params.effective_from,
+    )
+
+
+def _registration(contract: ContractInput) -> tuple[Any, ...]:
+    """The `ContractInput` tuple of the registry's ABI."""
+    return (
+        text_id(contract.id),
+        int(contract.kind),
+        int(contract.plan),
+        contract.royalty_bps,
+        contract.signed,
+        contract.seller,
+        contract.buyer,
+        contract.broker or ZERO_ADDRESS,
+        text_id(contract.instrument) if contract.instrument else ZERO32,
+        contract.terms_hash,
+        [(m.title, m.amount, m.due) for m in contract.milestones],
     )

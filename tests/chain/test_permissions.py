@@ -49,6 +49,7 @@ ACTIONS: dict[str, Action] = {
         s, instrument_id="XRD-1", provider=w.lab.address, original_value=Fen(20_000_000)
     ),
     "register contract": lambda w, s: w.client.register_contract(s, lump_transfer(w)),
+    "register contracts": lambda w, s: w.client.register_contracts(s, [lump_transfer(w), lump_transfer(w, id="C10")]),
     "achieve milestone": lambda w, s: w.client.achieve_milestone(
         s, contract="C1", index=0, at=parse_date("2026-03-01")
     ),
@@ -85,6 +86,7 @@ ACTIONS: dict[str, Action] = {
 OPERATOR_ONLY = {
     "register instrument",
     "register contract",
+    "register contracts",
     "achieve milestone",
     "report revenue",
     "record settlement",

@@ -806,8 +806,11 @@ def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a
 
     contracts[1:] = [{**one, "id": "TC-L2", "seller": "steel", "buyer": "imu"}]
     path.write_text(json.dumps(contracts), encoding="utf-8")
+    head = json.loads(ledger("node", "status", "--port", market.port, "--json").stdout)["block"]
     first, again = (ledger("contract", "register", "--file", str(path), "--json") for _ in range(2))
     assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    # both in one transaction (the node mines one block for each), and nothing sent the second time
+    assert json.loads(ledger("node", "status", "--port", market.port, "--json").stdout)["block"] == head + 1
     assert json.loads(first.stdout) == {
         "contracts": [{"id": "TC-L1", "replayed": False}, {"id": "TC-L2", "replayed": False}],
         "registered": 2,
@@ -877,7 +880,12 @@ def test_a_file_of_contracts_refused_half_way_says_what_it_registered_and_runs_a
             raise ContractError("steel is suspended", name="PartySuspended", arguments={})
         return real(client, signer, contract)
 
+    def refused_together(client: LedgerClient, signer: Any, contracts: list[Any]) -> Any:
+        raise ContractError("steel is suspended", name="PartySuspended", arguments={})
+
     with monkeypatch.context() as patched:
+        # the two go together, refused whole; then one by one, so that the refusal names its contract
+        patched.setattr(LedgerClient, "register_contracts", refused_together)
         patched.setattr(LedgerClient, "register_contract", suspended_meanwhile)
         assert cli.main(["contract", "register", "--file", str(path)]) == 1
     assert capsys.readouterr().err == (

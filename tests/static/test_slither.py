@@ -48,6 +48,7 @@ def test_every_state_changing_external_function_checks_its_caller(report: dict[s
         "Membership.suspend": "_checkRole",
         "Membership.appointOperator": "_checkRole",
         "ContractRegistry.registerContract": "isOperator(msg.sender)",
+        "ContractRegistry.registerContracts": "isOperator(msg.sender)",
         "ContractRegistry.applyPayment": "msg.sender != _ledger",
         "PolicyRegistry.publish": "isRegulator(msg.sender)",
         "SettlementLedger.record": "isOperator(msg.sender)",
