@@ -26,6 +26,8 @@ contract Membership is AccessControl, IMembership {
         if (account == address(0)) revert ZeroAddress();
         if (kind == MemberKind.None) revert InvalidMemberKind(account);
         if (_members[account].status != MemberStatus.None) revert MemberAlreadyEnrolled(account);
+        // An operator records the payments that earn points: its account trades on the market under no kind.
+        if (!_isStaff(kind) && hasRole(OPERATOR_ROLE, account)) revert OperatorCannotTrade(account);
         _members[account] = Member({
             kind: kind,
             status: MemberStatus.Active,
@@ -56,6 +58,7 @@ contract Membership is AccessControl, IMembership {
     /// @inheritdoc IMembership
     function appointOperator(address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (account == address(0)) revert ZeroAddress();
+        if (!_isStaff(_members[account].kind)) revert MemberCannotOperate(account);
         if (_grantRole(OPERATOR_ROLE, account)) emit OperatorAppointed(account);
     }
 
@@ -98,6 +101,11 @@ contract Membership is AccessControl, IMembership {
     /// @inheritdoc IMembership
     function memberAt(uint256 index) external view returns (address) {
         return _accounts[index];
+    }
+
+    /// @dev Not a member, or a member of the market's own staff: the kinds an operator's account may have.
+    function _isStaff(MemberKind kind) private pure returns (bool) {
+        return kind == MemberKind.None || kind == MemberKind.Operator || kind == MemberKind.Regulator;
     }
 
     function _existing(address account) private view returns (Member storage member) {

@@ -30,6 +30,10 @@ interface IMembership {
     error MemberAlreadySuspended(address account);
     error MemberNotSuspended(address account);
     error InvalidMemberKind(address account);
+    /// @notice An operator's account enrolled as a member that trades (any kind but operator or regulator).
+    error OperatorCannotTrade(address account);
+    /// @notice A member that trades appointed operator: it could record the payments that earn it points.
+    error MemberCannotOperate(address account);
     error ZeroAddress();
 
     event MemberEnrolled(
@@ -40,7 +44,8 @@ interface IMembership {
     event OperatorAppointed(address indexed account);
     event OperatorRemoved(address indexed account);
 
-    /// @notice Enrol `account` as an active member. Regulator only.
+    /// @notice Enrol `account` as an active member. Regulator only. An operator's account is enrolled only
+    /// as an operator or regulator: one that trades could record the payments that earn it points.
     function enrol(address account, MemberKind kind, bool inRegion, bytes32 usccHash, bytes32 certFingerprint)
         external;
 
@@ -50,7 +55,7 @@ interface IMembership {
     /// @notice Reinstate a suspended member. Regulator only.
     function reinstate(address account) external;
 
-    /// @notice Grant the operator role. Regulator only.
+    /// @notice Grant the operator role. Regulator only. Not to a member that trades on the market.
     function appointOperator(address account) external;
 
     /// @notice Revoke the operator role. Regulator only.

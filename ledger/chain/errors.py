@@ -44,6 +44,14 @@ MESSAGES: dict[str, str] = {
     "MemberAlreadySuspended": "{account} is already suspended",
     "MemberNotSuspended": "{account} is not suspended, so it cannot be reinstated",
     "InvalidMemberKind": "a member needs a kind (university, institute, enterprise, ...)",
+    "OperatorCannotTrade": (
+        "{account} is an operator: an operator records the payments that earn members their points, so it "
+        "is not enrolled as a member trading on the market"
+    ),
+    "MemberCannotOperate": (
+        "{account} is a member trading on the market: an operator records the payments that earn members "
+        "their points, so it is not made one"
+    ),
     "ZeroAddress": "the zero address cannot be a member or an operator",
     "WiredToZeroAddress": "a contract cannot be wired to the zero address",
     "NotAMember": "{account} is not a member of the market",

@@ -368,6 +368,40 @@ def test_enrolment_of_an_existing_member_is_refused(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize("kind", [MemberKind.ENTERPRISE, MemberKind.BROKER, MemberKind.INDIVIDUAL], ids=str)
+def test_an_operator_is_not_enrolled_as_a_member_that_trades(world: World, kind: MemberKind) -> None:
+    error = refuse(
+        world,
+        lambda: world.client.enrol(
+            world.regulator, account=world.operator.address, kind=kind, in_region=True, uscc="91110000802100433B"
+        ),
+        "OperatorCannotTrade",
+        account=world.operator.address,
+    )
+    assert "is an operator" in str(error)
+    # as the market's own staff it may be enrolled
+    staff = {"kind": MemberKind.OPERATOR, "in_region": True, "uscc": "91150102MA0R54321E"}
+    world.client.enrol(world.regulator, account=world.operator.address, **staff)
+    assert world.client.member(world.operator.address).kind is MemberKind.OPERATOR
+
+
+def test_a_member_that_trades_is_not_appointed_operator(world: World) -> None:
+    refuse(
+        world,
+        lambda: world.client.appoint_operator(world.regulator, world.firm.address),
+        "MemberCannotOperate",
+        account=world.firm.address,
+    )
+    world.client.suspend(world.regulator, world.firm.address)  # suspended, it still trades: its history stays
+    refuse(world, lambda: world.client.appoint_operator(world.regulator, world.firm.address), "MemberCannotOperate")
+    assert not world.client.is_operator(world.firm.address)
+    world.client.enrol(
+        world.regulator, account=world.outsider.address, kind=MemberKind.REGULATOR, in_region=True, uscc=None
+    )
+    world.client.appoint_operator(world.regulator, world.outsider.address)  # staff, and not yet a member: both may
+    assert world.client.is_operator(world.outsider.address)
+
+
 @pytest.mark.parametrize("recorded", [False, True], ids=["new-reference", "recorded-reference"])
 def test_a_settlement_with_dirty_high_bits_is_refused(world: World, recorded: bool) -> None:
     """The ledger hashes a settlement as it lies in the calldata. The same payment with a bit set above

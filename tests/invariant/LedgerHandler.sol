@@ -203,6 +203,21 @@ contract LedgerHandler {
 
     function enrol(uint256 who) external {
         uint256 i = who % ACTORS;
+        uint256 variant = (who >> 128) % 8;
+        if (variant == 7) {
+            // The operator's account enrolled as a member that trades (every actor's kind does): refused.
+            bytes memory data = abi.encodeCall(
+                IMembership.enrol, (OPERATOR, _kinds[i], _inRegion[i], keccak256(abi.encode(i)), bytes32(i + 1))
+            );
+            _regulatorCall("enrolOperator", address(membership), data, false);
+            return;
+        }
+        if (variant == 6 && ghostStatus[actors[i]] != MemberStatus.None) {
+            // An enrolled member that trades, active or suspended, appointed operator: refused.
+            bytes memory data = abi.encodeCall(IMembership.appointOperator, (actors[i]));
+            _regulatorCall("appointMember", address(membership), data, false);
+            return;
+        }
         bool expect = ghostStatus[actors[i]] == MemberStatus.None;
         _regulatorCall(
             "enrol",

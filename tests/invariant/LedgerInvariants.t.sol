@@ -68,6 +68,8 @@ contract LedgerInvariantsTest {
         h.attestStartupRevenue(0, 0, 0, 0); // resends the attestation above: a replay
         h.attestAppointment(0, true, 0, 1);
         h.enrol(6);
+        h.enrol((uint256(7) << 128) | 2); // the operator's account enrolled as an enterprise: refused
+        h.enrol((uint256(6) << 128) | 2); // an enrolled enterprise appointed operator: refused
         h.suspend(1);
         h.reinstate(1);
         h.publishPolicy(7, 0, false);
@@ -95,6 +97,8 @@ contract LedgerInvariantsTest {
         }
         require(h.calls("conflict") == 1 && h.accepted("conflict") == 0, "a conflicting resend was accepted");
         require(h.calls("unauthorized") == 2, "the unauthorized calls did not run");
+        require(h.calls("enrolOperator") == 1 && h.accepted("enrolOperator") == 0, "an operator was enrolled to trade");
+        require(h.calls("appointMember") == 1 && h.accepted("appointMember") == 0, "a trading member was appointed");
 
         address university = h.actors(0);
         require(h.expectedByRule(university, "R11-LANDING") == 40_000_000, "R11: 20% of 200,000,000 fen");
