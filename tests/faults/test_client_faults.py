@@ -30,6 +30,7 @@ from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
 from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
+from ledger.services.contract_files import GROUP_SHARE_PERCENT, registration_groups
 from ledger.services.importer import ImportResult, import_against_history, journal_path
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
@@ -177,6 +178,31 @@ def test_a_chain_of_small_blocks_gets_batches_that_fit_them(market: Market) -> N
     limits = [int(client.session.w3.eth.get_transaction(entry["tx"])["gas"]) for entry in sent]
     assert max(limits) <= 6_000_000
     _assert_exactly_once(market, total, 300)
+
+
+@pytest.mark.parametrize("market", [("--gas-limit", "6000000")], indirect=True)
+def test_a_chain_of_small_blocks_gets_groups_of_contracts_that_fit_them(market: Market) -> None:
+    """`ledger contract register --file` plans its groups within the same ceiling as import batches."""
+    client = market.client()
+    view = client.contract_view("TC-0")
+    stages = tuple(MilestoneInput(f"stage {m}", Fen(100), parse_date("2026-12-31")) for m in range(3))
+    contracts = [
+        ContractInput(
+            id=f"GROUP-{n}",
+            kind=ContractKind.TRANSFER,
+            plan=PaymentPlan.STAGED,
+            seller=view["seller"],
+            buyer=view["buyer"],
+            signed=parse_date("2026-02-01"),
+            milestones=stages,
+        )
+        for n in range(60)
+    ]
+    groups = registration_groups(contracts, gas=client.session.gas_ceiling() * GROUP_SHARE_PERCENT // 100)
+    assert len(groups) > 1  # 60 contracts are planned at more than a block's gas: the plan split them
+    sent = [client.register_contracts(market.operator, group) for group in groups]  # type: ignore[arg-type]
+    assert max(int(client.session.w3.eth.get_transaction(s.tx_hash)["gas"]) for s in sent) <= 6_000_000
+    assert client.contract_view("GROUP-59")["milestone_count"] == 3
 
 
 def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_loses_nothing(market: Market) -> None:
