@@ -26,7 +26,7 @@ contract Membership is AccessControl, IMembership {
         if (account == address(0)) revert ZeroAddress();
         if (kind == MemberKind.None) revert InvalidMemberKind(account);
         if (_members[account].status != MemberStatus.None) revert MemberAlreadyEnrolled(account);
-        // An operator records the payments that earn points: its account trades on the market under no kind.
+        // An operator records the payments that earn points: its account is never a member that trades.
         if (!_isStaff(kind) && hasRole(OPERATOR_ROLE, account)) revert OperatorCannotTrade(account);
         _members[account] = Member({
             kind: kind,
