@@ -14,6 +14,7 @@ import pytest
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Centipoints, Fen, parse_yuan
 from ledger.domain.scenario import parse_scenario
+from ledger.domain.types import MemberKind
 from ledger.domain.uscc import ALPHABET, check_character, validate_uscc
 from ledger.errors import AmountError, ContractError, CreditCodeError, InputError, LedgerError, ScenarioError
 from ledger.services.client import MilestoneInput, SettlementInput
@@ -22,6 +23,17 @@ from tests.vectors.load import cases
 
 D = parse_date
 Request = tuple[str, Callable[[], Any], type[LedgerError], str | None]
+
+
+#: Every kind of member that trades on the market (all but the market's own staff).
+TRADING_KINDS = [
+    MemberKind.UNIVERSITY,
+    MemberKind.INSTITUTE,
+    MemberKind.ENTERPRISE,
+    MemberKind.INSTRUMENT_PROVIDER,
+    MemberKind.BROKER,
+    MemberKind.INDIVIDUAL,
+]
 
 
 def _transfer(world: World, contract_id: str, buyer: str, i: int, broker: str | None = None) -> Any:
@@ -200,6 +212,24 @@ def catalogue(world: World, rng: random.Random) -> list[Request]:
         )
         requests.append(
             (
+                "an operator enrolled to trade, or a trading member appointed",
+                lambda i=i: (
+                    world.client.enrol(
+                        world.regulator,
+                        account=world.operator.address,
+                        kind=rng.choice(TRADING_KINDS),
+                        in_region=bool(i % 2),
+                        uscc="91110000802100433B",
+                    )
+                    if i % 2
+                    else world.client.appoint_operator(world.regulator, rng.choice([world.uni, world.firm]).address)
+                ),
+                ContractError,
+                "OperatorCannotTrade" if i % 2 else "MemberCannotOperate",
+            )
+        )
+        requests.append(
+            (
                 "caller without the role",
                 lambda i=i: _settle(world, ref=f"R{i}", signer=world.firm),
                 ContractError,
@@ -313,4 +343,4 @@ def test_every_generated_bad_request_is_refused_by_name_and_nothing_is_mined(wor
         refused[what] += 1
     assert world.session.w3.eth.block_number == block, "a refused request was mined"
     assert sum(refused.values()) == len(requests)
-    assert len(refused) == 22  # every class of request above
+    assert len(refused) == 23  # every class of request above
