@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ledger.config import DEFAULT_PORT, Config, default_home, env_path
-from ledger.domain.types import MemberKind
 from ledger.errors import ConfigError, ContractError, InputError, LedgerError, ScenarioError, UsageError
 
 if TYPE_CHECKING:
@@ -323,7 +322,7 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
             from ledger.chain.encoding import uscc_hash
 
             _one_active_account(ws, uscc_hash(uscc), address, f"credit code {uscc}")
-        if kind not in _STAFF_KINDS and ws.client.is_operator(address):
+        if kind.trades and ws.client.is_operator(address):
             raise InputError(
                 f"{ws.label(address)} is an operator: an operator records the payments that earn members their "
                 f"points, so it is not enrolled as a member trading on the market ({kind.label}: it could record "
@@ -394,11 +393,6 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         headers.insert(5, "certificate")
     emit(config, data, table(headers, rows, numeric=(len(headers) - 1,)) if rows else "no members")
     return 0
-
-
-#: The member kinds an operator's account may be enrolled as (the market's own staff): any other kind
-#: trades on the market, and an operator records the payments that earn points.
-_STAFF_KINDS = frozenset({MemberKind.NONE, MemberKind.OPERATOR, MemberKind.REGULATOR})
 
 
 def _one_active_account(ws: Workspace, code_hash: bytes, address: str, code: str) -> None:
@@ -472,7 +466,7 @@ def cmd_operator(args: argparse.Namespace, config: Config) -> int:
         address = ws.keystore_address(args.name) or ws.new_key(args.name)
     if args.action == "add":
         member = ws.client.member(address)
-        if member.kind not in _STAFF_KINDS:  # an enrolled institution, or a person, trading on the market
+        if member.kind.trades:  # an enrolled institution, or a person
             raise InputError(
                 f"{ws.label(address)} is a member ({member.kind.label}): an operator records the payments that "
                 "earn members their points, so a member trading on the market is not made one (it could record "

@@ -54,6 +54,13 @@ class MemberKind(NamedEnum):
         individuals have none, and a broker may be a person (技术经纪人) as well as a firm (服务机构)."""
         return self not in (MemberKind.INDIVIDUAL, MemberKind.BROKER)
 
+    @property
+    def trades(self) -> bool:
+        """Whether a member of this kind trades on the market: every kind but the market's own staff
+        (operator, regulator). An operator records the payments that earn points, so an account that
+        trades is never one (the membership contract's `_isStaff` is the other side of this)."""
+        return self not in (MemberKind.NONE, MemberKind.OPERATOR, MemberKind.REGULATOR)
+
 
 class MemberStatus(NamedEnum):
     NONE = 0

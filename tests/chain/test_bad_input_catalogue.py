@@ -26,14 +26,7 @@ Request = tuple[str, Callable[[], Any], type[LedgerError], str | None]
 
 
 #: Every kind of member that trades on the market (all but the market's own staff).
-TRADING_KINDS = [
-    MemberKind.UNIVERSITY,
-    MemberKind.INSTITUTE,
-    MemberKind.ENTERPRISE,
-    MemberKind.INSTRUMENT_PROVIDER,
-    MemberKind.BROKER,
-    MemberKind.INDIVIDUAL,
-]
+TRADING_KINDS = [kind for kind in MemberKind if kind.trades]
 
 
 def _transfer(world: World, contract_id: str, buyer: str, i: int, broker: str | None = None) -> Any:

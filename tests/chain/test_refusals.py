@@ -385,6 +385,28 @@ def test_an_operator_is_not_enrolled_as_a_member_that_trades(world: World, kind:
     assert world.client.member(world.operator.address).kind is MemberKind.OPERATOR
 
 
+@pytest.mark.parametrize("kind", [k for k in MemberKind if k is not MemberKind.NONE], ids=str)
+def test_the_contract_and_the_client_agree_on_which_kinds_trade(world: World, kind: MemberKind) -> None:
+    """`MemberKind.trades`, which the client checks before sending, is the membership contract's rule:
+    an operator's account is enrolled as `kind`, and a member of `kind` appointed operator, only if it
+    does not trade."""
+    enrol = {"kind": kind, "in_region": True, "uscc": None}
+    outcomes = []
+    for act in (
+        lambda: world.client.enrol(world.regulator, account=world.operator.address, **enrol),
+        lambda: (
+            world.client.enrol(world.regulator, account=world.outsider.address, **enrol),
+            world.client.appoint_operator(world.regulator, world.outsider.address),
+        ),
+    ):
+        try:
+            act()
+            outcomes.append(None)
+        except ContractError as exc:
+            outcomes.append(exc.name)
+    assert outcomes == (["OperatorCannotTrade", "MemberCannotOperate"] if kind.trades else [None, None])
+
+
 def test_a_member_that_trades_is_not_appointed_operator(world: World) -> None:
     refuse(
         world,
