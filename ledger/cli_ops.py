@@ -199,7 +199,7 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
         lines.append(
             f"{verb} {_headline(contract.id, contract.kind.label, contract.plan.label, *parties, contract.signed)}"
         )
-    fresh = sum(not r["replayed"] for r in results)
+    fresh = len(fresh_ids)
     lines.append(f"{fresh} registered, {len(results) - fresh} already registered with these terms (nothing changed)")
     emit(config, {"contracts": results, "registered": fresh, "replayed": len(results) - fresh}, "\n".join(lines))
     return 0
