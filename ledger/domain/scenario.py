@@ -185,8 +185,10 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
     first, `source` the file it came from. A `ScenarioError` names the problem and its place."""
     if not isinstance(data, dict):
         raise ScenarioError("the scenario must be a JSON object", where="(top level)")
-    if data.get("scenario") != 1:
-        raise ScenarioError('the file must say "scenario": 1 (the format version)', where="scenario")
+    if data.get("scenario", 1) != 1:  # the format's version; a file that leaves it out is of the one there is
+        raise ScenarioError(
+            f'"scenario" is the format version and only 1 exists; this file says {data["scenario"]!r}', where="scenario"
+        )
     policy_path = None
     if data.get("policy") is not None:
         if not isinstance(data["policy"], str):

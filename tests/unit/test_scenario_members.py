@@ -216,6 +216,15 @@ def test_a_field_the_format_does_not_have_is_ignored_with_a_warning_naming_it() 
     assert parse_scenario(_demo()).warnings == ()
 
 
+def test_a_file_may_leave_out_the_format_version_but_not_name_another() -> None:
+    document = _demo()
+    del document["scenario"]
+    assert parse_scenario(document) == parse_scenario(_demo())
+    assert _refusal_of(lambda d: d.update(scenario=2)) == (
+        'scenario: "scenario" is the format version and only 1 exists; this file says 2'
+    )
+
+
 def test_a_policy_version_giving_what_its_rule_never_reads_runs_with_a_warning() -> None:
     document = _demo()
     at = document["events"][-1]["at"]
