@@ -210,7 +210,7 @@ def parse_scenario(data: Any, *, base: Path | None = None, source: Path | None =
         source=source,
         member_index=member_index,
         contract_index=contract_index,
-        warnings=(*_unknown_fields(data), *_shared_credit_codes(members)),
+        warnings=(*_unknown_fields(data), *_shared_credit_codes(members), *_regions_left_out(data, contracts)),
     )
 
 
@@ -230,6 +230,19 @@ def _shared_credit_codes(members: tuple[MemberDecl, ...]) -> list[str]:
                 "one institution declared as two members is paid what is paid once per member twice"
             )
     return found
+
+
+def _regions_left_out(data: dict[str, Any], contracts: tuple[ContractDecl, ...]) -> list[str]:
+    """A warning for each buyer of a contract whose declaration leaves `in_region` out: read as false, as
+    `ledger member enrol` without `--in-region`, which takes clause 11 (buyer in the region) from its
+    sellers without a word in the file."""
+    buyers = {c.buyer for c in contracts}
+    return [
+        f"members[{i}]: {obj['id']!r} does not say in_region; it is read as false (outside the region), so "
+        "what it buys earns no clause 11 award"
+        for i, obj in enumerate(data["members"])
+        if "in_region" not in obj and obj["id"] in buyers
+    ]
 
 
 #: The fields of each object of a scenario file (SPEC section 7; events: `EVENT_FIELDS`); others are

@@ -225,6 +225,22 @@ def test_a_file_may_leave_out_the_format_version_but_not_name_another() -> None:
     )
 
 
+def test_a_buyer_that_leaves_out_in_region_is_read_as_outside_the_region_with_a_warning() -> None:
+    document = _demo()
+    buyer = document["contracts"][0]["buyer"]
+    sellers_only = {c["seller"] for c in document["contracts"]} - {c["buyer"] for c in document["contracts"]}
+    for member in document["members"]:
+        if member["id"] in {buyer, *sellers_only}:
+            del member["in_region"]
+    parsed = parse_scenario(document)
+    assert not parsed.member_index[buyer].in_region
+    index = next(i for i, m in enumerate(document["members"]) if m["id"] == buyer)
+    assert parsed.warnings == (
+        f"members[{index}]: {buyer!r} does not say in_region; it is read as false (outside the region), so "
+        "what it buys earns no clause 11 award",
+    )
+
+
 def test_a_policy_version_giving_what_its_rule_never_reads_runs_with_a_warning() -> None:
     document = _demo()
     at = document["events"][-1]["at"]
