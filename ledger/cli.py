@@ -190,6 +190,8 @@ def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
     access = workspace(config).node_access(config.rpc) if config.rpc else None
     result = run_scenario(scenario, rpc=config.rpc, access=access, progress=progress_bar("playing events"))
     if config.json:
+        for refused in result.unregistered:  # SPEC section 7's `rejected` lists events; this is said here
+            warn(f"contract {refused.contract} was not registered: {refused.error}: {refused.message}")
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         if demo:

@@ -114,12 +114,11 @@ def run_summary(result: Any) -> str:
         out.append("")
         events = "event" if len(result.replayed) == 1 else "events"
         out.append(f"Replayed (already recorded, nothing changed): {events} " + ", ".join(map(str, result.replayed)))
-    if result.rejected:
+    if result.rejected or result.unregistered:
         out.append("")
         out.append("Refused (nothing changed):")
-        for r in result.rejected:
-            where = f"event {r.event}" if r.event is not None else f"contract {r.contract}"
-            out.append(f"  {where}: {r.error}: {shown(r.message)}")
+        out += [f"  contract {c.contract} not registered: {c.error}: {shown(c.message)}" for c in result.unregistered]
+        out += [f"  event {r.event}: {r.error}: {shown(r.message)}" for r in result.rejected]
     out.append("")
     v = result.verification
     if v.ok and not v.expected:

@@ -34,16 +34,22 @@ Progress = Callable[[int, int], None]
 class Rejection:
     """A scenario event the ledger refused: its index, the error's name and its sentence."""
 
-    event: int | None
+    event: int
     error: str
     message: str
-    contract: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": self.event, "error": self.error, "message": self.message}
-        if self.contract is not None:
-            out["contract"] = self.contract
-        return out
+        return {"event": self.event, "error": self.error, "message": self.message}
+
+
+@dataclass
+class Unregistered:
+    """A declared contract the registry refused (a party suspended by its signing date): no event names
+    it, so it is not among the rejected events; every event on it is refused, saying why."""
+
+    contract: str
+    error: str
+    message: str
 
 
 @dataclass
@@ -58,12 +64,14 @@ class RunResult:
     rejected: list[Rejection]
     replayed: list[int]
     verification: VerificationReport
+    unregistered: list[Unregistered]
 
     @property
     def exit_code(self) -> int:
+        """SPEC section 7; a contract refused at registration is a refusal too (3), though not an event's."""
         if not self.verification.ok:
             return EXIT_DISCREPANCY
-        return EXIT_REJECTED if self.rejected else EXIT_OK
+        return EXIT_REJECTED if self.rejected or self.unregistered else EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +97,7 @@ class ScenarioRunner:
         self.rejected: list[Rejection] = []
         self.replayed: list[int] = []
         self.registered: set[str] = set()
+        self.unregistered: dict[str, Unregistered] = {}
         self.client: LedgerClient
 
     def address(self, member_id: str) -> str:
@@ -135,20 +144,21 @@ class ScenarioRunner:
             rejected=self.rejected,
             replayed=self.replayed,
             verification=verification,
+            unregistered=list(self.unregistered.values()),
         )
 
     # --- registration and events ------------------------------------------------------------
 
     def _register(self, c: ContractDecl) -> None:
         """Register a declared contract once the chain's clock reaches its signing date (the registry
-        refuses a contract dated as signed ahead of it); a refusal is listed under `rejected`."""
+        refuses a contract dated as signed ahead of it); a refusal is kept, for the events on it to say."""
         self.session.advance_to(c.signed)
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
         contract = contract_input(c, address=self.address, terms_hash=terms)
         try:
             self.client.register_contract(self.operator, contract)
         except ContractError as exc:
-            self.rejected.append(Rejection(event=None, error=exc.name, message=str(exc), contract=c.id))
+            self.unregistered[c.id] = Unregistered(contract=c.id, error=exc.name, message=str(exc))
             return
         self.registered.add(c.id)
 
@@ -156,7 +166,11 @@ class ScenarioRunner:
         try:
             replayed = self._dispatch(event)
         except ContractError as exc:
-            self.rejected.append(Rejection(event=event.index, error=exc.name, message=str(exc)))
+            message = str(exc)
+            refused = self.unregistered.get(event.contract or "")
+            if exc.name == "UnknownContract" and refused is not None:
+                message += f": its registration was refused ({refused.error}: {refused.message})"
+            self.rejected.append(Rejection(event=event.index, error=exc.name, message=message))
             return
         if replayed:
             self.replayed.append(event.index)

@@ -227,3 +227,43 @@ def test_ctrl_c_says_what_running_again_does(
     err = capsys.readouterr().err
     assert err.startswith("interrupted: ") and says in err
     assert "Traceback" not in err
+
+
+def test_a_contract_refused_at_registration_is_said_and_its_events_are_refused_saying_why(
+    ledger: Run, tmp_path: Path
+) -> None:
+    """`rejected` lists events (SPEC section 7); a contract is no event, so its refusal (a party suspended by
+    its signing date) is a warning, the reason of every refusal of an event on it, and exit 3."""
+    demo = json.loads(DEMO.read_text(encoding="utf-8"))
+    members = [m for m in demo["members"] if m["id"] in ("imu", "steel")]
+    contract = {
+        "id": "TC-9",
+        "kind": "transfer",
+        "seller": "imu",
+        "buyer": "steel",
+        "signed": "2026-03-01",
+        "plan": "lump_sum",
+        "milestones": [{"title": "all", "amount": "2500000.00", "due": "2026-12-31"}],
+    }
+    events = [
+        {"at": "2026-02-01", "type": "suspend", "member": "steel"},
+        {"at": "2026-03-02", "type": "payment", "ref": "B-1", "contract": "TC-9", "amount": "2500000.00"},
+    ]
+    path = _scenario(tmp_path, {"scenario": 1, "members": members, "contracts": [contract], "events": events})
+    result = ledger("run", path, "--json")
+    assert result.returncode == 3, result.stderr
+    refusal = "PartySuspended: steel is suspended and cannot be a party to a new contract"
+    assert f"warning: contract TC-9 was not registered: {refusal}\n" in result.stderr
+    out = json.loads(result.stdout)
+    assert out["rejected"] == [
+        {
+            "event": 1,
+            "error": "UnknownContract",
+            "message": f"there is no contract TC-9: its registration was refused ({refusal})",
+        }
+    ]
+    assert out["contracts"]["TC-9"]["received"] == "0.00"
+    assert out["members"]["imu"]["by_rule"] == {}
+    readable = ledger("run", path)
+    assert readable.returncode == 3
+    assert f"  contract TC-9 not registered: {refusal}\n  event 1: UnknownContract: " in readable.stdout
