@@ -55,7 +55,9 @@ def test_a_runs_verified_line_counts_its_awards_in_words(awards: int, line: str)
     from ledger.services.verify import VerificationReport
 
     verified = VerificationReport(expected=[object()] * awards)  # only counted here
-    result = SimpleNamespace(scenario=None, members={}, contracts={}, replayed=[], rejected=[], verification=verified)
+    result = SimpleNamespace(
+        scenario=None, members={}, contracts={}, replayed=[], rejected=[], unregistered=[], verification=verified
+    )
     assert run_summary(result).splitlines()[-1].startswith(line)
 
 
