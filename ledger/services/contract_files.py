@@ -14,6 +14,7 @@ from ledger.files import document_sha256, names_a_file
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from ledger.chain.session import ChainSession
     from ledger.services.client import ContractInput
     from ledger.services.workspace import Workspace
 
@@ -149,7 +150,7 @@ def register_in_groups(
     all or none), yielding each contract with True, or False when it was registered already with the
     same terms. A group the chain refuses is sent again one contract at a time, so that the refusal
     names its contract and one registered meanwhile alike is passed over."""
-    for group in registration_groups(contracts, gas=ws.session.gas_ceiling() * GROUP_SHARE_PERCENT // 100):
+    for group in registration_groups(contracts, gas=group_gas(ws.session)):
         try:
             ws.client.register_contracts(signer, group)
         except ContractError:
@@ -158,6 +159,11 @@ def register_in_groups(
             continue
         for contract in group:
             yield contract, True
+
+
+def group_gas(session: ChainSession) -> int:
+    """The gas a group of contracts is planned within: a share of the chain's transaction gas ceiling."""
+    return session.gas_ceiling() * GROUP_SHARE_PERCENT // 100
 
 
 def registration_groups(contracts: list[ContractInput], *, gas: int) -> list[list[ContractInput]]:

@@ -30,7 +30,7 @@ from ledger.domain.types import ContractKind, MemberKind, PaymentPlan
 from ledger.errors import ChainError
 from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
-from ledger.services.contract_files import GROUP_SHARE_PERCENT, registration_groups
+from ledger.services.contract_files import group_gas, registration_groups
 from ledger.services.importer import ImportResult, import_against_history, journal_path
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
@@ -198,7 +198,7 @@ def test_a_chain_of_small_blocks_gets_groups_of_contracts_that_fit_them(market: 
         )
         for n in range(60)
     ]
-    groups = registration_groups(contracts, gas=client.session.gas_ceiling() * GROUP_SHARE_PERCENT // 100)
+    groups = registration_groups(contracts, gas=group_gas(client.session))
     assert len(groups) > 1  # 60 contracts are planned at more than a block's gas: the plan split them
     sent = [client.register_contracts(market.operator, group) for group in groups]  # type: ignore[arg-type]
     assert max(int(client.session.w3.eth.get_transaction(s.tx_hash)["gas"]) for s in sent) <= 6_000_000
