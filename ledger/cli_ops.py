@@ -157,7 +157,8 @@ def _register_contract(ws: Workspace, args: argparse.Namespace, config: Config) 
         return _register_contracts(ws, args, config, obj)
     if not isinstance(obj, dict):
         raise InputError("the contract file must hold one JSON object (a contract), or a list of them")
-    contract = contract_from_file(ws, obj, where=args.file, terms=args.terms, base=Path(args.file).parent)
+    base, today = Path(args.file).parent, ws.session.now()
+    contract = contract_from_file(ws, obj, where=args.file, terms=args.terms, base=base, today=today)
     if register_once(ws, ws.signer(args.signer), contract):
         return _show_contract(ws, config, contract.id, verb="registered", replayed=False)
     verb = "already registered with these terms (nothing changed):"

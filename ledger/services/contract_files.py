@@ -29,12 +29,12 @@ GROUP_SHARE_PERCENT = 75
 
 
 def contract_from_file(
-    ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path
+    ws: Workspace, obj: dict[str, Any], *, where: str, terms: str | None, base: Path, today: int
 ) -> ContractInput:
     """A contract of a contract file (the scenario's shape, the workspace's member names), checked as far
-    as the client can before sending; `where` names it in a refusal. Its terms document (`terms`, given
-    on the command line, else the contract's own `terms`, a path from the file's folder `base`) is
-    hashed, or given as its SHA-256."""
+    as the client can before sending; `where` names it in a refusal, `today` is the chain's clock (read
+    once for a whole file). Its terms document (`terms`, given on the command line, else the contract's
+    own `terms`, a path from the file's folder `base`) is hashed, or given as its SHA-256."""
     from ledger.domain.dates import beijing_midnight, format_beijing
     from ledger.domain.scenario import (
         CONTRACT_FIELDS,
@@ -65,7 +65,6 @@ def contract_from_file(
         decl = parse_contract(obj, names, instruments)
     except ScenarioError as exc:
         raise InputError(str(exc).replace("contracts[0]", where)) from None
-    today = ws.session.now()
     if decl.signed > today:  # a contract is registered once signed: a date ahead is most likely mistyped
         raise InputError(
             f"contract {decl.id} is dated as signed on {format_beijing(decl.signed)}, after today "
@@ -102,13 +101,14 @@ def checked_contracts(ws: Workspace, entries: list[Any], *, file: str) -> list[t
     problems: list[str] = []
     checked: list[tuple[ContractInput, bool]] = []
     first_at: dict[str, int] = {}
+    today = ws.session.now()
     for i, obj in enumerate(entries):
         where = f"{file}[{i}]"
         if not isinstance(obj, dict):
             problems.append(f"{where}: a contract is a JSON object, not {type(obj).__name__}")
             continue
         try:
-            contract = contract_from_file(ws, obj, where=where, terms=None, base=Path(file).parent)
+            contract = contract_from_file(ws, obj, where=where, terms=None, base=Path(file).parent, today=today)
         except InputError as exc:
             problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
             continue
