@@ -140,7 +140,7 @@ def _cause_of(exc: BaseException) -> str | None:
             return "its host name does not resolve (no such host, or no name service)"
         if isinstance(seen, ConnectionRefusedError):
             return "nothing listens at that address and port (connection refused)"
-        if isinstance(seen, (requests.Timeout, TimeoutError, socket.timeout)):
+        if isinstance(seen, (requests.Timeout, TimeoutError)):  # (socket.timeout is TimeoutError)
             return "it did not answer in time (timeout)"
         seen = seen.__cause__ or seen.__context__
     return None
