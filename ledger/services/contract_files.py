@@ -94,36 +94,42 @@ def checked_contracts(ws: Workspace, entries: list[Any], *, file: str) -> list[t
     """Each contract of a file that holds a list, and whether it is registered already with the same
     terms; any that is wrong (in itself, an id the file repeats, an id registered with other terms)
     refuses the whole file with every problem, so that nothing is sent."""
-    from ledger.services.rerun import registration_differences
+    from ledger.services.rerun import registrations_differences
 
     if not entries:
         raise InputError(f"the contract file {file} holds an empty list: no contract to register")
-    problems: list[str] = []
-    checked: list[tuple[ContractInput, bool]] = []
+    problems: list[tuple[int, str]] = []  # by the contract's place in the file
+    parsed: list[tuple[int, ContractInput]] = []
     first_at: dict[str, int] = {}
     today = ws.session.now()
     for i, obj in enumerate(entries):
         where = f"{file}[{i}]"
         if not isinstance(obj, dict):
-            problems.append(f"{where}: a contract is a JSON object, not {type(obj).__name__}")
+            problems.append((i, f"{where}: a contract is a JSON object, not {type(obj).__name__}"))
             continue
         try:
             contract = contract_from_file(ws, obj, where=where, terms=None, base=Path(file).parent, today=today)
         except InputError as exc:
-            problems.append(str(exc) if str(exc).startswith(where) else f"{where}: {exc}")
+            problems.append((i, str(exc) if str(exc).startswith(where) else f"{where}: {exc}"))
             continue
         if contract.id in first_at:
-            problems.append(f"{where}: contract {contract.id} is also at [{first_at[contract.id]}]")
+            problems.append((i, f"{where}: contract {contract.id} is also at [{first_at[contract.id]}]"))
             continue
         first_at[contract.id] = i
-        changes = registration_differences(ws, contract)
+        parsed.append((i, contract))
+    recorded = registrations_differences(ws, [contract for _, contract in parsed])
+    checked: list[tuple[ContractInput, bool]] = []
+    for i, contract in parsed:
+        changes = recorded[contract.id]
         if changes:
-            problems.append(f"{where}: contract {contract.id} is registered with other terms: {'; '.join(changes)}")
+            problems.append(
+                (i, f"{file}[{i}]: contract {contract.id} is registered with other terms: {'; '.join(changes)}")
+            )
             continue
         checked.append((contract, changes is not None))
     if problems:
         many = f"{len(problems)} of the {len(entries)} contracts" if len(problems) > 1 else "a contract"
-        listed = "".join(f"\n  {problem}" for problem in problems)
+        listed = "".join(f"\n  {problem}" for _, problem in sorted(problems))
         raise InputError(f"{many} in {file} cannot be registered, so none was sent:{listed}")
     return checked
 

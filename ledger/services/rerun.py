@@ -9,7 +9,7 @@ collides with: an empty list when nothing, None when no record is found to compa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.chain.encoding import text_id, uscc_hash
 from ledger.chain.logs import account_topic, as_bytes, event_pattern
@@ -73,15 +73,34 @@ def instrument_differences(ws: Workspace, instrument_id: str, *, provider: str, 
 
 def registration_differences(ws: Workspace, contract: ContractInput) -> list[str] | None:
     """What a registration changes of the contract recorded under its id."""
+    return registrations_differences(ws, [contract])[contract.id]
+
+
+def registrations_differences(ws: Workspace, contracts: list[ContractInput]) -> dict[str, list[str] | None]:
+    """What registering each of `contracts` changes of the contract recorded under its id, by id, read
+    in one pass of the local index (a file of contracts is checked together)."""
     from ledger.services.client import ContractInput
 
-    key = text_id(contract.id)
-    events = ws.recorded_events(event_pattern("ContractRegistered", key), event_pattern("MilestoneAdded", key))
-    registered = [e.args for e in events if e.name == "ContractRegistered"]
-    if not registered:
-        return None
-    milestones = [e.args for e in events if e.name == "MilestoneAdded"]
-    return contract.differences(ContractInput.recorded(registered[0], milestones), name_of=ws.name_of)
+    keys = [text_id(contract.id) for contract in contracts]
+    patterns = [
+        pattern
+        for key in keys
+        for pattern in (event_pattern("ContractRegistered", key), event_pattern("MilestoneAdded", key))
+    ]
+    registered: dict[bytes, Any] = {}
+    milestones: dict[bytes, list[Any]] = {key: [] for key in keys}
+    for event in ws.recorded_events(*patterns):
+        key = as_bytes(event.args["contractId"])
+        if event.name == "ContractRegistered":
+            registered.setdefault(key, event.args)
+        else:
+            milestones[key].append(event.args)
+    return {
+        contract.id: None
+        if key not in registered
+        else contract.differences(ContractInput.recorded(registered[key], milestones[key]), name_of=ws.name_of)
+        for contract, key in zip(contracts, keys, strict=True)
+    }
 
 
 def achievement_differences(ws: Workspace, contract: str, index: int, *, at: int) -> list[str] | None:

@@ -828,6 +828,16 @@ def test_a_file_of_contracts_is_checked_whole_then_registered_and_run_again_is_a
     assert both.stderr == f"error: {single} gives its terms, and --terms gives them again: give them once\n"
     alone = ledger("contract", "register", "--file", str(single), "--json")
     assert alone.returncode == 0 and json.loads(alone.stdout)["replayed"] is True, alone.stderr
+    # a contract registered with other terms is a problem of the file in its place among the others
+    path.write_text(
+        json.dumps([{**contracts[1], "signed": "2026-02-02"}, {**one, "id": "TC-L9", "buyer": "x"}]), encoding="utf-8"
+    )
+    other = ledger("contract", "register", "--file", str(path))
+    assert other.returncode == 1 and other.stderr.splitlines()[1:] == [
+        f"  {path}[0]: contract TC-L2 is registered with other terms: signing date 2026-02-02 here, "
+        "2026-02-01 recorded",
+        f"  {path}[1].buyer: unknown member 'x'",
+    ]
 
 
 def test_a_contract_another_run_registers_between_the_check_and_the_send_is_a_replay(
@@ -843,20 +853,21 @@ def test_a_contract_another_run_registers_between_the_check_and_the_send_is_a_re
     one = json.loads(_royalty_licence(market, "TC-L6", buyer="steel").read_text(encoding="utf-8"))
     path = market.folder / "contracts" / "race.json"
     path.write_text(json.dumps([{**one, "id": "TC-L2", "seller": "steel", "buyer": "imu"}, one]), encoding="utf-8")
-    real = rerun.registration_differences
-    asked: list[str] = []
+    real = rerun.registrations_differences
+    asked: list[list[str]] = []
 
-    def unseen_at_first(ws: Workspace, contract: Any) -> list[str] | None:
-        asked.append(contract.id)
-        return None if asked.count(contract.id) == 1 else real(ws, contract)  # the check saw no TC-L2 yet
+    def unseen_at_first(ws: Workspace, contracts: list[Any]) -> dict[str, list[str] | None]:
+        asked.append([contract.id for contract in contracts])
+        found = real(ws, contracts)
+        return found if len(asked) > 1 else dict.fromkeys(found)  # the check saw no TC-L2 yet
 
-    monkeypatch.setattr(rerun, "registration_differences", unseen_at_first)
+    monkeypatch.setattr(rerun, "registrations_differences", unseen_at_first)
     assert cli.main(["contract", "register", "--file", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["contracts"] == [
         {"id": "TC-L2", "replayed": True},
         {"id": "TC-L6", "replayed": False},
     ]
-    assert asked == ["TC-L2", "TC-L6", "TC-L2"]  # the second look: after the registry refused it as registered
+    assert asked == [["TC-L2", "TC-L6"], ["TC-L2"]]  # the file checked at once; TC-L2 again once refused
 
 
 def test_a_file_of_contracts_refused_half_way_says_what_it_registered_and_runs_again(
