@@ -20,6 +20,7 @@ from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, Scena
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
 from ledger.services.client import LedgerClient, SettlementInput, contract_input
+from ledger.services.import_check import MAX_BATCH
 from ledger.services.verify import VerificationReport, verify_deployment
 
 EXIT_OK = 0
@@ -28,6 +29,8 @@ EXIT_REJECTED = 3
 EXIT_DISCREPANCY = 4
 
 Progress = Callable[[int, int], None]
+#: The events the ledger marks each settlement of a batch with, in the batch's order: one of the two each.
+SETTLEMENT_OUTCOMES = frozenset({"SettlementRecorded", "SettlementReplayed"})
 
 
 @dataclass
@@ -98,6 +101,8 @@ class ScenarioRunner:
         self.replayed: list[int] = []
         self.registered: set[str] = set()
         self.unregistered: dict[str, Unregistered] = {}
+        #: The settlements recorded so far, by reference (their data, to tell a resend from a conflict).
+        self.settled: dict[str, SettlementInput] = {}
         self.client: LedgerClient
 
     def address(self, member_id: str) -> str:
@@ -125,14 +130,17 @@ class ScenarioRunner:
                 original_value=instrument.original_value,
             )
         pending = sorted(self.scenario.contracts, key=lambda c: c.signed)
-        total = len(self.scenario.events)
-        for n, event in enumerate(self.scenario.events):
-            while pending and pending[0].signed <= event.at:
+        events = self.scenario.events
+        n = 0
+        while n < len(events):
+            while pending and pending[0].signed <= events[n].at:
                 self._register(pending.pop(0))
-            self.session.advance_to(event.at)
-            self._play(event)
+            group = self._settlements_from(n, pending)
+            self.session.advance_to(group[-1].at)
+            self._play_together(group)
+            n += len(group)
             if self.progress:
-                self.progress(n + 1, total)
+                self.progress(n, len(events))
         for contract in pending:
             self._register(contract)
         verification = verify_deployment(self.client, from_block=record.block, documents=[self.policy])
@@ -161,6 +169,42 @@ class ScenarioRunner:
             self.unregistered[c.id] = Unregistered(contract=c.id, error=exc.name, message=str(exc))
             return
         self.registered.add(c.id)
+
+    def _settlements_from(self, n: int, pending: list[ContractDecl]) -> list[ScenarioEvent]:
+        """The events from the `n`th that go on chain together: a run of settlements on registered
+        contracts, up to a batch's worth, that no registration falls within; else the `n`th alone."""
+        group: list[ScenarioEvent] = []
+        in_group: dict[str, SettlementInput] = {}
+        for event in self.scenario.events[n : n + MAX_BATCH]:
+            batched = event.type in PAYMENT_EVENTS and event.contract in self.registered
+            if batched:  # a reference given before with other data is refused: alone, the batch goes on
+                settlement = self._settlement(event)
+                given = self.settled.get(settlement.ref) or in_group.setdefault(settlement.ref, settlement)
+                batched = given == settlement
+            if group and (not batched or (pending and pending[0].signed <= event.at)):
+                break
+            group.append(event)
+            if not batched:
+                break
+        return group
+
+    def _play_together(self, group: list[ScenarioEvent]) -> None:
+        """Play settlements in one batch, as the ledger records a batch: in order, each as if alone (an
+        identical resend a replay). A batch is all or nothing, so one the ledger refuses is played again
+        in halves, down to the one event that is refused alone, with its own refusal."""
+        if len(group) == 1:
+            self._play(group[0])
+            return
+        try:
+            outcome = self.client.settle_batch(self.operator, [self._settlement(e) for e in group])
+        except ContractError:
+            half = len(group) // 2
+            self._play_together(group[:half])
+            self._play_together(group[half:])
+            return
+        self.settled.update((e.ref, self._settlement(e)) for e in group if e.ref is not None)
+        marks = [e.name == "SettlementReplayed" for e in outcome.events if e.name in SETTLEMENT_OUTCOMES]
+        self.replayed += [e.index for e, replayed in zip(group, marks, strict=True) if replayed]
 
     def _play(self, event: ScenarioEvent) -> None:
         try:
@@ -219,10 +263,17 @@ class ScenarioRunner:
             raise refusal(name, text_id(e.contract), e.at, decl.signed)
 
     def _settle(self, e: ScenarioEvent) -> bool:
-        assert e.contract is not None and e.ref is not None and e.amount is not None
         self._require_signed(e)
+        settlement = self._settlement(e)
+        replayed = self.client.settle(self.operator, settlement).replayed
+        self.settled[settlement.ref] = settlement
+        return replayed
+
+    @staticmethod
+    def _settlement(e: ScenarioEvent) -> SettlementInput:
+        assert e.contract is not None and e.ref is not None and e.amount is not None
         evidence = sha256_bytes(e.evidence.encode("utf-8")) if e.evidence else b"\0" * 32
-        settlement = SettlementInput(
+        return SettlementInput(
             ref=e.ref,
             contract=e.contract,
             amount=e.amount,
@@ -232,7 +283,6 @@ class ScenarioRunner:
             kind=SettlementKind.EQUITY if e.type == "equity" else SettlementKind.CASH,
             evidence_hash=evidence,
         )
-        return self.client.settle(self.operator, settlement).replayed
 
     def _publish_version(self, e: ScenarioEvent) -> None:
         assert e.rule is not None
