@@ -183,7 +183,7 @@ def build_statement(
             by_rule[rule] += entry.amount
         else:
             line = StatementLine(
-                date=format_beijing(date, with_time=True),
+                date=format_beijing(date),  # the day of its block, as `ledger points history` dates it
                 what="redeemed",
                 contract=None,
                 reference=entry.purpose,
