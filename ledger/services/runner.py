@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, ScenarioEvent
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
-from ledger.services.client import LedgerClient, SettlementInput, contract_input
+from ledger.services.client import ContractInput, LedgerClient, SettlementInput, contract_input
+from ledger.services.contract_files import group_gas, registration_groups
 from ledger.services.import_check import MAX_BATCH
 from ledger.services.verify import VerificationReport, verify_deployment
 
@@ -129,20 +131,24 @@ class ScenarioRunner:
                 provider=self.address(instrument.provider),
                 original_value=instrument.original_value,
             )
-        pending = sorted(self.scenario.contracts, key=lambda c: c.signed)
+        declared = sorted(self.scenario.contracts, key=lambda c: c.signed)
+        signing = [c.signed for c in declared]
         events = self.scenario.events
-        n = 0
+        reached = n = 0  # the contracts whose signing the events reached (registered), the events played
         while n < len(events):
-            while pending and pending[0].signed <= events[n].at:
-                self._register(pending.pop(0))
-            group = self._settlements_from(n, pending)
+            signed = bisect_right(signing, events[n].at, lo=reached)
+            if signed > reached:
+                self._register_all(declared[reached:signed])
+                reached = signed
+            next_signing = signing[reached] if reached < len(signing) else None
+            group = self._settlements_from(n, next_signing)
             self.session.advance_to(group[-1].at)
             self._play_together(group)
             n += len(group)
             if self.progress:
                 self.progress(n, len(events))
-        for contract in pending:
-            self._register(contract)
+        if reached < len(declared):
+            self._register_all(declared[reached:])
         verification = verify_deployment(self.client, from_block=record.block, documents=[self.policy])
         return RunResult(
             scenario=self.scenario,
@@ -157,22 +163,41 @@ class ScenarioRunner:
 
     # --- registration and events ------------------------------------------------------------
 
-    def _register(self, c: ContractDecl) -> None:
-        """Register a declared contract once the chain's clock reaches its signing date (the registry
-        refuses a contract dated as signed ahead of it); a refusal is kept, for the events on it to say."""
-        self.session.advance_to(c.signed)
+    def _register_all(self, declared: list[ContractDecl]) -> None:
+        """Register the declared contracts (in signing order) once the chain's clock reaches their signing
+        dates (the registry refuses a contract dated as signed ahead of it), in as few transactions as the
+        gas ceiling allows; a group the registry refuses is registered again one contract at a time, so
+        that each refusal is its own contract's, kept for the events on it to say."""
+        self.session.advance_to(declared[-1].signed)
+        contracts = [self._contract_input(c) for c in declared]
+        for group in registration_groups(contracts, gas=group_gas(self.session)):
+            if len(group) > 1:
+                try:
+                    self.client.register_contracts(self.operator, group)
+                except ContractError:
+                    pass
+                else:
+                    self.registered.update(c.id for c in group)
+                    continue
+            for contract in group:
+                self._register(contract)
+
+    def _contract_input(self, c: ContractDecl) -> ContractInput:
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
-        contract = contract_input(c, address=self.address, terms_hash=terms)
+        return contract_input(c, address=self.address, terms_hash=terms)
+
+    def _register(self, contract: ContractInput) -> None:
         try:
             self.client.register_contract(self.operator, contract)
         except ContractError as exc:
-            self.unregistered[c.id] = Unregistered(contract=c.id, error=exc.name, message=str(exc))
+            self.unregistered[contract.id] = Unregistered(contract=contract.id, error=exc.name, message=str(exc))
             return
-        self.registered.add(c.id)
+        self.registered.add(contract.id)
 
-    def _settlements_from(self, n: int, pending: list[ContractDecl]) -> list[ScenarioEvent]:
+    def _settlements_from(self, n: int, next_signing: int | None) -> list[ScenarioEvent]:
         """The events from the `n`th that go on chain together: a run of settlements on registered
-        contracts, up to a batch's worth, that no registration falls within; else the `n`th alone."""
+        contracts, up to a batch's worth, that no registration falls within (the next is due at
+        `next_signing`); else the `n`th alone."""
         group: list[ScenarioEvent] = []
         in_group: dict[str, SettlementInput] = {}
         for event in self.scenario.events[n : n + MAX_BATCH]:
@@ -181,7 +206,7 @@ class ScenarioRunner:
                 settlement = self._settlement(event)
                 given = self.settled.get(settlement.ref) or in_group.setdefault(settlement.ref, settlement)
                 batched = given == settlement
-            if group and (not batched or (pending and pending[0].signed <= event.at)):
+            if group and (not batched or (next_signing is not None and next_signing <= event.at)):
                 break
             group.append(event)
             if not batched:

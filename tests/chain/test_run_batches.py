@@ -44,6 +44,8 @@ SCENARIO = {
         _transfer("T1", "2026-02-01", "lump_sum", "3000000.00", broker="agent"),
         _transfer("T2", "2026-02-01", "staged", "1000000.00", "1000000.00"),
         _transfer("T3", "2026-05-01", "lump_sum", "2500000.00"),
+        _transfer("T4", "2026-03-08", "lump_sum", "100000.00"),  # signed while imu is suspended
+        {**_transfer("T5", "2026-03-08", "lump_sum", "100000.00"), "seller": "steel", "buyer": "agent"},
     ],
     "events": [
         _pay("2026-03-01", "B1", "T1", "1000000.00"),  # 0
@@ -64,6 +66,8 @@ SCENARIO = {
         _pay("2026-05-02", "B10", "T3", "2500000.00"),  # 15: T3 registered within the run of payments
         _pay("2026-05-02", "B10", "T3", "2500000.00"),  # 16: replay in the same batch
         _pay("2026-05-03", "B11", "T2", "1.00", 1),  # 17: milestone paid in full
+        _pay("2026-05-03", "B12", "T4", "100000.00"),  # 18: T4's registration was refused
+        _pay("2026-05-03", "B13", "T5", "100000.00"),  # 19
     ],
 }
 
@@ -77,21 +81,32 @@ def _outcome(result: runner.RunResult) -> dict[str, Any]:
 
 
 def test_settlements_in_batches_come_out_as_sent_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contracts signed by the same event go to the registry together too, and a group it refuses (T4
+    has a suspended party) is registered one contract at a time."""
     batches: list[int] = []
-    real = LedgerClient.settle_batch
+    groups: list[list[str]] = []
+    settle_batch, register_contracts = LedgerClient.settle_batch, LedgerClient.register_contracts
 
     def counted(client: LedgerClient, signer: Any, settlements: list[Any], **kwargs: Any) -> Any:
         batches.append(len(settlements))
-        return real(client, signer, settlements, **kwargs)
+        return settle_batch(client, signer, settlements, **kwargs)
+
+    def grouped(client: LedgerClient, signer: Any, contracts: list[Any]) -> Any:
+        groups.append([c.id for c in contracts])
+        return register_contracts(client, signer, contracts)
 
     monkeypatch.setattr(LedgerClient, "settle_batch", counted)
+    monkeypatch.setattr(LedgerClient, "register_contracts", grouped)
     batched = run_scenario(parse_scenario(SCENARIO))
     assert batches and max(batches) >= 5  # events 0 to 4 went together first (refused, then played in halves)
+    assert groups == [["T1", "T2"], ["T4", "T5"]]  # the second refused whole; T3 is registered alone
 
     batches.clear()
+    groups.clear()
     monkeypatch.setattr(runner, "MAX_BATCH", 1)
+    monkeypatch.setattr(runner, "group_gas", lambda session: 0)  # each contract a group of its own
     alone = run_scenario(parse_scenario(SCENARIO))
-    assert batches == []
+    assert batches == [] and groups == []
     assert _outcome(batched) == _outcome(alone)
 
     assert [(r.event, r.error) for r in batched.rejected] == [
@@ -101,7 +116,13 @@ def test_settlements_in_batches_come_out_as_sent_one_at_a_time(monkeypatch: pyte
         (13, "PaymentBeforeSigning"),
         (14, "AmountExceedsDue"),
         (17, "AmountExceedsDue"),
+        (18, "UnknownContract"),
     ]
+    assert batched.rejected[-1].message == (
+        "there is no contract T4: its registration was refused (PartySuspended: imu is suspended and cannot be "
+        "a party to a new contract)"
+    )
+    assert [u.contract for u in batched.unregistered] == ["T4"]
     assert batched.replayed == [2, 16]
     assert batched.as_json()["members"]["imu"]["by_rule"] == {"R11-LANDING": "1100000.00"}  # T1 and T3, not T2
     assert batched.verification.ok, batched.verification.discrepancies
