@@ -91,10 +91,16 @@ class RunResult:
 class ScenarioRunner:
     """Deploys, enrols, registers and plays the events of one scenario."""
 
-    def __init__(self, session: ChainSession, scenario: Scenario, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self, session: ChainSession, scenario: Scenario, *, progress: Progress | None = None, batches: bool = True
+    ) -> None:
+        """With `batches` false, every event and contract goes on chain in a transaction of its own (the
+        baseline the benchmark measures batches against; both give the same result)."""
         self.session = session
         self.scenario = scenario
         self.progress = progress
+        self.batch_size = MAX_BATCH if batches else 1
+        self.batches = batches
         self.policy: PolicyDocument = load_policy(scenario.policy_path)
         self.regulator = session.new_account("regulator")
         self.operator = session.new_account("operator")
@@ -170,7 +176,7 @@ class ScenarioRunner:
         that each refusal is its own contract's, kept for the events on it to say."""
         self.session.advance_to(declared[-1].signed)
         contracts = [self._contract_input(c) for c in declared]
-        for group in registration_groups(contracts, gas=group_gas(self.session)):
+        for group in registration_groups(contracts, gas=group_gas(self.session) if self.batches else 0):
             if len(group) > 1:
                 try:
                     self.client.register_contracts(self.operator, group)
@@ -200,7 +206,7 @@ class ScenarioRunner:
         `next_signing`); else the `n`th alone."""
         group: list[ScenarioEvent] = []
         in_group: dict[str, SettlementInput] = {}
-        for event in self.scenario.events[n : n + MAX_BATCH]:
+        for event in self.scenario.events[n : n + self.batch_size]:
             batched = event.type in PAYMENT_EVENTS and event.contract in self.registered
             if batched:  # a reference given before with other data is refused: alone, the batch goes on
                 settlement = self._settlement(event)
@@ -376,8 +382,13 @@ class ScenarioRunner:
 
 
 def run_scenario(
-    scenario: Scenario, *, rpc: str | None = None, access: NodeAccess | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    *,
+    rpc: str | None = None,
+    access: NodeAccess | None = None,
+    progress: Progress | None = None,
+    batches: bool = True,
 ) -> RunResult:
     """Start (or connect to) a chain, deploy, play the scenario and verify."""
     session = ChainSession.connect(rpc, access=access) if rpc else ChainSession.embedded()
-    return ScenarioRunner(session, scenario, progress=progress).run()
+    return ScenarioRunner(session, scenario, progress=progress, batches=batches).run()

@@ -74,6 +74,10 @@ def test_the_whole_benchmark_runs_and_verifies_what_it_imported() -> None:
     assert 0 < report["throughput"]["anvil block-time 1s"]["fraction_of_ceiling"]
     registration = report["registration"]
     assert registration["contracts"] == 20 and registration["groups"] == 1 and registration["ratio"] > 0
+    scenario = report["scenario"]
+    runs = [scenario[chain][mode] for chain in ("eth-tester", "anvil") for mode in ("batched", "one_per_event")]
+    assert all(run["verified"] for run in runs) and runs[0]["rejected"] > 0 and runs[0]["replayed"] > 0
+    assert len({run["outcome_sha256"] for run in runs}) == 1  # batched or not, on either chain: one result
     (verified,) = report["verify"].values()
     assert verified["fast"]["ok"] and verified["web3"]["ok"]
     assert verified["fast"]["logs"] == verified["web3"]["logs"] > 1_000

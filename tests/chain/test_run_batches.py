@@ -103,9 +103,7 @@ def test_settlements_in_batches_come_out_as_sent_one_at_a_time(monkeypatch: pyte
 
     batches.clear()
     groups.clear()
-    monkeypatch.setattr(runner, "MAX_BATCH", 1)
-    monkeypatch.setattr(runner, "group_gas", lambda session: 0)  # each contract a group of its own
-    alone = run_scenario(parse_scenario(SCENARIO))
+    alone = run_scenario(parse_scenario(SCENARIO), batches=False)
     assert batches == [] and groups == []
     assert _outcome(batched) == _outcome(alone)
 
