@@ -22,7 +22,7 @@ from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
 from ledger.services.client import ContractInput, LedgerClient, SettlementInput, contract_input
 from ledger.services.contract_files import group_gas, registration_groups
-from ledger.services.import_check import MAX_BATCH
+from ledger.services.import_check import MAX_BATCH, TX_OVERHEAD_BOUND, WORST_CASE_SETTLEMENT_GAS
 from ledger.services.verify import VerificationReport, verify_deployment
 
 EXIT_OK = 0
@@ -99,7 +99,10 @@ class ScenarioRunner:
         self.session = session
         self.scenario = scenario
         self.progress = progress
-        self.batch_size = MAX_BATCH if batches else 1
+        # as many settlements as fit the chain's gas ceiling (EIP-7825's cap, or a smaller block gas limit)
+        # even when each costs the most one can
+        fit = (session.gas_ceiling() - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
+        self.batch_size = max(1, min(MAX_BATCH, fit)) if batches else 1
         self.batches = batches
         self.policy: PolicyDocument = load_policy(scenario.policy_path)
         self.regulator = session.new_account("regulator")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ from ledger.errors import ChainError
 from ledger.node import LocalNode
 from ledger.services.client import ContractInput, LedgerClient, MilestoneInput, SettlementInput
 from ledger.services.contract_files import group_gas, registration_groups
+from ledger.services.import_check import WORST_CASE_SETTLEMENT_GAS
 from ledger.services.importer import ImportResult, import_against_history, journal_path
 from ledger.services.verify import verify_deployment
 from tests.faults.proxy import LossyProxy
@@ -203,6 +205,44 @@ def test_a_chain_of_small_blocks_gets_groups_of_contracts_that_fit_them(market: 
     sent = [client.register_contracts(market.operator, group) for group in groups]  # type: ignore[arg-type]
     assert max(int(client.session.w3.eth.get_transaction(s.tx_hash)["gas"]) for s in sent) <= 6_000_000
     assert client.contract_view("GROUP-59")["milestone_count"] == 3
+
+
+@pytest.mark.parametrize("market", [("--gas-limit", "6000000")], indirect=True)
+def test_a_chain_of_small_blocks_plays_a_scenario_in_batches_that_fit_them(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ledger run --rpc` sends a scenario's settlements in batches no larger than the block gas limit holds
+    at the most each can cost (a node refuses the estimate of a transaction no block could hold)."""
+    from ledger.domain.scenario import parse_scenario
+    from ledger.services.runner import run_scenario
+
+    members = [
+        {"id": "imu", "kind": "university", "uscc": "121500004600012340", "in_region": True},
+        {"id": "steel", "kind": "enterprise", "uscc": "91150200114123456M", "in_region": True},
+        {"id": "agent", "kind": "broker", "in_region": True},
+    ]
+    contract = {"kind": "transfer", "seller": "imu", "buyer": "steel", "broker": "agent", "signed": "2026-02-01"}
+    milestones = [{"title": "all", "amount": "100000000.00", "due": "2026-12-31"}]
+    scenario = {
+        "members": members,
+        "contracts": [{**contract, "id": f"T{n}", "plan": "lump_sum", "milestones": milestones} for n in range(5)],
+        "events": [
+            {"at": "2026-03-01", "type": "payment", "ref": f"B{k}", "contract": f"T{k % 5}", "amount": "500000.00"}
+            for k in range(100)
+        ],
+    }
+    sizes: list[int] = []
+    settle_batch = LedgerClient.settle_batch
+
+    def counted(client: LedgerClient, signer: Any, settlements: list[Any], **kwargs: Any) -> Any:
+        sizes.append(len(settlements))
+        return settle_batch(client, signer, settlements, **kwargs)
+
+    monkeypatch.setattr(LedgerClient, "settle_batch", counted)
+    result = run_scenario(parse_scenario(scenario), rpc=market.node.url)
+    assert result.rejected == [] and result.verification.ok, result.verification.discrepancies
+    assert sum(sizes) == 100 and len(sizes) > 1 and max(sizes) <= 6_000_000 // WORST_CASE_SETTLEMENT_GAS
+    assert result.members["agent"]["by_rule"] == {"R16-BROKER": "250000.00"}  # 0.5% of 50,000,000.00
 
 
 def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_loses_nothing(market: Market) -> None:
