@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.domain.money import group_thousands
+from ledger.errors import with_differences
 
 
 def shown(text: str) -> str:
@@ -118,7 +119,10 @@ def run_summary(result: Any) -> str:
         out.append("")
         out.append("Refused (nothing changed):")
         out += [f"  contract {c.contract} not registered: {c.error}: {shown(c.message)}" for c in result.unregistered]
-        out += [f"  event {r.event}: {r.error}: {shown(r.message)}" for r in result.rejected]
+        out += [
+            f"  event {r.event}: {r.error}: {shown(with_differences(r.message, list(r.differences)))}"
+            for r in result.rejected
+        ]
     out.append("")
     v = result.verification
     if v.ok and not v.expected:

@@ -37,11 +37,14 @@ SETTLEMENT_OUTCOMES = frozenset({"SettlementRecorded", "SettlementReplayed"})
 
 @dataclass
 class Rejection:
-    """A scenario event the ledger refused: its index, the error's name and its sentence."""
+    """A scenario event the ledger refused: its index, the error's name and its sentence; for a reference
+    given again with other data, what differs from the settlement recorded under it (shown to a person,
+    beside the message the JSON keeps as the ledger says it)."""
 
     event: int
     error: str
     message: str
+    differences: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"event": self.event, "error": self.error, "message": self.message}
@@ -248,7 +251,9 @@ class ScenarioRunner:
             refused = self.unregistered.get(event.contract or "")
             if exc.name == "UnknownContract" and refused is not None:
                 message += f": its registration was refused ({refused.error}: {refused.message})"
-            self.rejected.append(Rejection(event=event.index, error=exc.name, message=message))
+            recorded = self.settled.get(event.ref or "") if exc.name == "DuplicatePayment" else None
+            changes = tuple(self._settlement(event).differences(recorded)) if recorded else ()
+            self.rejected.append(Rejection(event=event.index, error=exc.name, message=message, differences=changes))
             return
         if replayed:
             self.replayed.append(event.index)

@@ -18,7 +18,13 @@ def test_demo_prints_the_summary_and_exits_zero(ledger: Run) -> None:
     assert result.returncode == 0, result.stderr
     assert "内蒙古大学" in result.stdout
     assert "R11-LANDING" in result.stdout and "Verified" in result.stdout
-    assert "DuplicatePayment" in result.stdout
+    # the refused duplicate says what differs from the payment recorded under its reference (the JSON keeps
+    # the ledger's sentence alone: test_run_json_has_exactly_the_spec_shape)
+    assert (
+        "  event 7: DuplicatePayment: payment reference BANK-0001 was already recorded with different data: "
+        "contract TC-3 here, TC-1 recorded; for milestone 1 here, milestone 0 recorded; amount 500,000.00 yuan "
+        "here, 1,000,000.00 yuan recorded; date 2026-07-02 here, 2026-05-02 recorded\n"
+    ) in result.stdout
     assert "Replayed (already recorded, nothing changed): event 2\n" in result.stdout
     tc3 = next(line for line in result.stdout.splitlines() if line.startswith("TC-3 "))
     assert tc3.endswith(
