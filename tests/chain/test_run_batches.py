@@ -106,6 +106,7 @@ def test_settlements_in_batches_come_out_as_sent_one_at_a_time(monkeypatch: pyte
     alone = run_scenario(parse_scenario(SCENARIO), batches=False)
     assert batches == [] and groups == []
     assert _outcome(batched) == _outcome(alone)
+    assert [r.differences for r in batched.rejected] == [r.differences for r in alone.rejected]
 
     assert [(r.event, r.error) for r in batched.rejected] == [
         (3, "MilestoneNotAchieved"),
@@ -121,6 +122,10 @@ def test_settlements_in_batches_come_out_as_sent_one_at_a_time(monkeypatch: pyte
         "a party to a new contract)"
     )
     assert [u.contract for u in batched.unregistered] == ["T4"]
+    assert batched.rejected[2].differences == (  # event 5
+        "amount 1.00 yuan here, 1,500,000.00 yuan recorded",
+        "date 2026-03-03 here, 2026-03-01 recorded",
+    )
     assert batched.replayed == [2, 16]
     assert batched.as_json()["members"]["imu"]["by_rule"] == {"R11-LANDING": "1100000.00"}  # T1 and T3, not T2
     assert batched.verification.ok, batched.verification.discrepancies
