@@ -170,7 +170,7 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     sent while any is wrong; then sent in as few transactions as fit the chain's gas, those registered
     already with the same terms passed over, so that the same command run again after an interruption
     registers only what is left."""
-    from ledger.services.contract_files import checked_contracts, register_in_groups
+    from ledger.services.contract_files import checked_contracts, group_gas, register_in_groups, register_once
 
     if args.terms:
         raise UsageError(
@@ -181,8 +181,17 @@ def _register_contracts(ws: Workspace, args: argparse.Namespace, config: Config,
     bar = progress_bar("registering contracts")
     done = sum(replayed.values())
     fresh_ids: list[str] = []
+    signer = ws.signer(args.signer)
+    to_send = [contract for contract, recorded in checked if not recorded]
+    groups = register_in_groups(
+        ws.client,
+        signer,
+        to_send,
+        gas=group_gas(ws.session),
+        alone=lambda contract: register_once(ws, signer, contract),
+    )
     try:
-        for contract, registered in register_in_groups(ws, ws.signer(args.signer), [c for c, r in checked if not r]):
+        for contract, registered in groups:
             replayed[contract.id] = not registered
             fresh_ids += [contract.id] if registered else []
             done += 1

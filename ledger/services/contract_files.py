@@ -4,7 +4,7 @@ registered once (a contract registered already with the same terms is a replay).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from ledger.chain.session import ChainSession
-    from ledger.services.client import ContractInput
+    from ledger.services.client import ContractInput, LedgerClient
     from ledger.services.workspace import Workspace
 
 #: Gas bounds of a registration, for grouping contracts into transactions (measured: ~140,000 for a
@@ -150,21 +150,28 @@ def register_once(ws: Workspace, signer: LocalAccount, contract: ContractInput) 
 
 
 def register_in_groups(
-    ws: Workspace, signer: LocalAccount, contracts: list[ContractInput]
+    client: LedgerClient,
+    signer: LocalAccount,
+    contracts: list[ContractInput],
+    *,
+    gas: int,
+    alone: Callable[[ContractInput], bool],
 ) -> Iterator[tuple[ContractInput, bool]]:
-    """Register `contracts`, in order, in as few transactions as the chain's gas ceiling allows (each
-    all or none), yielding each contract with True, or False when it was registered already with the
-    same terms. A group the chain refuses is sent again one contract at a time, so that the refusal
-    names its contract and one registered meanwhile alike is passed over."""
-    for group in registration_groups(contracts, gas=group_gas(ws.session)):
-        try:
-            ws.client.register_contracts(signer, group)
-        except ContractError:
-            for contract in group:
-                yield contract, register_once(ws, signer, contract)
-            continue
+    """Register `contracts`, in order, in groups planned within `gas` (`registration_groups`), each one
+    transaction, all or none, yielding each contract with True once registered. A contract of a group the
+    registry refuses, and one that goes alone, is given to `alone`, which registers it in a transaction
+    of its own, so that a refusal is its own contract's, and says what to yield."""
+    for group in registration_groups(contracts, gas=gas):
+        if len(group) > 1:
+            try:
+                client.register_contracts(signer, group)
+            except ContractError:
+                pass
+            else:
+                yield from ((contract, True) for contract in group)
+                continue
         for contract in group:
-            yield contract, True
+            yield contract, alone(contract)
 
 
 def group_gas(session: ChainSession) -> int:

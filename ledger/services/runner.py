@@ -21,7 +21,7 @@ from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, Scena
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
 from ledger.services.client import ContractInput, LedgerClient, SettlementInput, contract_input
-from ledger.services.contract_files import group_gas, registration_groups
+from ledger.services.contract_files import group_gas, register_in_groups
 from ledger.services.import_check import MAX_BATCH, TX_OVERHEAD_BOUND, WORST_CASE_SETTLEMENT_GAS
 from ledger.services.verify import VerificationReport, verify_deployment
 
@@ -106,7 +106,7 @@ class ScenarioRunner:
         # even when each costs the most one can
         fit = (session.gas_ceiling() - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
         self.batch_size = max(1, min(MAX_BATCH, fit)) if batches else 1
-        self.batches = batches
+        self.group_gas = group_gas(session) if batches else 0  # a group of one contract, when not batching
         self.policy: PolicyDocument = load_policy(scenario.policy_path)
         self.regulator = session.new_account("regulator")
         self.operator = session.new_account("operator")
@@ -182,29 +182,21 @@ class ScenarioRunner:
         that each refusal is its own contract's, kept for the events on it to say."""
         self.session.advance_to(declared[-1].signed)
         contracts = [self._contract_input(c) for c in declared]
-        for group in registration_groups(contracts, gas=group_gas(self.session) if self.batches else 0):
-            if len(group) > 1:
-                try:
-                    self.client.register_contracts(self.operator, group)
-                except ContractError:
-                    pass
-                else:
-                    self.registered.update(c.id for c in group)
-                    continue
-            for contract in group:
-                self._register(contract)
+        groups = register_in_groups(self.client, self.operator, contracts, gas=self.group_gas, alone=self._register)
+        self.registered.update(contract.id for contract, registered in groups if registered)
 
     def _contract_input(self, c: ContractDecl) -> ContractInput:
         terms = sha256_bytes(c.terms.encode("utf-8")) if c.terms else b"\0" * 32
         return contract_input(c, address=self.address, terms_hash=terms)
 
-    def _register(self, contract: ContractInput) -> None:
+    def _register(self, contract: ContractInput) -> bool:
+        """Register one contract: whether it is, a refusal kept for the events on it to say."""
         try:
             self.client.register_contract(self.operator, contract)
         except ContractError as exc:
             self.unregistered[contract.id] = Unregistered(contract=contract.id, error=exc.name, message=str(exc))
-            return
-        self.registered.add(contract.id)
+            return False
+        return True
 
     def _settlements_from(self, n: int, next_signing: int | None) -> list[ScenarioEvent]:
         """The events from the `n`th that go on chain together: a run of settlements on registered
