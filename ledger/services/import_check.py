@@ -48,8 +48,15 @@ RULE_MEMO_GAS_BOUND = 2_600
 WARM_SLOT_SAVING = 12_000
 MAX_AWARDS = 4
 WORST_CASE_SETTLEMENT_GAS = FIRST_PAYMENT_GAS_BOUND + MAX_AWARDS * AWARD_GAS_BOUND
-#: The most rows one batch may hold: with every row at the worst case it still fits under the cap.
-MAX_BATCH = (TX_GAS_CAP - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
+
+
+def rows_fitting(gas: int) -> int:
+    """The most rows a batch within `gas` may hold (at least one): every row at the worst case fits."""
+    return max(1, (gas - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS)
+
+
+#: The most rows one batch may hold under EIP-7825's cap.
+MAX_BATCH = rows_fitting(TX_GAS_CAP)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
 from ledger.services.client import ContractInput, LedgerClient, SettlementInput, contract_input
 from ledger.services.contract_files import group_gas, register_in_groups
-from ledger.services.import_check import MAX_BATCH, TX_OVERHEAD_BOUND, WORST_CASE_SETTLEMENT_GAS
+from ledger.services.import_check import rows_fitting
 from ledger.services.verify import VerificationReport, verify_deployment
 
 EXIT_OK = 0
@@ -31,6 +31,8 @@ EXIT_REJECTED = 3
 EXIT_DISCREPANCY = 4
 
 Progress = Callable[[int, int], None]
+#: An event to play, with its settlement when it goes in a batch.
+Played = tuple[ScenarioEvent, SettlementInput | None]
 #: The events the ledger marks each settlement of a batch with, in the batch's order: one of the two each.
 SETTLEMENT_OUTCOMES = frozenset({"SettlementRecorded", "SettlementReplayed"})
 
@@ -104,8 +106,7 @@ class ScenarioRunner:
         self.progress = progress
         # as many settlements as fit the chain's gas ceiling (EIP-7825's cap, or a smaller block gas limit)
         # even when each costs the most one can
-        fit = (session.gas_ceiling() - TX_OVERHEAD_BOUND) // WORST_CASE_SETTLEMENT_GAS
-        self.batch_size = max(1, min(MAX_BATCH, fit)) if batches else 1
+        self.batch_size = rows_fitting(session.gas_ceiling()) if batches else 1
         self.group_gas = group_gas(session) if batches else 0  # a group of one contract, when not batching
         self.policy: PolicyDocument = load_policy(scenario.policy_path)
         self.regulator = session.new_account("regulator")
@@ -154,7 +155,7 @@ class ScenarioRunner:
                 reached = signed
             next_signing = signing[reached] if reached < len(signing) else None
             group = self._settlements_from(n, next_signing)
-            self.session.advance_to(group[-1].at)
+            self.session.advance_to(group[-1][0].at)
             self._play_together(group)
             n += len(group)
             if self.progress:
@@ -198,42 +199,44 @@ class ScenarioRunner:
             return False
         return True
 
-    def _settlements_from(self, n: int, next_signing: int | None) -> list[ScenarioEvent]:
-        """The events from the `n`th that go on chain together: a run of settlements on registered
-        contracts, up to a batch's worth, that no registration falls within (the next is due at
-        `next_signing`); else the `n`th alone."""
-        group: list[ScenarioEvent] = []
+    def _settlements_from(self, n: int, next_signing: int | None) -> list[Played]:
+        """The events from the `n`th that go on chain together, each with its settlement: a run of
+        settlements on registered contracts, up to a batch's worth, that no registration falls within
+        (the next is due at `next_signing`); else the `n`th alone (with none)."""
+        group: list[Played] = []
         in_group: dict[str, SettlementInput] = {}
         for event in self.scenario.events[n : n + self.batch_size]:
-            batched = event.type in PAYMENT_EVENTS and event.contract in self.registered
-            if batched:  # a reference given before with other data is refused: alone, the batch goes on
+            settlement = None
+            if event.type in PAYMENT_EVENTS and event.contract in self.registered:
                 settlement = self._settlement(event)
+                # a reference given before with other data is refused: alone, the batch goes on
                 given = self.settled.get(settlement.ref) or in_group.setdefault(settlement.ref, settlement)
-                batched = given == settlement
-            if group and (not batched or (next_signing is not None and next_signing <= event.at)):
+                settlement = settlement if given == settlement else None
+            if group and (settlement is None or (next_signing is not None and next_signing <= event.at)):
                 break
-            group.append(event)
-            if not batched:
+            group.append((event, settlement))
+            if settlement is None:
                 break
         return group
 
-    def _play_together(self, group: list[ScenarioEvent]) -> None:
+    def _play_together(self, group: list[Played]) -> None:
         """Play settlements in one batch, as the ledger records a batch: in order, each as if alone (an
         identical resend a replay). A batch is all or nothing, so one the ledger refuses is played again
         in halves, down to the one event that is refused alone, with its own refusal."""
         if len(group) == 1:
-            self._play(group[0])
+            self._play(group[0][0])
             return
+        settlements = [settlement for _, settlement in group if settlement is not None]
         try:
-            outcome = self.client.settle_batch(self.operator, [self._settlement(e) for e in group])
+            outcome = self.client.settle_batch(self.operator, settlements)
         except ContractError:
             half = len(group) // 2
             self._play_together(group[:half])
             self._play_together(group[half:])
             return
-        self.settled.update((e.ref, self._settlement(e)) for e in group if e.ref is not None)
+        self.settled.update((settlement.ref, settlement) for settlement in settlements)
         marks = [e.name == "SettlementReplayed" for e in outcome.events if e.name in SETTLEMENT_OUTCOMES]
-        self.replayed += [e.index for e, replayed in zip(group, marks, strict=True) if replayed]
+        self.replayed += [event.index for (event, _), replayed in zip(group, marks, strict=True) if replayed]
 
     def _play(self, event: ScenarioEvent) -> None:
         try:
