@@ -23,6 +23,7 @@ LedgerError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -96,6 +97,6 @@ class ContractError(LedgerError):
         return type(self)(with_differences(str(self), differences), name=self.name, arguments=self.arguments)
 
 
-def with_differences(refusal: str, differences: list[str]) -> str:
+def with_differences(refusal: str, differences: Sequence[str]) -> str:
     """A refusal of a resend followed by what it differs in from what is recorded."""
     return f"{refusal}: {'; '.join(differences)}" if differences else refusal

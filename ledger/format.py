@@ -120,7 +120,7 @@ def run_summary(result: Any) -> str:
         out.append("Refused (nothing changed):")
         out += [f"  contract {c.contract} not registered: {c.error}: {shown(c.message)}" for c in result.unregistered]
         out += [
-            f"  event {r.event}: {r.error}: {shown(with_differences(r.message, list(r.differences)))}"
+            f"  event {r.event}: {r.error}: {shown(with_differences(r.message, r.differences))}"
             for r in result.rejected
         ]
     out.append("")
