@@ -117,7 +117,8 @@ def checked_contracts(ws: Workspace, entries: list[Any], *, file: str) -> list[t
             continue
         first_at[contract.id] = i
         parsed.append((i, contract))
-    recorded = registrations_differences(ws, [contract for _, contract in parsed])
+    # (the local index is brought up to date only when some contract is left to compare with the chain)
+    recorded = registrations_differences(ws, [contract for _, contract in parsed]) if parsed else {}
     checked: list[tuple[ContractInput, bool]] = []
     for i, contract in parsed:
         changes = recorded[contract.id]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -13,7 +15,8 @@ from ledger.domain.types import ContractKind, PaymentPlan
 from ledger.errors import InputError
 from ledger.files import document_sha256
 from ledger.services.client import ContractInput, MilestoneInput
-from ledger.services.contract_files import registration_gas, registration_groups, terms_hash
+from ledger.services.contract_files import checked_contracts, registration_gas, registration_groups, terms_hash
+from ledger.services.workspace import Workspace
 
 
 def test_a_document_is_hashed_and_its_sha256_stands_for_it(tmp_path: Path) -> None:
@@ -61,3 +64,22 @@ def test_a_contract_above_the_gas_of_a_group_goes_alone() -> None:
     gas = registration_gas(big) - 1
     assert registration_groups([small, big, small], gas=gas) == [[small], [big], [small]]
     assert registration_groups([], gas=gas) == []
+
+
+class _IndexUnread:
+    """A workspace whose local index may not be read: a file with no valid contract is refused as it is."""
+
+    session = SimpleNamespace(now=lambda: 0)
+
+    def recorded_events(self, *patterns: Any) -> None:
+        raise AssertionError("the local index was read for a file with no contract to compare")
+
+
+def test_a_file_of_invalid_entries_is_refused_without_reading_the_chain() -> None:
+    with pytest.raises(InputError) as refused:
+        checked_contracts(cast(Workspace, _IndexUnread()), [1, "TC-1"], file="contracts.json")
+    assert str(refused.value) == (
+        "2 of the 2 contracts in contracts.json cannot be registered, so none was sent:"
+        "\n  contracts.json[0]: a contract is a JSON object, not int"
+        "\n  contracts.json[1]: a contract is a JSON object, not str"
+    )
