@@ -57,9 +57,12 @@ def deploy_all(session: ChainSession, regulator: LocalAccount) -> tuple[Deployme
         "SettlementLedger": ledger,
     }
     contracts = bind(session, addresses)
-    session.transact(regulator, contracts.policy.functions.wireRecordClock(ledger))
-    session.transact(regulator, contracts.registry.functions.wireLedger(ledger))
-    session.transact(regulator, contracts.points.functions.wireIssuer(ledger))
+    wiring = [
+        contracts.policy.functions.wireRecordClock(ledger),
+        contracts.registry.functions.wireLedger(ledger),
+        contracts.points.functions.wireIssuer(ledger),
+    ]
+    session.transact_all(regulator, wiring)
     record = DeploymentRecord(
         chain_id=session.chain_id,
         addresses=addresses,

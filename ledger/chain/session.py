@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -68,6 +69,8 @@ ALREADY_KNOWN = ("already known", "known transaction", "already imported")
 #: full. The same signed bytes are taken once blocks have made room (`PoolFull`).
 POOL_FULL = ("nonce is too distant from current sender nonce", "txpool is full", "transaction pool is full")
 RECEIPT_TIMEOUT_S = 120.0
+#: Transactions of one account awaited at once (an unbounded pipeline stalls anvil).
+IN_FLIGHT = 64
 #: How often a transaction awaited is checked for a nonce taken by another of its account's transactions.
 SUPERSEDED_CHECK_S = 1.0
 #: How many times a transaction is prepared again after another took its nonce.
@@ -458,6 +461,45 @@ class ChainSession:
         """Estimate, sign, send and await one contract call; refusals raise decoded errors."""
         to, data = self.encoded(signer.address, fn)
         return self.send(signer, to=to, data=data, gas=gas)
+
+    def transact_all(self, signer: LocalAccount, fns: Sequence[ContractFunction]) -> list[Sent]:
+        """`transact` for calls that do not depend on one another; one that would be refused raises its
+        error and none changes anything. On a node all are estimated and signed first (a refusal raises
+        before anything is sent), then sent together, at most `IN_FLIGHT` awaited at once, so that on a
+        chain mining a block every few seconds they share blocks rather than each waiting for one of its
+        own; a pool that holds fewer of the account's transactions (`PoolFull`) is offered each again
+        once the oldest awaited is mined. The embedded chain mines each as it arrives: there they go one
+        by one, and a refusal returns the chain to where it was before the first."""
+        calls = [self.encoded(signer.address, fn) for fn in fns]
+        if self.kind == "embedded":
+            before = self.snapshot()
+            try:
+                return [self.send(signer, to=to, data=data) for to, data in calls]
+            except LedgerError:
+                self.revert(before)
+                raise
+        prepared: list[Prepared] = []
+        try:
+            prepared += (self.prepare(signer, to=to, data=data) for to, data in calls)
+        except LedgerError:
+            self.forget_nonce(signer.address)  # the nonces given to those prepared are not used
+            raise
+        mined: list[Sent] = []
+        waiting: deque[Prepared] = deque()
+        for tx in prepared:
+            while True:
+                try:
+                    self.submit(tx)
+                    break
+                except PoolFull:
+                    if not waiting:
+                        raise
+                    mined.append(self.await_mined(waiting.popleft()))
+            waiting.append(tx)
+            if len(waiting) >= IN_FLIGHT:
+                mined.append(self.await_mined(waiting.popleft()))
+        mined += (self.await_mined(tx) for tx in waiting)
+        return mined
 
     def encoded(self, sender: str, fn: ContractFunction) -> tuple[str, bytes]:
         """The address a contract call goes to and its calldata (wrong arguments raise `InputError`)."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
@@ -29,8 +29,23 @@ from ledger.domain.types import (
 )
 from ledger.format import differences
 
+if TYPE_CHECKING:
+    from web3.contract.contract import ContractFunction
+
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO32 = b"\0" * 32
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A member as it is enrolled: its account, kind, region, credit code (hashed on chain) and the
+    SHA-256 fingerprint of its certificate."""
+
+    account: str
+    kind: MemberKind
+    in_region: bool
+    uscc: str | None
+    fingerprint: bytes = ZERO32
 
 
 @dataclass(frozen=True)
@@ -294,8 +309,16 @@ class LedgerClient:
         cert_fingerprint: bytes = ZERO32,
     ) -> Sent:
         """Enrol `account` as a member (the regulator signs); its credit code goes on chain as a hash."""
-        fn = self.contracts.membership.functions.enrol(account, int(kind), in_region, uscc_hash(uscc), cert_fingerprint)
-        return self.session.transact(signer, fn)
+        enrolment = Enrolment(account=account, kind=kind, in_region=in_region, uscc=uscc, fingerprint=cert_fingerprint)
+        return self.session.transact(signer, self._enrol(enrolment))
+
+    def enrol_all(self, signer: LocalAccount, enrolments: Sequence[Enrolment]) -> list[Sent]:
+        """Enrol several members, their transactions sent together (`ChainSession.transact_all`)."""
+        return self.session.transact_all(signer, [self._enrol(e) for e in enrolments])
+
+    def _enrol(self, e: Enrolment) -> ContractFunction:
+        membership = self.contracts.membership.functions
+        return membership.enrol(e.account, int(e.kind), e.in_region, uscc_hash(e.uscc), e.fingerprint)
 
     def suspend(self, signer: LocalAccount, account: str) -> Sent:
         return self.session.transact(signer, self.contracts.membership.functions.suspend(account))
@@ -323,8 +346,15 @@ class LedgerClient:
     def register_instrument(
         self, signer: LocalAccount, *, instrument_id: str, provider: str, original_value: Fen
     ) -> Sent:
-        fn = self.contracts.registry.functions.registerInstrument(text_id(instrument_id), provider, original_value)
-        return self.session.transact(signer, fn)
+        return self.session.transact(signer, self._instrument(instrument_id, provider, original_value))
+
+    def register_instruments(self, signer: LocalAccount, instruments: Sequence[tuple[str, str, Fen]]) -> list[Sent]:
+        """Register several shared instruments (id, provider, original value), their transactions sent
+        together (`ChainSession.transact_all`)."""
+        return self.session.transact_all(signer, [self._instrument(*instrument) for instrument in instruments])
+
+    def _instrument(self, instrument_id: str, provider: str, original_value: Fen) -> ContractFunction:
+        return self.contracts.registry.functions.registerInstrument(text_id(instrument_id), provider, original_value)
 
     def register_contract(self, signer: LocalAccount, contract: ContractInput) -> Sent:
         """Register a technology contract and its milestones (an operator signs)."""

@@ -20,7 +20,7 @@ from ledger.domain.policy import PolicyDocument, amended, load_policy
 from ledger.domain.scenario import PAYMENT_EVENTS, ContractDecl, Scenario, ScenarioEvent
 from ledger.domain.types import SettlementKind
 from ledger.errors import ContractError, LedgerError
-from ledger.services.client import ContractInput, LedgerClient, SettlementInput, contract_input
+from ledger.services.client import ContractInput, Enrolment, LedgerClient, SettlementInput, contract_input
 from ledger.services.contract_files import group_gas, register_in_groups
 from ledger.services.import_check import rows_fitting
 from ledger.services.verify import VerificationReport, verify_deployment
@@ -129,21 +129,14 @@ class ScenarioRunner:
         self.client = LedgerClient(self.session, contracts)
         self.client.publish_document(self.regulator, self.policy)
         self.client.appoint_operator(self.regulator, self.operator.address)
-        for member in self.scenario.members:
-            self.client.enrol(
-                self.regulator,
-                account=self.address(member.id),
-                kind=member.kind,
-                in_region=member.in_region,
-                uscc=member.uscc,
-            )
-        for instrument in self.scenario.instruments:
-            self.client.register_instrument(
-                self.operator,
-                instrument_id=instrument.id,
-                provider=self.address(instrument.provider),
-                original_value=instrument.original_value,
-            )
+        # the members' enrolments, then the instruments (each provider enrolled by then), sent together
+        enrolments = [
+            Enrolment(account=self.address(m.id), kind=m.kind, in_region=m.in_region, uscc=m.uscc)
+            for m in self.scenario.members
+        ]
+        self.client.enrol_all(self.regulator, enrolments)
+        instruments = [(i.id, self.address(i.provider), i.original_value) for i in self.scenario.instruments]
+        self.client.register_instruments(self.operator, instruments)
         declared = sorted(self.scenario.contracts, key=lambda c: c.signed)
         signing = [c.signed for c in declared]
         events = self.scenario.events

@@ -264,6 +264,55 @@ def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_lose
     _assert_exactly_once(market, total, 60)
 
 
+def _instruments(market: Market, prefix: str, count: int) -> tuple[str, list[tuple[str, str, Fen]]]:
+    """`count` shared instruments of the market's seller, to be registered: its address, and each."""
+    seller = str(market.client().contract_view("TC-0")["seller"])
+    return seller, [(f"{prefix}-{n}", seller, Fen(10_000_000 + n)) for n in range(count)]
+
+
+def test_independent_calls_sent_together_share_blocks(market: Market) -> None:
+    """`ChainSession.transact_all` (a scenario's enrolments and instruments, a deployment's wiring): on a
+    chain mining a block a second, twelve calls sent together are mined in a block or two, not one a
+    block as twelve `transact` would be; each is on chain once."""
+    client = market.client()
+    seller, instruments = _instruments(market, "LAB", 12)
+    client.session.rpc("evm_setAutomine", [False])
+    client.session.rpc("evm_setIntervalMining", [1])
+    sent = client.register_instruments(market.operator, instruments)  # type: ignore[arg-type]
+    assert len(sent) == 12 and len({int(s.receipt["blockNumber"]) for s in sent}) <= 2
+    assert [client.instrument(ident) for ident, _, _ in instruments] == [(seller, v) for _, _, v in instruments]
+
+
+def test_calls_sent_together_wait_for_room_in_a_pool_that_holds_few_of_a_sender(market: Market) -> None:
+    """Besu's sequenced pool takes 5 of a sender's transactions ahead of its nonce: the others are
+    offered again, the same signed bytes, as the oldest awaited are mined; none is lost or doubled."""
+    client = market.client()
+    seller, instruments = _instruments(market, "POOL", 12)
+    client.session.rpc("evm_setAutomine", [False])
+    client.session.rpc("evm_setIntervalMining", [1])
+    with LossyProxy(market.node.url, drop={}, pool_per_sender=5) as proxy:
+        sent = market.client(proxy.url).register_instruments(market.operator, instruments)  # type: ignore[arg-type]
+        refused = proxy.refused["pool"]
+    assert refused >= 1 and len({s.tx_hash for s in sent}) == 12
+    assert [client.instrument(ident) for ident, _, _ in instruments] == [(seller, v) for _, _, v in instruments]
+
+
+def test_calls_sent_together_are_all_refused_when_one_would_be(market: Market) -> None:
+    """Each call is estimated before any is sent: one the chain would refuse raises its error and sends
+    none; the nonces given to the others are taken back, so the next call goes through."""
+    client = market.client()
+    seller, instruments = _instruments(market, "ALL", 3)
+    head = client.session.head()
+    below = ("BELOW", seller, Fen(9_999_999))
+    with pytest.raises(error_class("InstrumentBelowSharingThreshold"), match="BELOW"):
+        client.register_instruments(market.operator, [*instruments[:2], below, instruments[2]])  # type: ignore[arg-type]
+    assert client.session.head() == head  # automine: anything sent would have been mined
+    with pytest.raises(error_class("UnknownInstrument")):
+        client.instrument("ALL-0")
+    client.register_instruments(market.operator, instruments)  # type: ignore[arg-type]
+    assert [client.instrument(ident) for ident, _, _ in instruments] == [(seller, v) for _, _, v in instruments]
+
+
 def test_a_login_that_expires_again_and_again_during_an_import_is_renewed(market: Market) -> None:
     """Besu's username-and-password tokens expire (after five minutes): an import that outlives many
     logs in again each time the node refuses its token and sends that request once more, without a send
