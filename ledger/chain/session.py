@@ -478,12 +478,14 @@ class ChainSession:
             except LedgerError:
                 self.revert(before)
                 raise
-        prepared: list[Prepared] = []
         try:
-            prepared += (self.prepare(signer, to=to, data=data) for to, data in calls)
+            return self._send_together([self.prepare(signer, to=to, data=data) for to, data in calls])
         except LedgerError:
-            self.forget_nonce(signer.address)  # the nonces given to those prepared are not used
+            self.forget_nonce(signer.address)  # a nonce given to one prepared and not sent is not used
             raise
+
+    def _send_together(self, prepared: list[Prepared]) -> list[Sent]:
+        """Send signed transactions of one account in nonce order and await them (`transact_all`)."""
         mined: list[Sent] = []
         waiting: deque[Prepared] = deque()
         for tx in prepared:
