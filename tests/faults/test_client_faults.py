@@ -22,7 +22,7 @@ from ledger.chain.deploy import bind, deploy_all
 from ledger.chain.errors import error_class
 from ledger.chain.logs import iter_logs
 from ledger.chain.record import DeploymentRecord
-from ledger.chain.session import ChainSession
+from ledger.chain.session import ChainSession, NodeRefused
 from ledger.chain.transport import NodeAccess
 from ledger.domain.dates import parse_date
 from ledger.domain.money import Fen
@@ -311,6 +311,32 @@ def test_calls_sent_together_are_all_refused_when_one_would_be(market: Market) -
         client.instrument("ALL-0")
     client.register_instruments(market.operator, instruments)  # type: ignore[arg-type]
     assert [client.instrument(ident) for ident, _, _ in instruments] == [(seller, v) for _, _, v in instruments]
+
+
+def test_calls_sent_together_take_back_the_nonces_of_those_not_sent(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node refusing the second of three calls sent together: the first is sent, the third never is,
+    and the account's next transaction takes the nonce after the first, not one past a gap no
+    transaction will ever fill (it would wait for ever)."""
+    client = market.client()
+    operator: Any = market.operator
+    _, instruments = _instruments(market, "GAP", 3)
+    submit, submitted = ChainSession.submit, []
+
+    def refusing_the_second(session: ChainSession, prepared: Any) -> None:
+        if submitted:
+            raise NodeRefused("the node refused the transaction: a test's refusal")
+        submitted.append(prepared)
+        submit(session, prepared)
+
+    monkeypatch.setattr(ChainSession, "submit", refusing_the_second)
+    with pytest.raises(NodeRefused, match="a test's refusal"):
+        client.register_instruments(operator, instruments)
+    monkeypatch.undo()
+    assert client.instrument("GAP-0")[1] == instruments[0][2]  # the first was sent (and mined)
+    following = client.session.prepare(operator, to=operator.address, data=b"", gas=21_000)
+    assert following.tx["nonce"] == client.session.w3.eth.get_transaction_count(operator.address, "pending")
 
 
 def test_a_login_that_expires_again_and_again_during_an_import_is_renewed(market: Market) -> None:
