@@ -129,9 +129,10 @@ def run_summary(result: Any) -> str:
         out.append("Verified: no award is due under the policy for what was recorded, and the chain issued none.")
     elif v.ok:
         awards = "the 1 award" if len(v.expected) == 1 else f"all {len(v.expected):,} awards"
+        agree = "matches" if len(v.expected) == 1 else "match"
         out.append(
             f"Verified: {awards}, recomputed independently from the recorded settlements, "
-            "attestations and policy, match the chain."
+            f"attestations and policy, {agree} the chain."
         )
     else:
         out.append(f"VERIFICATION FAILED: {count(len(v.discrepancies), 'discrepancy', 'discrepancies')}")

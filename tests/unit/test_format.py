@@ -44,8 +44,16 @@ def test_a_spreadsheet_cell_that_would_start_a_formula_is_kept_text(value: objec
     ("awards", "line"),
     [
         (0, "Verified: no award is due under the policy for what was recorded, and the chain issued none."),
-        (1, "Verified: the 1 award, recomputed independently from the recorded settlements, attestations"),
-        (1500, "Verified: all 1,500 awards, recomputed independently"),
+        (
+            1,
+            "Verified: the 1 award, recomputed independently from the recorded settlements, attestations and "
+            "policy, matches the chain.",
+        ),
+        (
+            1500,
+            "Verified: all 1,500 awards, recomputed independently from the recorded settlements, attestations and "
+            "policy, match the chain.",
+        ),
     ],
 )
 def test_a_runs_verified_line_counts_its_awards_in_words(awards: int, line: str) -> None:
@@ -58,7 +66,7 @@ def test_a_runs_verified_line_counts_its_awards_in_words(awards: int, line: str)
     result = SimpleNamespace(
         scenario=None, members={}, contracts={}, replayed=[], rejected=[], unregistered=[], verification=verified
     )
-    assert run_summary(result).splitlines()[-1].startswith(line)
+    assert run_summary(result).splitlines()[-1] == line
 
 
 def test_a_count_of_one_is_singular() -> None:
