@@ -214,6 +214,7 @@ class ChainSession:
     _chain_id: int | None = None
     _block_gas_limit: int | None = None
     _block_times: dict[int, int] = field(default_factory=dict)
+    _code: dict[str, bytes] = field(default_factory=dict)
 
     # --- connecting -------------------------------------------------------------------------
 
@@ -313,9 +314,15 @@ class ChainSession:
             return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
 
     def code_at(self, address: str) -> bytes:
-        """The code deployed at `address` (empty where there is none)."""
-        with from_node(f"the code at {address}"):
-            return bytes(self.w3.eth.get_code(address))  # type: ignore[arg-type]
+        """The code deployed at `address` (empty where there is none). Code once there stays (a contract
+        that destroys itself since Cancun loses only its balance), so it is read once a session."""
+        if address not in self._code:
+            with from_node(f"the code at {address}"):
+                code = bytes(self.w3.eth.get_code(address))  # type: ignore[arg-type]
+            if not code:
+                return code  # (one may be deployed there later)
+            self._code[address] = code
+        return self._code[address]
 
     def balance_of(self, address: str) -> int:
         """The account's balance in wei."""
@@ -357,6 +364,7 @@ class ChainSession:
                 self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
         self._nonces.clear()
         self._block_times.clear()  # the blocks after the snapshot are gone
+        self._code.clear()  # and the contracts they deployed
 
     # --- accounts ---------------------------------------------------------------------------
 

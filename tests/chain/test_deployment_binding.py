@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eth_utils.address import to_checksum_address
 
-from ledger.chain.deploy import bind, bind_record, deploy_all
+from ledger.chain.deploy import bind, bind_record, code_built_otherwise, deploy_all
 from ledger.chain.record import DeploymentRecord
 from ledger.chain.session import ChainSession
 from ledger.config import Config
@@ -86,7 +86,6 @@ def test_deployed_code_is_what_the_sources_compile_to_whatever_the_constructors_
     """SettlementLedger and the registries keep the addresses they were deployed with as immutables,
     written into their code: those places aside, every deployment's code is the artifact's."""
     from ledger.chain.artifacts import artifact
-    from ledger.chain.deploy import code_built_otherwise
 
     session, record = deployed
     assert artifact("SettlementLedger").immutables, "the check must mean something for code with immutables"
@@ -95,6 +94,24 @@ def test_deployed_code_is_what_the_sources_compile_to_whatever_the_constructors_
     assert code_built_otherwise(session, elsewhere.addresses) == []
     swapped = {**record.addresses, "Points": record.addresses["Membership"]}  # code, but another contract's
     assert code_built_otherwise(session, swapped) == ["Points"]
+
+
+def test_a_contracts_code_is_read_once_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Binding a deployment and checking its code (`ledger verify`) read each contract's code once; an
+    address without code is asked again (a contract may be deployed there since), and a return to a
+    snapshot forgets what was read after it."""
+    session = ChainSession.embedded()
+    get_code, read = session.w3.eth.get_code, []
+    monkeypatch.setattr(session.w3.eth, "get_code", lambda address: read.append(address) or get_code(address))
+    snapshot = session.snapshot()
+    record, _ = deploy_all(session, session.new_account("regulator"))
+    bind_record(session, record)
+    assert code_built_otherwise(session, record.addresses) == []
+    assert sorted(read) == sorted(record.addresses.values())
+    empty = to_checksum_address("0x" + "5a" * 20)
+    assert session.code_at(empty) == session.code_at(empty) == b"" and read[-2:] == [empty, empty]
+    session.revert(snapshot)
+    assert session.code_at(record.addresses["Points"]) == b""  # deployed after the snapshot: gone
 
 
 def test_a_runtime_digest_blanks_the_immutables_only() -> None:
