@@ -37,11 +37,6 @@ contract PolicyRegistry is LedgerAccess, IPolicyRegistry {
             if (u.rateBps > AwardMath.BPS_DENOMINATOR) revert RateAboveHundredPercent(u.ruleId, u.rateBps);
             if (u.windowEnd < u.windowStart) revert InvalidPolicyWindow(u.ruleId, u.windowStart, u.windowEnd);
             if (u.effectiveFrom < latest) revert PolicyRetroactive(u.ruleId, u.effectiveFrom, latest);
-            uint256 published = _history[u.ruleId].length;
-            if (published > 0) {
-                uint40 previous = _history[u.ruleId][published - 1].effectiveFrom;
-                if (u.effectiveFrom < previous) revert PolicyOutOfOrder(u.ruleId, u.effectiveFrom, previous);
-            }
             _history[u.ruleId].push(
                 RuleParams({
                     rateBps: u.rateBps,
@@ -64,7 +59,8 @@ contract PolicyRegistry is LedgerAccess, IPolicyRegistry {
     /// @inheritdoc IPolicyRegistry
     function ruleAt(bytes32 ruleId, uint256 date) external view returns (bool found, RuleParams memory params) {
         RuleParams[] storage versions = _history[ruleId];
-        // Versions are in non-decreasing effective order; the latest one in force wins.
+        // The version published last among those in force on the date wins: one taking effect before a
+        // version published earlier supersedes it from its own date on.
         for (uint256 i = versions.length; i > 0; --i) {
             RuleParams memory candidate = versions[i - 1];
             if (candidate.effectiveFrom <= date) return (true, candidate);

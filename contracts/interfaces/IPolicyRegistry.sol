@@ -24,8 +24,6 @@ interface IPolicyRegistry {
     error InvalidPolicyWindow(bytes32 ruleId, uint40 windowStart, uint40 windowEnd);
     /// @notice The version would apply to facts already recorded.
     error PolicyRetroactive(bytes32 ruleId, uint40 effectiveFrom, uint40 latestRecorded);
-    /// @notice The version would take effect before an earlier version of the same rule.
-    error PolicyOutOfOrder(bytes32 ruleId, uint40 effectiveFrom, uint40 previousEffectiveFrom);
 
     event PolicyVersionPublished(uint24 indexed version, bytes32 sourceHash, uint256 ruleCount);
     event RuleVersionPublished(
@@ -42,8 +40,8 @@ interface IPolicyRegistry {
     /// @notice Publish a new version. Regulator only.
     function publish(bytes32 sourceHash, RuleUpdate[] calldata updates) external returns (uint24 version);
 
-    /// @notice The parameters of `ruleId` in force for a fact dated `date`; `found` is false
-    /// when no published version covers that date.
+    /// @notice The parameters of `ruleId` in force for a fact dated `date`: those of the version
+    /// published last among those effective on or before it; `found` is false when none is.
     function ruleAt(bytes32 ruleId, uint256 date) external view returns (bool found, RuleParams memory params);
 
     function versionCount() external view returns (uint24);

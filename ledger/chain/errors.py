@@ -65,10 +65,6 @@ MESSAGES: dict[str, str] = {
         "a version of {ruleId} effective {effectiveFrom} would apply retroactively: "
         "facts dated up to {latestRecorded} are already recorded"
     ),
-    "PolicyOutOfOrder": (
-        "a version of {ruleId} effective {effectiveFrom} cannot come before "
-        "the version effective {previousEffectiveFrom}"
-    ),
     # contracts
     "UnknownContract": "there is no contract {contractId}",
     "ContractAlreadyRegistered": "contract {contractId} is already registered",

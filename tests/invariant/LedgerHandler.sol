@@ -260,17 +260,8 @@ contract LedgerHandler {
         for (uint256 i = 0; i < count; ++i) {
             seed = uint256(keccak256(abi.encode(seed, i)));
             bytes32 ruleId = _ruleIds[seed % 8];
-            uint40 earliest = _latestRecorded;
-            IPolicyRegistry.RuleUpdate[] storage history = _rules[ruleId];
-            if (history.length > 0 && history[history.length - 1].effectiveFrom > earliest) {
-                earliest = history[history.length - 1].effectiveFrom;
-            }
-            for (uint256 j = 0; j < i; ++j) {
-                if (updates[j].ruleId == ruleId && updates[j].effectiveFrom > earliest) {
-                    earliest = updates[j].effectiveFrom;
-                }
-            }
-            updates[i] = _randomUpdate(seed, ruleId, earliest + uint40((seed >> 8) % 30 days));
+            // any date from the latest recorded on, before or after the rule's versions published so far
+            updates[i] = _randomUpdate(seed, ruleId, _latestRecorded + uint40((seed >> 8) % 30 days));
             if (retroactive && i == 0 && _latestRecorded > POLICY_START) {
                 updates[i].effectiveFrom = _latestRecorded - 1;
                 expect = false;
