@@ -471,13 +471,13 @@ class ChainSession:
         return self.send(signer, to=to, data=data, gas=gas)
 
     def transact_all(self, signer: LocalAccount, fns: Sequence[ContractFunction]) -> list[Sent]:
-        """`transact` for calls that do not depend on one another; one that would be refused raises its
-        error and none changes anything. On a node all are estimated and signed first (a refusal raises
-        before anything is sent), then sent together, at most `IN_FLIGHT` awaited at once, so that on a
-        chain mining a block every few seconds they share blocks rather than each waiting for one of its
-        own; a pool that holds fewer of the account's transactions (`PoolFull`) is offered each again
-        once the oldest awaited is mined. The embedded chain mines each as it arrives: there they go one
-        by one, and a refusal returns the chain to where it was before the first."""
+        """`transact` for calls that do not depend on one another. On a node all are estimated and
+        signed first, so that one the chain would refuse raises its error before any is sent; then they
+        are sent together, at most `IN_FLIGHT` awaited at once, so that on a chain mining a block every
+        few seconds they share blocks rather than each waiting for one of its own; a pool that holds
+        fewer of the account's transactions (`PoolFull`) is offered each again once the oldest awaited
+        is mined. The embedded chain mines each as it arrives: there they go one by one, and a refusal
+        returns the chain to where it was before the first."""
         calls = [self.encoded(signer.address, fn) for fn in fns]
         if self.kind == "embedded":
             before = self.snapshot()
