@@ -31,7 +31,7 @@ EXIT_REJECTED = 3
 EXIT_DISCREPANCY = 4
 
 Progress = Callable[[int, int], None]
-#: An event to play, with its settlement when it goes in a batch.
+#: An event to play, with its settlement when it is one (built once, to batch, send, remember or compare).
 Played = tuple[ScenarioEvent, SettlementInput | None]
 #: The events the ledger marks each settlement of a batch with, in the batch's order: one of the two each.
 SETTLEMENT_OUTCOMES = frozenset({"SettlementRecorded", "SettlementReplayed"})
@@ -195,20 +195,20 @@ class ScenarioRunner:
     def _settlements_from(self, n: int, next_signing: int | None) -> list[Played]:
         """The events from the `n`th that go on chain together, each with its settlement: a run of
         settlements on registered contracts, up to a batch's worth, that no registration falls within
-        (the next is due at `next_signing`); else the `n`th alone (with none)."""
+        (the next is due at `next_signing`); else the `n`th alone."""
         group: list[Played] = []
         in_group: dict[str, SettlementInput] = {}
         for event in self.scenario.events[n : n + self.batch_size]:
-            settlement = None
-            if event.type in PAYMENT_EVENTS and event.contract in self.registered:
-                settlement = self._settlement(event)
+            settlement = self._settlement(event) if event.type in PAYMENT_EVENTS else None
+            batched = False  # a settlement on a registered contract, its reference new or given alike
+            if settlement is not None and event.contract in self.registered:
                 # a reference given before with other data is refused: alone, the batch goes on
                 given = self.settled.get(settlement.ref) or in_group.setdefault(settlement.ref, settlement)
-                settlement = settlement if given == settlement else None
-            if group and (settlement is None or (next_signing is not None and next_signing <= event.at)):
+                batched = given == settlement
+            if group and (not batched or (next_signing is not None and next_signing <= event.at)):
                 break
             group.append((event, settlement))
-            if settlement is None:
+            if not batched:
                 break
         return group
 
@@ -217,7 +217,7 @@ class ScenarioRunner:
         identical resend a replay). A batch is all or nothing, so one the ledger refuses is played again
         in halves, down to the one event that is refused alone, with its own refusal."""
         if len(group) == 1:
-            self._play(group[0][0])
+            self._play(*group[0])
             return
         settlements = [settlement for _, settlement in group if settlement is not None]
         try:
@@ -231,25 +231,25 @@ class ScenarioRunner:
         marks = [e.name == "SettlementReplayed" for e in outcome.events if e.name in SETTLEMENT_OUTCOMES]
         self.replayed += [event.index for (event, _), replayed in zip(group, marks, strict=True) if replayed]
 
-    def _play(self, event: ScenarioEvent) -> None:
+    def _play(self, event: ScenarioEvent, settlement: SettlementInput | None) -> None:
         try:
-            replayed = self._dispatch(event)
+            replayed = self._dispatch(event, settlement)
         except ContractError as exc:
             message = str(exc)
             refused = self.unregistered.get(event.contract or "")
             if exc.name == "UnknownContract" and refused is not None:
                 message += f": its registration was refused ({refused.error}: {refused.message})"
             recorded = self.settled.get(event.ref or "") if exc.name == "DuplicatePayment" else None
-            changes = tuple(self._settlement(event).differences(recorded)) if recorded else ()
+            changes = tuple(settlement.differences(recorded)) if settlement and recorded else ()
             self.rejected.append(Rejection(event=event.index, error=exc.name, message=message, differences=changes))
             return
         if replayed:
             self.replayed.append(event.index)
 
-    def _dispatch(self, e: ScenarioEvent) -> bool:
+    def _dispatch(self, e: ScenarioEvent, settlement: SettlementInput | None) -> bool:
         c = self.client
-        if e.type in PAYMENT_EVENTS:
-            return self._settle(e)
+        if settlement is not None:
+            return self._settle(e, settlement)
         if e.type == "milestone_achieved":
             assert e.contract is not None and e.milestone is not None
             self._require_signed(e)
@@ -289,9 +289,8 @@ class ScenarioRunner:
             name = "PaymentBeforeSigning" if e.type in PAYMENT_EVENTS else "DatedBeforeSigning"
             raise refusal(name, text_id(e.contract), e.at, decl.signed)
 
-    def _settle(self, e: ScenarioEvent) -> bool:
+    def _settle(self, e: ScenarioEvent, settlement: SettlementInput) -> bool:
         self._require_signed(e)
-        settlement = self._settlement(e)
         replayed = self.client.settle(self.operator, settlement).replayed
         self.settled[settlement.ref] = settlement
         return replayed
