@@ -92,6 +92,14 @@ class RunResult:
             "verification": self.verification.as_json(),
         }
 
+    def outcome(self) -> dict[str, Any]:
+        """`as_json` without the members' accounts, which each run makes afresh: the same for every run of
+        one scenario, on any chain, its settlements batched or not."""
+        out = self.as_json()
+        for member in out["members"].values():
+            member.pop("address")
+        return out
+
 
 class ScenarioRunner:
     """Deploys, enrols, registers and plays the events of one scenario."""
