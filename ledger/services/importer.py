@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 
 from ledger.chain.encoding import id_text
 from ledger.chain.logs import as_bytes, event_topic, iter_logs
-from ledger.chain.session import IN_FLIGHT, ChainSession, PoolFull, Prepared
+from ledger.chain.session import IN_FLIGHT, RECEIPT_TIMEOUT_S, ChainSession, PoolFull, Prepared
 from ledger.config import TX_GAS_CAP
 from ledger.domain.money import format_points
 from ledger.errors import ChainError, InputError
@@ -39,7 +39,6 @@ from ledger.services.payment_rows import ImportRefused, Problem, Row, read_rows,
 #: With --tight-gas each batch's limit follows the gas the previous batches really used (plus this
 #: margin) and batches aim at --batch-gas: a chain with a block time then packs its blocks full.
 TIGHT_GAS_MARGIN = 1.04
-RECEIPT_TIMEOUT_S = 120.0
 #: While no receipt arrives, every this many seconds the batches in flight are looked up in the node.
 POOL_CHECK_AFTER_S = 1.0
 #: Batches journaled (and flushed to disk) together, before any of them is sent.
