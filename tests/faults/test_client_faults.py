@@ -264,9 +264,9 @@ def test_a_pool_that_holds_few_transactions_of_a_sender_slows_an_import_and_lose
     _assert_exactly_once(market, total, 60)
 
 
-def _instruments(market: Market, prefix: str, count: int) -> tuple[str, list[tuple[str, str, Fen]]]:
+def _instruments(client: LedgerClient, prefix: str, count: int) -> tuple[str, list[tuple[str, str, Fen]]]:
     """`count` shared instruments of the market's seller, to be registered: its address, and each."""
-    seller = str(market.client().contract_view("TC-0")["seller"])
+    seller = str(client.contract_view("TC-0")["seller"])
     return seller, [(f"{prefix}-{n}", seller, Fen(10_000_000 + n)) for n in range(count)]
 
 
@@ -275,7 +275,7 @@ def test_independent_calls_sent_together_share_blocks(market: Market) -> None:
     chain mining a block a second, twelve calls sent together are mined in a block or two, not one a
     block as twelve `transact` would be; each is on chain once."""
     client = market.client()
-    seller, instruments = _instruments(market, "LAB", 12)
+    seller, instruments = _instruments(client, "LAB", 12)
     client.session.rpc("evm_setAutomine", [False])
     client.session.rpc("evm_setIntervalMining", [1])
     sent = client.register_instruments(market.operator, instruments)  # type: ignore[arg-type]
@@ -287,7 +287,7 @@ def test_calls_sent_together_wait_for_room_in_a_pool_that_holds_few_of_a_sender(
     """Besu's sequenced pool takes 5 of a sender's transactions ahead of its nonce: the others are
     offered again, the same signed bytes, as the oldest awaited are mined; none is lost or doubled."""
     client = market.client()
-    seller, instruments = _instruments(market, "POOL", 12)
+    seller, instruments = _instruments(client, "POOL", 12)
     client.session.rpc("evm_setAutomine", [False])
     client.session.rpc("evm_setIntervalMining", [1])
     with LossyProxy(market.node.url, drop={}, pool_per_sender=5) as proxy:
@@ -301,7 +301,7 @@ def test_calls_sent_together_are_all_refused_when_one_would_be(market: Market) -
     """Each call is estimated before any is sent: one the chain would refuse raises its error and sends
     none; the nonces given to the others are taken back, so the next call goes through."""
     client = market.client()
-    seller, instruments = _instruments(market, "ALL", 3)
+    seller, instruments = _instruments(client, "ALL", 3)
     head = client.session.head()
     below = ("BELOW", seller, Fen(9_999_999))
     with pytest.raises(error_class("InstrumentBelowSharingThreshold"), match="BELOW"):
@@ -321,7 +321,7 @@ def test_calls_sent_together_take_back_the_nonces_of_those_not_sent(
     transaction will ever fill (it would wait for ever)."""
     client = market.client()
     operator: Any = market.operator
-    _, instruments = _instruments(market, "GAP", 3)
+    _, instruments = _instruments(client, "GAP", 3)
     submit, submitted = ChainSession.submit, []
 
     def refusing_the_second(session: ChainSession, prepared: Any) -> None:
