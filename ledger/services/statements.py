@@ -21,8 +21,9 @@ from ledger.domain.money import (
 from ledger.domain.policy import RULE_DEFINITIONS, PolicyDocument
 from ledger.services.verify import Issuance, Redemption, SourceFact, VerificationReport
 
-#: Section 一 of the action plan: at least 30 billion yuan of registered technology-contract value by 2028.
-TARGET_2028_FEN = 300_000_000_000 * 100
+#: Section 一 of the action plan: 登记技术合同交易金额300亿元以上 by 2028, at least 300 × 10^8 yuan
+#: (30 billion) of registered technology-contract value.
+TARGET_2028_FEN = 300 * 10**8 * 100
 
 
 @dataclass(frozen=True)

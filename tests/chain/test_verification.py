@@ -456,7 +456,8 @@ def test_market_report_sums_by_year_and_kind(world: World) -> None:
     }
     assert data["registered_value"] == "3500000.00"  # C1 and the licence L1
     assert data["points_by_rule"] == {"R11-LANDING": "500000.00", "R16-BROKER": "12500.00"}
-    assert data["target_2028"]["registered_value"] == "300000000000.00"
+    # 300亿元, 30 billion yuan; 3,500,000.00 of it is 0.0116...%, floored
+    assert data["target_2028"] == {"registered_value": "30000000000.00", "progress_percent": "0.01"}
 
 
 @pytest.mark.parametrize("rule", ["R15-USER"])
