@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ledger.domain.dates import beijing_year, format_beijing
+from ledger.domain.dates import beijing_midnight, beijing_year, format_beijing
 from ledger.domain.engine import PER_MEMBER_YEAR_RULES, Award
 from ledger.domain.money import (
     Fen,
@@ -183,8 +183,9 @@ def build_statement(
             )
             by_rule[rule] += entry.amount
         else:
+            # dated by the day of its block, as `ledger points history` dates it (the time is the block's)
             line = StatementLine(
-                date=format_beijing(date),  # the day of its block, as `ledger points history` dates it
+                date=format_beijing(beijing_midnight(date)),
                 what="redeemed",
                 contract=None,
                 reference=entry.purpose,

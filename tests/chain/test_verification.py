@@ -375,8 +375,12 @@ def test_statement_traces_each_point_to_its_payment_and_clause(world: World) -> 
     )
     world.client.redeem(world.uni, points=Centipoints(10_000), purpose="instrument booking")
     report = _verify(world)
-    statement = build_statement(
-        report, member="uni", address=world.uni.address, block_time=lambda b: D("2027-03-01"), policy=load_policy()
+    statement = build_statement(  # the redemption's block at 13:02:05, Beijing
+        report,
+        member="uni",
+        address=world.uni.address,
+        block_time=lambda b: D("2027-03-01") + 46_925,
+        policy=load_policy(),
     )
     first, second, third = statement.lines
     assert (first.date, first.contract, first.reference, first.rule, first.clause) == (
