@@ -30,3 +30,18 @@ def test_overdue_counts_whole_beijing_days(paid: int, now: str, overdue: bool) -
     as_rebuilt = MilestoneState(due=100, due_date=DUE, paid=paid, achieved=True)
     assert as_read.overdue(parse_instant(now)) is overdue
     assert as_rebuilt.overdue(parse_instant(now)) is overdue
+
+
+@pytest.mark.parametrize(
+    ("paid", "achieved", "status"),
+    [
+        (0, False, "pending"),
+        (0, True, "achieved"),
+        (40, True, "achieved"),  # partly paid: its status stays, paid/due tells how much
+        (40, False, "pending"),  # partly paid under a plan that pays without achievement
+        (100, True, "paid"),
+        (100, False, "paid"),  # fully paid under a lump-sum plan, never recorded as achieved
+    ],
+)
+def test_a_milestone_is_paid_once_fully_paid(paid: int, achieved: bool, status: str) -> None:
+    assert MilestoneRecord(due=Fen(100), paid=Fen(paid), due_date=DUE, achieved=achieved).status == status
