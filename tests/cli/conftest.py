@@ -35,13 +35,14 @@ def workspace_env(folder: Path) -> dict[str, str]:
 
 
 def make_runner(folder: Path) -> Run:
-    """A function that runs `ledger ARGS...` as a user would, with its workspace in `folder`."""
+    """A function that runs `ledger ARGS...` as a user would, with its workspace in `folder` (as `python -m
+    ledger`, the same command, run by this interpreter whatever the PATH holds)."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         full_env = workspace_env(folder)
         full_env.update(env or {})
         result = subprocess.run(
-            [sys.executable, "-m", "ledger.cli", *args],
+            [sys.executable, "-m", "ledger", *args],
             capture_output=True,
             text=True,
             env=full_env,
