@@ -437,23 +437,23 @@ class ChainSession:
         with self._decoded(), from_node(f"a call of {fn.fn_name}"):
             return fn.call({"from": sender} if sender else {}, block_identifier=block)
 
-    def call_all(self, fns: list[ContractFunction]) -> list[Any]:
-        """Read-only calls on the latest state, their answers in order: a node is asked in batch
-        requests, not one request each (the embedded chain, in process, one by one)."""
+    def call_all(self, fns: list[ContractFunction], *, block: int | None = None) -> list[Any]:
+        """Read-only calls on the latest state, or on the state as of `block`, their answers in order: a
+        node is asked in batch requests, not one request each (the embedded chain, in process, one by one)."""
         if self.kind == "embedded":
-            return [self.call(fn) for fn in fns]
+            return [self.call(fn, block=block) for fn in fns]
         answers: list[Any] = []
         for start in range(0, len(fns), CALLS_PER_BATCH):
-            answers += _in_halves(fns[start : start + CALLS_PER_BATCH], self._call_batch)
+            answers += _in_halves(fns[start : start + CALLS_PER_BATCH], lambda part: self._call_batch(part, block))
         return answers
 
-    def _call_batch(self, fns: list[ContractFunction]) -> list[Any]:
+    def _call_batch(self, fns: list[ContractFunction], block: int | None) -> list[Any]:
         """One batch request of calls; `RequestRefused` when the node refuses the batch whole."""
         with self._decoded(), from_node(f"a batch of {len(fns)} calls"):
             try:
                 with self.w3.batch_requests() as batch:
                     for fn in fns:
-                        batch.add(fn)
+                        batch.add(fn.call(block_identifier=block))
                     return list(batch.execute())
             except Web3RPCError as exc:
                 if revert_data_of(exc) is not None:

@@ -231,6 +231,33 @@ def _member_record(address: str, profile: tuple[int, int, bool, bytes, bytes]) -
     return MemberRecord(address, MemberKind(kind), MemberStatus(status), in_region, uscc_hash, cert_fingerprint)
 
 
+#: The fields of `ContractRegistry.contractOf`'s answer, in order.
+CONTRACT_VIEW_FIELDS = (
+    "kind",
+    "plan",
+    "royalty_bps",
+    "signed",
+    "seller",
+    "buyer",
+    "broker",
+    "instrument",
+    "terms_hash",
+    "value",
+    "received",
+    "milestone_count",
+)
+
+
+def _contract_view(answer: Any) -> dict[str, Any]:
+    """A contract as `ContractRegistry.contractOf` answers for it, by field name."""
+    out = dict(zip(CONTRACT_VIEW_FIELDS, answer, strict=True))
+    out["kind"] = ContractKind(out["kind"])
+    out["plan"] = PaymentPlan(out["plan"])
+    out["instrument"] = id_text(out["instrument"]) if out["instrument"] != ZERO32 else None
+    out["broker"] = None if int(out["broker"], 16) == 0 else out["broker"]
+    return out
+
+
 def _milestone_record(answer: tuple[int, int, int, bool]) -> MilestoneRecord:
     """A milestone as `ContractRegistry.milestoneOf` answers for it."""
     due, paid, due_date, achieved = answer
@@ -430,34 +457,20 @@ class LedgerClient:
         """The member's points, now or as of `block`."""
         return Centipoints(self.session.call(self.contracts.points.functions.balanceOf(address), block=block))
 
-    def balances(self, addresses: list[str]) -> list[Centipoints]:
-        """The points of each of `addresses`, now (read in one batch where the node allows)."""
+    def balances(self, addresses: list[str], *, block: int | None = None) -> list[Centipoints]:
+        """The points of each of `addresses`, now or as of `block` (read in batches where the node allows)."""
         points = self.contracts.points.functions
-        return [Centipoints(b) for b in self.session.call_all([points.balanceOf(a) for a in addresses])]
+        found = self.session.call_all([points.balanceOf(a) for a in addresses], block=block)
+        return [Centipoints(b) for b in found]
 
     def contract_view(self, contract_id: str) -> dict[str, Any]:
         """A registered contract's terms and totals as the registry holds them, by field name."""
-        v = self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id)))
-        keys = (
-            "kind",
-            "plan",
-            "royalty_bps",
-            "signed",
-            "seller",
-            "buyer",
-            "broker",
-            "instrument",
-            "terms_hash",
-            "value",
-            "received",
-            "milestone_count",
-        )
-        out = dict(zip(keys, v, strict=True))
-        out["kind"] = ContractKind(out["kind"])
-        out["plan"] = PaymentPlan(out["plan"])
-        out["instrument"] = id_text(out["instrument"]) if out["instrument"] != ZERO32 else None
-        out["broker"] = None if int(out["broker"], 16) == 0 else out["broker"]
-        return out
+        return _contract_view(self.session.call(self.contracts.registry.functions.contractOf(text_id(contract_id))))
+
+    def contract_views(self, contract_ids: list[str]) -> list[dict[str, Any]]:
+        """`contract_view` of each of `contract_ids`, read in batches where the node allows."""
+        of = self.contracts.registry.functions.contractOf
+        return [_contract_view(v) for v in self.session.call_all([of(text_id(c)) for c in contract_ids])]
 
     def points_history(self, address: str, *, from_block: int) -> list[PointsEntry]:
         """The member's issuances and redemptions in recorded order (the node filters them by member)."""
@@ -523,9 +536,17 @@ class LedgerClient:
     def milestones(self, contract_id: str, count: int) -> list[MilestoneRecord]:
         """The first `count` milestones of a contract (all of them: its `milestone_count`), read in one
         batch where the node allows."""
+        return self.milestones_of({contract_id: count})[contract_id]
+
+    def milestones_of(self, counts: dict[str, int]) -> dict[str, list[MilestoneRecord]]:
+        """`milestones` of several contracts (id: how many), read together in batches where the node allows."""
         of = self.contracts.registry.functions.milestoneOf
-        found = self.session.call_all([of(text_id(contract_id), index) for index in range(count)])
-        return [_milestone_record(answer) for answer in found]
+        asked = [(contract_id, index) for contract_id, count in counts.items() for index in range(count)]
+        found = self.session.call_all([of(text_id(contract_id), index) for contract_id, index in asked])
+        out: dict[str, list[MilestoneRecord]] = {contract_id: [] for contract_id in counts}
+        for (contract_id, _), answer in zip(asked, found, strict=True):
+            out[contract_id].append(_milestone_record(answer))
+        return out
 
     def instrument(self, instrument_id: str) -> tuple[str, Fen]:
         """A registered instrument's provider and original value."""
@@ -533,10 +554,17 @@ class LedgerClient:
         return provider, Fen(value)
 
     def royalty(self, contract_id: str, period: str) -> tuple[bool, Fen, Fen]:
+        """A royalty period of a contract: whether its revenue is reported, the royalty due and what is paid."""
         reported, due, paid = self.session.call(
             self.contracts.registry.functions.royaltyOf(text_id(contract_id), text_id(period))
         )
         return bool(reported), Fen(due), Fen(paid)
+
+    def royalties(self, periods: list[tuple[str, str]]) -> list[tuple[bool, Fen, Fen]]:
+        """`royalty` of each (contract, period), read in batches where the node allows."""
+        of = self.contracts.registry.functions.royaltyOf
+        found = self.session.call_all([of(text_id(contract_id), text_id(period)) for contract_id, period in periods])
+        return [(bool(reported), Fen(due), Fen(paid)) for reported, due, paid in found]
 
     def recorded_hash(self, ref: str) -> bytes:
         return bytes(self.session.call(self.contracts.ledger.functions.recordedHash(text_id(ref))))

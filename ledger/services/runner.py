@@ -96,8 +96,10 @@ class RunResult:
         """`as_json` without the members' accounts, which each run makes afresh: the same for every run of
         one scenario, on any chain, its settlements batched or not."""
         out = self.as_json()
-        for member in out["members"].values():
-            member.pop("address")
+        out["members"] = {
+            member_id: {key: value for key, value in member.items() if key != "address"}
+            for member_id, member in out["members"].items()
+        }  # copies: the result keeps its accounts
         return out
 
 
@@ -344,7 +346,7 @@ class ScenarioRunner:
             redeemed = verification.redeemed.get(address, 0)
             out[member.id] = {
                 "address": address,
-                "points": format_points(int(self.client.balance(address))),
+                "points": format_points(verification.balances[address]),  # on chain, as the verification read it
                 "issued": format_points(issued),
                 "redeemed": format_points(redeemed),
                 "by_rule": {rule: format_points(v) for rule, v in sorted(rules.items()) if v > 0},
@@ -352,13 +354,21 @@ class ScenarioRunner:
         return out
 
     def _contracts(self) -> dict[str, dict[str, Any]]:
+        """Each declared contract as the registry holds it (all read together: a node is asked in batches)."""
         out: dict[str, dict[str, Any]] = {}
-        periods: dict[str, set[str]] = defaultdict(set)
-        for e in self.scenario.events:
-            if e.type == "revenue_report" and e.contract and e.period:
-                periods[e.contract].add(e.period)
+        ids = [decl.id for decl in self.scenario.contracts if decl.id in self.registered]
+        views = dict(zip(ids, self.client.contract_views(ids), strict=True))
+        milestones_of = self.client.milestones_of({i: views[i]["milestone_count"] for i in ids})
+        # the royalty periods revenue reports named (each once, though reported again), of registered contracts
+        events = self.scenario.events
+        named = {(e.contract, e.period) for e in events if e.type == "revenue_report" and e.contract and e.period}
+        periods = sorted((contract, period) for contract, period in named if contract in views)
+        royalties: dict[str, int] = defaultdict(int)  # the royalties reported and not paid, by contract
+        for (contract, _), (reported, due, paid) in zip(periods, self.client.royalties(periods), strict=True):
+            if reported:
+                royalties[contract] += due - paid
         for decl in self.scenario.contracts:
-            if decl.id not in self.registered:
+            if decl.id not in views:
                 out[decl.id] = {
                     "received": "0.00",
                     "outstanding": format_yuan(decl.value),
@@ -367,13 +377,8 @@ class ScenarioRunner:
                     ],
                 }
                 continue
-            view = self.client.contract_view(decl.id)
-            milestones = self.client.milestones(decl.id, view["milestone_count"])
-            outstanding = sum(m.due - m.paid for m in milestones)
-            for period in sorted(periods[decl.id]):
-                reported, due, paid = self.client.royalty(decl.id, period)
-                if reported:
-                    outstanding += due - paid
+            view, milestones = views[decl.id], milestones_of[decl.id]
+            outstanding = sum(m.due - m.paid for m in milestones) + royalties[decl.id]
             out[decl.id] = {
                 "received": format_yuan(view["received"]),
                 "outstanding": format_yuan(outstanding),

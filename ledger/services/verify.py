@@ -111,6 +111,8 @@ class VerificationReport:
     block: int | None = None
     issued_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     expected_by_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: every member's balance on chain (as of `block`), as compared with its issuances and its recomputation
+    balances: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -421,6 +423,7 @@ class Verifier:
             self._fail("policy-file", f"rule version of {rule} (version {params.version}) was never completed", e)
         issued_by_member = self.report.issued_by_member
         expected_by_member = self.report.expected_by_member
+        self.report.balances = dict(balances)
         for member, balance in balances.items():
             redeemed = self.report.redeemed.get(member, 0)
             name = self.name(member)
@@ -517,18 +520,17 @@ def verify_deployment(
         if event.name == "MemberEnrolled":
             members.append(event.args["account"])
         verifier.feed(event)
-    holders = set(members) | set(verifier.report.issued_by_member)
+    holders = sorted(set(members) | set(verifier.report.issued_by_member))
     points = client.contracts.points.functions
     try:
-        balances = {address: int(client.balance(address, block=head)) for address in sorted(holders)}
-        total_supply = int(client.session.call(points.totalSupply(), block=head))
-        total_issued = int(client.session.call(points.totalIssued(), block=head))
+        balances = dict(zip(holders, map(int, client.balances(holders, block=head)), strict=True))
+        total_supply, total_issued = client.session.call_all([points.totalSupply(), points.totalIssued()], block=head)
     except ChainError as exc:
         raise ChainError(
             f"could not read the balances as of block {head}, where the events read end ({exc}); "
             "a node that keeps only its latest states may have moved on: run the verification again"
         ) from None
-    report = verifier.finish(balances=balances, total_supply=total_supply, total_issued=total_issued)
+    report = verifier.finish(balances=balances, total_supply=int(total_supply), total_issued=int(total_issued))
     report.block = head
     return report
 

@@ -380,10 +380,12 @@ def test_a_misshapen_answer_is_a_chain_error_naming_what_was_read(
 
 
 @pytest.fixture
-def small_batch_node() -> Iterator[tuple[str, list[int]]]:
+def small_batch_node() -> Iterator[tuple[str, list[int], list[str]]]:
     """A node that answers every call `true` and refuses a batch of more than 4 requests whole (Besu's
-    `--rpc-http-max-batch-size`); yields its URL and the size of every request it was sent."""
+    `--rpc-http-max-batch-size`); yields its URL, the size of every request it was sent, and the block
+    each call of a batch it answered asked about."""
     sizes: list[int] = []
+    blocks: list[str] = []
     true = "0x" + "00" * 31 + "01"
 
     def reply(body: bytes) -> bytes:
@@ -395,17 +397,30 @@ def small_batch_node() -> Iterator[tuple[str, list[int]]]:
         if len(asked) > 4:
             refusal = {"code": -32005, "message": "Number of requests exceeds max batch size"}
             return json.dumps({"jsonrpc": "2.0", "id": None, "error": refusal}).encode()
+        blocks.extend(a["params"][1] for a in asked)
         return json.dumps([{"jsonrpc": "2.0", "id": a["id"], "result": true} for a in asked]).encode()
 
     for url in _answering(reply):
-        yield url, sizes
+        yield url, sizes, blocks
 
 
 def test_calls_go_in_batches_and_one_too_large_for_the_node_is_sent_again_in_halves(
-    small_batch_node: tuple[str, list[int]],
+    small_batch_node: tuple[str, list[int], list[str]],
 ) -> None:
-    url, sizes = small_batch_node
+    url, sizes, blocks = small_batch_node
     session = _session(url)
     is_active = session.contract(ACCOUNT, artifact("Membership")).functions.isActive
     assert session.call_all([is_active(ACCOUNT)] * 10) == [True] * 10
     assert sizes == [10, 5, 2, 3, 5, 2, 3]  # never one request per call
+    assert blocks == ["latest"] * 10
+
+
+def test_calls_in_batches_ask_about_the_block_they_are_given(
+    small_batch_node: tuple[str, list[int], list[str]],
+) -> None:
+    """A verification reads every balance as of the block its events end at, in batches as well."""
+    url, sizes, blocks = small_batch_node
+    session = _session(url)
+    is_active = session.contract(ACCOUNT, artifact("Membership")).functions.isActive
+    assert session.call_all([is_active(ACCOUNT)] * 3, block=1234) == [True] * 3
+    assert (sizes, blocks) == ([3], [hex(1234)] * 3)
