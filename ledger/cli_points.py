@@ -12,7 +12,7 @@ from ledger.cli import EXIT_DISCREPANCY, calendar_year, emit, sync_progress, wor
 from ledger.config import Config
 from ledger.domain.money import readable_points, readable_yuan
 from ledger.domain.types import MemberStatus
-from ledger.errors import InputError
+from ledger.errors import ConfigError, InputError
 from ledger.format import count
 
 if TYPE_CHECKING:
@@ -94,6 +94,12 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
         raise InputError("say what the points are for (--purpose)")
     if not args.purpose.isprintable():
         raise InputError(f"the purpose {args.purpose!r} holds a character that does not print (a line break, a tab)")
+    if config.keystore is None and ws.keystore_address(args.member) is None:
+        raise ConfigError(
+            f"a redemption is signed by the member's own key, and this workspace holds no key named "
+            f"{args.member!r} ({config.key_path(args.member)}): redeem where the member's key is, or give it "
+            "with --keystore"
+        )
     signer = ws.signer(args.member)
     journal = config.home / "redemptions" / f"{signer.address.lower()}.json"
     resumed = redeem_once(ws.client, signer, points=points, purpose=args.purpose, journal=journal)

@@ -479,6 +479,7 @@ BAD_COMMANDS = [
     (["statement", "imu", "--year", "226"], "the year must be from 2000 to 2099, not 226"),
     (["redeem", "steel", "1.00", "--purpose", "x"], "cannot redeem"),
     (["redeem", "imu", "0", "--purpose", "x"], "0.00 points redeem nothing: redeem 0.01 points or more"),
+    (["redeem", "ghost", "1.00", "--purpose", "x"], "signed by the member's own key, and this workspace holds no key"),
     (["policy", "publish", "/nonexistent.toml"], "cannot read policy file"),
     (["milestone", "achieve", "NOPE", "0"], "there is no contract NOPE"),
     (["instrument", "register", "I1", "--provider", "imu", "--value", "99999.99"], "can be shared"),
