@@ -388,11 +388,14 @@ def cmd_member(args: argparse.Namespace, config: Config) -> int:
         }
         data.append(entry)
         in_region = "yes" if m.in_region else "no"
-        row = [entry["name"], m.address, m.kind.label, m.status.label, in_region, readable_points(points)]
+        named = entry["name"] if entry["name"] != m.address else "-"  # a name this workspace gave it, if any
+        row = [named, m.address, m.kind.label, m.status.label, in_region, readable_points(points)]
         rows.append(row if issued is None else [*row[:5], entry["certificate"] or "-", row[5]])
     headers = ["name", "address", "kind", "status", "in region", "points"]
     if issued is not None:
         headers.insert(5, "certificate")
+    if all(row[0] == "-" for row in rows):  # a reader's workspace, which names no one: accounts alone
+        headers, rows = headers[1:], [row[1:] for row in rows]
     emit(config, data, table(headers, rows, numeric=(len(headers) - 1,)) if rows else "no members")
     return 0
 

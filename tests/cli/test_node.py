@@ -416,6 +416,10 @@ def test_an_institution_without_the_operators_names_finds_itself_by_its_credit_c
     assert unknown.stderr.strip() == "error: no member is enrolled with the credit code 91110000802100433B"
     mistyped = market.ledger("points", "balance", "121500004600012341", env=env)  # wrong check character
     assert "no member or account is known by the name '121500004600012341'" in mistyped.stderr
+    # the member list names no one here: its accounts, without a column of the same accounts again as names
+    listed = market.ledger("member", "list", env=env).stdout.splitlines()
+    assert listed[0].split() == ["address", "kind", "status", "in", "region", "points"]
+    assert any(line.startswith(f"{imu}  university  active") for line in listed[2:])
 
 
 def test_a_purpose_is_shown_as_text_never_run_by_a_terminal_or_a_spreadsheet(
