@@ -313,11 +313,16 @@ def _declarations(
         yield where, obj, declared
 
 
+def _absent(value: Any) -> bool:
+    """An optional field left out: null, or written as empty text (`"broker": ""`, an individual's `"uscc": ""`)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _members(entries: list[Any]) -> tuple[MemberDecl, ...]:
     out: list[MemberDecl] = []
     for where, obj, member_id in _declarations(entries, "members", "member"):
         kind = _enum(MemberKind, obj.get("kind"), f"{where}.kind")
-        uscc = obj.get("uscc")
+        uscc = None if _absent(obj.get("uscc")) else obj["uscc"]
         if uscc is None:
             if kind.needs_credit_code:
                 raise ScenarioError(
@@ -388,7 +393,7 @@ def _contracts(
         plan = _enum(PaymentPlan, obj.get("plan", "lump_sum"), f"{where}.plan")
         seller = _member_ref(obj, "seller", where, members)
         buyer = _member_ref(obj, "buyer", where, members)
-        broker = _member_ref(obj, "broker", where, members) if obj.get("broker") is not None else None
+        broker = None if _absent(obj.get("broker")) else _member_ref(obj, "broker", where, members)
         if seller == buyer:
             raise ScenarioError(f"the seller and the buyer are both {seller!r}", where=f"{where}.buyer")
         if broker is not None and broker in (seller, buyer):
@@ -442,7 +447,7 @@ def _instrument_of(
 ) -> str | None:
     """The shared instrument a service contract names, its seller that instrument's provider; None for
     any other contract (which names none)."""
-    instrument = obj.get("instrument")
+    instrument = None if _absent(obj.get("instrument")) else obj["instrument"]
     if kind is not ContractKind.SERVICE:
         if instrument is not None:
             raise ScenarioError("only a service contract names an instrument", where=f"{where}.instrument")

@@ -51,6 +51,28 @@ def test_a_broker_may_be_a_person_without_a_credit_code() -> None:
         parse_scenario(document)
 
 
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_optional_field_written_as_empty_text_is_left_out(empty: str) -> None:
+    """As null: an individual's credit code, a contract's broker, the instrument of a contract that is not a
+    service; an institution's code so written is still missing, and a service contract's instrument too."""
+    document = _demo()
+    (person,) = [m for m in document["members"] if m["kind"] == "individual"]
+    person["uscc"] = empty
+    document["contracts"][0]["broker"] = empty  # TC-1 had one
+    document["contracts"][1]["instrument"] = empty  # TC-2, an equity contract
+    scenario = parse_scenario(document)
+    assert next(m for m in scenario.members if m.id == person["id"]).uscc is None
+    assert scenario.contract_index["TC-1"].broker is None
+    assert scenario.contract_index["TC-2"].instrument is None
+    document["members"][0]["uscc"] = empty
+    with pytest.raises(ScenarioError, match=r"members\[0\]\.uscc: member 'imu' is of kind university and needs a"):
+        parse_scenario(document)
+    document = _demo()
+    document["contracts"][3]["instrument"] = empty  # TC-4, a service contract
+    with pytest.raises(ScenarioError, match=r"contracts\[3\]\.instrument: a service contract must name"):
+        parse_scenario(document)
+
+
 @pytest.mark.parametrize("party", ["seller", "buyer"])
 def test_a_party_named_as_the_contracts_broker_makes_the_file_invalid(party: str) -> None:
     document = _demo()
