@@ -193,13 +193,16 @@ def _policies(args: argparse.Namespace) -> list[Path]:
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
+    from ledger.domain.money import format_points
+
     ws = workspace(config)
+    # the member first: a name that is no one's is told before the history is read
+    address = ws.resolve(args.member) if args.member is not None else None  # an empty name is refused
     report = ws.verify(fresh=args.fresh, on_range=sync_progress(config), details=False, policies=_policies(args))
     discrepancies = report.discrepancies
-    if args.member is not None:  # an empty name is refused, not taken for every member
-        address = ws.resolve(args.member)
+    if address is not None:
         discrepancies = [d for d in discrepancies if d.member in (None, address)]
-    data = {
+    data: dict[str, Any] = {
         "ok": not discrepancies,
         "block": report.block,
         "events_read": report.events_read,
@@ -216,6 +219,20 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             f"verified as of block {report.block}: {count(report.events_read, 'event')} read, "
             f"{count(report.issuance_count, 'issuance')} recomputed independently from the settlements and the "
             "policy files; all match"
+        )
+    if address is not None:  # the member's own figures, as the chain holds them and as recomputed
+        held, issued = report.balances.get(address, 0), report.issued_by_member.get(address, 0)
+        redeemed, expected = report.redeemed.get(address, 0), report.expected_by_member.get(address, 0)
+        data["member"] = {
+            "address": address,
+            "points": format_points(held),
+            "issued": format_points(issued),
+            "recomputed": format_points(expected),
+            "redeemed": format_points(redeemed),
+        }
+        text += (
+            f"\n{ws.label(address)} holds {readable_points(held)} points on chain: issued {readable_points(issued)} "
+            f"(recomputed {readable_points(expected)}), redeemed {readable_points(redeemed)}"
         )
     emit(config, data, text)
     return 0 if not discrepancies else EXIT_DISCREPANCY

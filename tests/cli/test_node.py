@@ -356,6 +356,13 @@ def test_statement_report_and_fresh_verify(market: Market) -> None:
     assert json.loads(ledger("statement", "imu", "--year", "2027", "--json").stdout)["lines"] == []
     redeemed = ledger("redeem", "imu", "1000.00", "--purpose", "instrument booking")
     assert redeemed.stdout.strip() == "imu redeemed 1,000.00 points for instrument booking; 399,000.00 left"
+    mine = json.loads(ledger("verify", "--member", "imu", "--json").stdout)
+    imu = mine["member"]["address"]
+    held = {"points": "399000.00", "issued": "400000.00", "recomputed": "400000.00", "redeemed": "1000.00"}
+    assert mine["ok"] is True and mine["member"] == {"address": imu, **held}
+    assert ledger("verify", "--member", "imu").stdout.splitlines()[-1] == (
+        f"imu ({imu}) holds 399,000.00 points on chain: issued 400,000.00 (recomputed 400,000.00), redeemed 1,000.00"
+    )
     history = json.loads(ledger("points", "history", "imu", "--json").stdout)["history"]
     assert [(h["date"], h["contract"], h["what"], h["source"], h["points"], h["balance"]) for h in history] == [
         ("2026-05-01", "TC-2", "R11-LANDING", "B9", "400000.00", "400000.00"),
