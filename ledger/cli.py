@@ -195,7 +195,8 @@ def _play(scenario: Scenario, config: Config, *, demo: bool) -> int:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         if demo:
-            print("mkj-ledger demo: a technology market's year on an embedded chain\n")
+            chain = f"the chain at {config.rpc}" if config.rpc else "an embedded chain"
+            print(f"mkj-ledger demo: a technology market's year on {chain}\n")
         print(run_summary(result))
     if demo:
         return EXIT_DISCREPANCY if not result.verification.ok else EXIT_OK
@@ -539,16 +540,12 @@ def _parse_enum(enum: type[NamedT], value: str, flag: str) -> NamedT:
         raise InputError(f"{flag}: {exc}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ledger.domain.types import MemberKind
-
-    common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON object for programs")
-    common.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
-    common.add_argument(
-        "--rpc", default=None, help="JSON-RPC URL of the chain (default: the deployment's, or the local node)"
-    )
-    common.add_argument(
+def _chain_options(parser: argparse.ArgumentParser, *, rpc_help: str) -> None:
+    """The options every command takes: its output, its workspace, and the node it reaches and how."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object for programs")
+    parser.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
+    parser.add_argument("--rpc", default=None, help=rpc_help)
+    parser.add_argument(
         "--rpc-ca",
         type=Path,
         default=None,
@@ -556,21 +553,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="certificate authority (PEM) of an https node whose certificate a private network issued "
         "(default $LEDGER_RPC_CA, for https nodes)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--rpc-token-file",
         type=Path,
         default=None,
         metavar="FILE",
         help="file holding the bearer token (JWT) a node's JSON-RPC requires (default $LEDGER_RPC_TOKEN_FILE)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--rpc-user",
         default=None,
         metavar="NAME",
         help="user who logs in to a node's JSON-RPC with a password: Besu's username-and-password "
         "authentication (default $LEDGER_RPC_USER, except for this workspace's own node)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--rpc-password-file",
         type=Path,
         default=None,
@@ -578,6 +575,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="file holding that user's password (default $LEDGER_RPC_PASSWORD_FILE, else $LEDGER_RPC_PASSWORD, "
         "else asked on the terminal)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ledger.domain.types import MemberKind
+
+    # `run` and `demo` play on a chain of their own, with accounts of their own: no keys, no index
+    playing = _Parser(add_help=False)
+    _chain_options(playing, rpc_help="JSON-RPC URL of a chain to play on (default: an embedded chain of its own)")
+    common = _Parser(add_help=False)
+    _chain_options(common, rpc_help="JSON-RPC URL of the chain (default: the deployment's, or the local node)")
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
@@ -586,10 +593,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="the ledger's version and its contracts' compiler")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("run", parents=[common], help="play a scenario file on a fresh chain and verify it")
+    p = sub.add_parser("run", parents=[playing], help="play a scenario file on a fresh chain and verify it")
     p.add_argument("file", help="the scenario (JSON, SPEC §7)")
     p.set_defaults(handler=cmd_run)
-    p = sub.add_parser("demo", parents=[common], help="play the bundled demonstration scenario")
+    p = sub.add_parser("demo", parents=[playing], help="play the bundled demonstration scenario")
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("deploy", parents=[common], help="deploy the contracts and publish the policy")
@@ -650,10 +657,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config(
         home=args.home or default_home(),
         rpc=args.rpc,
-        keystore=args.keystore,
-        passphrase_file=args.passphrase_file,
+        # (`run` and `demo` take none of these three: they sign with accounts of their own, and keep no index)
+        keystore=getattr(args, "keystore", None),
+        passphrase_file=getattr(args, "passphrase_file", None),
         json=args.json,
-        index_dir=args.index_dir,
+        index_dir=getattr(args, "index_dir", None),
         rpc_ca=args.rpc_ca,
         rpc_ca_env=env_path("LEDGER_RPC_CA"),
         rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),

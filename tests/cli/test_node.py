@@ -583,6 +583,10 @@ def test_run_plays_a_scenario_on_a_json_rpc_node(market: Market) -> None:
         "outstanding": "0.00",
         "milestones": [{"status": "paid", "paid": "1000000.00", "due": "1000000.00"}],
     }
+    url = f"http://127.0.0.1:{market.port}"
+    demo = market.ledger("demo", "--rpc", url)
+    assert demo.returncode == 0, demo.stderr  # the demo's refused duplicate is part of the show
+    assert demo.stdout.splitlines()[0] == f"mkj-ledger demo: a technology market's year on the chain at {url}"
 
 
 def test_deploy_refuses_to_overwrite_a_record(market: Market) -> None:
