@@ -580,14 +580,19 @@ def _chain_options(parser: argparse.ArgumentParser, *, rpc_help: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from ledger.domain.types import MemberKind
 
-    # `run` and `demo` play on a chain of their own, with accounts of their own: no keys, no index
-    playing = _Parser(add_help=False)
-    _chain_options(playing, rpc_help="JSON-RPC URL of a chain to play on (default: an embedded chain of its own)")
     common = _Parser(add_help=False)
     _chain_options(common, rpc_help="JSON-RPC URL of the chain (default: the deployment's, or the local node)")
     common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
     common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
     common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
+    # `run` and `demo` play on a chain of their own, with accounts of their own, and keep no index: they
+    # take every command's options, and say which do nothing there
+    playing = _Parser(add_help=False)
+    _chain_options(playing, rpc_help="JSON-RPC URL of a chain to play on (default: an embedded chain of its own)")
+    unused = "not used: a run signs with accounts it makes for itself"
+    playing.add_argument("--keystore", type=Path, default=None, help=unused)
+    playing.add_argument("--passphrase-file", type=Path, default=None, help=unused)
+    playing.add_argument("--index-dir", type=Path, default=None, help="not used: a run keeps no index")
 
     parser = _Parser(prog="ledger", description="Settlement-and-points ledger of the MKJ technology market.")
     parser.add_argument("--version", action=_Version, help="the ledger's version and its contracts' compiler")
@@ -657,11 +662,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config(
         home=args.home or default_home(),
         rpc=args.rpc,
-        # (`run` and `demo` take none of these three: they sign with accounts of their own, and keep no index)
-        keystore=getattr(args, "keystore", None),
-        passphrase_file=getattr(args, "passphrase_file", None),
+        keystore=args.keystore,
+        passphrase_file=args.passphrase_file,
         json=args.json,
-        index_dir=getattr(args, "index_dir", None),
+        index_dir=args.index_dir,
         rpc_ca=args.rpc_ca,
         rpc_ca_env=env_path("LEDGER_RPC_CA"),
         rpc_token_file=args.rpc_token_file or env_path("LEDGER_RPC_TOKEN_FILE"),
