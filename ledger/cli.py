@@ -658,7 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # told by the command they were given to, which lists what it does take
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     config = Config(
         home=args.home or default_home(),
         rpc=args.rpc,

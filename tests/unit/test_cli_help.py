@@ -194,6 +194,24 @@ def test_run_and_demo_say_which_options_do_nothing_there(command: str) -> None:
     assert helps["--index-dir"] == "not used: a run keeps no index"
 
 
+@pytest.mark.parametrize(
+    ("line", "command", "extra"),
+    [
+        ("run scenario.json --bogus x", "run", "--bogus x"),
+        ("settle import bank.csv --skip-invalid --dry-run", "settle", "--dry-run"),
+        ("member list imu more", "member", "more"),
+    ],
+)
+def test_an_argument_no_command_takes_is_told_by_the_command_it_was_given_to(
+    line: str, command: str, extra: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(line.split())
+    assert exit_.value.code == 2
+    expected = f"ledger {command}: unrecognized arguments: {extra} (see `ledger {command} --help`)\n"
+    assert capsys.readouterr().err == expected
+
+
 def test_a_long_value_quoted_in_a_refusal_is_cut_to_a_line_a_person_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
