@@ -44,6 +44,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.action_dest: str | None = None  # the first positional argument: the action, where there is one
         self.scoped: list[tuple[argparse.Action, list[str]]] = []  # options, and the actions they are for
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # the top-level parser's commands, by name
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         added = super().add_argument(*args, **kwargs)
@@ -577,7 +578,7 @@ def _chain_options(parser: argparse.ArgumentParser, *, rpc_help: str) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     from ledger.domain.types import MemberKind
 
     common = _Parser(add_help=False)
@@ -653,12 +654,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_identity(sub, common)
     for command in sub.choices.values():  # a usage error found by a command is told as its parser tells one
         command.set_defaults(command_parser=command)
+    parser.commands = dict(sub.choices)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and not words[0].startswith("-") and words[0] not in parser.commands:
+        from ledger.format import near_misses
+
+        parser.error(f"there is no command {words[0]!r}{near_misses(words[0], parser.commands)}")
+    args, extra = parser.parse_known_args(words)
     if extra:  # told by the command they were given to, which lists what it does take
         args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     config = Config(

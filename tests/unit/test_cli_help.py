@@ -212,6 +212,23 @@ def test_an_argument_no_command_takes_is_told_by_the_command_it_was_given_to(
     assert capsys.readouterr().err == expected
 
 
+@pytest.mark.parametrize(
+    ("typed", "told"),
+    [
+        ("stament", "there is no command 'stament' (did you mean statement or instrument?)"),
+        ("Run", "there is no command 'Run' (did you mean run?)"),
+        ("frobnicate", "there is no command 'frobnicate'"),
+    ],
+)
+def test_a_command_mistyped_is_told_the_commands_spelt_like_it(
+    typed: str, told: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([typed, "imu"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"ledger: {told} (see `ledger --help`)\n"  # not every command's name
+
+
 def test_a_long_value_quoted_in_a_refusal_is_cut_to_a_line_a_person_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
