@@ -387,8 +387,6 @@ def cmd_milestone(args: argparse.Namespace, config: Config) -> int:
 def cmd_settle(args: argparse.Namespace, config: Config) -> int:
     if args.action == "import":
         return _import(args, config)
-    if args.action is not None:
-        raise UsageError(f"unknown settle action {args.action!r}; did you mean `ledger settle import FILE`?")
     missing = [
         flag
         for flag, value in (("--ref", args.ref), ("--contract", args.contract), ("--amount", args.amount))
@@ -738,7 +736,9 @@ def add_operations(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog=SETTLE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", nargs="?", default=None, help="`import` to record a CSV or JSON file of payments")
+    p.add_argument(
+        "action", nargs="?", choices=["import"], default=None, help="`import` to record a CSV or JSON file of payments"
+    )
     p.add_argument("file", nargs="?", default=None, help="import: the CSV or JSON file of payments")
     p.add_argument("--ref", default=None, help="the unique payment reference (bank receipt)")
     p.add_argument("--contract", default=None, help="the contract's id")
