@@ -75,6 +75,17 @@ class _Parser(argparse.ArgumentParser):
             return f"{option.option_strings[-1]} is for {meant} only"
         return None
 
+    def unrecognized(self, extra: list[str]) -> str:
+        """What to say of arguments it does not take: each, and the options spelt like the first option
+        among them (`--ammount`: did you mean --amount?)."""
+        from ledger.format import near_misses
+
+        message = f"unrecognized arguments: {' '.join(extra)}"
+        typed = next((word.partition("=")[0] for word in extra if word.startswith("--")), None)
+        if typed is None:
+            return message
+        return message + near_misses(typed, [name for option in self._actions for name in option.option_strings])
+
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see `{self.prog} --help`)\n")
         raise SystemExit(EXIT_USAGE)
@@ -666,8 +677,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         parser.error(f"there is no command {words[0]!r}{near_misses(words[0], parser.commands)}")
     args, extra = parser.parse_known_args(words)
-    if extra:  # told by the command they were given to, which lists what it does take
-        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # told by the command they were given to, which knows what it does take
+        args.command_parser.error(args.command_parser.unrecognized(extra))
     config = Config(
         home=args.home or default_home(),
         rpc=args.rpc,

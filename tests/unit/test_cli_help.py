@@ -200,6 +200,9 @@ def test_run_and_demo_say_which_options_do_nothing_there(command: str) -> None:
         ("run scenario.json --bogus x", "run", "--bogus x"),
         ("settle import bank.csv --skip-invalid --dry-run", "settle", "--dry-run"),
         ("member list imu more", "member", "more"),
+        ("statement imu --yaer 2026", "statement", "--yaer 2026 (did you mean --year?)"),
+        ("settle import bank.csv --skip-invalide", "settle", "--skip-invalide (did you mean --skip-invalid?)"),
+        ("verify --member=imu --polisy=p.toml", "verify", "--polisy=p.toml (did you mean --policy?)"),
     ],
 )
 def test_an_argument_no_command_takes_is_told_by_the_command_it_was_given_to(
