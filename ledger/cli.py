@@ -75,6 +75,20 @@ class _Parser(argparse.ArgumentParser):
             return f"{option.option_strings[-1]} is for {meant} only"
         return None
 
+    def unknown_options(self, words: list[str]) -> list[str]:
+        """The words that are options this parser does not take, neither whole nor as the start of one (as
+        argparse takes `--skip` for `--skip-invalid`): found before parsing, which would otherwise read the
+        value of a mistyped option as an argument (`settle --ammount 1`: the action "1")."""
+        names = [name for option in self._actions for name in option.option_strings]
+        unknown = []
+        for word in words:
+            if word == "--":
+                break
+            typed = word.partition("=")[0]
+            if typed.startswith("--") and not any(name.startswith(typed) for name in names):
+                unknown.append(word)
+        return unknown
+
     def unrecognized(self, extra: list[str]) -> str:
         """What to say of arguments it does not take: each, and the options spelt like the first option
         among them (`--ammount`: did you mean --amount?)."""
@@ -676,6 +690,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ledger.format import near_misses
 
         parser.error(f"there is no command {words[0]!r}{near_misses(words[0], parser.commands)}")
+    command = parser.commands.get(words[0]) if words else None
+    if isinstance(command, _Parser) and (unknown := command.unknown_options(words[1:])):
+        command.error(command.unrecognized(unknown))
     args, extra = parser.parse_known_args(words)
     if extra:  # told by the command they were given to, which knows what it does take
         args.command_parser.error(args.command_parser.unrecognized(extra))

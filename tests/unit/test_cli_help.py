@@ -197,10 +197,11 @@ def test_run_and_demo_say_which_options_do_nothing_there(command: str) -> None:
 @pytest.mark.parametrize(
     ("line", "command", "extra"),
     [
-        ("run scenario.json --bogus x", "run", "--bogus x"),
+        ("run scenario.json --bogus x", "run", "--bogus"),
+        ("settle --ammount 1 --ref B1", "settle", "--ammount (did you mean --amount?)"),  # not an action "1"
         ("settle import bank.csv --skip-invalid --dry-run", "settle", "--dry-run"),
         ("member list imu more", "member", "more"),
-        ("statement imu --yaer 2026", "statement", "--yaer 2026 (did you mean --year?)"),
+        ("statement imu --yaer 2026", "statement", "--yaer (did you mean --year?)"),
         ("settle import bank.csv --skip-invalide", "settle", "--skip-invalide (did you mean --skip-invalid?)"),
         ("verify --member=imu --polisy=p.toml", "verify", "--polisy=p.toml (did you mean --policy?)"),
     ],
