@@ -79,7 +79,7 @@ class _Parser(argparse.ArgumentParser):
         """The words that are options this parser does not take, neither whole nor as the start of one (as
         argparse takes `--skip` for `--skip-invalid`): found before parsing, which would otherwise read the
         value of a mistyped option as an argument (`settle --ammount 1`: the action "1")."""
-        names = [name for option in self._actions for name in option.option_strings]
+        names = self._option_names()
         unknown = []
         for word in words:
             if word == "--":
@@ -88,6 +88,9 @@ class _Parser(argparse.ArgumentParser):
             if typed.startswith("--") and not any(name.startswith(typed) for name in names):
                 unknown.append(word)
         return unknown
+
+    def _option_names(self) -> list[str]:
+        return [name for option in self._actions for name in option.option_strings]
 
     def unrecognized(self, extra: list[str]) -> str:
         """What to say of arguments it does not take: each, and the options spelt like the first option
@@ -98,7 +101,7 @@ class _Parser(argparse.ArgumentParser):
         typed = next((word.partition("=")[0] for word in extra if word.startswith("--")), None)
         if typed is None:
             return message
-        return message + near_misses(typed, [name for option in self._actions for name in option.option_strings])
+        return message + near_misses(typed, self._option_names())
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see `{self.prog} --help`)\n")
