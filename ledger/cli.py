@@ -569,10 +569,18 @@ def _parse_enum(enum: type[NamedT], value: str, flag: str) -> NamedT:
         raise InputError(f"{flag}: {exc}") from None
 
 
-def _chain_options(parser: argparse.ArgumentParser, *, rpc_help: str) -> None:
-    """The options every command takes: its output, its workspace, and the node it reaches and how."""
+def _common_options(*, playing: bool) -> _Parser:
+    """The options every command takes: its output, its workspace, the node it reaches and how, its key and
+    its index. `run` and `demo` (`playing`) take them too, on a chain and with accounts of their own, and
+    keep no index: their help says which do nothing there."""
+    parser = _Parser(add_help=False)
     parser.add_argument("--json", action="store_true", help="print one JSON object for programs")
     parser.add_argument("--home", type=Path, default=None, help="workspace folder (default .ledger or $LEDGER_HOME)")
+    rpc_help = (
+        "JSON-RPC URL of a chain to play on (default: an embedded chain of its own)"
+        if playing
+        else "JSON-RPC URL of the chain (default: the deployment's, or the local node)"
+    )
     parser.add_argument("--rpc", default=None, help=rpc_help)
     parser.add_argument(
         "--rpc-ca",
@@ -604,24 +612,22 @@ def _chain_options(parser: argparse.ArgumentParser, *, rpc_help: str) -> None:
         help="file holding that user's password (default $LEDGER_RPC_PASSWORD_FILE, else $LEDGER_RPC_PASSWORD, "
         "else asked on the terminal)",
     )
+    unused = "not used: a run signs with accounts it makes for itself"
+    parser.add_argument(
+        "--keystore", type=Path, default=None, help=unused if playing else "encrypted keystore that signs"
+    )
+    parser.add_argument(
+        "--passphrase-file", type=Path, default=None, help=unused if playing else "file holding the keystore passphrase"
+    )
+    index_help = "not used: a run keeps no index" if playing else "folder of the local event index (a cache)"
+    parser.add_argument("--index-dir", type=Path, default=None, help=index_help)
+    return parser
 
 
 def build_parser() -> _Parser:
     from ledger.domain.types import MemberKind
 
-    common = _Parser(add_help=False)
-    _chain_options(common, rpc_help="JSON-RPC URL of the chain (default: the deployment's, or the local node)")
-    common.add_argument("--keystore", type=Path, default=None, help="encrypted keystore that signs")
-    common.add_argument("--passphrase-file", type=Path, default=None, help="file holding the keystore passphrase")
-    common.add_argument("--index-dir", type=Path, default=None, help="folder of the local event index (a cache)")
-    # `run` and `demo` play on a chain of their own, with accounts of their own, and keep no index: they
-    # take every command's options, and say which do nothing there
-    playing = _Parser(add_help=False)
-    _chain_options(playing, rpc_help="JSON-RPC URL of a chain to play on (default: an embedded chain of its own)")
-    unused = "not used: a run signs with accounts it makes for itself"
-    playing.add_argument("--keystore", type=Path, default=None, help=unused)
-    playing.add_argument("--passphrase-file", type=Path, default=None, help=unused)
-    playing.add_argument("--index-dir", type=Path, default=None, help="not used: a run keeps no index")
+    common, playing = _common_options(playing=False), _common_options(playing=True)
 
     parser = _Parser(prog="ledger", description="Settlement-and-points ledger of the MKJ technology market.")
     parser.add_argument("--version", action=_Version, help="the ledger's version and its contracts' compiler")
