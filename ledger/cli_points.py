@@ -94,7 +94,7 @@ def cmd_redeem(args: argparse.Namespace, config: Config) -> int:
         raise InputError("say what the points are for (--purpose)")
     if not args.purpose.isprintable():
         raise InputError(f"the purpose {args.purpose!r} holds a character that does not print (a line break, a tab)")
-    if config.keystore is None and ws.keystore_address(args.member) is None:
+    if config.keystore is None and not config.key_path(args.member).exists():
         raise ConfigError(
             f"a redemption is signed by the member's own key, and this workspace holds no key named "
             f"{args.member!r} ({config.key_path(args.member)}): redeem where the member's key is, or give it "
