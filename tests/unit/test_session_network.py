@@ -404,13 +404,18 @@ def small_batch_node() -> Iterator[tuple[str, list[int], list[str]]]:
         yield url, sizes, blocks
 
 
+def _is_active(url: str) -> tuple[ChainSession, Any]:
+    """A session with the node at `url`, and the call asking whether ACCOUNT is an active member."""
+    session = _session(url)
+    return session, session.contract(ACCOUNT, artifact("Membership")).functions.isActive(ACCOUNT)
+
+
 def test_calls_go_in_batches_and_one_too_large_for_the_node_is_sent_again_in_halves(
     small_batch_node: tuple[str, list[int], list[str]],
 ) -> None:
     url, sizes, blocks = small_batch_node
-    session = _session(url)
-    is_active = session.contract(ACCOUNT, artifact("Membership")).functions.isActive
-    assert session.call_all([is_active(ACCOUNT)] * 10) == [True] * 10
+    session, is_active = _is_active(url)
+    assert session.call_all([is_active] * 10) == [True] * 10
     assert sizes == [10, 5, 2, 3, 5, 2, 3]  # never one request per call
     assert blocks == ["latest"] * 10
 
@@ -420,7 +425,6 @@ def test_calls_in_batches_ask_about_the_block_they_are_given(
 ) -> None:
     """A verification reads every balance as of the block its events end at, in batches as well."""
     url, sizes, blocks = small_batch_node
-    session = _session(url)
-    is_active = session.contract(ACCOUNT, artifact("Membership")).functions.isActive
-    assert session.call_all([is_active(ACCOUNT)] * 3, block=1234) == [True] * 3
+    session, is_active = _is_active(url)
+    assert session.call_all([is_active] * 3, block=1234) == [True] * 3
     assert (sizes, blocks) == ([3], [hex(1234)] * 3)
